@@ -1,0 +1,91 @@
+"""Provider-wide settings, read from the environment.
+
+Pulumi programs set them through ``mlenv:*`` stack config (see
+``resources.settings``), which falls back to these variables. Every setting has
+a default that works on a developer machine prepared by ``make setup``.
+
+| setting            | variable               | default                                       |
+|--------------------|------------------------|-----------------------------------------------|
+| default base image | MLENV_BASE_IMAGE       | 127.0.0.1:5000/mlenv/python:3.11-bookworm      |
+| workspace registry | MLENV_REGISTRY         | 127.0.0.1:5000                                |
+| global registry    | MLENV_GLOBAL_REGISTRY  | (none: curated images are built on first use)  |
+| CA bundle          | MLENV_CA_BUNDLE        | the host's bundle when one exists              |
+| installer          | MLENV_INSTALLER        | uv (or pip)                                   |
+| BuildKit daemon    | BUILDKIT_HOST          | unix:///run/pulumi-mlenv/buildkitd.sock        |
+| Docker engine      | DOCKER_HOST            | unix:///var/run/docker.sock                   |
+| cache folder       | MLENV_CACHE_DIR        | $XDG_CACHE_HOME/pulumi-mlenv or ~/.cache/...   |
+| workspace (CLI)    | MLENV_WORKSPACE        | sqlite file mlenv-workspace.db in the cache   |
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+__all__ = ["HOST_CA_BUNDLES", "Settings"]
+
+DEFAULT_BASE_IMAGE = "127.0.0.1:5000/mlenv/python:3.11-bookworm"
+DEFAULT_REGISTRY = "127.0.0.1:5000"
+DEFAULT_BUILDKIT_HOST = "unix:///run/pulumi-mlenv/buildkitd.sock"
+DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
+INSTALLERS = ("uv", "pip")
+
+# Where Debian/Ubuntu, Fedora/RHEL and Alpine keep the system bundle.
+HOST_CA_BUNDLES = (
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/cert.pem",
+)
+
+
+def _host_ca_bundle() -> str | None:
+    return next((p for p in HOST_CA_BUNDLES if Path(p).is_file()), None)
+
+
+def _default_cache_dir(env: Mapping[str, str]) -> Path:
+    base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "pulumi-mlenv"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """Everything the build and registry code needs to know about the machine."""
+
+    base_image: str = DEFAULT_BASE_IMAGE
+    registry: str = DEFAULT_REGISTRY
+    global_registry: str | None = None
+    ca_bundle: str | None = None
+    installer: str = "uv"
+    buildkit_host: str = DEFAULT_BUILDKIT_HOST
+    docker_host: str = DEFAULT_DOCKER_HOST
+    cache_dir: Path = Path("~/.cache/pulumi-mlenv")
+    workspace_url: str = ""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read settings from environment variables (``os.environ`` by default).
+
+        An empty ``MLENV_CA_BUNDLE`` turns the CA bundle off; unset picks the
+        host's bundle when there is one.
+        """
+        env = os.environ if env is None else env
+        cache_dir = Path(env.get("MLENV_CACHE_DIR") or _default_cache_dir(env))
+        ca = env["MLENV_CA_BUNDLE"] if "MLENV_CA_BUNDLE" in env else _host_ca_bundle()
+        return cls(
+            base_image=env.get("MLENV_BASE_IMAGE") or DEFAULT_BASE_IMAGE,
+            registry=env.get("MLENV_REGISTRY") or DEFAULT_REGISTRY,
+            global_registry=env.get("MLENV_GLOBAL_REGISTRY") or None,
+            ca_bundle=ca or None,
+            installer=(env.get("MLENV_INSTALLER") or "uv").lower(),
+            buildkit_host=env.get("BUILDKIT_HOST") or DEFAULT_BUILDKIT_HOST,
+            docker_host=env.get("DOCKER_HOST") or DEFAULT_DOCKER_HOST,
+            cache_dir=cache_dir,
+            workspace_url=env.get("MLENV_WORKSPACE")
+            or f"sqlite:///{cache_dir / 'mlenv-workspace.db'}",
+        )
+
+    def with_overrides(self, **changes: object) -> Settings:
+        """A copy with the given non-None fields replaced (Pulumi config wins)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})  # type: ignore[arg-type]

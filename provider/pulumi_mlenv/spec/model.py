@@ -1,0 +1,121 @@
+"""The model of an environment definition: frozen values, no I/O.
+
+Field names are those of our YAML (snake_case). Parsing, validation and
+canonicalisation live in sibling modules; this module only declares shapes.
+Everything here is hashable and comparable, so definitions can be diffed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+__all__ = [
+    "CondaSection",
+    "DockerSection",
+    "EnvironmentSpec",
+    "Kind",
+    "PythonSection",
+    "SparkPackage",
+    "SparkSection",
+]
+
+
+class Kind(str, Enum):
+    """How the Python environment comes to be (R4). Curated is not a kind of
+    definition but a property of its hash (see ``spec.curated``)."""
+
+    SYSTEM_MANAGED = "system-managed"
+    USER_MANAGED = "user-managed"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CondaSection:
+    """A conda environment definition, as in conda's ``environment.yml``.
+
+    ``dependencies`` are conda match specs (``python=3.11``, ``numpy``) in
+    the written order. ``pip`` holds pip requirement strings in canonical PEP 508
+    form, in the written order. ``pip_options`` holds pip option lines
+    (``--extra-index-url https://...``, ``--index-url``, ``--find-links``,
+    ``--pre``) in the written order; they may shape what is installed.
+    """
+
+    name: str | None = None
+    channels: tuple[str, ...] = ()
+    dependencies: tuple[str, ...] = ()
+    pip: tuple[str, ...] = ()
+    pip_options: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PythonSection:
+    """The Python side of a definition.
+
+    System-managed (the default): ``conda`` declares the packages and the
+    product creates the environment. User-managed: nothing is installed; the
+    user's ``interpreter_path`` must exist in the image.
+    """
+
+    user_managed: bool = False
+    interpreter_path: str | None = None
+    conda: CondaSection | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DockerSection:
+    """The image side of a definition.
+
+    Exactly one of ``base_image`` / ``base_dockerfile`` (text) may be set; when
+    neither is, the provider's default base image applies. ``steps`` are custom
+    Dockerfile instructions, in order. ``resolved_base_digest`` is not written by
+    users: the provider fills it when it resolves a tag to a digest (R17).
+    """
+
+    base_image: str | None = None
+    base_dockerfile: str | None = None
+    steps: tuple[str, ...] = ()
+    shm_size: str | None = None
+    arguments: tuple[str, ...] = ()
+    platform: str | None = None
+    resolved_base_digest: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SparkPackage:
+    """A Maven coordinate."""
+
+    group: str
+    artifact: str
+    version: str
+
+    def __str__(self) -> str:
+        return f"{self.group}:{self.artifact}:{self.version}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SparkSection:
+    repositories: tuple[str, ...] = ()
+    packages: tuple[SparkPackage, ...] = ()
+    precache_packages: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EnvironmentSpec:
+    """A whole, validated environment definition.
+
+    Metadata (``name``, ``version``, ``description``, ``tags``) and
+    ``environment_variables`` are not part of the hash (R13).
+    """
+
+    name: str
+    version: str | None = None
+    description: str | None = None
+    tags: tuple[tuple[str, str], ...] = ()
+    python: PythonSection = field(default_factory=PythonSection)
+    docker: DockerSection = field(default_factory=DockerSection)
+    spark: SparkSection = field(default_factory=SparkSection)
+    environment_variables: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def kind(self) -> Kind:
+        return Kind.USER_MANAGED if self.python.user_managed else Kind.SYSTEM_MANAGED
