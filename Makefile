@@ -1,0 +1,26 @@
+# The two commands a new user needs are `make up` and `make test`; each sets
+# up whatever is missing first (see scripts/setup.sh).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+.PHONY: help setup up preview test bench destroy
+
+help:  ## this list
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+setup:  ## install and start what is missing (venv, Pulumi, Docker, registry, BuildKit, base image)
+	@./scripts/setup.sh
+
+up: setup  ## pulumi up of the quickstart on the local dev stack, then its outputs
+	@./scripts/up.sh
+
+preview: setup  ## pulumi preview --diff of the quickstart
+	@source scripts/env.sh && pulumi preview --diff --stack dev
+
+test: setup  ## ruff, mypy and the whole test suite
+	@./scripts/test.sh
+
+bench: setup  ## the benchmarks in benchmarks/ (tables of ratios)
+	@source scripts/env.sh && for b in benchmarks/bench_*.py; do echo "== $$b"; python "$$b"; done
+
+destroy: setup  ## pulumi destroy of the dev stack
+	@source scripts/env.sh && pulumi destroy --yes --stack dev

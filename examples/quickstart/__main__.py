@@ -1,0 +1,5 @@
+"""Placeholder quickstart until the Environment resource lands."""
+
+import pulumi
+
+pulumi.export("status", "ok")

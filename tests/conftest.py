@@ -1,0 +1,55 @@
+"""Session-wide fixtures: the machine the tests run on.
+
+Tests use real parts: the Pulumi engine built by setup, a Docker engine, the
+BuildKit daemon, the local registry. `make test` runs setup first; when pytest
+is run by hand the `machine` fixture runs the same idempotent setup scripts.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _project_env() -> dict[str, str]:
+    """The variables scripts/env.sh exports (PATH with .venv and the tools first)."""
+    out = subprocess.run(
+        ["bash", "-c", f"source {ROOT}/scripts/env.sh && env -0"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    pairs = (item.split(b"=", 1) for item in out.split(b"\0") if b"=" in item)
+    return {k.decode(): v.decode() for k, v in pairs}
+
+
+# Applied at import time so that every test, and every subprocess it starts,
+# sees the same tools the README's commands use.
+os.environ.update(_project_env())
+
+
+@pytest.fixture(scope="session")
+def machine() -> Iterator[dict[str, str]]:
+    """Make sure the engine, Docker, BuildKit, registry and base image are up."""
+    subprocess.run([str(ROOT / "scripts" / "setup.sh")], check=True, capture_output=True)
+    yield dict(os.environ)
+
+
+@pytest.fixture
+def pulumi_backend(tmp_path: Path, machine: dict[str, str]) -> Iterator[str]:
+    """A fresh local file backend per test, so stacks never leak between tests."""
+    backend = tmp_path / "backend"
+    backend.mkdir()
+    url = f"file://{backend}"
+    old = os.environ.get("PULUMI_BACKEND_URL")
+    os.environ["PULUMI_BACKEND_URL"] = url
+    try:
+        yield url
+    finally:
+        if old is not None:
+            os.environ["PULUMI_BACKEND_URL"] = old
