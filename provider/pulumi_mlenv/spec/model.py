@@ -8,7 +8,7 @@ Everything here is hashable and comparable, so definitions can be diffed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 __all__ = [
     "CondaSection",
@@ -21,7 +21,7 @@ __all__ = [
 ]
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     """How the Python environment comes to be (R4). Curated is not a kind of
     definition but a property of its hash (see ``spec.curated``)."""
 

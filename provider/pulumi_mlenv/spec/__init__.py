@@ -1,0 +1,62 @@
+"""Environment definitions: the model, validation, the canonical hash (R13),
+explained differences, file formats and the curated catalog.
+
+Pure: no Pulumi, Docker, HTTP or database imports. Everything here is
+testable in microseconds.
+"""
+
+from pulumi_mlenv.spec.curated import CURATED_PREFIX, catalog, curated_name, get_curated
+from pulumi_mlenv.spec.explain import explain
+from pulumi_mlenv.spec.formats import (
+    Format,
+    detect_format,
+    dump_definition,
+    load_definition,
+    write_azureml_v1_folder,
+)
+from pulumi_mlenv.spec.hashing import (
+    RECIPE_VERSION,
+    canonical_form,
+    compute_hash,
+    with_resolved_base,
+)
+from pulumi_mlenv.spec.model import (
+    CondaSection,
+    DockerSection,
+    EnvironmentSpec,
+    Kind,
+    PythonSection,
+    SparkPackage,
+    SparkSection,
+)
+from pulumi_mlenv.spec.parse import parse_definition, to_dict
+from pulumi_mlenv.spec.pinning import extra_conda_packages, python_version, unpinned_packages
+
+__all__ = [
+    "CURATED_PREFIX",
+    "RECIPE_VERSION",
+    "CondaSection",
+    "DockerSection",
+    "EnvironmentSpec",
+    "Format",
+    "Kind",
+    "PythonSection",
+    "SparkPackage",
+    "SparkSection",
+    "canonical_form",
+    "catalog",
+    "compute_hash",
+    "curated_name",
+    "detect_format",
+    "dump_definition",
+    "explain",
+    "extra_conda_packages",
+    "get_curated",
+    "load_definition",
+    "parse_definition",
+    "python_version",
+    "to_dict",
+    "unpinned_packages",
+    "with_resolved_base",
+    "write_azureml_v1_folder",
+]

@@ -1,0 +1,323 @@
+"""Definition files: detect the format, read any of them into an
+``EnvironmentSpec``, write one back.
+
+Formats: our YAML; conda ``environment.yml``; pip ``requirements.txt``; Azure
+ML v2 environment YAML; the Azure ML v1 ``save_to_directory`` folder. Every
+reader turns its file into our YAML mapping and hands it to
+``parse_definition``, so validation is the same whatever the format. Writers
+check that reading their output back gives the same hash, and refuse (with
+the reasons) when a format cannot carry a definition.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pulumi_mlenv.errors import Problem, SpecError
+from pulumi_mlenv.spec import azureml
+from pulumi_mlenv.spec.explain import explain
+from pulumi_mlenv.spec.hashing import compute_hash, with_resolved_base
+from pulumi_mlenv.spec.model import EnvironmentSpec
+from pulumi_mlenv.spec.parse import _parse, conda_to_dict, parse_definition, to_dict
+from pulumi_mlenv.spec.requirements_txt import expand_pip_entries, read_requirements
+
+__all__ = [
+    "Format",
+    "detect_format",
+    "dump_definition",
+    "load_definition",
+    "write_azureml_v1_folder",
+]
+
+
+class Format(StrEnum):
+    """A definition file format; the value is the name the CLI uses."""
+
+    MLENV = "mlenv"
+    CONDA = "conda"
+    REQUIREMENTS = "requirements"
+    AZUREML_V2 = "azureml-v2"
+    AZUREML_V1 = "azureml-v1"
+
+
+_OURS = {"python", "docker", "spark", "environment_variables"}
+_CONDA_KEYS = {"channels", "dependencies", "variables", "prefix"}
+_V2_HINTS = {"image", "conda_file", "build", "inference_config", "os_type"}
+_GENERIC_STEMS = {
+    "environment",
+    "env",
+    "requirements",
+    "conda",
+    "conda_dependencies",
+    "conda-env",
+    "mlenv",
+    "definition",
+    "azureml_environment",
+}
+
+
+def _default_name(path: Path) -> str:
+    path = path.resolve()
+    stem = path.name if path.is_dir() else path.stem
+    if stem.lower() in _GENERIC_STEMS or stem.startswith("requirements"):
+        stem = path.parent.name if not path.is_dir() else stem
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-._") or "environment"
+
+
+def _load_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as err:
+        raise SpecError.at(str(path), f"cannot be read: {err}") from err
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise SpecError.at(where, f"is not valid YAML: {getattr(err, 'problem', err)}") from err
+
+
+def _format_of_mapping(data: object) -> Format | None:
+    if not isinstance(data, Mapping):
+        return None
+    keys = set(data)
+    schema = str(data.get("$schema", ""))
+    if "environment.schema" in schema or (keys & _V2_HINTS and not keys & _OURS):
+        return Format.AZUREML_V2
+    if keys & _CONDA_KEYS and not keys & _OURS:
+        return Format.CONDA
+    return Format.MLENV
+
+
+def detect_format(path: str | Path) -> Format:
+    """The format of a file or folder, from its name and, for YAML, its keys.
+
+    Folders: an Azure ML v1 folder (``azureml_environment.json``), else the
+    first of ``mlenv.yml``, ``environment.yml``, ``requirements.txt`` in it.
+    Raises ``SpecError`` when nothing fits.
+    """
+    p = Path(path)
+    if p.is_dir():
+        if (p / azureml.V1_JSON).is_file():
+            return Format.AZUREML_V1
+        inner = _folder_file(p)
+        return detect_format(inner)
+    if not p.is_file():
+        raise SpecError.at(str(p), "no such file or folder")
+    if p.name == azureml.V1_JSON:
+        return Format.AZUREML_V1
+    if p.suffix in (".txt", ".in") or p.name.startswith("requirements"):
+        return Format.REQUIREMENTS
+    if p.suffix in (".yml", ".yaml"):
+        fmt = _format_of_mapping(_load_yaml(p))
+        if fmt is None:
+            raise SpecError.at(str(p), "expected a YAML mapping (a definition)")
+        return fmt
+    raise SpecError.at(
+        str(p),
+        "unknown definition format",
+        "use a .yml/.yaml definition, requirements.txt or an Azure ML folder",
+    )
+
+
+def _folder_file(folder: Path) -> Path:
+    for name in (
+        "mlenv.yml",
+        "mlenv.yaml",
+        "environment.yml",
+        "environment.yaml",
+        "conda.yml",
+        "conda.yaml",
+        "requirements.txt",
+    ):
+        if (folder / name).is_file():
+            return folder / name
+    raise SpecError.at(
+        str(folder),
+        "holds no definition",
+        "expected azureml_environment.json, mlenv.yml, environment.yml or requirements.txt",
+    )
+
+
+def _relabel(err: SpecError, label: str, prefix: str) -> SpecError:
+    """Point problems found in our YAML names back at the user's file."""
+    out: list[Problem] = []
+    for p in err.problems:
+        path = p.path
+        if prefix and path.startswith(prefix):
+            path = f"{label}: {path[len(prefix) :].lstrip('.')}"
+        elif ":" not in path:
+            path = f"{label}: {path}" if path else label
+        out.append(Problem(path, p.message, p.fix))
+    return SpecError(out)
+
+
+def _expand_includes(conda: object, folder: Path, label: str) -> list[Problem]:
+    """Replace ``-r file`` lines of a conda pip list in place."""
+    if not isinstance(conda, dict) or not isinstance(conda.get("dependencies"), list):
+        return []
+    problems: list[Problem] = []
+    for i, dep in enumerate(conda["dependencies"]):
+        if isinstance(dep, dict) and isinstance(dep.get("pip"), list):
+            dep["pip"], found = expand_pip_entries(
+                dep["pip"], f"{label}: dependencies[{i}].pip", folder, folder
+            )
+            problems += found
+    return problems
+
+
+def load_definition(path: str | Path) -> EnvironmentSpec:
+    """Read a definition in any supported format (file or folder).
+
+    The name defaults to the file (or folder) name when the format has none.
+    Every problem, in the file or in the definition, raises one ``SpecError``
+    whose paths start with the file name.
+    """
+    p = Path(path)
+    fmt = detect_format(p)
+    if p.is_dir() and fmt is not Format.AZUREML_V1:
+        p = _folder_file(p)
+    label = p.name
+    problems: list[Problem] = []
+    prefix = ""
+    if fmt is Format.AZUREML_V1:
+        folder = p if p.is_dir() else p.parent
+        data, problems = azureml.from_azureml_v1(folder, label)
+        prefix = "python.conda"
+    elif fmt is Format.REQUIREMENTS:
+        found = read_requirements(p, root=p.parent)
+        problems = found.problems
+        data = {
+            "python": {"conda": {"dependencies": [{"pip": found.lines}] if found.lines else []}}
+        }
+    else:
+        raw = _load_yaml(p)
+        if not isinstance(raw, dict):
+            raise SpecError.at(label, "expected a YAML mapping (a definition)")
+        if fmt is Format.CONDA:
+            problems = _expand_includes(raw, p.parent, label)
+            data = {"name": raw.get("name"), "python": {"conda": raw}}
+            prefix = "python.conda"
+        elif fmt is Format.AZUREML_V2:
+            data, problems = azureml.from_azureml_v2(raw, p.parent, label)
+            conda = data.get("python", {}).get("conda")
+            problems += _expand_includes(conda, p.parent, label)
+            prefix = "python.conda"
+        else:
+            data = raw
+            problems = _inline_conda_file(data, p.parent, label)
+    if not data.get("name"):
+        data = {**data, "name": _default_name(p)}
+    try:
+        spec = parse_definition(data, source=str(p))
+    except SpecError as err:
+        raise SpecError(problems + list(_relabel(err, label, prefix).problems)) from None
+    if problems:
+        raise SpecError(problems)
+    return spec
+
+
+def _inline_conda_file(data: dict[str, Any], folder: Path, label: str) -> list[Problem]:
+    py = data.get("python")
+    if not isinstance(py, dict) or "conda_file" not in py:
+        problems: list[Problem] = []
+        if isinstance(py, dict):
+            problems += _expand_includes(py.get("conda"), folder, label)
+        return problems
+    if py.get("conda") is not None:
+        return [
+            Problem(
+                f"{label}: python.conda_file",
+                "both python.conda and conda_file are set",
+                "keep one",
+            )
+        ]
+    name = py.pop("conda_file")
+    if not isinstance(name, str):
+        return [Problem(f"{label}: python.conda_file", "expected a file name")]
+    py["conda"] = _load_yaml(folder / name)
+    return _expand_includes(py["conda"], folder, label)
+
+
+def _dump(spec: EnvironmentSpec, fmt: Format) -> str:
+    if fmt is Format.MLENV:
+        return yaml.safe_dump(to_dict(spec), sort_keys=False, allow_unicode=True, width=100)
+    if fmt is Format.CONDA:
+        section = conda_to_dict(spec.python.conda) if spec.python.conda else {}
+        return yaml.safe_dump(
+            {
+                "name": (spec.python.conda and spec.python.conda.name) or spec.name,
+                **{k: v for k, v in section.items() if k != "name"},
+            },
+            sort_keys=False,
+            width=100,
+        )
+    if fmt is Format.REQUIREMENTS:
+        conda = spec.python.conda
+        lines = [*conda.pip_options, *conda.pip] if conda else []
+        return "".join(line + "\n" for line in lines)
+    if fmt is Format.AZUREML_V2:
+        return yaml.safe_dump(azureml.to_azureml_v2(spec), sort_keys=False, width=100)
+    return json.dumps(azureml.to_azureml_v1(spec, conda_inline=True), indent=4) + "\n"
+
+
+def _reread(text: str, fmt: Format, name: str) -> EnvironmentSpec:
+    if fmt is Format.REQUIREMENTS:
+        lines = [line for line in text.splitlines() if line]
+        data: dict[str, Any] = {"python": {"conda": {"dependencies": [{"pip": lines}]}}}
+    elif fmt is Format.AZUREML_V1:
+        data, _ = azureml.from_azureml_v1_document(json.loads(text), None)
+    else:
+        raw = yaml.safe_load(text)
+        if fmt is Format.CONDA:
+            data = {"python": {"conda": raw}}
+        elif fmt is Format.AZUREML_V2:
+            data, _ = azureml.from_azureml_v2(raw, None, "")
+        else:
+            data = raw
+    return _parse({**data, "name": name})
+
+
+def dump_definition(spec: EnvironmentSpec, fmt: Format | str) -> str:
+    """The text of ``spec`` in ``fmt`` (a ``Format`` or its value).
+
+    Raises ``SpecError`` when the format cannot carry something that is part
+    of the hash (e.g. Docker steps in a conda file): the message lists what
+    would be lost. Metadata a format has no place for is left out.
+    """
+    try:
+        target = Format(fmt)
+    except ValueError:
+        names = ", ".join(f.value for f in Format)
+        raise SpecError.at("format", f"'{fmt}' is not a format", f"use one of: {names}") from None
+    text = _dump(spec, target)
+    base = with_resolved_base(spec, None)
+    back = _reread(text, target, spec.name)
+    if compute_hash(back) != compute_hash(base):
+        lost = "; ".join(explain(base, back))
+        raise SpecError.at(
+            "format",
+            f"{target.value} cannot carry this definition ({lost})",
+            "convert it to mlenv, which carries everything",
+        )
+    return text
+
+
+def write_azureml_v1_folder(spec: EnvironmentSpec, folder: str | Path) -> Path:
+    """Write the folder ``Environment.save_to_directory`` would: the JSON with
+    the conda definition in ``conda_dependencies.yml``. Returns the folder."""
+    dump_definition(spec, Format.AZUREML_V1)  # refuses what v1 cannot carry
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    document = azureml.to_azureml_v1(spec, conda_inline=False)
+    (out / azureml.V1_JSON).write_text(json.dumps(document, indent=4) + "\n", encoding="utf-8")
+    if spec.python.conda is not None:
+        conda = conda_to_dict(spec.python.conda)
+        text = yaml.safe_dump(conda, sort_keys=False, width=100)
+        (out / azureml.V1_CONDA_FILE).write_text(text, encoding="utf-8")
+    return out

@@ -1,0 +1,34 @@
+"""Canonical text of Dockerfile fragments and URLs that reach the hash.
+
+Whitespace that Docker ignores (line endings, trailing spaces, blank lines at
+the ends) is cosmetic; everything else is kept byte for byte, because inside a
+shell command or a heredoc it may matter. URL credentials are not identity:
+rotating a token must not rebuild every image, and secrets must not be shown.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["canonical_dockerfile", "canonical_step", "redact_url_credentials"]
+
+_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
+
+
+def canonical_step(text: str) -> str:
+    """One custom Docker step: CRLF -> LF, trailing spaces of each line and
+    blank lines at both ends removed."""
+    lines = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    return "\n".join(lines).strip("\n").strip()
+
+
+def canonical_dockerfile(text: str) -> str:
+    """A whole Dockerfile: same rules as a step, plus one final newline."""
+    return canonical_step(text) + "\n"
+
+
+def redact_url_credentials(text: str, replacement: str = "") -> str:
+    """``https://user:token@host/x`` -> ``https://host/x`` (or with
+    ``replacement`` + ``@`` kept, e.g. ``***``)."""
+    sub = (r"\g<scheme>" + replacement + "@") if replacement else r"\g<scheme>"
+    return _USERINFO.sub(sub, text)
