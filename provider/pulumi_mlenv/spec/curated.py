@@ -64,12 +64,13 @@ def get_curated(name: str) -> EnvironmentSpec:
         if entry.name == full:
             return entry
     names = [e.name for e in _entries()]
-    close = difflib.get_close_matches(full, names, n=2, cutoff=0.5)
-    fix = (
-        ("did you mean " + " or ".join(repr(c) for c in close) + "?")
-        if close
-        else ("curated environments: " + ", ".join(names))
-    )
+    # Compare without the shared prefix, which would make every name look close.
+    short = [n.removeprefix(CURATED_PREFIX) for n in names]
+    close = difflib.get_close_matches(full.removeprefix(CURATED_PREFIX), short, n=2, cutoff=0.6)
+    if close:
+        fix = "did you mean " + " or ".join(repr(CURATED_PREFIX + c) for c in close) + "?"
+    else:
+        fix = "curated environments: " + ", ".join(names)
     raise SpecError.at("name", f"'{name}' is not a curated environment", fix)
 
 
