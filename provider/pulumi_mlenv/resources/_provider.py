@@ -1,0 +1,64 @@
+"""What every mlenv dynamic provider shares: settings from ``mlenv:*`` stack
+config (falling back to environment variables), check failures from
+``SpecError``, and messages that name their resource.
+
+Providers are pickled into the state by dill: they hold no clients, sockets or
+locks, only what ``configure`` sets after they are unpickled.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import CheckFailure, ConfigureRequest, ResourceProvider
+
+from pulumi_mlenv.config import Settings
+from pulumi_mlenv.errors import MlenvError, SpecError
+
+__all__ = ["CONFIG_KEYS", "MlenvProvider", "failures_of", "say", "without_none"]
+
+#: ``mlenv:<key>`` stack config -> Settings field (see docs/configuration.md).
+CONFIG_KEYS = {
+    "baseImage": "base_image",
+    "registry": "registry",
+    "globalRegistry": "global_registry",
+    "caBundle": "ca_bundle",
+    "installer": "installer",
+    "buildkitHost": "buildkit_host",
+    "dockerHost": "docker_host",
+    "workspace": "workspace_url",
+}
+
+
+class MlenvProvider(ResourceProvider):
+    """Base of our providers: ``settings()`` = environment, then stack config,
+    then the resource's own inputs (registries), the last one winning."""
+
+    def configure(self, req: ConfigureRequest) -> None:
+        self._config = {field: req.config.get(f"mlenv:{key}") for key, field in CONFIG_KEYS.items()}
+
+    def settings(self, **overrides: Any) -> Settings:
+        config = getattr(self, "_config", {})
+        return Settings.from_env().with_overrides(**config).with_overrides(**overrides)
+
+
+def failures_of(err: MlenvError, default_property: str = "") -> list[CheckFailure]:
+    """One check failure per problem, on the property its path starts with."""
+    if isinstance(err, SpecError):
+        return [
+            CheckFailure(p.path.split(".")[0].split("[")[0] or default_property, str(p))
+            for p in err.problems
+        ]
+    return [CheckFailure(default_property, str(err))]
+
+
+def say(resource: str, message: str, *, warn: bool = False) -> None:
+    """A line in the preview/up output. The engine attributes dynamic-provider
+    logs to the stack, so each line names its resource."""
+    text = f"{resource}: {message}"
+    (pulumi.log.warn if warn else pulumi.log.info)(text)
+
+
+def without_none(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}

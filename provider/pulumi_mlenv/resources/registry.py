@@ -1,0 +1,79 @@
+"""The ContainerRegistry resource: an existing OCI registry by address, in the
+role of the workspace registry (where built images go) or the global one
+(curated images, looked up first: R8, R14)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, Resource
+
+from pulumi_mlenv.errors import MlenvError
+from pulumi_mlenv.resources._provider import MlenvProvider
+
+__all__ = ["ROLES", "ContainerRegistry", "ContainerRegistryProvider"]
+
+ROLES = ("workspace", "global")
+
+
+class ContainerRegistryProvider(MlenvProvider):
+    """Checks the address answers (only when it or the credentials change, so
+    a no-op preview asks nothing). Credentials are secret inputs: never
+    copied to outputs, never logged."""
+
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        failures: list[CheckFailure] = []
+        role = news.get("role") or "workspace"
+        if role not in ROLES:
+            failures.append(
+                CheckFailure("role", f"role: '{role}' is not one of {', '.join(ROLES)}")
+            )
+        address = str(news.get("address") or "").strip().removesuffix("/")
+        if not address:
+            failures.append(CheckFailure("address", "address: give host[:port][/namespace]"))
+        keys = ("address", "username", "password")
+        if address and not failures and any(olds.get(k) != news.get(k) for k in keys):
+            from pulumi_mlenv.registry import RegistryClient
+
+            try:
+                RegistryClient(
+                    address,
+                    username=news.get("username"),
+                    password=news.get("password"),
+                    ca_bundle=self.settings().ca_bundle,
+                ).ping()
+            except MlenvError as err:
+                failures.append(CheckFailure("address", f"address: {err}"))
+        return CheckResult({**news, "address": address, "role": role}, failures)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        replaces = [k for k in ("address", "role") if olds.get(k) != news.get(k)]
+        changed = bool(replaces) or olds.get("username") != news.get("username")
+        return DiffResult(changes=changed, replaces=replaces)
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        outs = {k: props.get(k) for k in ("address", "role", "username") if props.get(k)}
+        return CreateResult(id_=f"{props['role']}:{props['address']}", outs=outs)
+
+
+class ContainerRegistry(Resource, module="mlenv", name="ContainerRegistry"):
+    """An OCI registry: ``address`` is ``host[:port][/namespace]``; images go
+    to ``<address>/mlenv/env:<hash>``. ``role``: ``workspace`` or ``global``.
+    Pass ``password`` as a secret (``pulumi.Output.secret`` or ``config.require_secret``)."""
+
+    address: pulumi.Output[str]
+    role: pulumi.Output[str]
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        address: pulumi.Input[str],
+        role: str = "workspace",
+        username: pulumi.Input[str] | None = None,
+        password: pulumi.Input[str] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        props = {"address": address, "role": role, "username": username, "password": password}
+        super().__init__(ContainerRegistryProvider(), resource_name, props, opts)
