@@ -213,8 +213,11 @@ def test_file_errors_are_spec_errors(tmp_path: Path) -> None:
         load_definition(bad)
     with pytest.raises(SpecError, match="no such file"):
         load_definition(tmp_path / "missing.yml")
+    (tmp_path / "empty").mkdir()
     with pytest.raises(SpecError, match="holds no definition"):
-        load_definition(tmp_path)
+        load_definition(tmp_path / "empty")
+    with pytest.raises(SpecError, match="not valid YAML"):
+        load_definition(tmp_path)  # a folder with one YAML file is that file
 
 
 def test_problems_in_a_conda_file_are_labelled_with_the_file(tmp_path: Path) -> None:

@@ -98,7 +98,8 @@ def detect_format(path: str | Path) -> Format:
     """The format of a file or folder, from its name and, for YAML, its keys.
 
     Folders: an Azure ML v1 folder (``azureml_environment.json``), else the
-    first of ``mlenv.yml``, ``environment.yml``, ``requirements.txt`` in it.
+    first of ``mlenv.yml``, ``environment.yml``, ``conda.yml``,
+    ``requirements.txt`` in it, else its only YAML file.
     Raises ``SpecError`` when nothing fits.
     """
     p = Path(path)
@@ -137,6 +138,10 @@ def _folder_file(folder: Path) -> Path:
     ):
         if (folder / name).is_file():
             return folder / name
+    # Otherwise a folder holding a single YAML file is that definition.
+    yamls = sorted([*folder.glob("*.yml"), *folder.glob("*.yaml")])
+    if len(yamls) == 1:
+        return yamls[0]
     raise SpecError.at(
         str(folder),
         "holds no definition",

@@ -1,0 +1,205 @@
+"""``mlenv env ...`` and ``mlenv curated ...``: definitions, their hash, their
+differences, conversions, and the curated catalog. Thin over ``spec``."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from pulumi_mlenv import spec as specs
+from pulumi_mlenv.cli.main import err_console, user_errors
+
+__all__ = ["curated_app", "env_app", "register"]
+
+env_app = typer.Typer(
+    help=(
+        "Environment definitions: hash, validate, compare, convert.\n\n"
+        "PATH is a file or folder in any supported format, detected automatically: "
+        "our YAML (mlenv.yml), conda environment.yml, requirements.txt (with -r includes), "
+        "an Azure ML v2 environment YAML, or an Azure ML v1 folder "
+        "(azureml_environment.json + conda_dependencies.yml)."
+    ),
+    no_args_is_help=True,
+)
+curated_app = typer.Typer(
+    help=(
+        "The curated catalog: ready-made, pinned environments whose images are prebuilt.\n\n"
+        "A definition is curated only if it hashes like a catalog entry; any change makes it "
+        "a new, non-curated environment."
+    ),
+    no_args_is_help=True,
+)
+
+PathArg = Annotated[
+    Path, typer.Argument(help="Definition file or folder (format detected).", show_default=False)
+]
+out = Console(highlight=False, soft_wrap=True)
+
+
+class Target(StrEnum):
+    """Formats ``convert`` writes to stdout."""
+
+    MLENV = "mlenv"
+    CONDA = "conda"
+    AZUREML_V2 = "azureml-v2"
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``env`` and ``curated`` groups to the ``mlenv`` app."""
+    app.add_typer(env_app, name="env")
+    app.add_typer(curated_app, name="curated")
+
+
+@env_app.command("hash")
+def hash_command(
+    path: PathArg,
+    digest: Annotated[
+        str | None,
+        typer.Option(
+            "--base-digest",
+            help="Digest the base image tag resolved to (sha256:...); part of the hash (R17).",
+        ),
+    ] = None,
+) -> None:
+    """Print the definition's hash (the last line of output).
+
+    Same hash, same image: renaming, re-versioning or re-describing an
+    environment keeps it; changing a package, its version, the order of
+    packages or channels, the base image, Docker steps or Spark packages
+    changes it. Unpinned packages are listed on stderr (R16).
+
+    Examples:
+
+        mlenv env hash environment.yml
+
+        mlenv env hash ./my-env-folder | tail -1
+    """
+    with user_errors():
+        spec = specs.with_resolved_base(specs.load_definition(path), digest)
+        fmt = specs.detect_format(path)
+        curated = specs.curated_name(spec)
+        note = f", curated as {curated}" if curated else ""
+        out.print(f"{spec.name} ({fmt.value}, {spec.kind.value}{note})", markup=False)
+        _warn_unpinned(spec)
+        out.print(specs.compute_hash(spec), markup=False)
+
+
+def _warn_unpinned(spec: specs.EnvironmentSpec) -> None:
+    loose = specs.unpinned_packages(spec)
+    if loose:
+        err_console.print(
+            "warning: not pinned to one version (the first build's versions will be kept): "
+            + ", ".join(loose),
+            markup=False,
+        )
+
+
+@env_app.command("validate")
+def validate_command(path: PathArg) -> None:
+    """Check a definition: exit 0 when valid, or 2 with every problem on stderr.
+
+    Each problem names the field (python.conda.dependencies[3].pip[0]) and
+    the fix ("did you mean 'numpy==1.26.4'?").
+
+    Example:
+
+        mlenv env validate environment.yml && echo ok
+    """
+    with user_errors():
+        spec = specs.load_definition(path)
+        conda = spec.python.conda
+        count = len(conda.dependencies) + len(conda.pip) if conda else 0
+        out.print(
+            f"valid: {spec.name} ({specs.detect_format(path).value}, {spec.kind.value}, "
+            f"{count} packages)",
+            markup=False,
+        )
+        _warn_unpinned(spec)
+
+
+@env_app.command("explain")
+def explain_command(
+    old: Annotated[Path, typer.Argument(help="The definition as it was.", show_default=False)],
+    new: Annotated[Path, typer.Argument(help="The definition as it is now.", show_default=False)],
+) -> None:
+    """Say why two definitions hash differently, one reason per line.
+
+    Prints nothing when they share a hash (same image). The two files may be
+    in different formats.
+
+    Example:
+
+        mlenv env explain old/environment.yml environment.yml
+
+        pip: numpy==1.26.4 -> numpy==2.1.0
+        conda channels: order changed
+    """
+    with user_errors():
+        before, after = specs.load_definition(old), specs.load_definition(new)
+        for line in specs.explain(before, after):
+            out.print(line, markup=False)
+
+
+@env_app.command("convert")
+def convert_command(
+    path: PathArg,
+    to: Annotated[Target, typer.Option("--to", help="Format to write to stdout.")] = Target.MLENV,
+) -> None:
+    """Write a definition in another format to stdout, with the same hash.
+
+    Refuses (exit 2) when the target format cannot carry part of what is
+    hashed, e.g. Docker steps in a conda file, and says what would be lost.
+
+    Examples:
+
+        mlenv env convert environment.yml --to mlenv > mlenv.yml
+
+        mlenv env convert requirements.txt --to azureml-v2 > env.yml
+    """
+    with user_errors():
+        text = specs.dump_definition(specs.load_definition(path), to.value)
+        typer.echo(text, nl=False)
+
+
+@curated_app.command("list")
+def list_command() -> None:
+    """Show the curated catalog as a table: name, Python, pip packages, hash.
+
+    Example:
+
+        mlenv curated list
+    """
+    table = Table(title="Curated environments", title_justify="left")
+    for column in ("name", "python", "packages", "hash"):
+        table.add_column(column, no_wrap=column != "packages")
+    for entry in specs.catalog():
+        conda = entry.python.conda
+        packages = ", ".join(p.split("==")[0] for p in conda.pip) if conda else ""
+        table.add_row(
+            entry.name,
+            specs.python_version(entry) or "",
+            packages,
+            specs.compute_hash(entry)[:12],
+        )
+    out.print(table)
+
+
+@curated_app.command("show")
+def show_command(
+    name: Annotated[str, typer.Argument(help="Catalog name; the prefix may be left out.")],
+) -> None:
+    """Print one curated definition as our YAML (a start for your own).
+
+    Example:
+
+        mlenv curated show sklearn > mlenv.yml
+    """
+    with user_errors():
+        entry = specs.get_curated(name)
+        typer.echo(yaml.safe_dump(specs.to_dict(entry), sort_keys=False), nl=False)

@@ -1,0 +1,82 @@
+"""The ``mlenv`` command: a thin front door over the product's rooms.
+
+Sub-commands live in ``cli/<topic>_commands.py`` modules. Each module exposes
+``register(app: typer.Typer) -> None`` and is listed once in
+``COMMAND_MODULES`` below: adding a topic is a one-line change here. To add a
+command to an existing group (e.g. ``mlenv env build``), decorate it on that
+group's Typer object (``env_commands.env_app``) from your own module.
+
+Errors: wrap a command body in ``with user_errors():`` so that a bad definition
+prints its problems on stderr and exits 2, and other product errors exit 1,
+without a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+from rich.console import Console
+
+from pulumi_mlenv.errors import MlenvError, SpecError
+
+__all__ = ["COMMAND_MODULES", "app", "err_console", "main", "user_errors"]
+
+#: Modules whose ``register(app)`` adds sub-commands, in help order.
+COMMAND_MODULES: tuple[str, ...] = ("pulumi_mlenv.cli.env_commands",)
+
+app = typer.Typer(
+    name="mlenv",
+    help=(
+        "Machine-learning environments as code.\n\n"
+        "An environment definition (our YAML, a conda environment.yml, a requirements.txt, "
+        "or an Azure ML v1/v2 environment) hashes to one image: the same hash reuses the "
+        "image, a new hash builds a new one.\n\n"
+        "Start with:  mlenv env hash environment.yml"
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+#: Problems go to stderr, so stdout stays parseable (hashes, converted files).
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+EXIT_INVALID = 2
+EXIT_FAILED = 1
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn product errors into a message on stderr and an exit code:
+    2 for an invalid definition (``SpecError``), 1 for anything else of ours."""
+    try:
+        yield
+    except SpecError as err:
+        count = len(err.problems)
+        err_console.print(f"error: invalid definition ({count} problem{'s' * (count != 1)}):")
+        for problem in err.problems:
+            err_console.print(f"  {problem}", markup=False)
+        raise typer.Exit(EXIT_INVALID) from None
+    except MlenvError as err:
+        err_console.print(f"error: {err}", markup=False)
+        raise typer.Exit(EXIT_FAILED) from None
+
+
+def _register_all() -> None:
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(app)
+
+
+_register_all()
+
+
+def main() -> None:
+    """Entry point of the ``mlenv`` console script."""
+    app()
+
+
+if __name__ == "__main__":
+    main()
