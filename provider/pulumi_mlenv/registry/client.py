@@ -1,0 +1,336 @@
+"""A small OCI distribution API client: ask a registry about manifests without pulling.
+
+Answers are three-valued where existence is asked: a digest (present), ``None``
+(the registry said 404 / ``MANIFEST_UNKNOWN`` / ``NAME_UNKNOWN``), or a
+``RegistryError`` (anything else: unreachable, refused, a 5xx). Unknown is an
+error, never a guess (style.md, flyteorg/flyte#6460).
+
+Manifests are never deleted here: images are content addressed and shared by
+every environment version with the same hash (pulumi-docker-build#606).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+import requests
+
+from pulumi_mlenv.errors import RegistryError
+from pulumi_mlenv.registry._http import Transport
+
+__all__ = [
+    "MANIFEST_MEDIA_TYPES",
+    "ManifestInfo",
+    "RegistryClient",
+]
+
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+MANIFEST_MEDIA_TYPES = (DOCKER_MANIFEST, OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST_LIST)
+_INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_MANIFEST_LIST})
+_ACCEPT = {"Accept": ", ".join(MANIFEST_MEDIA_TYPES)}
+_ABSENT_CODES = frozenset({"MANIFEST_UNKNOWN", "NAME_UNKNOWN"})
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestInfo:
+    """What a registry knows about one image.
+
+    ``digest`` and ``media_type`` are those of the manifest the reference
+    points to (an index for multi-platform images). ``size`` is the config
+    plus the compressed layers, in bytes; for an index, of the ``linux/amd64``
+    entry (or the first one). ``created`` is the config's creation time as
+    written there (RFC 3339), ``None`` when the config has none; ``labels``
+    are the config's labels (empty when none); ``layers`` the layer digests
+    in order.
+    """
+
+    digest: str
+    media_type: str
+    size: int
+    config_digest: str
+    created: str | None
+    labels: dict[str, str] = field(default_factory=dict)
+    layers: tuple[str, ...] = ()
+
+
+def _error_codes(response: requests.Response) -> list[str]:
+    try:
+        body = response.json()
+    except ValueError:
+        return []
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if not isinstance(errors, list):
+        return []
+    return [str(e.get("code", "")) for e in errors if isinstance(e, dict)]
+
+
+def _sha256(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def _media_type(response: requests.Response, doc: dict[str, Any]) -> str:
+    header = response.headers.get("Content-Type", "").split(";")[0].strip()
+    declared = doc.get("mediaType")
+    if isinstance(declared, str) and declared:
+        return declared
+    return header
+
+
+class RegistryClient:
+    """A client of one registry, optionally scoped to a namespace.
+
+    ``address`` is ``host[:port][/namespace]`` (``127.0.0.1:5000/team-a``); an
+    explicit ``http://`` or ``https://`` prefix is honoured. Without one, plain
+    HTTP is used for loopback hosts and for hosts in
+    ``MLENV_INSECURE_REGISTRIES``, HTTPS otherwise (verified against
+    ``ca_bundle`` when given, else the default trust store).
+
+    Auth: anonymous, Basic, or the token (Bearer realm) flow, chosen by the
+    registry's challenge. ``username``/``password`` are never logged nor put
+    in an error message. A client holds a connection pool: build one per
+    operation and ``close()`` it (or use ``with``); never keep one in a
+    Pulumi provider object.
+    """
+
+    def __init__(
+        self,
+        address: str,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        timeout: float = 10.0,
+        ca_bundle: str | None = None,
+    ) -> None:
+        text = address.strip()
+        scheme: str | None = None
+        for prefix in ("http://", "https://"):
+            if text.startswith(prefix):
+                scheme, text = prefix[:-3], text[len(prefix) :]
+        host, _, namespace = text.strip("/").partition("/")
+        if not host or any(c.isspace() or c in "@?#" for c in text):
+            raise RegistryError(
+                f"invalid registry address {address!r}: expected host[:port][/namespace]"
+            )
+        self.host = host
+        self.namespace = namespace.strip("/")
+        self._t = Transport(
+            host,
+            username=username,
+            password=password,
+            timeout=timeout,
+            ca_bundle=ca_bundle,
+            scheme=scheme,
+        )
+
+    def __repr__(self) -> str:
+        return f"RegistryClient({self.address!r})"
+
+    @property
+    def address(self) -> str:
+        """``host`` or ``host/namespace``, as given (without scheme)."""
+        return f"{self.host}/{self.namespace}" if self.namespace else self.host
+
+    @property
+    def base_url(self) -> str:
+        """The URL requests go to (``http://127.0.0.1:5000``)."""
+        return self._t.base_url
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        self._t.close()
+
+    def __enter__(self) -> RegistryClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def repository_for(self, name: str) -> str:
+        """The full repository path of ``name`` under this client's namespace
+        (``mlenv/env`` -> ``team-a/mlenv/env``)."""
+        name = name.strip("/")
+        return f"{self.namespace}/{name}" if self.namespace else name
+
+    # -- queries ---------------------------------------------------------
+
+    def ping(self) -> None:
+        """Check that the registry answers the distribution API (``GET /v2/``).
+
+        A 401 with no credentials given counts as reachable (anonymous pulls
+        may still be allowed per repository); with credentials, they must be
+        accepted. Raises ``RegistryError`` with one line naming the URL tried.
+        """
+        url = f"{self.base_url}/v2/"
+        response = self._t.request("GET", "/v2/", anonymous_401_ok=True)
+        if response.status_code == 200 or (
+            response.status_code == 401 and not self._t.has_credentials
+        ):
+            return
+        raise RegistryError(
+            f"registry {self.host} unreachable (tried {url}): "
+            f"HTTP {response.status_code}, not a registry API answer"
+        )
+
+    def digest_of(self, repository: str, reference: str) -> str | None:
+        """The manifest digest ``repository:reference`` points to, or ``None`` if absent.
+
+        ``reference`` is a tag or a digest. Uses ``HEAD`` (one request); when a
+        registry omits ``Docker-Content-Digest``, the manifest is fetched and
+        hashed. Raises ``RegistryError`` when the registry cannot say.
+        """
+        path = f"/v2/{repository}/manifests/{reference}"
+        scope = f"repository:{repository}:pull"
+        response = self._t.request("HEAD", path, scope=scope, headers=_ACCEPT)
+        if response.status_code == 200:
+            digest = response.headers.get("Docker-Content-Digest")
+            if digest:
+                return digest
+        elif response.status_code == 404:
+            return None
+        # No digest header, or an unexpected status: a GET shows body and error codes.
+        response = self._t.request("GET", path, scope=scope, headers=_ACCEPT)
+        if response.status_code == 200:
+            return response.headers.get("Docker-Content-Digest") or _sha256(response.content)
+        if response.status_code == 404 or _ABSENT_CODES & set(_error_codes(response)):
+            return None
+        raise self._failure(response, f"asking for {repository}:{reference}")
+
+    def manifest_info(self, repository: str, reference: str) -> ManifestInfo | None:
+        """Details of ``repository:reference`` from its manifest and config blob,
+        or ``None`` when the registry does not have it (see ``ManifestInfo``)."""
+        scope = f"repository:{repository}:pull"
+        fetched = self._get_manifest(repository, reference, scope)
+        if fetched is None:
+            return None
+        digest, media_type, doc, _ = fetched
+        image_doc = doc
+        if media_type in _INDEX_TYPES or "manifests" in doc:
+            entry = _pick_platform(doc.get("manifests") or [], repository, reference)
+            sub = self._get_manifest(repository, str(entry["digest"]), scope)
+            if sub is None:
+                raise RegistryError(
+                    f"registry {self.host}: index {repository}@{digest} names "
+                    f"{entry['digest']} which the registry does not have"
+                )
+            image_doc = sub[2]
+        config = image_doc.get("config")
+        layers = image_doc.get("layers")
+        if not isinstance(config, dict) or not isinstance(layers, list):
+            raise RegistryError(
+                f"registry {self.host}: manifest {repository}@{digest} has an unsupported "
+                f"format ({media_type or 'no media type'})"
+            )
+        size = int(config.get("size", 0)) + sum(int(layer.get("size", 0)) for layer in layers)
+        config_digest = str(config.get("digest", ""))
+        blob = self._get_blob_json(repository, config_digest, scope)
+        inner = blob.get("config") if isinstance(blob.get("config"), dict) else {}
+        labels = inner.get("Labels") if isinstance(inner, dict) else None
+        created = blob.get("created")
+        return ManifestInfo(
+            digest=digest,
+            media_type=media_type,
+            size=size,
+            config_digest=config_digest,
+            created=created if isinstance(created, str) else None,
+            labels={str(k): str(v) for k, v in (labels or {}).items()},
+            layers=tuple(str(layer.get("digest", "")) for layer in layers),
+        )
+
+    # -- changes ---------------------------------------------------------
+
+    def tag(self, repository: str, digest: str, tag: str) -> None:
+        """Point ``repository:tag`` at the existing manifest ``digest``.
+
+        The manifest is fetched by digest and put back under the tag with its
+        own media type, byte for byte (so its digest is unchanged). Whatever
+        the tag pointed to before stays pullable by its digest.
+        """
+        scope = f"repository:{repository}:pull"
+        fetched = self._get_manifest(repository, digest, scope)
+        if fetched is None:
+            raise RegistryError(
+                f"registry {self.host}: cannot tag {repository}:{tag}: no manifest {digest}"
+            )
+        _, media_type, _, body = fetched
+        response = self._t.request(
+            "PUT",
+            f"/v2/{repository}/manifests/{tag}",
+            scope=f"repository:{repository}:pull,push",
+            headers={"Content-Type": media_type},
+            data=body,
+        )
+        if response.status_code not in (200, 201):
+            raise self._failure(response, f"tagging {repository}:{tag}")
+        answered = response.headers.get("Docker-Content-Digest")
+        if answered and answered != digest:
+            raise RegistryError(
+                f"registry {self.host}: tagging {repository}:{tag} stored {answered}, "
+                f"expected {digest}"
+            )
+
+    # -- helpers ---------------------------------------------------------
+
+    def _get_manifest(
+        self, repository: str, reference: str, scope: str
+    ) -> tuple[str, str, dict[str, Any], bytes] | None:
+        response = self._t.request(
+            "GET", f"/v2/{repository}/manifests/{reference}", scope=scope, headers=_ACCEPT
+        )
+        if response.status_code == 404 or (
+            response.status_code != 200 and _ABSENT_CODES & set(_error_codes(response))
+        ):
+            return None
+        if response.status_code != 200:
+            raise self._failure(response, f"reading manifest {repository}:{reference}")
+        body = response.content
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            raise RegistryError(
+                f"registry {self.host}: manifest {repository}:{reference} is not JSON"
+            ) from None
+        if not isinstance(doc, dict):
+            raise RegistryError(f"registry {self.host}: manifest {repository}:{reference} is odd")
+        digest = response.headers.get("Docker-Content-Digest") or _sha256(body)
+        return digest, _media_type(response, doc), doc, body
+
+    def _get_blob_json(self, repository: str, digest: str, scope: str) -> dict[str, Any]:
+        response = self._t.request("GET", f"/v2/{repository}/blobs/{digest}", scope=scope)
+        if response.status_code != 200:
+            raise self._failure(response, f"reading config blob {digest} of {repository}")
+        try:
+            doc = json.loads(response.content)
+        except ValueError:
+            doc = None
+        if not isinstance(doc, dict):
+            raise RegistryError(f"registry {self.host}: config blob {digest} is not a JSON object")
+        return doc
+
+    def _failure(self, response: requests.Response, doing: str) -> RegistryError:
+        codes = ", ".join(c for c in _error_codes(response) if c)
+        detail = f" ({codes})" if codes else ""
+        return RegistryError(f"registry {self.host}: {doing}: HTTP {response.status_code}{detail}")
+
+
+def _pick_platform(entries: list[Any], repository: str, reference: str) -> dict[str, Any]:
+    """The ``linux/amd64`` entry of an index, else the first one."""
+    usable = [e for e in entries if isinstance(e, dict) and e.get("digest")]
+    if not usable:
+        raise RegistryError(f"index {repository}:{reference} lists no manifests")
+    for entry in usable:
+        platform = entry.get("platform") or {}
+        if platform.get("os") == "linux" and platform.get("architecture") == "amd64":
+            return entry
+    return usable[0]

@@ -1,0 +1,108 @@
+"""Base image tags to digests (R17): a moved tag must give a new hash.
+
+Order of answers: a reference that carries a digest is its own answer (no
+request); else the registry's manifest digest for the tag; else, when the
+registry cannot be reached or does not have the tag, the local Docker
+engine's image ID (an image built or imported locally and never pushed).
+When neither answers, a ``RegistryError`` says what was tried.
+
+Answers are cached in-process for ``CACHE_SECONDS``: Pulumi calls ``check``
+several times per preview, and a tag does not move between them.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+
+from pulumi_mlenv.errors import RegistryError
+from pulumi_mlenv.registry.client import RegistryClient
+from pulumi_mlenv.registry.reference import DOCKER_HUB, ImageRef
+
+__all__ = ["CACHE_SECONDS", "clear_resolve_cache", "resolve_base_image"]
+
+CACHE_SECONDS = 5.0
+_ENGINE_TIMEOUT = 5
+_cache: dict[tuple[str, str | None], tuple[float, str]] = {}
+_cache_lock = threading.Lock()
+
+
+def clear_resolve_cache() -> None:
+    """Forget every cached answer (tests that move a tag call this)."""
+    with _cache_lock:
+        _cache.clear()
+
+
+def _local_image_id(ref: ImageRef, docker_host: str | None) -> tuple[str | None, str]:
+    """(image ID or None, what was tried and why it gave nothing)."""
+    import docker  # deferred: importing the SDK costs ~0.1 s, most calls never get here
+    from docker.errors import DockerException, ImageNotFound
+
+    where = docker_host or "the engine from DOCKER_HOST"
+    # The engine stores Docker Hub images under their short names.
+    local_name = str(ref)
+    if ref.registry == DOCKER_HUB:
+        short = ref.repository.removeprefix("library/")
+        local_name = f"{short}:{ref.tag or 'latest'}"
+    try:
+        client = (
+            docker.DockerClient(base_url=docker_host, timeout=_ENGINE_TIMEOUT)
+            if docker_host
+            else docker.from_env(timeout=_ENGINE_TIMEOUT)
+        )
+    except DockerException as exc:
+        return None, f"local engine {where}: {' '.join(str(exc).split())[:200]}"
+    try:
+        image = client.images.get(local_name)
+        return str(image.id), ""
+    except ImageNotFound:
+        return None, f"local engine {where}: no image {local_name}"
+    except DockerException as exc:
+        return None, f"local engine {where}: {' '.join(str(exc).split())[:200]}"
+    finally:
+        client.close()
+
+
+def resolve_base_image(
+    ref: str,
+    *,
+    docker_host: str | None = None,
+    ca_bundle: str | None = None,
+    credentials: Mapping[str, tuple[str, str]] | None = None,
+) -> str:
+    """The digest that ``ref`` stands for now.
+
+    ``credentials`` maps a registry host (``ghcr.io``, ``127.0.0.1:5000``) to
+    ``(username, password)``. Returns ``sha256:...``: the reference's own
+    digest, the registry's manifest digest, or the local engine's image ID.
+    Raises ``InvalidImageRef`` for a malformed ``ref`` and ``RegistryError``
+    naming both places tried when neither knows the image.
+    """
+    parsed = ImageRef.parse(ref)
+    if parsed.digest is not None:
+        return parsed.digest
+    key = (str(parsed), docker_host)
+    now = time.monotonic()
+    with _cache_lock:
+        hit = _cache.get(key)
+    if hit is not None and now - hit[0] < CACHE_SECONDS:
+        return hit[1]
+
+    user, password = (credentials or {}).get(parsed.registry, (None, None))
+    tag = parsed.tag or "latest"
+    with RegistryClient(
+        parsed.registry, username=user, password=password, ca_bundle=ca_bundle
+    ) as client:
+        try:
+            digest = client.digest_of(parsed.repository, tag)
+            registry_said = f"registry {parsed.registry}: no {parsed.repository}:{tag}"
+        except RegistryError as exc:
+            digest, registry_said = None, str(exc)
+    if digest is None:
+        digest, engine_said = _local_image_id(parsed, docker_host)
+        if digest is None:
+            raise RegistryError(f"cannot resolve base image {ref}: {registry_said}; {engine_said}")
+    with _cache_lock:
+        _cache[key] = (time.monotonic(), digest)
+    return digest
