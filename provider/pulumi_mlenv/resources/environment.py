@@ -125,6 +125,7 @@ class EnvironmentProvider(MlenvProvider):
             return CheckResult(inputs, failures_of(SpecError(problems)))
         checked = {
             **inputs,
+            "name": resolved.spec.name,
             "hash": resolved.hash,
             "definition": envs.to_state(resolved.spec),
             "base_digest": resolved.spec.docker.resolved_base_digest,
@@ -321,6 +322,8 @@ class Environment(Resource, module="mlenv", name="Environment"):
     change forces a rebuild of the cached image (R18).
     """
 
+    name: pulumi.Output[str]
+    """The environment's name in the workspace."""
     hash: pulumi.Output[str]
     """sha256 of exactly what shapes the image (docs/hash.md)."""
     image: pulumi.Output[str]
@@ -363,7 +366,8 @@ class Environment(Resource, module="mlenv", name="Environment"):
         import os
 
         props: dict[str, Any] = {
-            "name": name or resource_name,
+            # A file's or catalog entry's own name wins over the resource name.
+            "name": name or (None if source or curated else resource_name),
             # The label asked for; the registered one is the `version` output.
             "requested_version": version,
             "description": description,
