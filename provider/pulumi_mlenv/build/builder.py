@@ -1,0 +1,196 @@
+"""Build one environment image and push it: render, prepare the context and
+the secrets, run BuildKit, then read back the lock.
+
+The build context holds only the Dockerfile. The uv binary is a separate
+named context; the requirements (with any index credentials) and the CA
+bundle are secret files that live for the duration of the build only, in a
+private temporary folder, and never enter a layer, the history or the log.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from pulumi_mlenv.build.buildkit import BuildRequest, ProgressCallback, run_buildctl
+from pulumi_mlenv.build.dockerfile import (
+    LOCK_STAGE,
+    SECRET_CA,
+    SECRET_REQUIREMENTS,
+    UV_CONTEXT,
+    RenderOptions,
+    render,
+)
+from pulumi_mlenv.build.lock import parse_lock
+from pulumi_mlenv.errors import BuildError
+from pulumi_mlenv.spec.model import EnvironmentSpec
+
+__all__ = ["BuiltImage", "ImageBuild", "build_image", "find_uv", "requirements_text", "secrets_of"]
+
+#: Layer compression for pushed images; see docs/building.md for the measurements.
+DEFAULT_COMPRESSION = "gzip,compression-level=1"
+_USERINFO = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://([^/@\s]+)@")
+_LOOPBACK = re.compile(r"^(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImageBuild:
+    """One build to run: what to build and where to push it.
+
+    ``image_name`` is ``registry/repository:tag``; ``base_ref`` the base by
+    digest; ``no_cache`` ignores BuildKit's layer cache (forced rebuilds)."""
+
+    spec: EnvironmentSpec
+    env_hash: str
+    image_name: str
+    base_ref: str
+    buildkit_host: str
+    work_dir: Path
+    installer: str = "uv"
+    ca_bundle: str | None = None
+    labels: tuple[tuple[str, str], ...] = ()
+    no_cache: bool = False
+    compression: str = DEFAULT_COMPRESSION
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltImage:
+    """A pushed image: manifest digest, rendered Dockerfile, lock, seconds."""
+
+    digest: str
+    dockerfile: str
+    lock: tuple[str, ...]
+    seconds: float
+    log_tail: str
+
+
+def find_uv() -> str:
+    """The uv binary the build copies in (as a named context, not a layer)."""
+    try:
+        import uv
+
+        found = str(uv.find_uv_bin())
+        if found:
+            return found
+    except (ImportError, FileNotFoundError):
+        pass
+    which = shutil.which("uv")
+    if which:
+        return which
+    raise BuildError("uv not found: install the 'uv' package or set MLENV_INSTALLER=pip")
+
+
+def requirements_text(spec: EnvironmentSpec) -> str:
+    """The requirements file the installer reads: option lines (index URLs,
+    find-links) then requirements, in the written order. ``--pre`` is passed
+    on the command line instead (uv does not read it from a file). May hold
+    credentials: it is only ever a build secret."""
+    conda = spec.python.conda
+    if conda is None:
+        return ""
+    options = [o.strip() for o in conda.pip_options if o.strip() != "--pre"]
+    return "\n".join([*options, *conda.pip]) + "\n"
+
+
+def secrets_of(spec: EnvironmentSpec) -> list[str]:
+    """Credential strings found in URLs of the definition (to redact from logs)."""
+    conda = spec.python.conda
+    if conda is None:
+        return []
+    found: list[str] = []
+    for text in (*conda.pip_options, *conda.pip):
+        for userinfo in _USERINFO.findall(text):
+            found += [userinfo, *userinfo.split(":", 1)]
+    return [s for s in found if len(s) >= 4]
+
+
+def _uv_context(work_dir: Path) -> Path:
+    """A folder holding only ``uv`` (a hard link when possible), reused."""
+    source = Path(find_uv())
+    stat = source.stat()
+    folder = work_dir / "uv-context" / f"{stat.st_size}-{int(stat.st_mtime)}"
+    target = folder / "uv"
+    if not target.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".uv.{os.getpid()}"
+        try:
+            os.link(source, tmp)
+        except OSError:
+            shutil.copy2(source, tmp)
+        os.replace(tmp, target)
+    return folder
+
+
+def _image_output(name: str, compression: str, push: bool = True) -> str:
+    host = name.split("/", 1)[0]
+    insecure = ",registry.insecure=true" if _LOOPBACK.match(host) else ""
+    return (
+        f"type=image,name={name},push={'true' if push else 'false'}{insecure}"
+        f",rewrite-timestamp=true,oci-mediatypes=true,compression={compression}"
+    )
+
+
+def build_image(job: ImageBuild, *, progress: ProgressCallback | None = None) -> BuiltImage:
+    """Build and push ``job``; raise ``BuildError`` (nothing pushed under the
+    tag: BuildKit pushes only after every step succeeded) or ``EngineError``."""
+    system = not job.spec.python.user_managed
+    options = RenderOptions(
+        base_ref=job.base_ref,
+        env_hash=job.env_hash,
+        installer=job.installer,
+        labels=job.labels,
+    )
+    dockerfile = render(job.spec, options)
+    job.work_dir.mkdir(parents=True, exist_ok=True)
+    redact = secrets_of(job.spec)
+    with tempfile.TemporaryDirectory(prefix="build-", dir=job.work_dir) as tmp:
+        root = Path(tmp)
+        os.chmod(root, 0o700)
+        context = root / "context"
+        context.mkdir()
+        (context / "Dockerfile").write_text(dockerfile)
+        contexts: dict[str, Path] = {"context": context, "dockerfile": context}
+        secrets: dict[str, Path] = {}
+        if system:
+            reqs = root / "requirements.secret"
+            reqs.touch(mode=0o600)
+            reqs.write_text(requirements_text(job.spec))
+            secrets[SECRET_REQUIREMENTS] = reqs
+            ca = root / "ca.secret"  # an empty file when there is no bundle
+            ca.touch(mode=0o600)
+            if job.ca_bundle:
+                shutil.copyfile(job.ca_bundle, ca)
+            secrets[SECRET_CA] = ca
+            if job.installer == "uv":
+                contexts[UV_CONTEXT] = _uv_context(job.work_dir)
+        request = BuildRequest(
+            buildkit_host=job.buildkit_host,
+            contexts=contexts,
+            output=_image_output(job.image_name, job.compression),
+            secrets=secrets,
+            build_args={"SOURCE_DATE_EPOCH": "0"},
+            no_cache=job.no_cache,
+        )
+        outcome = run_buildctl(
+            request, metadata_file=root / "metadata.json", progress=progress, redact=redact
+        )
+        if outcome.digest is None:
+            raise BuildError("the build pushed no image (no digest in its metadata)")
+        lock: tuple[str, ...] = ()
+        if system:
+            out = root / "lock-out"
+            lock_request = BuildRequest(
+                buildkit_host=job.buildkit_host,
+                contexts=contexts,
+                output=f"type=local,dest={out}",
+                secrets=secrets,
+                build_args={"SOURCE_DATE_EPOCH": "0"},
+                target=LOCK_STAGE,
+            )
+            run_buildctl(lock_request, metadata_file=root / "lock-meta.json", redact=redact)
+            lock = parse_lock((out / "lock.txt").read_text())
+    return BuiltImage(outcome.digest, dockerfile, lock, outcome.seconds, outcome.log_tail)

@@ -1,0 +1,198 @@
+"""Render the Dockerfile of an environment (R10). Pure: text in, text out.
+
+Stages, ordered by volatility:
+
+1. ``mlenv-base``: the base image *by digest* (or the user's base Dockerfile,
+   whose last stage is renamed), then the custom Docker steps in order.
+2. ``mlenv-builder`` (system-managed only): a virtualenv at ``/opt/mlenv/venv``
+   made from the base's Python, packages installed by uv (or pip) with a cache
+   mount; the requirements, index options and their credentials arrive as a
+   BuildKit *secret* (never a layer), the CA bundle too. The installed set is
+   frozen into ``/opt/mlenv/lock.txt`` (R16).
+3. the final stage: ``mlenv-base`` plus ``COPY --link`` of ``/opt/mlenv``, a
+   layer that does not depend on the layers below it (a moved base re-uses it,
+   and identical environments share its blob). The lock is also exported
+   alone by the ``mlenv-lock`` stage, so the service reads it without pulling.
+
+User-managed: no stage 2; the final stage checks that the interpreter exists.
+The uv binary is a named context (``uv``) bind-mounted into the install step,
+so it never lands in a layer.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass
+
+from pulumi_mlenv.spec.model import EnvironmentSpec
+
+__all__ = [
+    "BASE_STAGE",
+    "LABEL_PREFIX",
+    "LOCK_PATH",
+    "LOCK_STAGE",
+    "MLENV_ROOT",
+    "VENV_PATH",
+    "RenderOptions",
+    "render",
+]
+
+MLENV_ROOT = "/opt/mlenv"
+VENV_PATH = f"{MLENV_ROOT}/venv"
+LOCK_PATH = f"{MLENV_ROOT}/lock.txt"
+BASE_STAGE = "mlenv-base"
+BUILDER_STAGE = "mlenv-builder"
+LOCK_STAGE = "mlenv-lock"
+LABEL_PREFIX = "org.pulumi-mlenv"
+#: Secret ids the install step mounts (see ``build.context``).
+SECRET_CA = "ca"
+SECRET_REQUIREMENTS = "requirements"
+#: Named build context holding the ``uv`` binary.
+UV_CONTEXT = "uv"
+
+_FROM = re.compile(r"^(\s*FROM\s+)(.*?)\s*$", re.IGNORECASE)
+_AS = re.compile(r"\s+AS\s+([A-Za-z0-9][A-Za-z0-9_.-]*)\s*$", re.IGNORECASE)
+# Strip URL credentials from the frozen lock (``pkg @ https://tok@host/...``).
+_REDACT_SED = r"sed -E 's#(://)[^/@ ]+@#\1#g'"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RenderOptions:
+    """What the Dockerfile needs beyond the definition.
+
+    ``base_ref`` is the base image reference to build ``FROM`` (pass it by
+    digest so that the build uses what was hashed); ignored when the spec has
+    a base Dockerfile. ``installer`` is ``uv`` or ``pip``. ``labels`` are
+    extra image labels (hash, recipe, base digest...), rendered sorted.
+    """
+
+    base_ref: str
+    env_hash: str
+    installer: str = "uv"
+    labels: tuple[tuple[str, str], ...] = ()
+
+
+def _base_stage(spec: EnvironmentSpec, base_ref: str) -> list[str]:
+    text = spec.docker.base_dockerfile
+    if not text:
+        return [f"FROM {base_ref} AS {BASE_STAGE}"]
+    lines = text.replace("\r\n", "\n").rstrip("\n").split("\n")
+    last = max((i for i, line in enumerate(lines) if _FROM.match(line)), default=None)
+    if last is None:  # validation should have caught it; fail in the build, loudly
+        return [*lines]
+    head = _FROM.match(lines[last])
+    assert head is not None
+    # The last stage of the user's file becomes ours (its own name, if any,
+    # is only usable inside that stage, where nothing refers to it).
+    lines[last] = f"{head.group(1)}{_AS.sub('', head.group(2))} AS {BASE_STAGE}"
+    return lines
+
+
+def _install_script(spec: EnvironmentSpec, options: RenderOptions) -> str:
+    """The shell run in the builder stage. Secrets are read from /run/secrets;
+    nothing secret is ever echoed or written outside the cache mount."""
+    conda = spec.python.conda
+    pre = bool(conda and "--pre" in (o.strip() for o in conda.pip_options))
+    py = _python_selector(spec)
+    venv_py = f"{VENV_PATH}/bin/python"
+    lines = [
+        "set -eu",
+        # CA bundle for the intercepting proxy / private indexes: a secret file.
+        "if [ -s /run/secrets/ca ]; then export SSL_CERT_FILE=/run/secrets/ca"
+        " PIP_CERT=/run/secrets/ca REQUESTS_CA_BUNDLE=/run/secrets/ca; fi",
+        # Hash-based .pyc and fixed mtimes: bit-for-bit reproducible layers.
+        "export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-0} PYTHONHASHSEED=0",
+        f"mkdir -p {MLENV_ROOT}",
+    ]
+    if options.installer == "pip":
+        lines += [
+            f"{py} -m venv {VENV_PATH}",
+            "export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_CACHE_DIR=/root/.cache/pip",
+            f"{venv_py} -m pip install {'--pre ' if pre else ''}"
+            f"-r /run/secrets/{SECRET_REQUIREMENTS}",
+            f"{venv_py} -m pip freeze --all --exclude pip --exclude setuptools"
+            f" | {_REDACT_SED} > {LOCK_PATH}",
+        ]
+    else:
+        lines += [
+            # An interpreter uv would download must live under /opt/mlenv, the
+            # only folder copied to the final image.
+            f"export UV_PYTHON_INSTALL_DIR={MLENV_ROOT}/python UV_LINK_MODE=copy"
+            " UV_COMPILE_BYTECODE=1 UV_NO_PROGRESS=1 UV_CACHE_DIR=/root/.cache/uv",
+            f"uv venv --quiet --python {py} {VENV_PATH}",
+            f"uv pip install --python {venv_py} {'--prerelease=allow ' if pre else ''}"
+            f"-r /run/secrets/{SECRET_REQUIREMENTS}",
+            f"uv pip freeze --python {venv_py} | {_REDACT_SED} > {LOCK_PATH}",
+        ]
+    return "\n".join(lines)
+
+
+def _python_selector(spec: EnvironmentSpec) -> str:
+    from pulumi_mlenv.spec.pinning import python_version
+
+    version = python_version(spec)
+    return f"python{version}" if version and version.count(".") == 1 else "python3"
+
+
+def _builder_stage(spec: EnvironmentSpec, options: RenderOptions) -> list[str]:
+    cache = (
+        "--mount=type=cache,target=/root/.cache/pip,id=mlenv-pip,sharing=locked"
+        if options.installer == "pip"
+        else "--mount=type=cache,target=/root/.cache/uv,id=mlenv-uv,sharing=shared"
+    )
+    mounts = [
+        f"--mount=type=bind,from={UV_CONTEXT},source=uv,target=/usr/local/bin/uv",
+        cache,
+        f"--mount=type=secret,id={SECRET_CA}",
+        f"--mount=type=secret,id={SECRET_REQUIREMENTS},required=true",
+    ]
+    if options.installer == "pip":
+        mounts.pop(0)
+    # The hash in the command line makes BuildKit's cache key follow the
+    # definition: secret contents are not part of the key.
+    return [
+        f"FROM {BASE_STAGE} AS {BUILDER_STAGE}",
+        "ARG SOURCE_DATE_EPOCH",
+        f"ENV MLENV_HASH={options.env_hash}",
+        "RUN " + " \\\n    ".join(mounts) + " <<'MLENV'",
+        _install_script(spec, options),
+        "MLENV",
+    ]
+
+
+def _interpreter_check(path: str) -> str:
+    quoted = shlex.quote(path)
+    message = shlex.quote(
+        f"mlenv: the user-managed interpreter {path} does not exist in the image;"
+        " install it in a custom Docker step or fix python.interpreter_path"
+    )
+    return f"RUN test -x {quoted} || {{ echo {message} >&2; exit 1; }}"
+
+
+def render(spec: EnvironmentSpec, options: RenderOptions) -> str:
+    """The Dockerfile text for ``spec``. Deterministic: the same inputs give
+    the same text (labels sorted), so the text itself can be recorded."""
+    out = ["# Rendered by pulumi-mlenv. Step 1: base image and custom steps.", ""]
+    out += _base_stage(spec, options.base_ref)
+    out += [step.rstrip() for step in spec.docker.steps]
+    system = not spec.python.user_managed
+    if system:
+        out += ["", "# Step 2: the Python environment (secrets mounted, never copied)."]
+        out += _builder_stage(spec, options)
+        out += ["", f"FROM scratch AS {LOCK_STAGE}", f"COPY --from={BUILDER_STAGE} {LOCK_PATH} /"]
+    out += ["", "# The image.", f"FROM {BASE_STAGE}"]
+    if system:
+        out += [
+            f"COPY --link --from={BUILDER_STAGE} {MLENV_ROOT} {MLENV_ROOT}",
+            f"ENV VIRTUAL_ENV={VENV_PATH} PATH={VENV_PATH}/bin:$PATH",
+        ]
+    elif spec.python.interpreter_path:
+        out.append(_interpreter_check(spec.python.interpreter_path))
+    for key, value in sorted(options.labels):
+        out.append(f"LABEL {key}={_label_value(value)}")
+    return "\n".join(out) + "\n"
+
+
+def _label_value(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
