@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
@@ -26,6 +25,8 @@ __all__ = [
     "PipLine",
     "canonical_option",
     "canonical_requirement",
+    "clear_cache",
+    "fast_canonical",
     "is_pinned_requirement",
     "parse_pip_line",
     "requirement_key",
@@ -73,26 +74,98 @@ def _canonical_version(version: str) -> str:
         return version
 
 
-@lru_cache(maxsize=8192)
+# Already canonical and common: ``name==1.2.3`` with a PEP 503 name and a
+# normalised release. Returned as is, without a full PEP 508 parse.
+_SIMPLE_PIN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*==(?:0|[1-9][0-9]*)(?:\.(?:0|[1-9][0-9]*))*")
+_CACHE: dict[str, str] = {}
+_CACHE_LIMIT = 65536
+
+
 def canonical_requirement(text: str) -> str:
     """The canonical PEP 508 form of ``text``; raises ``InvalidRequirement``.
 
     PEP 503 name, extras sorted and normalised, specifiers sorted with PEP 440
     normalised versions (``===`` is left byte-exact, as PEP 440 wants), marker
-    as packaging prints it. Cached: the same string is parsed once per process.
+    as packaging prints it. Cached, and the result is cached as its own
+    canonical form, so hashing a parsed definition parses nothing again.
     """
+    cached = _CACHE.get(text)
+    if cached is not None:
+        return cached
+    if _SIMPLE_PIN.fullmatch(text):
+        return text
+    out = fast_canonical(text) or _canonicalise(text)
+    if len(_CACHE) >= _CACHE_LIMIT:
+        _CACHE.clear()
+    _CACHE[text] = out
+    _CACHE[out] = out
+    return out
+
+
+def clear_cache() -> None:
+    """Forget cached canonical forms (benchmarks measure the cold path)."""
+    _CACHE.clear()
+
+
+_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
+_FAST = re.compile(
+    rf"\s*(?P<name>{_NAME})\s*(?:\[(?P<extras>[^\]]*)\])?(?P<specs>[^;@\[\]()]*)",
+)
+_FAST_EXTRA = re.compile(rf"\s*({_NAME})\s*")
+_FAST_SPEC = re.compile(
+    r"\s*(==|!=|~=|>=|<=|<|>)\s*((?:0|[1-9][0-9]*)(?:\.(?:0|[1-9][0-9]*))*)(\.\*)?\s*"
+)
+
+
+def fast_canonical(text: str) -> str | None:
+    """The canonical form of the common shapes (``Name[extra] >= 1.2, < 2``
+    with plain release versions, no marker, no URL) without a full PEP 508
+    parse; None for anything else. Property-tested against the full parser."""
+    m = _FAST.fullmatch(text)
+    if m is None:
+        return None
+    out: str = canonicalize_name(m.group("name"))
+    extras_text = m.group("extras")
+    if extras_text is not None:
+        extras = []
+        for part in extras_text.split(","):
+            e = _FAST_EXTRA.fullmatch(part)
+            if e is None:
+                return None
+            extras.append(canonicalize_name(e.group(1)))
+        out += "[" + ",".join(sorted(set(extras))) + "]"
+    specs_text = m.group("specs")
+    if not specs_text.strip():
+        return out
+    specs: set[str] = set()
+    for part in specs_text.split(","):
+        sm = _FAST_SPEC.fullmatch(part)
+        if sm is None:
+            return None
+        op, version, star = sm.groups()
+        if star and op not in ("==", "!="):
+            return None
+        if op == "~=" and "." not in version:
+            return None
+        specs.add(op + version + (star or ""))
+    return out + ",".join(sorted(specs))
+
+
+def _canonicalise(text: str) -> str:
     req = Requirement(text.strip())
     out: str = canonicalize_name(req.name)
     if req.extras:
-        out += "[" + ",".join(sorted(canonicalize_name(e) for e in req.extras)) + "]"
+        out += "[" + ",".join(sorted({canonicalize_name(e) for e in req.extras})) + "]"
     if req.url:
         out += f" @ {req.url}"
         if req.marker is not None:
             out += " "
     else:
         specs = sorted(
-            s.operator + (s.version if s.operator == "===" else _canonical_version(s.version))
-            for s in req.specifier
+            {
+                s.operator + (s.version if s.operator == "===" else _canonical_version(s.version))
+                for s in req.specifier
+            }
         )
         out += ",".join(specs)
     if req.marker is not None:
