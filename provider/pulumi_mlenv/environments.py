@@ -182,14 +182,23 @@ def provision(
         for v in workspace.versions_for_hash(resolved.hash)
         if (v.name, v.version) != (record.name, record.version)
     )
+    warnings = list(result.warnings)
+    if result.forced:
+        warnings.append(
+            f"forced rebuild: tag {resolved.hash[:12]} moved from {result.previous_digest} "
+            f"(still pullable by digest) to {result.digest}; versions sharing this hash: "
+            + (", ".join(result.shared_versions) or "none")
+            + "; package changes: "
+            + (", ".join(result.lock_changes) or "none")
+        )
     return Provisioned(
         image=result.image,
         version=record.version,
         built=result.built,
-        registry=result.registry,
+        registry=result.source,
         build_seconds=result.seconds,
         lock=tuple(result.lock),
-        warnings=tuple(result.warnings),
+        warnings=tuple(warnings),
         shared_with=shared,
     )
 
