@@ -1,0 +1,116 @@
+"""The rendered Dockerfile (R10): pure text, checked line by line."""
+
+from __future__ import annotations
+
+import pytest
+
+from pulumi_mlenv.build.builder import requirements_text, secrets_of
+from pulumi_mlenv.build.dockerfile import BASE_STAGE, LOCK_PATH, RenderOptions, render
+from pulumi_mlenv.spec import parse_definition
+
+BASE = "127.0.0.1:5000/mlenv/python@sha256:" + "a" * 64
+OPTS = RenderOptions(
+    base_ref=BASE, env_hash="f" * 64, labels=(("org.pulumi-mlenv.hash", "f" * 64),)
+)
+
+
+SYSTEM = parse_definition(
+    {
+        "name": "t",
+        "python": {
+            "conda": {
+                "dependencies": [
+                    "python=3.11",
+                    {
+                        "pip": [
+                            "--extra-index-url https://user:s3cr3t-tok@pkgs.example/simple",
+                            "six==1.16.0",
+                            "idna",
+                        ]
+                    },
+                ]
+            }
+        },
+        "docker": {"steps": ["RUN echo one > /one", "ENV A=1"]},
+    }
+)
+USER = parse_definition(
+    {
+        "name": "u",
+        "python": {"user_managed": True, "interpreter_path": "/usr/bin/python3"},
+        "docker": {"steps": ["RUN true"]},
+    }
+)
+
+
+def test_system_managed_has_both_steps_in_order() -> None:
+    text = render(SYSTEM, OPTS)
+    lines = text.splitlines()
+    order = [
+        f"FROM {BASE} AS {BASE_STAGE}",
+        "RUN echo one > /one",
+        "ENV A=1",
+        f"FROM {BASE_STAGE} AS mlenv-builder",
+        "COPY --link --from=mlenv-builder /opt/mlenv /opt/mlenv",
+    ]
+    positions = [lines.index(line) for line in order]
+    assert positions == sorted(positions)
+    assert f"> {LOCK_PATH}" in text
+    assert "--mount=type=cache,target=/root/.cache/uv" in text
+    assert "uv venv --quiet --python python3.11 /opt/mlenv/venv" in text
+
+
+@pytest.mark.parametrize(
+    "needle",
+    ["s3cr3t-tok", "pkgs.example", "six==1.16.0", "BEGIN CERTIFICATE"],
+)
+def test_secrets_and_requirements_stay_out_of_the_text(needle: str) -> None:
+    assert needle not in render(SYSTEM, OPTS)
+
+
+def test_requirements_secret_holds_options_then_packages() -> None:
+    assert requirements_text(SYSTEM).splitlines() == [
+        "--extra-index-url https://user:s3cr3t-tok@pkgs.example/simple",
+        "six==1.16.0",
+        "idna",
+    ]
+    assert "s3cr3t-tok" in secrets_of(SYSTEM)
+
+
+def test_user_managed_skips_step_two_and_checks_the_interpreter() -> None:
+    text = render(USER, OPTS)
+    assert "mlenv-builder" not in text
+    assert "uv " not in text
+    assert "RUN test -x /usr/bin/python3 ||" in text
+    assert text.index("RUN true") < text.index("RUN test -x")
+
+
+def test_base_dockerfile_last_stage_becomes_the_base() -> None:
+    spec = parse_definition(
+        {
+            "name": "d",
+            "docker": {
+                "base_dockerfile": (
+                    "FROM debian:12 AS tools\nRUN x\nFROM debian:12 AS final\nRUN y\n"
+                )
+            },
+            "python": {"conda": {"dependencies": [{"pip": ["six==1.16.0"]}]}},
+        }
+    )
+    lines = render(spec, OPTS).splitlines()
+    assert "FROM debian:12 AS tools" in lines
+    assert f"FROM debian:12 AS {BASE_STAGE}" in lines
+    assert not any(BASE in line for line in lines)
+
+
+def test_pip_installer_uses_pip_and_no_uv_context() -> None:
+    text = render(SYSTEM, RenderOptions(base_ref=BASE, env_hash="f" * 64, installer="pip"))
+    assert "-m pip install" in text
+    assert "from=uv" not in text
+
+
+def test_render_is_deterministic_and_labels_sorted() -> None:
+    opts = RenderOptions(base_ref=BASE, env_hash="f" * 64, labels=(("b", "2"), ("a", '1"x')))
+    text = render(SYSTEM, opts)
+    assert text == render(SYSTEM, opts)
+    assert text.index('LABEL a="1\\"x"') < text.index('LABEL b="2"')

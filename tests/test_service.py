@@ -1,0 +1,236 @@
+"""ensure_image on the real BuildKit daemon and registry (R10-R18).
+
+Every test works in its own registry namespace (127.0.0.1:5000/t-<uuid>), so
+tests are independent and nothing is ever deleted from the shared registry.
+Small pure-Python packages keep the builds to a few seconds.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import subprocess
+import uuid
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pulumi_mlenv.config import Settings
+from pulumi_mlenv.errors import BuildError, SpecError
+from pulumi_mlenv.registry import RegistryClient, clear_resolve_cache
+from pulumi_mlenv.service import ENV_REPOSITORY, ensure_image, image_details, materialize_local
+from pulumi_mlenv.spec import EnvironmentSpec, compute_hash, parse_definition
+
+pytestmark = pytest.mark.docker
+
+REGISTRY = "127.0.0.1:5000"
+
+
+def _spec(pip: list[str], *, name: str = "env", **docker: Any) -> EnvironmentSpec:
+    data: dict[str, Any] = {
+        "name": name,
+        "python": {"conda": {"dependencies": ["python=3.11", {"pip": pip}]}},
+    }
+    if docker:
+        data["docker"] = docker
+    return parse_definition(data)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, machine: dict[str, str]) -> Settings:
+    """Settings with a fresh workspace-registry namespace and cache folder."""
+    base = Settings.from_env()
+    return replace(
+        base, registry=f"{REGISTRY}/t-{uuid.uuid4().hex[:10]}", cache_dir=tmp_path / "cache"
+    )
+
+
+def _tags(settings: Settings) -> list[str]:
+    with RegistryClient(settings.registry) as client:
+        repo = client.repository_for(ENV_REPOSITORY)
+        resp = client._t.request("GET", f"/v2/{repo}/tags/list")  # test-only peek
+        return list(resp.json().get("tags") or []) if resp.status_code == 200 else []
+
+
+def test_cold_build_then_workspace_hit_builds_nothing(settings: Settings) -> None:
+    spec = _spec(["six==1.16.0"])
+    first = ensure_image(spec, settings=settings)
+    assert first.built and first.source == "built"
+    assert first.image == f"{REGISTRY}/{first.repository}@{first.digest}"
+    assert first.lock == ("six==1.16.0",)
+    assert first.size and first.size > 0
+    second = ensure_image(spec, settings=settings)
+    assert not second.built and second.source == "workspace"
+    assert second.digest == first.digest
+    assert _tags(settings) == [first.env_hash]
+
+
+def test_global_registry_hit(settings: Settings) -> None:
+    spec = _spec(["six==1.16.0"])
+    curated = replace(settings, registry=f"{REGISTRY}/global-{uuid.uuid4().hex[:10]}")
+    built = ensure_image(spec, settings=curated)
+    result = ensure_image(spec, settings=replace(settings, global_registry=curated.registry))
+    assert not result.built and result.source == "global"
+    assert result.digest == built.digest
+    assert _tags(settings) == []  # nothing was pushed to the workspace registry
+
+
+def test_r15_three_definitions_two_images(settings: Settings) -> None:
+    a = ensure_image(_spec(["six==1.16.0"], name="a"), settings=settings)
+    b = ensure_image(_spec(["six==1.16.0"], name="b"), settings=settings)
+    c = ensure_image(_spec(["six==1.15.0"], name="c"), settings=settings)
+    assert (a.built, b.built, c.built) == (True, False, True)
+    assert a.digest == b.digest != c.digest
+    assert sorted(_tags(settings)) == sorted({a.env_hash, c.env_hash})
+
+
+def test_pinned_version_change_rebuilds_and_lock_follows(settings: Settings) -> None:
+    old = ensure_image(_spec(["six==1.15.0"]), settings=settings)
+    new = ensure_image(_spec(["six==1.16.0"]), settings=settings)
+    assert new.built and new.env_hash != old.env_hash
+    assert (old.lock, new.lock) == (("six==1.15.0",), ("six==1.16.0",))
+
+
+def test_unpinned_package_is_warned_and_locked(settings: Settings) -> None:
+    result = ensure_image(_spec(["idna"]), settings=settings)
+    assert any("idna" in w for w in result.warnings)
+    assert len(result.lock) == 1 and result.lock[0].startswith("idna==")
+
+
+def test_moved_base_tag_rebuilds(settings: Settings, tmp_path: Path) -> None:
+    base = f"{settings.registry}/base:moving"
+    _push_base(base, "one", tmp_path, settings)
+    spec = _spec(["six==1.16.0"], base_image=base)
+    first = ensure_image(spec, settings=settings)
+    _push_base(base, "two", tmp_path, settings)
+    clear_resolve_cache()
+    second = ensure_image(spec, settings=settings)
+    assert second.built and second.env_hash != first.env_hash
+    again = ensure_image(spec, settings=settings)
+    assert not again.built
+
+
+def _push_base(ref: str, marker: str, tmp_path: Path, settings: Settings) -> None:
+    folder = tmp_path / f"base-{marker}"
+    folder.mkdir()
+    (folder / "Dockerfile").write_text(f"FROM {settings.base_image}\nRUN echo {marker} > /marker\n")
+    subprocess.run(
+        [
+            "buildctl",
+            "--addr",
+            settings.buildkit_host,
+            "build",
+            "--frontend",
+            "dockerfile.v0",
+            "--local",
+            f"context={folder}",
+            "--local",
+            f"dockerfile={folder}",
+            "--output",
+            f"type=image,name={ref},push=true,registry.insecure=true",
+        ],
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_user_managed_skips_step_two(settings: Settings) -> None:
+    spec = parse_definition(
+        {
+            "name": "u",
+            "python": {"user_managed": True, "interpreter_path": "/usr/bin/python3"},
+            "docker": {"steps": ["RUN echo hello > /hello"]},
+        }
+    )
+    steps: list[str] = []
+    result = ensure_image(spec, settings=settings, progress=lambda e: steps.append(e.name))
+    assert result.built and result.lock == ()
+    assert not any("mlenv-builder" in s for s in steps)
+    assert any("echo hello" in s for s in steps)
+
+
+def test_user_managed_missing_interpreter_fails_clearly(settings: Settings) -> None:
+    spec = parse_definition(
+        {"name": "u", "python": {"user_managed": True, "interpreter_path": "/nope/python"}}
+    )
+    with pytest.raises(BuildError, match="/nope/python does not exist"):
+        ensure_image(spec, settings=settings)
+    assert _tags(settings) == []
+
+
+def test_failed_build_leaves_nothing_then_a_fixed_definition_builds(settings: Settings) -> None:
+    bad = _spec(["six==99.0.0"])
+    with pytest.raises(BuildError) as info:
+        ensure_image(bad, settings=settings)
+    assert info.value.failed_package is not None and "six" in info.value.failed_package
+    assert "six" in info.value.log_tail
+    assert _tags(settings) == []
+    good = ensure_image(_spec(["six==1.16.0"]), settings=settings)
+    assert good.built and _tags(settings) == [good.env_hash]
+
+
+def test_conda_packages_without_conda_fail_before_building(settings: Settings) -> None:
+    spec = parse_definition(
+        {"name": "c", "python": {"conda": {"dependencies": ["python=3.11", "numpy=1.26"]}}}
+    )
+    with pytest.raises(SpecError, match="conda"):
+        ensure_image(spec, settings=settings)
+
+
+def _ensure_in_child(settings: Settings, pip: list[str], out: Any) -> None:
+    result = ensure_image(_spec(pip), settings=settings)
+    out.put((result.built, result.digest))
+
+
+def test_two_processes_build_one_hash_once(settings: Settings) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    procs = [
+        ctx.Process(target=_ensure_in_child, args=(settings, ["six==1.16.0", "idna==3.7"], queue))
+        for _ in range(2)
+    ]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+    results = [queue.get() for _ in procs]
+    assert sorted(built for built, _ in results) == [False, True]
+    assert len({digest for _, digest in results}) == 1
+
+
+def test_forced_rebuild_moves_the_tag_and_keeps_the_old_digest(settings: Settings) -> None:
+    spec = _spec(["six==1.16.0"])
+    first = ensure_image(spec, settings=settings)
+    forced = ensure_image(spec, settings=settings, force=True)
+    assert forced.built and forced.forced and forced.previous_digest == first.digest
+    with RegistryClient(settings.registry) as client:
+        repo = client.repository_for(ENV_REPOSITORY)
+        assert client.digest_of(repo, first.env_hash) == forced.digest
+        assert client.digest_of(repo, first.digest) == first.digest  # still pullable
+
+
+def test_image_details_by_hash_and_reference(settings: Settings) -> None:
+    result = ensure_image(_spec(["six==1.16.0"]), settings=settings)
+    by_hash = image_details(result.env_hash, settings=settings)
+    by_ref = image_details(result.image, settings=settings)
+    assert by_hash.digest == by_ref.digest == result.digest
+    assert by_hash.env_hash == result.env_hash
+    assert by_hash.base_digest and by_hash.base_digest.startswith("sha256:")
+
+
+def test_materialize_local_venv_is_reused(settings: Settings) -> None:
+    spec = _spec(["six==1.16.0"])
+    path = materialize_local(spec, settings)
+    assert path.name == compute_hash(spec)
+    out = subprocess.run(
+        [str(path / "bin" / "python"), "-c", "import six; print(six.__version__)"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    assert out.stdout.strip() == "1.16.0"
+    marker = path / ".mlenv-complete"
+    stamp = marker.stat().st_mtime_ns
+    assert materialize_local(spec, settings) == path
+    assert marker.stat().st_mtime_ns == stamp
