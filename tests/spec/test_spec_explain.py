@@ -235,3 +235,12 @@ def test_reordering_pip_changes_the_hash(pip: list[str], rnd: Any) -> None:
     assert compute_hash(parse_definition(definition(pip=pip))) != compute_hash(
         parse_definition(definition(pip=shuffled))
     )
+
+
+@given(definitions())
+def test_to_dict_round_trips_and_keeps_the_hash(a: dict[str, Any]) -> None:
+    from pulumi_mlenv.spec import to_dict
+
+    spec = parse_definition(a)
+    again = parse_definition(to_dict(spec))
+    assert again == spec and compute_hash(again) == compute_hash(spec)
