@@ -1,0 +1,129 @@
+"""ORM tables of the workspace (SQLAlchemy 2), and the engine that opens them.
+
+Portable SQL only: column types that SQLite and PostgreSQL both have
+(``JSON`` included), a unique constraint instead of locks for version
+numbers. SQLite gets WAL, a busy timeout and ``BEGIN IMMEDIATE`` so that
+several processes (Pulumi runs one provider process per plugin) can write
+the same file without "database is locked" errors.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Engine,
+    Float,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    make_url,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.pool import StaticPool
+
+__all__ = ["Base", "ComputeTargetRow", "ImageRow", "VersionRow", "normalise_url", "open_engine"]
+
+SQLITE_BUSY_MS = 30_000
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ImageRow(Base):
+    __tablename__ = "mlenv_images"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    env_hash: Mapped[str] = mapped_column(String(128), index=True)
+    # ``registry`` is taken by DeclarativeBase: the attribute is renamed, not the column.
+    registry_host: Mapped[str] = mapped_column("registry", String(255))
+    repository: Mapped[str] = mapped_column(String(255))
+    digest: Mapped[str] = mapped_column(String(128), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    created: Mapped[str] = mapped_column(String(64))
+    base_image: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    base_digest: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    dockerfile: Mapped[str] = mapped_column(Text)
+    lock: Mapped[list[str]] = mapped_column(JSON)
+    build_seconds: Mapped[float] = mapped_column(Float)
+    forced: Mapped[bool] = mapped_column(Boolean)
+    recorded_at: Mapped[str] = mapped_column(String(40))
+
+
+class VersionRow(Base):
+    __tablename__ = "mlenv_versions"
+    __table_args__ = (UniqueConstraint("name", "version", name="uq_mlenv_versions_name_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(255), index=True)
+    version: Mapped[str] = mapped_column(String(128))
+    env_hash: Mapped[str] = mapped_column(String(128), index=True)
+    image: Mapped[str] = mapped_column(String(1024))
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    tags: Mapped[list[list[str]]] = mapped_column(JSON)
+    environment_variables: Mapped[list[list[str]]] = mapped_column(JSON)
+    created_at: Mapped[str] = mapped_column(String(40))
+
+
+class ComputeTargetRow(Base):
+    __tablename__ = "mlenv_compute_targets"
+
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    url: Mapped[str | None] = mapped_column(String(1024), nullable=True)
+    updated_at: Mapped[str] = mapped_column(String(40))
+
+
+def normalise_url(url: str) -> str:
+    """A plain path becomes ``sqlite:///<absolute path>``; a URL stays as given."""
+    text = url.strip()
+    if not text:
+        raise ValueError("empty workspace URL")
+    if "://" in text:
+        return text
+    return f"sqlite:///{Path(text).expanduser().resolve()}"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" event emit BEGIN itself (pysqlite's own
+    # implicit BEGIN is deferred, which lets two writers deadlock).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_MS}")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    # IMMEDIATE takes the write lock up front: a read-then-write transaction
+    # (the next version number) cannot be overtaken by another process.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def open_engine(url: str) -> Engine:
+    """An engine for ``url`` (already normalised), with SQLite made process safe."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    database = parsed.database or ""
+    memory = database in ("", ":memory:") or database.startswith("file::memory:")
+    if not memory:
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url,
+        connect_args={"timeout": SQLITE_BUSY_MS / 1000, "check_same_thread": False},
+        **({"poolclass": StaticPool} if memory else {}),
+    )
+    event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "begin", _sqlite_begin)
+    return engine

@@ -1,0 +1,101 @@
+"""The values a workspace stores and returns: frozen, plain, no database types.
+
+Timestamps are ISO 8601 strings in UTC (``2024-05-01T12:00:00.123456+00:00``)
+so records compare, print and serialise the same on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pulumi_mlenv.errors import MlenvError
+
+__all__ = ["ComputeTargetRecord", "ImageRecord", "VersionConflict", "VersionRecord"]
+
+
+class VersionConflict(MlenvError):
+    """An explicit environment version is already registered with another hash
+    (versions are immutable: give a new version, or none to get the next)."""
+
+    def __init__(self, name: str, version: str, registered_hash: str, new_hash: str) -> None:
+        self.name = name
+        self.version = version
+        self.registered_hash = registered_hash
+        self.new_hash = new_hash
+        super().__init__(
+            f"environment '{name}' version {version} is already registered with hash "
+            f"{registered_hash}; this definition has hash {new_hash}: give a new version, "
+            "or leave the version unset to get the next number"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ImageRecord:
+    """One image built (or found) for a hash, in one registry.
+
+    ``repository`` is the full path in ``registry`` (``team-a/mlenv/env``);
+    ``digest`` the manifest digest; ``size`` bytes (config + compressed
+    layers); ``created`` the image's creation time as the registry reports
+    it. ``base_digest`` is the resolved base image (R17), ``None`` for a base
+    Dockerfile. ``lock`` holds ``name==version`` lines of what step 2
+    installed (R16). ``forced`` marks a rebuild asked for by the user (R18).
+    ``recorded_at`` is filled by ``Workspace.record_image``.
+    """
+
+    env_hash: str
+    registry: str
+    repository: str
+    digest: str
+    size: int
+    created: str
+    base_image: str | None
+    base_digest: str | None
+    dockerfile: str
+    lock: tuple[str, ...] = ()
+    build_seconds: float = 0.0
+    forced: bool = False
+    recorded_at: str = ""
+
+    @property
+    def image(self) -> str:
+        """The image by digest: ``registry/repository@sha256:...``."""
+        return f"{self.registry}/{self.repository}@{self.digest}"
+
+
+@dataclass(frozen=True, slots=True)
+class VersionRecord:
+    """One registered environment version (R6).
+
+    ``version`` is a string: ``"1"``, ``"2"``... when numbered by the
+    workspace, or any label the user gave. ``image`` is the image by digest.
+    ``definition`` is the definition as the resource layer serialised it.
+    ``tags`` and ``environment_variables`` are ``(key, value)`` pairs in the
+    given order; variable values are stored as given (the resource layer
+    marks secret ones, never passes secrets here).
+    """
+
+    name: str
+    version: str
+    env_hash: str
+    image: str
+    definition: dict[str, Any] = field(default_factory=dict)
+    description: str | None = None
+    tags: tuple[tuple[str, str], ...] = ()
+    environment_variables: tuple[tuple[str, str], ...] = ()
+    created_at: str = ""
+
+    @property
+    def label(self) -> str:
+        """``name:version``."""
+        return f"{self.name}:{self.version}"
+
+
+@dataclass(frozen=True, slots=True)
+class ComputeTargetRecord:
+    """A named compute target: ``kind`` (``local``, ``docker``) and its URL, if any."""
+
+    name: str
+    kind: str
+    url: str | None
+    updated_at: str = ""

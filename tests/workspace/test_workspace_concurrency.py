@@ -1,0 +1,84 @@
+"""Several processes registering versions of one name in one SQLite file at once."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from pulumi_mlenv.workspace import Workspace
+
+# Each child opens its own Workspace, waits for the start file, then registers
+# its hashes one by one and prints the versions it got.
+CHILD = """
+import json, os, sys, time
+from pulumi_mlenv.workspace import Workspace
+db, go, hashes = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+ws = Workspace(db)
+while not os.path.exists(go):
+    time.sleep(0.001)
+got = [ws.register_version("shared", h, version=None, image="img@" + h,
+                           definition={"hash": h}).version for h in hashes]
+print(json.dumps(got))
+"""
+
+
+def run_children(db: Path, go: Path, per_child: list[list[str]]) -> list[list[str]]:
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", CHILD, str(db), str(go), json.dumps(hashes)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for hashes in per_child
+    ]
+    time.sleep(1.0)  # let every child open the database and wait at the start line
+    go.touch()
+    results = []
+    for proc in procs:
+        out, err = proc.communicate()
+        assert proc.returncode == 0, err
+        results.append(json.loads(out))
+    return results
+
+
+CASES = [
+    # (hashes per child, what the versions must be)
+    pytest.param([[f"a{i}" for i in range(15)], [f"b{i}" for i in range(15)]], "distinct",
+                 id="different-hashes-get-distinct-numbers"),
+    pytest.param([["same"], ["same"], ["same"]], "one", id="same-hash-is-idempotent"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("per_child", "expect"), CASES)
+def test_concurrent_registration(tmp_path: Path, per_child: list[list[str]], expect: str):
+    db = tmp_path / "ws.db"
+    Workspace(str(db)).close()  # tables exist before the race, as after `pulumi up` of a Workspace
+    results = run_children(db, tmp_path / "go", per_child)
+    registered = Workspace(str(db)).list_versions("shared")
+    if expect == "distinct":
+        everything = [v for got in results for v in got]
+        total = sum(len(h) for h in per_child)
+        assert sorted(everything, key=int) == [str(i) for i in range(1, total + 1)]
+        assert len(registered) == total
+        # Each child's own registrations are in increasing order.
+        for got in results:
+            assert [int(v) for v in got] == sorted(int(v) for v in got)
+        by_version = {r.version: r.env_hash for r in registered}
+        for hashes, got in zip(per_child, results, strict=True):
+            assert [by_version[v] for v in got] == hashes
+    else:
+        assert results == [["1"]] * len(per_child)
+        assert [r.version for r in registered] == ["1"]
+
+
+def test_concurrent_first_open_creates_tables_once(tmp_path: Path):
+    """Processes that open a fresh file at the same time all succeed."""
+    db = tmp_path / "fresh.db"
+    results = run_children(db, tmp_path / "go", [["x"], ["y"], ["z"]])
+    assert sorted(v for got in results for v in got) == ["1", "2", "3"]
