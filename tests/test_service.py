@@ -234,3 +234,27 @@ def test_materialize_local_venv_is_reused(settings: Settings) -> None:
     stamp = marker.stat().st_mtime_ns
     assert materialize_local(spec, settings) == path
     assert marker.stat().st_mtime_ns == stamp
+
+
+def test_forced_rebuild_reports_versions_and_lock_changes(
+    settings: Settings, tmp_path: Path
+) -> None:
+    from pulumi_mlenv.workspace import Workspace
+
+    store = Workspace(f"sqlite:///{tmp_path / 'ws.db'}")
+    spec = _spec(["six==1.16.0"])
+    first = ensure_image(spec, settings=settings, workspace=store)
+    store.register_version(
+        "a", first.env_hash, version=None, image=first.image, definition={"name": "a"}
+    )
+    store.register_version(
+        "b", first.env_hash, version=None, image=first.image, definition={"name": "b"}
+    )
+    assert store.find_image(first.env_hash).lock == ("six==1.16.0",)
+    hit = ensure_image(spec, settings=settings, workspace=store)
+    assert not hit.built and hit.lock == ("six==1.16.0",) and hit.dockerfile
+    forced = ensure_image(spec, settings=settings, workspace=store, force=True)
+    assert sorted(v.split(":")[0] for v in forced.shared_versions) == ["a", "b"]
+    assert forced.lock_changes == ()  # pinned: nothing moved
+    details = image_details("a", settings=settings, workspace=store)
+    assert details.lock == ("six==1.16.0",) and len(details.versions) == 2

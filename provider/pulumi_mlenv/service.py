@@ -283,7 +283,7 @@ def _build(
     size = info.size if info is not None else None
     seconds = time.monotonic() - started
     if store is not None:
-        _record(store, spec, env_hash, client, repository, built, size, base_ref, seconds, force)
+        _record(store, env_hash, client, repository, built, info, base_ref, seconds, force)
     shared: tuple[str, ...] = ()
     changes: tuple[str, ...] = ()
     if force:
@@ -313,19 +313,18 @@ def _build(
 
 def _record(
     store: _Store,
-    spec: EnvironmentSpec,
     env_hash: str,
     client: RegistryClient,
     repository: str,
     built: Any,
-    size: int | None,
+    info: Any,
     base_ref: str | None,
     seconds: float,
     forced: bool,
 ) -> None:
-    from pulumi_mlenv.workspace import ImageRecord  # type: ignore[attr-defined,unused-ignore]
+    from pulumi_mlenv.workspace import ImageRecord
 
-    now = datetime.now(UTC)
+    now = datetime.now(UTC).isoformat(timespec="seconds")
     base_name, _, base_digest = (base_ref or "").partition("@")
     store.record_image(
         ImageRecord(
@@ -333,15 +332,14 @@ def _record(
             registry=client.address,
             repository=repository,
             digest=built.digest,
-            size=size or 0,
-            created=now,
+            size=info.size if info is not None else 0,
+            created=(info.created if info is not None else None) or now,
             base_image=base_name or None,
             base_digest=base_digest or None,
             dockerfile=built.dockerfile,
             lock=tuple(built.lock),
             build_seconds=seconds,
             forced=forced,
-            recorded_at=now,
         )
     )
 

@@ -25,7 +25,10 @@ from pulumi_mlenv.errors import MlenvError, SpecError
 __all__ = ["COMMAND_MODULES", "app", "err_console", "main", "user_errors"]
 
 #: Modules whose ``register(app)`` adds sub-commands, in help order.
-COMMAND_MODULES: tuple[str, ...] = ("pulumi_mlenv.cli.env_commands",)
+COMMAND_MODULES: tuple[str, ...] = (
+    "pulumi_mlenv.cli.env_commands",
+    "pulumi_mlenv.cli.build_commands",
+)
 
 app = typer.Typer(
     name="mlenv",
