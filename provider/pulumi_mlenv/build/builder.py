@@ -55,6 +55,8 @@ class ImageBuild:
     labels: tuple[tuple[str, str], ...] = ()
     no_cache: bool = False
     compression: str = DEFAULT_COMPRESSION
+    cache_id: str = "mlenv"
+    push: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +145,7 @@ def build_image(job: ImageBuild, *, progress: ProgressCallback | None = None) ->
         env_hash=job.env_hash,
         installer=job.installer,
         labels=job.labels,
+        cache_id=job.cache_id,
     )
     dockerfile = render(job.spec, options)
     job.work_dir.mkdir(parents=True, exist_ok=True)
@@ -170,7 +173,7 @@ def build_image(job: ImageBuild, *, progress: ProgressCallback | None = None) ->
         request = BuildRequest(
             buildkit_host=job.buildkit_host,
             contexts=contexts,
-            output=_image_output(job.image_name, job.compression),
+            output=_image_output(job.image_name, job.compression, job.push),
             secrets=secrets,
             build_args={"SOURCE_DATE_EPOCH": "0"},
             no_cache=job.no_cache,

@@ -71,6 +71,9 @@ class RenderOptions:
     env_hash: str
     installer: str = "uv"
     labels: tuple[tuple[str, str], ...] = ()
+    #: BuildKit cache-mount id of the installer's download cache (benchmarks
+    #: use a fresh one to measure a cold build).
+    cache_id: str = "mlenv"
 
 
 def _base_stage(spec: EnvironmentSpec, base_ref: str) -> list[str]:
@@ -137,9 +140,9 @@ def _python_selector(spec: EnvironmentSpec) -> str:
 
 def _builder_stage(spec: EnvironmentSpec, options: RenderOptions) -> list[str]:
     cache = (
-        "--mount=type=cache,target=/root/.cache/pip,id=mlenv-pip,sharing=locked"
+        f"--mount=type=cache,target=/root/.cache/pip,id={options.cache_id}-pip,sharing=locked"
         if options.installer == "pip"
-        else "--mount=type=cache,target=/root/.cache/uv,id=mlenv-uv,sharing=shared"
+        else f"--mount=type=cache,target=/root/.cache/uv,id={options.cache_id}-uv,sharing=shared"
     )
     mounts = [
         f"--mount=type=bind,from={UV_CONTEXT},source=uv,target=/usr/local/bin/uv",

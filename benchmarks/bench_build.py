@@ -1,0 +1,159 @@
+"""Our image build against a conventional ``pip install -r`` build, side by side.
+
+Same base image, same pinned reference environment (numpy, pandas,
+scikit-learn, requests), same BuildKit daemon, one run. Cold builds ignore the
+layer cache (``--no-cache``) and, for ours, use a fresh download-cache id, so
+packages are downloaded again. Prints a table of seconds, sizes and ratios:
+
+  (a) our cold build / conventional build          (aim <= 0.30)
+  (b) our cold build+push / conventional build+push (aim <= 0.40)
+  (c) our cache hit / our cold build+push           (aim <= 0.005, < 0.3 s)
+  (d) rebuild after one pin changed / our cold build (aim <= 0.30)
+  (e) our image size / conventional image size      (aim <= 0.95)
+  floor: ``uv pip install`` into a fresh host virtualenv, cold cache.
+
+Run: ``source scripts/env.sh && .venv/bin/python benchmarks/bench_build.py``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import tempfile
+import time
+import uuid
+from dataclasses import replace
+from pathlib import Path
+
+from pulumi_mlenv.build.builder import DEFAULT_COMPRESSION, ImageBuild, build_image
+from pulumi_mlenv.config import Settings
+from pulumi_mlenv.registry import RegistryClient, request_count, reset_request_count
+from pulumi_mlenv.service import ENV_REPOSITORY, _labels, _resolved, ensure_image
+from pulumi_mlenv.spec import compute_hash, parse_definition
+
+PINS = ["numpy==2.1.3", "pandas==2.2.3", "scikit-learn==1.5.2", "requests==2.32.3"]
+CHANGED = ["numpy==2.1.3", "pandas==2.2.3", "scikit-learn==1.5.2", "requests==2.32.2"]
+
+CONVENTIONAL = """FROM {base}
+COPY requirements.txt /tmp/requirements.txt
+RUN --mount=type=secret,id=ca python3 -m venv /venv \\
+ && PIP_CERT=/run/secrets/ca /venv/bin/pip install -r /tmp/requirements.txt
+ENV PATH=/venv/bin:$PATH
+"""
+
+
+def _spec(pins: list[str]) -> object:
+    return parse_definition(
+        {"name": "bench", "python": {"conda": {"dependencies": ["python=3.11", {"pip": pins}]}}}
+    )
+
+
+def _conventional(settings: Settings, ref: str, push: bool) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        (folder / "Dockerfile").write_text(CONVENTIONAL.format(base=settings.base_image))
+        (folder / "requirements.txt").write_text("\n".join(PINS) + "\n")
+        started = time.monotonic()
+        subprocess.run(
+            [
+                "buildctl", "--addr", settings.buildkit_host, "build",
+                "--frontend", "dockerfile.v0", "--no-cache",
+                "--local", f"context={folder}", "--local", f"dockerfile={folder}",
+                "--secret", f"id=ca,src={settings.ca_bundle}",
+                "--output", f"type=image,name={ref},push={'true' if push else 'false'}"
+                ",registry.insecure=true",
+            ],
+            check=True,
+            capture_output=True,
+        )  # fmt: skip
+        return time.monotonic() - started
+
+
+def _ours(
+    settings: Settings, pins: list[str], *, push: bool, cold: bool, compression: str
+) -> float:
+    spec, base_ref = _resolved(_spec(pins), settings)  # type: ignore[arg-type]
+    env_hash = compute_hash(spec)
+    started = time.monotonic()
+    build_image(
+        ImageBuild(
+            spec=spec,
+            env_hash=env_hash,
+            image_name=f"{settings.registry}/{ENV_REPOSITORY}:{env_hash}",
+            base_ref=base_ref or "",
+            buildkit_host=settings.buildkit_host,
+            work_dir=Path(settings.cache_dir).expanduser() / "build",
+            ca_bundle=settings.ca_bundle,
+            labels=_labels(spec, env_hash, base_ref),
+            no_cache=cold,
+            cache_id=f"bench-{uuid.uuid4().hex[:8]}" if cold else "bench-warm",
+            push=push,
+            compression=compression,
+        )
+    )
+    return time.monotonic() - started
+
+
+def _floor() -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, UV_CACHE_DIR=f"{tmp}/cache")
+        started = time.monotonic()
+        subprocess.run(["uv", "venv", "-q", f"{tmp}/venv"], check=True, env=env)
+        subprocess.run(
+            ["uv", "pip", "install", "-q", "--python", f"{tmp}/venv/bin/python", *PINS],
+            check=True,
+            env=env,
+        )
+        return time.monotonic() - started
+
+
+def _size(registry: str, repository: str, reference: str) -> int:
+    with RegistryClient(registry) as client:
+        info = client.manifest_info(repository, reference)
+        assert info is not None
+        return info.size
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--compression", default=DEFAULT_COMPRESSION)
+    args = parser.parse_args()
+    ns = f"bench-{uuid.uuid4().hex[:8]}"
+    settings = replace(Settings.from_env(), registry=f"127.0.0.1:5000/{ns}")
+    conv_ref = f"127.0.0.1:5000/{ns}/conventional:latest"
+
+    conv_build = _conventional(settings, conv_ref, push=False)
+    conv_push = _conventional(settings, conv_ref, push=True)
+    ours_build = _ours(settings, PINS, push=False, cold=True, compression=args.compression)
+    ours_push = _ours(settings, PINS, push=True, cold=True, compression=args.compression)
+    # Warm the shared download cache id used by the rebuild, as a real user's would be.
+    _ours(settings, PINS, push=True, cold=False, compression=args.compression)
+    rebuild = _ours(settings, CHANGED, push=True, cold=False, compression=args.compression)
+    reset_request_count()
+    started = time.monotonic()
+    hit = ensure_image(_spec(PINS), settings=settings)  # type: ignore[arg-type]
+    hit_seconds = time.monotonic() - started
+    requests_made = request_count()
+    assert not hit.built
+    floor = _floor()
+    ours_size = hit.size or _size(settings.registry, hit.repository, hit.digest)
+    conv_size = _size("127.0.0.1:5000", f"{ns}/conventional", "latest")
+
+    rows = [
+        ("(a) cold build", ours_build, conv_build, 0.30),
+        ("(b) cold build + push", ours_push, conv_push, 0.40),
+        ("(c) cache hit vs our cold build + push", hit_seconds, ours_push, 0.005),
+        ("(d) rebuild, one pin changed vs our cold", rebuild, ours_push, 0.30),
+        ("(e) image size (MB)", ours_size / 1e6, conv_size / 1e6, 0.95),
+        ("floor: uv pip install on host vs (a)", floor, ours_build, None),
+    ]
+    print(f"compression={args.compression}; cache hit made {requests_made} registry requests")
+    print(f"{'measure':44} {'ours':>9} {'reference':>10} {'ratio':>7} {'aim':>6}")
+    for name, ours, ref, aim in rows:
+        aim_text = f"{aim:.3f}" if aim is not None else "-"
+        print(f"{name:44} {ours:9.2f} {ref:10.2f} {ours / ref:7.3f} {aim_text:>6}")
+
+
+if __name__ == "__main__":
+    main()
