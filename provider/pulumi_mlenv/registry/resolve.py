@@ -6,8 +6,11 @@ registry cannot be reached or does not have the tag, the local Docker
 engine's image ID (an image built or imported locally and never pushed).
 When neither answers, a ``RegistryError`` says what was tried.
 
-Answers are cached in-process for ``CACHE_SECONDS``: Pulumi calls ``check``
-several times per preview, and a tag does not move between them.
+Answers are cached in-process for ``CACHE_SECONDS`` (30 s): Pulumi calls
+``check`` several times per preview, for every environment, in one provider
+process that lives for one command; a preview of 100 environments on one
+base tag then asks the registry once, and a tag moved between two commands
+is still seen by the next one.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from pulumi_mlenv.registry.reference import DOCKER_HUB, ImageRef
 
 __all__ = ["CACHE_SECONDS", "clear_resolve_cache", "resolve_base_image"]
 
-CACHE_SECONDS = 5.0
+CACHE_SECONDS = 30.0
 _ENGINE_TIMEOUT = 5
 _cache: dict[tuple[str, str | None], tuple[float, str]] = {}
 _cache_lock = threading.Lock()
