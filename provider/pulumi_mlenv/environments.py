@@ -264,6 +264,7 @@ def relabel(
             description=spec.description,
             tags=spec.tags,
             environment_variables=spec.environment_variables,
+            definition=to_state(spec),
         )
         return old_version
     record = workspace.register_version(

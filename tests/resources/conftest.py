@@ -47,13 +47,20 @@ class Program:
     def set_envs(self, envs: list[dict[str, Any]]) -> None:
         self.stack.set_config("envs", auto.ConfigValue(json.dumps(envs)))
 
+    def _event(self, event: auto.EngineEvent) -> None:
+        # The engine passes what a dynamic provider prints as diagnostics; the
+        # CLI shows them inline ("info: train: replace: ..."), the Automation
+        # API only as events.
+        if event.diagnostic_event:
+            self.output.append(event.diagnostic_event.message)
+
     def preview(self) -> auto.PreviewResult:
         self.output.clear()
-        return self.stack.preview(diff=True, on_output=self.output.append)
+        return self.stack.preview(diff=True, on_output=self.output.append, on_event=self._event)
 
     def up(self) -> auto.UpResult:
         self.output.clear()
-        return self.stack.up(on_output=self.output.append)
+        return self.stack.up(on_output=self.output.append, on_event=self._event)
 
     @property
     def printed(self) -> str:

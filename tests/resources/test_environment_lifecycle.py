@@ -74,7 +74,7 @@ def test_renaming_builds_nothing(program: Program, r15: dict[str, dict[str, Any]
     program.set_envs(envs)
     assert program.preview().change_summary.get("update") == 1
     result = program.up()
-    assert result.summary.resource_changes == {"same": 4, "update": 1}
+    assert result.summary.resource_changes == {"same": 5, "update": 1}
     assert outputs(result)["b"]["image"] == r15["b"]["image"]
     assert ("experiments-renamed", "7") in versions(program)
     assert ("experiments", "7") not in versions(program)
@@ -105,17 +105,31 @@ def test_pinned_version_change_previews_as_replace_with_the_reason(
     program.set_envs(envs)
     preview = program.preview()
     assert preview.change_summary.get("replace") == 1
-    assert "scoring: replace: pip: six==1.17.0 -> six==1.16.0" in program.printed
+    assert "scoring: replace: pip: six==1.17.0 -> six==1.16.0" in program.printed, program.printed
     program.set_envs(R15)
 
 
 def test_reordering_dependencies_replaces(program: Program, r15: dict[str, Any]) -> None:
     envs = copy.deepcopy(R15)
     envs[0]["python"] = conda("idna==3.7", "six==1.16.0")
+    del envs[0]["version"]  # a new definition gets the next version number
     program.set_envs(envs)
     preview = program.preview()
     assert preview.change_summary.get("replace") == 1
     assert "train: replace: pip: order changed" in program.printed
+    program.set_envs(R15)
+
+
+def test_same_name_and_version_with_another_definition_is_refused(
+    program: Program, r15: dict[str, Any]
+) -> None:
+    envs = copy.deepcopy(R15)
+    envs[0]["python"] = conda("six==1.17.0")  # still version "1"
+    program.set_envs(envs)
+    with pytest.raises(auto.CommandError) as err:
+        program.preview()
+    assert "environment 'train' version 1 is already registered" in str(err.value)
+    assert "give a new version" in str(err.value)
     program.set_envs(R15)
 
 
@@ -147,6 +161,7 @@ def test_failed_build_registers_nothing_and_a_fixed_program_goes_up(
     assert "mlenv-no-such-package" in str(err.value)
     assert not any(name == "broken" for name, _ in versions(program))
     envs[-1]["python"] = conda("six==1.17.0")
+    program.set_envs(envs)
     result = program.up()
     assert outputs(result)["d"]["image"] == r15["c"]["image"]  # same content as scoring: reused
     assert ("broken", "1") in versions(program)

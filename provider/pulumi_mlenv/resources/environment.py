@@ -198,7 +198,8 @@ class EnvironmentProvider(MlenvProvider):
 
         settings = self._settings_for(news)
         workspace = news.get("workspace") or settings.workspace_url
-        outs = {**olds, **news}
+        # Inputs from news (a removed input must disappear), outputs from olds.
+        outs = {**{k: v for k, v in olds.items() if k in _OUTPUTS}, **news}
         spec = envs.spec_from_state(
             {**news["definition"], **self._metadata(news)}, news.get("base_digest")
         )
