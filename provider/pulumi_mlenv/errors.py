@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["BuildError", "MlenvError", "Problem", "RegistryError", "SpecError", "EngineError"]
+__all__ = ["BuildError", "EngineError", "MlenvError", "Problem", "RegistryError", "SpecError"]
 
 
 class MlenvError(Exception):

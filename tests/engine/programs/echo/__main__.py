@@ -16,7 +16,9 @@ class DoublerProvider(ResourceProvider):
         return DiffResult(changes=changed, replaces=["value"] if changed else [])
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        return CreateResult(id_=f"doubler-{props['value']}", outs={**props, "doubled": props["value"] * 2})
+        return CreateResult(
+            id_=f"doubler-{props['value']}", outs={**props, "doubled": props["value"] * 2}
+        )
 
 
 class Doubler(Resource, module="echo", name="Doubler"):
