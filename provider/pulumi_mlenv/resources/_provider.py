@@ -8,6 +8,7 @@ locks, only what ``configure`` sets after they are unpickled.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pulumi
@@ -43,14 +44,19 @@ class MlenvProvider(ResourceProvider):
         return Settings.from_env().with_overrides(**config).with_overrides(**overrides)
 
 
-def failures_of(err: MlenvError, default_property: str = "") -> list[CheckFailure]:
-    """One check failure per problem, on the property its path starts with."""
-    if isinstance(err, SpecError):
-        return [
-            CheckFailure(p.path.split(".")[0].split("[")[0] or default_property, str(p))
-            for p in err.problems
-        ]
-    return [CheckFailure(default_property, str(err))]
+def failures_of(
+    err: MlenvError, default_property: str = "", renames: Mapping[str, str] | None = None
+) -> list[CheckFailure]:
+    """One check failure per problem, on the input property its path starts
+    with (``renames`` maps definition fields to property names)."""
+    if not isinstance(err, SpecError):
+        return [CheckFailure(default_property, str(err))]
+    renames = renames or {}
+    failures = []
+    for p in err.problems:
+        root = p.path.split(".")[0].split("[")[0] or default_property
+        failures.append(CheckFailure(renames.get(root, root), str(p)))
+    return failures
 
 
 def say(resource: str, message: str, *, warn: bool = False) -> None:

@@ -41,6 +41,8 @@ __all__ = [
     "SparkArgs",
 ]
 
+#: Definition fields whose input property has another name.
+_RENAMES = {"version": "requested_version"}
 _UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # pulumi.runtime.rpc.UNKNOWN
 #: Checked-input keys the provider adds; never user inputs.
 _DERIVED = ("hash", "definition", "base_digest", "base_image", "force_rebuild")
@@ -111,7 +113,7 @@ class EnvironmentProvider(MlenvProvider):
         try:
             resolved = envs.resolve(envs.definition_from_inputs(definition_inputs), settings)
         except MlenvError as err:
-            return CheckResult(inputs, failures_of(err, "docker"))
+            return CheckResult(inputs, failures_of(err, "docker", _RENAMES))
         problems: list[Problem] = []
         workspace = inputs.get("workspace") or settings.workspace_url
         if not _unknown(workspace) and _olds.get("hash") != resolved.hash:
@@ -122,7 +124,7 @@ class EnvironmentProvider(MlenvProvider):
             if conflict:
                 problems.append(conflict)
         if problems:
-            return CheckResult(inputs, failures_of(SpecError(problems)))
+            return CheckResult(inputs, failures_of(SpecError(problems), renames=_RENAMES))
         checked = {
             **inputs,
             "name": resolved.spec.name,
