@@ -210,6 +210,15 @@ def test_forced_rebuild_moves_the_tag_and_keeps_the_old_digest(settings: Setting
         assert client.digest_of(repo, first.digest) == first.digest  # still pullable
 
 
+def test_a_build_without_any_cache_gives_the_same_digest(settings: Settings) -> None:
+    # Reproducible images: another registry, no layer cache, same bits.
+    spec = _spec(["six==1.16.0", "idna==3.7"])
+    first = ensure_image(spec, settings=settings)
+    other = replace(settings, registry=f"{REGISTRY}/t-{uuid.uuid4().hex[:10]}")
+    again = ensure_image(spec, settings=other, force=True)
+    assert again.built and again.digest == first.digest
+
+
 def test_image_details_by_hash_and_reference(settings: Settings) -> None:
     result = ensure_image(_spec(["six==1.16.0"]), settings=settings)
     by_hash = image_details(result.env_hash, settings=settings)

@@ -51,13 +51,21 @@ def test_system_managed_has_both_steps_in_order() -> None:
         "RUN echo one > /one",
         "ENV A=1",
         f"FROM {BASE_STAGE} AS mlenv-builder",
-        "COPY --link --from=mlenv-builder /opt/mlenv /opt/mlenv",
+        "COPY --link --from=mlenv-builder /mlenv-out/ /",
     ]
     positions = [lines.index(line) for line in order]
     assert positions == sorted(positions)
     assert f"> {LOCK_PATH}" in text
     assert "--mount=type=cache,target=/root/.cache/uv" in text
     assert "uv venv --quiet --python python3.11 /opt/mlenv/venv" in text
+
+
+def test_no_bytecode_and_fixed_mtimes_in_the_environment_layer() -> None:
+    # .pyc files cost build time and image size (Python writes them lazily);
+    # mtimes are fixed in the build so the exporter need not rewrite layers.
+    text = render(SYSTEM, OPTS)
+    assert "COMPILE_BYTECODE" not in text and "--compile" not in text
+    assert "touch -h -d @$SOURCE_DATE_EPOCH" in text
 
 
 @pytest.mark.parametrize(

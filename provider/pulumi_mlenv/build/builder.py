@@ -132,7 +132,7 @@ def _image_output(name: str, compression: str, push: bool = True) -> str:
     insecure = ",registry.insecure=true" if _LOOPBACK.match(host) else ""
     return (
         f"type=image,name={name},push={'true' if push else 'false'}{insecure}"
-        f",rewrite-timestamp=true,oci-mediatypes=true,compression={compression}"
+        f",oci-mediatypes=true,compression={compression}"
     )
 
 

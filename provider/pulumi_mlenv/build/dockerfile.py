@@ -41,6 +41,8 @@ __all__ = [
 MLENV_ROOT = "/opt/mlenv"
 VENV_PATH = f"{MLENV_ROOT}/venv"
 LOCK_PATH = f"{MLENV_ROOT}/lock.txt"
+#: Where the builder leaves the tree to copy (a root of its own, see below).
+OUT_ROOT = "/mlenv-out"
 BASE_STAGE = "mlenv-base"
 BUILDER_STAGE = "mlenv-builder"
 LOCK_STAGE = "mlenv-lock"
@@ -104,7 +106,7 @@ def _install_script(spec: EnvironmentSpec, options: RenderOptions) -> str:
         # CA bundle for the intercepting proxy / private indexes: a secret file.
         "if [ -s /run/secrets/ca ]; then export SSL_CERT_FILE=/run/secrets/ca"
         " PIP_CERT=/run/secrets/ca REQUESTS_CA_BUNDLE=/run/secrets/ca; fi",
-        # Hash-based .pyc and fixed mtimes: bit-for-bit reproducible layers.
+        # Fixed mtimes (set below) and no .pyc: bit-for-bit reproducible layers.
         "export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-0} PYTHONHASHSEED=0",
         f"mkdir -p {MLENV_ROOT}",
     ]
@@ -112,7 +114,7 @@ def _install_script(spec: EnvironmentSpec, options: RenderOptions) -> str:
         lines += [
             f"{py} -m venv {VENV_PATH}",
             "export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_CACHE_DIR=/root/.cache/pip",
-            f"{venv_py} -m pip install {'--pre ' if pre else ''}"
+            f"{venv_py} -m pip install --no-compile {'--pre ' if pre else ''}"
             f"-r /run/secrets/{SECRET_REQUIREMENTS}",
             f"{venv_py} -m pip freeze --all --exclude pip --exclude setuptools"
             f" | {_REDACT_SED} > {LOCK_PATH}",
@@ -122,12 +124,19 @@ def _install_script(spec: EnvironmentSpec, options: RenderOptions) -> str:
             # An interpreter uv would download must live under /opt/mlenv, the
             # only folder copied to the final image.
             f"export UV_PYTHON_INSTALL_DIR={MLENV_ROOT}/python UV_LINK_MODE=copy"
-            " UV_COMPILE_BYTECODE=1 UV_NO_PROGRESS=1 UV_CACHE_DIR=/root/.cache/uv",
+            " UV_NO_PROGRESS=1 UV_CACHE_DIR=/root/.cache/uv",
             f"uv venv --quiet --python {py} {VENV_PATH}",
             f"uv pip install --python {venv_py} {'--prerelease=allow ' if pre else ''}"
             f"-r /run/secrets/{SECRET_REQUIREMENTS}",
             f"uv pip freeze --python {venv_py} | {_REDACT_SED} > {LOCK_PATH}",
         ]
+    # The tree moves under OUT_ROOT so that the copied layer's every entry,
+    # ``opt/`` included, comes from here; every mtime is fixed here rather than
+    # by the exporter (``rewrite-timestamp`` recompresses each layer on export).
+    lines += [
+        f"mkdir -p {OUT_ROOT}/opt && mv {MLENV_ROOT} {OUT_ROOT}{MLENV_ROOT}",
+        f"find {OUT_ROOT} -exec touch -h -d @$SOURCE_DATE_EPOCH {{}} +",
+    ]
     return "\n".join(lines)
 
 
@@ -183,11 +192,15 @@ def render(spec: EnvironmentSpec, options: RenderOptions) -> str:
     if system:
         out += ["", "# Step 2: the Python environment (secrets mounted, never copied)."]
         out += _builder_stage(spec, options)
-        out += ["", f"FROM scratch AS {LOCK_STAGE}", f"COPY --from={BUILDER_STAGE} {LOCK_PATH} /"]
+        out += [
+            "",
+            f"FROM scratch AS {LOCK_STAGE}",
+            f"COPY --from={BUILDER_STAGE} {OUT_ROOT}{LOCK_PATH} /",
+        ]
     out += ["", "# The image.", f"FROM {BASE_STAGE}"]
     if system:
         out += [
-            f"COPY --link --from={BUILDER_STAGE} {MLENV_ROOT} {MLENV_ROOT}",
+            f"COPY --link --from={BUILDER_STAGE} {OUT_ROOT}/ /",
             f"ENV VIRTUAL_ENV={VENV_PATH} PATH={VENV_PATH}/bin:$PATH",
         ]
     elif spec.python.interpreter_path:
