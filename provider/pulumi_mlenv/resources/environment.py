@@ -45,7 +45,13 @@ __all__ = [
 _RENAMES = {"version": "requested_version"}
 _UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # pulumi.runtime.rpc.UNKNOWN
 #: Checked-input keys the provider adds; never user inputs.
-_DERIVED = ("hash", "definition", "base_digest", "base_image", "force_rebuild")
+_DERIVED = ("hash", "definition", "base_digest", "base_image")
+
+# Replacements the diff decided to force (R18), as (name, rebuild_trigger).
+# The engine re-runs ``check`` with no old inputs before creating a
+# replacement, so nothing in the inputs can carry "forced" from ``diff`` to
+# ``create``; both run in this one provider process during an update.
+_FORCED: set[tuple[str, str]] = set()
 
 
 class CondaArgs(TypedDict, total=False):
@@ -133,8 +139,6 @@ class EnvironmentProvider(MlenvProvider):
             "base_digest": resolved.spec.docker.resolved_base_digest,
             "base_image": resolved.base_image,
         }
-        if _olds and _olds.get("rebuild_trigger") != inputs.get("rebuild_trigger"):
-            checked["force_rebuild"] = True
         return CheckResult(without_none(checked), [])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
@@ -155,6 +159,7 @@ class EnvironmentProvider(MlenvProvider):
         for reason in decision.reasons:
             say(name, f"{decision.action.value}: {reason}")
         if decision.forced:
+            _FORCED.add((name, str(news.get("rebuild_trigger"))))
             shared = olds.get("shared_with") or []
             say(
                 name,
@@ -185,7 +190,7 @@ class EnvironmentProvider(MlenvProvider):
             resolved,
             settings=settings,
             workspace_url=workspace,
-            force=bool(props.get("force_rebuild")),
+            force=(spec.name, str(props.get("rebuild_trigger"))) in _FORCED,
         )
         name = spec.name
         verb = f"built in {result.build_seconds:.1f}s" if result.built else "reused"
@@ -214,7 +219,6 @@ class EnvironmentProvider(MlenvProvider):
         )
         outs["version"] = version
         outs.pop("registry_password", None)
-        outs.pop("force_rebuild", None)
         return UpdateResult(outs=outs)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
@@ -261,7 +265,7 @@ class EnvironmentProvider(MlenvProvider):
     def _outputs(
         props: Mapping[str, Any], resolved: Any, result: Any, workspace: str
     ) -> dict[str, Any]:
-        outs = {k: v for k, v in props.items() if k not in ("registry_password", "force_rebuild")}
+        outs = {k: v for k, v in props.items() if k != "registry_password"}
         outs.update(
             workspace=workspace,
             image=result.image,
