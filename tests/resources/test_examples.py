@@ -45,3 +45,32 @@ def test_a_changed_curated_environment_is_not_curated(example: Callable[[str], P
     assert out["custom"]["kind"] == "system-managed"
     assert out["curated"]["hash"] != out["custom"]["hash"]
     program.stack.destroy()
+
+
+def test_pulumi_docker_example_runs_only_where_its_plugin_exists(
+    example: Callable[[str], Program],
+) -> None:
+    """pulumi-docker's plugin cannot be built here (its Go modules are not
+    served). Where it is installed, the example must go up and run the
+    container; where it is not, the engine must refuse the program naming the
+    missing plugin: nothing may pretend a pulumi-docker resource ran."""
+    import shutil
+    import subprocess
+
+    import pytest
+    from pulumi import automation as auto
+
+    program = example("pulumi-docker")
+    plugins = subprocess.run(
+        ["pulumi", "plugin", "ls", "--json"], capture_output=True, text=True, check=True
+    ).stdout
+    has_plugin = '"docker"' in plugins or shutil.which("pulumi-resource-docker") is not None
+    if has_plugin:
+        out = _outputs(program)
+        assert "@sha256:" in out["image"]
+        assert "1.17.0" in "".join(out["logs"] or [])
+        program.stack.destroy()
+    else:
+        with pytest.raises(auto.CommandError) as err:
+            program.stack.preview()
+        assert "no resource plugin 'pulumi-resource-docker' found" in str(err.value)
