@@ -66,6 +66,14 @@ def hash_command(
             help="Digest the base image tag resolved to (sha256:...); part of the hash (R17).",
         ),
     ] = None,
+    resolve: Annotated[
+        bool,
+        typer.Option(
+            "--resolve",
+            help="Resolve the base image tag (or the default base image, MLENV_BASE_IMAGE) "
+            "in its registry first: the hash `pulumi preview` and `mlenv env build` use.",
+        ),
+    ] = False,
 ) -> None:
     """Print the definition's hash (the last line of output).
 
@@ -79,9 +87,16 @@ def hash_command(
         mlenv env hash environment.yml
 
         mlenv env hash ./my-env-folder | tail -1
+
+        mlenv env hash --resolve environment.yml   # as the Pulumi provider hashes it
     """
     with user_errors():
         spec = specs.with_resolved_base(specs.load_definition(path), digest)
+        if resolve and digest is None:
+            from pulumi_mlenv.config import Settings
+            from pulumi_mlenv.environments import resolve as resolve_base
+
+            spec = resolve_base(spec, Settings.from_env()).spec
         fmt = specs.detect_format(path)
         curated = specs.curated_name(spec)
         note = f", curated as {curated}" if curated else ""
