@@ -30,6 +30,8 @@ for name, spec in json.loads(cfg.get("registries") or "{}").items():
 for name, spec in json.loads(cfg.get("targets") or "{}").items():
     ComputeTarget(name, workspace=workspace, **spec)
 for name, spec in json.loads(cfg.get("envs") or "{}").items():
+    if "secret_variable" in spec:  # its value: the secret config value `token`
+        spec["environment_variables"] = {spec.pop("secret_variable"): cfg.require_secret("token")}
     env = Environment(name, workspace=workspace, **spec)  # registry from mlenv:registry
     pulumi.export(name, {"image": env.image, "version": env.version, "built": env.built})
 """
@@ -142,4 +144,19 @@ def test_refresh_finds_an_image_deleted_from_the_registry(stack: Callable[..., P
     assert program.preview().change_summary.get("create") == 1
     again = program.up().outputs["fragile"].value
     assert again["built"] is True
+    program.stack.destroy()
+
+
+def test_secret_variables_stay_out_of_state_in_plain_text(
+    stack: Callable[..., Program], tmp_path: Path
+) -> None:
+    value = f"s3cr3t-{uuid.uuid4().hex}"
+    program = stack(envs={"secretive": {"python": six(), "secret_variable": "API_TOKEN"}})
+    program.stack.set_config("token", auto.ConfigValue(value, secret=True))
+    program.up()
+    state_files = list((tmp_path / "backend").rglob("*.json"))
+    assert state_files
+    for state in state_files:
+        assert value not in state.read_text(), state
+    assert value not in program.printed
     program.stack.destroy()

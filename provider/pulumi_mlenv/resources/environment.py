@@ -218,7 +218,6 @@ class EnvironmentProvider(MlenvProvider):
             workspace_url=workspace,
         )
         outs["version"] = version
-        outs.pop("registry_password", None)
         return UpdateResult(outs=outs)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
@@ -265,7 +264,7 @@ class EnvironmentProvider(MlenvProvider):
     def _outputs(
         props: Mapping[str, Any], resolved: Any, result: Any, workspace: str
     ) -> dict[str, Any]:
-        outs = {k: v for k, v in props.items() if k != "registry_password"}
+        outs = dict(props)
         outs.update(
             workspace=workspace,
             image=result.image,
