@@ -116,14 +116,7 @@ def resolve(spec: EnvironmentSpec, settings: Settings) -> Resolved:
         digest = resolve_base_image(
             base, docker_host=settings.docker_host, ca_bundle=settings.ca_bundle
         )
-    resolved = with_resolved_base(spec, digest)
-    return Resolved(
-        spec=resolved,
-        hash=compute_hash(resolved),
-        base_image=base,
-        curated_name=curated_name(resolved),
-        unpinned=tuple(unpinned_packages(resolved)),
-    )
+    return resolve_known(with_resolved_base(spec, digest), base)
 
 
 def spec_from_state(definition: Mapping[str, Any], base_digest: str | None) -> EnvironmentSpec:
