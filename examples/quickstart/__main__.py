@@ -17,7 +17,8 @@ mlenv = pulumi.Config("mlenv")
 registry = ContainerRegistry(
     "workspace-registry", address=mlenv.get("registry") or "127.0.0.1:5000"
 )
-workspace = Workspace("workspace", path=config.get("workspacePath") or ".state/quickstart.db")
+# No path: `mlenv:workspace` config, else MLENV_WORKSPACE (the CLI's workspace too).
+workspace = Workspace("workspace", path=config.get("workspacePath"))
 local = ComputeTarget("local", kind="local", workspace=workspace)
 
 # The same packages under two names and versions: one hash, one image (R13, R15).

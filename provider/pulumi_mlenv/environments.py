@@ -160,6 +160,13 @@ def provision(
     workspace = Workspace(workspace_url)
     result = ensure_image(resolved.spec, settings=settings, workspace=workspace, force=force)
     spec = resolved.spec
+    if spec.version is not None and check_version(resolved, workspace_url) is None:
+        # The same definition rebuilt on a moved base tag or a new recipe: the
+        # version follows its definition to the new image (the old one stays
+        # pullable by digest and recorded under its hash).
+        current = workspace.get_version(spec.name, spec.version)
+        if current is not None and current.env_hash != resolved.hash:
+            workspace.unregister_version(spec.name, spec.version)
     record = workspace.register_version(
         spec.name,
         resolved.hash,
@@ -207,6 +214,8 @@ def check_version(resolved: Resolved, workspace_url: str) -> Problem | None:
     existing = Workspace(workspace_url).get_version(spec.name, spec.version)
     if existing is None or existing.env_hash == resolved.hash:
         return None
+    if _as_written(existing.definition) == _as_written(to_state(spec)):
+        return None  # the same definition; its base tag moved or the recipe changed (R17)
     return Problem(
         "version",
         f"environment '{spec.name}' version {spec.version} is already registered with "
@@ -215,12 +224,24 @@ def check_version(resolved: Resolved, workspace_url: str) -> Problem | None:
     )
 
 
-def retire(name: str, version: str, workspace_url: str) -> bool:
-    """Unregister a version. Images are never deleted: they are shared by
-    content (pulumi/pulumi-docker-build#606) and old digests stay pullable."""
+def _as_written(definition: Mapping[str, Any]) -> dict[str, Any]:
+    """The parts of a stored definition that shape the image, as the user wrote them."""
+    metadata = ("name", "version", "description", "tags", "environment_variables")
+    return {k: v for k, v in definition.items() if k not in metadata}
+
+
+def retire(name: str, version: str, workspace_url: str, env_hash: str | None = None) -> bool:
+    """Unregister a version, only if it still maps to ``env_hash`` (when given):
+    a replacement that kept the name and version has re-registered it already.
+    Images are never deleted: they are shared by content
+    (pulumi/pulumi-docker-build#606) and old digests stay pullable."""
     from pulumi_mlenv.workspace import Workspace
 
-    return Workspace(workspace_url).unregister_version(name, version)
+    workspace = Workspace(workspace_url)
+    current = workspace.get_version(name, version)
+    if current is None or (env_hash is not None and current.env_hash != env_hash):
+        return False
+    return workspace.unregister_version(name, version)
 
 
 def resolve_known(spec: EnvironmentSpec, base_image: str | None) -> Resolved:

@@ -188,6 +188,7 @@ def test_moved_base_tag_replaces(program: Program, r15: dict[str, Any]) -> None:
         {
             "resource": "e",
             "name": "on-a-moving-tag",
+            "version": "1",
             "docker": {"base_image": tag},
             "python": conda("six==1.17.0"),
         },
@@ -205,5 +206,12 @@ def test_moved_base_tag_replaces(program: Program, r15: dict[str, Any]) -> None:
     preview = program.preview()
     assert preview.change_summary.get("replace") == 1
     assert f"on-a-moving-tag: replace: base image tag {tag} moved" in program.printed
+    # The definition as written is unchanged: version 1 follows it to the new image.
+    before = program.stack.outputs()["e"].value
+    after = outputs(program.up())["e"]
+    assert after["version"] == "1" and after["built"] is True
+    assert after["image"] != before["image"]
+    assert ("on-a-moving-tag", "1") in versions(program)
     program.set_envs(R15)
     program.up()
+    assert not any(name == "on-a-moving-tag" for name, _ in versions(program))

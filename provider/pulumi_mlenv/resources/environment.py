@@ -248,7 +248,10 @@ class EnvironmentProvider(MlenvProvider):
 
         settings = self._settings_for(props)
         envs.retire(
-            props["name"], props["version"], props.get("workspace") or settings.workspace_url
+            props["name"],
+            props["version"],
+            props.get("workspace") or settings.workspace_url,
+            env_hash=props.get("hash"),
         )
 
     @staticmethod
