@@ -40,6 +40,7 @@ __all__ = [
     "retire",
     "spec_from_state",
     "to_state",
+    "versions_sharing",
 ]
 
 #: Inputs that may override a definition read from ``source=`` or ``curated=``.
@@ -222,6 +223,13 @@ def check_version(resolved: Resolved, workspace_url: str) -> Problem | None:
         f"another definition (hash {existing.env_hash[:12]}, this one {resolved.hash[:12]})",
         "give a new version, or leave version unset to get the next number",
     )
+
+
+def versions_sharing(env_hash: str, workspace_url: str) -> list[str]:
+    """``name:version`` of every registered version whose image has this hash."""
+    from pulumi_mlenv.workspace import Workspace
+
+    return [f"{v.name}:{v.version}" for v in Workspace(workspace_url).versions_for_hash(env_hash)]
 
 
 def _as_written(definition: Mapping[str, Any]) -> dict[str, Any]:

@@ -109,7 +109,7 @@ def test_stack_config_sets_the_registry_and_a_forced_rebuild_keeps_the_version(
     preview = program.preview()
     assert preview.change_summary.get("replace") == 1
     assert "trained: replace: rebuild_trigger changed: forced rebuild" in program.printed
-    assert "versions sharing it" in program.printed
+    assert "versions sharing it: trained:1" in program.printed
     second = program.up().outputs["trained"].value
     assert second["built"] is True
     assert second["version"] == first["version"]

@@ -29,6 +29,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
+from pulumi_mlenv.config import Settings
 from pulumi_mlenv.errors import MlenvError, Problem, SpecError
 from pulumi_mlenv.resources._provider import MlenvProvider, failures_of, say, without_none
 
@@ -98,7 +99,7 @@ def _unknown(value: Any) -> bool:
 class EnvironmentProvider(MlenvProvider):
     """Dynamic provider of ``pulumi-python:dynamic/mlenv:Environment``."""
 
-    def _settings_for(self, props: Mapping[str, Any]) -> Any:
+    def _settings_for(self, props: Mapping[str, Any]) -> Settings:
         return self.settings(
             registry=props.get("registry"),
             global_registry=props.get("global_registry"),
@@ -160,13 +161,13 @@ class EnvironmentProvider(MlenvProvider):
             say(name, f"{decision.action.value}: {reason}")
         if decision.forced:
             _FORCED.add((name, str(news.get("rebuild_trigger"))))
-            shared = olds.get("shared_with") or []
+            workspace = news.get("workspace") or self._settings_for(news).workspace_url
+            shared = envs.versions_sharing(olds["hash"], workspace)
             say(
                 name,
-                "forced rebuild of image for hash "
-                f"{olds['hash'][:12]}; environment versions sharing it: "
-                + (", ".join(shared) if shared else "none other")
-                + ". Unpinned packages may change; the old image stays pullable by digest.",
+                f"forced rebuild of the image for hash {olds['hash'][:12]}; environment "
+                f"versions sharing it: {', '.join(shared) or 'none'}. Unpinned packages may "
+                "change; the old image stays pullable by digest.",
                 warn=True,
             )
         return DiffResult(
