@@ -92,6 +92,21 @@ def test_pinned_version_change_rebuilds_and_lock_follows(settings: Settings) -> 
     assert (old.lock, new.lock) == (("six==1.15.0",), ("six==1.16.0",))
 
 
+def test_one_pin_change_makes_only_its_layer_and_the_lock_new(
+    settings: Settings,
+) -> None:
+    old = ensure_image(_spec(["six==1.16.0", "idna==3.7"]), settings=settings)
+    new = ensure_image(_spec(["six==1.16.0", "idna==3.6"]), settings=settings)
+    with RegistryClient(settings.registry) as client:
+        repo = client.repository_for(ENV_REPOSITORY)
+        before = client.manifest_info(repo, old.digest)
+        after = client.manifest_info(repo, new.digest)
+    assert before is not None and after is not None
+    assert len(after.layers) == len(before.layers)
+    assert len(set(after.layers) - set(before.layers)) == 2  # idna's layer, the lock's
+    assert new.lock == ("idna==3.6", "six==1.16.0")
+
+
 def test_unpinned_package_is_warned_and_locked(settings: Settings) -> None:
     result = ensure_image(_spec(["idna"]), settings=settings)
     assert any("idna" in w for w in result.warnings)

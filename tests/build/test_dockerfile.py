@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from pulumi_mlenv.build.builder import requirements_text, secrets_of
-from pulumi_mlenv.build.dockerfile import BASE_STAGE, LOCK_PATH, RenderOptions, render
+from pulumi_mlenv.build.builder import index_text, requirements_text, secrets_of
+from pulumi_mlenv.build.dockerfile import (
+    BASE_STAGE,
+    LOCK_PATH,
+    RESOLVED_STAGE,
+    RenderOptions,
+    render,
+    render_resolve,
+)
+from pulumi_mlenv.build.layers import LayerGroup
 from pulumi_mlenv.spec import parse_definition
 
 BASE = "127.0.0.1:5000/mlenv/python@sha256:" + "a" * 64
@@ -122,3 +132,77 @@ def test_render_is_deterministic_and_labels_sorted() -> None:
     text = render(SYSTEM, opts)
     assert text == render(SYSTEM, opts)
     assert text.index('LABEL a="1\\"x"') < text.index('LABEL b="2"')
+
+
+LAYERED = replace(
+    OPTS, layers=(LayerGroup("idna", ("idna==3.7",)), LayerGroup("six", ("six==1.16.0",)))
+)
+
+
+def test_layered_image_copies_the_venv_then_a_layer_per_distribution() -> None:
+    lines = render(SYSTEM, LAYERED).splitlines()
+    final = lines[lines.index(f"FROM {BASE_STAGE}") :]
+    assert [line for line in final if line.startswith("COPY")] == [
+        "COPY --link --from=mlenv-venv /mlenv-out/ /",
+        "COPY --link --from=mlenv-pkg-idna /mlenv-layer/ /",
+        "COPY --link --from=mlenv-pkg-six /mlenv-layer/ /",
+        "COPY --link --from=mlenv-lockfile /mlenv-layer/ /",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("stage", "needle"),
+    [
+        ("mlenv-pkg-idna", "--no-deps"),
+        ("mlenv-pkg-idna", "--prefix /mlenv-layer/opt/mlenv/venv -r /run/secrets/index idna==3.7"),
+        ("mlenv-pkg-six", "six==1.16.0"),
+        ("mlenv-lockfile", "idna==3.7 six==1.16.0"),
+        ("mlenv-lockfile", f"/mlenv-layer{LOCK_PATH}"),
+    ],
+)
+def test_layered_stage_installs_its_own_pins(stage: str, needle: str) -> None:
+    text = render(SYSTEM, LAYERED)
+    start = text.index(f" AS {stage}\n")
+    body = text[start : text.index("\nFROM ", start)]
+    assert needle in body
+    # a package stage holds its own pins only, so other pins do not key it
+    assert stage == "mlenv-lockfile" or body.count("==") == 1
+
+
+def _with_index(option: str) -> str:
+    spec = parse_definition(
+        {
+            "name": "t",
+            "python": {"conda": {"dependencies": ["python=3.11", {"pip": [option, "six"]}]}},
+        }
+    )
+    return render(spec, LAYERED)
+
+
+@pytest.mark.parametrize(
+    ("other", "same"),
+    [
+        ("--extra-index-url https://user:0ther-tok@pkgs.example/simple", True),
+        ("--extra-index-url https://user:s3cr3t-tok@other.example/simple", False),
+        ("--index-url https://user:s3cr3t-tok@pkgs.example/simple", False),
+    ],
+)
+def test_package_stages_follow_the_index_not_its_token(other: str, same: bool) -> None:
+    first = _with_index("--extra-index-url https://user:s3cr3t-tok@pkgs.example/simple")
+    assert "s3cr3t-tok" not in first and "pkgs.example" not in first
+    assert (_with_index(other) == first) is same
+    assert index_text(SYSTEM).splitlines() == [
+        "--extra-index-url https://user:s3cr3t-tok@pkgs.example/simple"
+    ]
+
+
+def test_resolve_build_shares_the_venv_stage_and_ends_in_the_lock() -> None:
+    resolve = render_resolve(SYSTEM, OPTS)
+    image = render(SYSTEM, LAYERED)
+    venv = resolve[resolve.index("FROM mlenv-base AS mlenv-venv") : resolve.index("\nMLENV\n")]
+    assert venv in image
+    assert "uv pip compile" in resolve and "/run/secrets/requirements" in resolve
+    assert resolve.rstrip().endswith(
+        f"FROM scratch AS {RESOLVED_STAGE}\nCOPY --from=mlenv-resolve /mlenv-resolved.txt /lock.txt"
+    )
+    assert "s3cr3t-tok" not in resolve

@@ -19,17 +19,29 @@ from pathlib import Path
 from pulumi_mlenv.build.buildkit import BuildRequest, ProgressCallback, run_buildctl
 from pulumi_mlenv.build.dockerfile import (
     LOCK_STAGE,
+    RESOLVED_STAGE,
     SECRET_CA,
+    SECRET_INDEX,
     SECRET_REQUIREMENTS,
     UV_CONTEXT,
     RenderOptions,
     render,
+    render_resolve,
 )
+from pulumi_mlenv.build.layers import group_pins, pinned_lock
 from pulumi_mlenv.build.lock import parse_lock
 from pulumi_mlenv.errors import BuildError
 from pulumi_mlenv.spec.model import EnvironmentSpec
 
-__all__ = ["BuiltImage", "ImageBuild", "build_image", "find_uv", "requirements_text", "secrets_of"]
+__all__ = [
+    "BuiltImage",
+    "ImageBuild",
+    "build_image",
+    "find_uv",
+    "index_text",
+    "requirements_text",
+    "secrets_of",
+]
 
 #: Layer compression for pushed images; see docs/building.md for the measurements.
 DEFAULT_COMPRESSION = "gzip,compression-level=1"
@@ -86,6 +98,14 @@ def find_uv() -> str:
     raise BuildError("uv not found: install the 'uv' package or set MLENV_INSTALLER=pip")
 
 
+def index_text(spec: EnvironmentSpec) -> str:
+    """Only the option lines of ``requirements_text`` (index URLs, with any
+    credentials): what a package stage needs besides its pins. A secret."""
+    conda = spec.python.conda
+    options = [o.strip() for o in (conda.pip_options if conda else ()) if o.strip() != "--pre"]
+    return "\n".join(options) + "\n"
+
+
 def requirements_text(spec: EnvironmentSpec) -> str:
     """The requirements file the installer reads: option lines (index URLs,
     find-links) then requirements, in the written order. ``--pre`` is passed
@@ -132,22 +152,49 @@ def _image_output(name: str, compression: str, push: bool = True) -> str:
     insecure = ",registry.insecure=true" if _LOOPBACK.match(host) else ""
     return (
         f"type=image,name={name},push={'true' if push else 'false'}{insecure}"
-        f",oci-mediatypes=true,compression={compression}"
+        f",oci-mediatypes=true,compression={compression},force-compression=true"
     )
+
+
+def _secret_file(root: Path, name: str, text: str) -> Path:
+    path = root / f"{name}.secret"
+    path.touch(mode=0o600)
+    path.write_text(text)
+    return path
+
+
+def _resolve(job: ImageBuild, contexts: dict[str, Path], secrets: dict[str, Path]) -> str:
+    """Run the resolve build; return the resolver's output (every pin)."""
+    root = contexts["context"].parent
+    folder = root / "resolve"
+    folder.mkdir()
+    options = RenderOptions(
+        base_ref=job.base_ref, env_hash=job.env_hash, labels=(), cache_id=job.cache_id
+    )
+    (folder / "Dockerfile").write_text(render_resolve(job.spec, options))
+    out = root / "resolved"
+    request = BuildRequest(
+        buildkit_host=job.buildkit_host,
+        contexts={**contexts, "context": folder, "dockerfile": folder},
+        output=f"type=local,dest={out}",
+        secrets=secrets,
+        build_args={"SOURCE_DATE_EPOCH": "0"},
+        target=RESOLVED_STAGE,
+        no_cache=job.no_cache,
+    )
+    run_buildctl(request, metadata_file=root / "resolve-meta.json", redact=secrets_of(job.spec))
+    return (out / "lock.txt").read_text()
 
 
 def build_image(job: ImageBuild, *, progress: ProgressCallback | None = None) -> BuiltImage:
     """Build and push ``job``; raise ``BuildError`` (nothing pushed under the
-    tag: BuildKit pushes only after every step succeeded) or ``EngineError``."""
+    tag: BuildKit pushes only after every step succeeded) or ``EngineError``.
+
+    With uv, the environment is resolved first (a small build of its own),
+    then laid into a layer per distribution (``build.layers``); the lock is
+    the resolver's output. Otherwise it is installed in one step and the lock
+    is read back from the image's ``lock.txt``."""
     system = not job.spec.python.user_managed
-    options = RenderOptions(
-        base_ref=job.base_ref,
-        env_hash=job.env_hash,
-        installer=job.installer,
-        labels=job.labels,
-        cache_id=job.cache_id,
-    )
-    dockerfile = render(job.spec, options)
     job.work_dir.mkdir(parents=True, exist_ok=True)
     redact = secrets_of(job.spec)
     with tempfile.TemporaryDirectory(prefix="build-", dir=job.work_dir) as tmp:
@@ -155,21 +202,31 @@ def build_image(job: ImageBuild, *, progress: ProgressCallback | None = None) ->
         os.chmod(root, 0o700)
         context = root / "context"
         context.mkdir()
-        (context / "Dockerfile").write_text(dockerfile)
         contexts: dict[str, Path] = {"context": context, "dockerfile": context}
         secrets: dict[str, Path] = {}
+        pins: tuple[str, ...] | None = None
         if system:
-            reqs = root / "requirements.secret"
-            reqs.touch(mode=0o600)
-            reqs.write_text(requirements_text(job.spec))
-            secrets[SECRET_REQUIREMENTS] = reqs
-            ca = root / "ca.secret"  # an empty file when there is no bundle
-            ca.touch(mode=0o600)
+            secrets[SECRET_REQUIREMENTS] = _secret_file(
+                root, "requirements", requirements_text(job.spec)
+            )
+            secrets[SECRET_INDEX] = _secret_file(root, "index", index_text(job.spec))
+            # An empty file when there is no bundle.
+            ca = secrets[SECRET_CA] = _secret_file(root, "ca", "")
             if job.ca_bundle:
                 shutil.copyfile(job.ca_bundle, ca)
-            secrets[SECRET_CA] = ca
             if job.installer == "uv":
                 contexts[UV_CONTEXT] = _uv_context(job.work_dir)
+                pins = pinned_lock(_resolve(job, contexts, secrets))
+        options = RenderOptions(
+            base_ref=job.base_ref,
+            env_hash=job.env_hash,
+            installer=job.installer,
+            labels=job.labels,
+            cache_id=job.cache_id,
+            layers=group_pins(pins) if pins else (),
+        )
+        dockerfile = render(job.spec, options)
+        (context / "Dockerfile").write_text(dockerfile)
         request = BuildRequest(
             buildkit_host=job.buildkit_host,
             contexts=contexts,
@@ -183,8 +240,8 @@ def build_image(job: ImageBuild, *, progress: ProgressCallback | None = None) ->
         )
         if outcome.digest is None:
             raise BuildError("the build pushed no image (no digest in its metadata)")
-        lock: tuple[str, ...] = ()
-        if system:
+        lock: tuple[str, ...] = parse_lock("\n".join(pins)) if pins else ()
+        if system and not pins:
             out = root / "lock-out"
             lock_request = BuildRequest(
                 buildkit_host=job.buildkit_host,

@@ -21,10 +21,12 @@ so it never lands in a layer.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shlex
 from dataclasses import dataclass
 
+from pulumi_mlenv.build.layers import LayerGroup
 from pulumi_mlenv.spec.model import EnvironmentSpec
 
 __all__ = [
@@ -33,9 +35,11 @@ __all__ = [
     "LOCK_PATH",
     "LOCK_STAGE",
     "MLENV_ROOT",
+    "RESOLVED_STAGE",
     "VENV_PATH",
     "RenderOptions",
     "render",
+    "render_resolve",
 ]
 
 MLENV_ROOT = "/opt/mlenv"
@@ -46,10 +50,17 @@ OUT_ROOT = "/mlenv-out"
 BASE_STAGE = "mlenv-base"
 BUILDER_STAGE = "mlenv-builder"
 LOCK_STAGE = "mlenv-lock"
+VENV_STAGE = "mlenv-venv"
+#: Target of the resolve build: ``/lock.txt``, the resolver's output.
+RESOLVED_STAGE = "mlenv-resolved"
+#: Where a package stage leaves its files (a root of its own, like OUT_ROOT).
+LAYER_ROOT = "/mlenv-layer"
 LABEL_PREFIX = "org.pulumi-mlenv"
 #: Secret ids the install step mounts (see ``build.context``).
 SECRET_CA = "ca"
 SECRET_REQUIREMENTS = "requirements"
+#: Only the option lines of the requirements (index URLs and their tokens).
+SECRET_INDEX = "index"
 #: Named build context holding the ``uv`` binary.
 UV_CONTEXT = "uv"
 
@@ -57,6 +68,7 @@ _FROM = re.compile(r"^(\s*FROM\s+)(.*?)\s*$", re.IGNORECASE)
 _AS = re.compile(r"\s+AS\s+([A-Za-z0-9][A-Za-z0-9_.-]*)\s*$", re.IGNORECASE)
 # Strip URL credentials from the frozen lock (``pkg @ https://tok@host/...``).
 _REDACT_SED = r"sed -E 's#(://)[^/@ ]+@#\1#g'"
+_USERINFO = re.compile(r"(://)[^/@\s]+@")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -76,6 +88,9 @@ class RenderOptions:
     #: BuildKit cache-mount id of the installer's download cache (benchmarks
     #: use a fresh one to measure a cold build).
     cache_id: str = "mlenv"
+    #: The resolved pins laid into layers (uv only; see ``build.layers``).
+    #: Empty: the environment is installed in one step, one layer.
+    layers: tuple[LayerGroup, ...] = ()
 
 
 def _base_stage(spec: EnvironmentSpec, base_ref: str) -> list[str]:
@@ -140,6 +155,107 @@ def _install_script(spec: EnvironmentSpec, options: RenderOptions) -> str:
     return "\n".join(lines)
 
 
+_ENV_LINES = (
+    "set -eu",
+    "if [ -s /run/secrets/ca ]; then export SSL_CERT_FILE=/run/secrets/ca"
+    " PIP_CERT=/run/secrets/ca REQUESTS_CA_BUNDLE=/run/secrets/ca; fi",
+    "export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-0} PYTHONHASHSEED=0",
+    f"export UV_PYTHON_INSTALL_DIR={MLENV_ROOT}/python UV_LINK_MODE=copy"
+    " UV_NO_PROGRESS=1 UV_CACHE_DIR=/root/.cache/uv",
+)
+_TOUCH = "find {root} -exec touch -h -d @$SOURCE_DATE_EPOCH {{}} +"
+
+
+def _uv_run(options: RenderOptions, secrets: tuple[str, ...], script: list[str]) -> list[str]:
+    """A RUN with uv, the download cache, the CA and ``secrets`` mounted."""
+    mounts = [
+        f"--mount=type=bind,from={UV_CONTEXT},source=uv,target=/usr/local/bin/uv",
+        f"--mount=type=cache,target=/root/.cache/uv,id={options.cache_id}-uv,sharing=shared",
+        f"--mount=type=secret,id={SECRET_CA}",
+        *(f"--mount=type=secret,id={sid},required=true" for sid in secrets),
+    ]
+    return ["RUN " + " \\\n    ".join(mounts) + " <<'MLENV'", *_ENV_LINES, *script, "MLENV"]
+
+
+def _pre_flag(spec: EnvironmentSpec) -> str:
+    conda = spec.python.conda
+    return "--prerelease=allow " if conda and "--pre" in map(str.strip, conda.pip_options) else ""
+
+
+def _index_digest(spec: EnvironmentSpec) -> str:
+    """A digest of the index options without credentials: keys the package
+    stages on where packages come from (secret contents are not keyed)."""
+    conda = spec.python.conda
+    lines = [_USERINFO.sub(r"\1", o.strip()) for o in (conda.pip_options if conda else ())]
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
+
+
+def _venv_stage(spec: EnvironmentSpec, options: RenderOptions) -> list[str]:
+    """The empty venv (and any interpreter uv downloads): a layer of its own,
+    and the stage every package stage starts from."""
+    script = [
+        f"uv venv --quiet --python {_python_selector(spec)} {VENV_PATH}",
+        f"mkdir -p {OUT_ROOT}/opt && cp -a {MLENV_ROOT} {OUT_ROOT}/opt/",
+        _TOUCH.format(root=OUT_ROOT),
+    ]
+    head = [f"FROM {BASE_STAGE} AS {VENV_STAGE}", "ARG SOURCE_DATE_EPOCH"]
+    return head + _uv_run(options, (), script)
+
+
+def _resolve_stages(spec: EnvironmentSpec, options: RenderOptions) -> list[str]:
+    out = f"/{RESOLVED_STAGE}.txt"
+    script = [
+        f"uv pip compile --quiet --python {VENV_PATH}/bin/python --no-header --no-annotate"
+        f" {_pre_flag(spec)}-o {out} /run/secrets/{SECRET_REQUIREMENTS}",
+        f"{_REDACT_SED} -i {out}",
+    ]
+    # The hash keys the resolution on the definition (secrets are not keyed).
+    head = [f"FROM {VENV_STAGE} AS mlenv-resolve", f"ENV MLENV_HASH={options.env_hash}"]
+    return [
+        *head,
+        *_uv_run(options, (SECRET_REQUIREMENTS,), script),
+        "",
+        f"FROM scratch AS {RESOLVED_STAGE}",
+        f"COPY --from=mlenv-resolve {out} /lock.txt",
+    ]
+
+
+def _package_stages(spec: EnvironmentSpec, options: RenderOptions) -> list[str]:
+    """One stage per layer group: ``--no-deps`` install of its pins into a
+    prefix laid out like the venv (scripts point at the venv's python)."""
+    out: list[str] = []
+    for group in options.layers:
+        script = [
+            f"# index options {_index_digest(spec)}",
+            f"uv pip install --quiet --no-deps {_pre_flag(spec)}--python {VENV_PATH}/bin/python"
+            f" --prefix {LAYER_ROOT}{VENV_PATH} -r /run/secrets/{SECRET_INDEX} "
+            + " ".join(shlex.quote(pin) for pin in group.pins),
+            _TOUCH.format(root=LAYER_ROOT),
+        ]
+        out += ["", f"FROM {VENV_STAGE} AS mlenv-pkg-{group.name}", "ARG SOURCE_DATE_EPOCH"]
+        out += _uv_run(options, (SECRET_INDEX,), script)
+    pins = " ".join(shlex.quote(pin) for group in options.layers for pin in group.pins)
+    out += [
+        "",
+        f"FROM {BASE_STAGE} AS mlenv-lockfile",
+        "ARG SOURCE_DATE_EPOCH",
+        f"RUN mkdir -p {LAYER_ROOT}{MLENV_ROOT} && printf '%s\\n' {pins} | sort"
+        f" > {LAYER_ROOT}{LOCK_PATH} && "
+        + _TOUCH.format(root=LAYER_ROOT).replace("$SOURCE_DATE_EPOCH", "${SOURCE_DATE_EPOCH:-0}"),
+    ]
+    return out
+
+
+def render_resolve(spec: EnvironmentSpec, options: RenderOptions) -> str:
+    """The Dockerfile of the resolve build (uv, system-managed): its
+    ``RESOLVED_STAGE`` holds ``/lock.txt``, every pin of the environment. Its
+    base and venv stages are those of ``render``: the build re-uses them."""
+    out = _step_one(spec, options)
+    out += ["", "# Resolve the environment (secrets mounted, never copied)."]
+    out += [*_venv_stage(spec, options), "", *_resolve_stages(spec, options)]
+    return "\n".join(out) + "\n"
+
+
 def _python_selector(spec: EnvironmentSpec) -> str:
     from pulumi_mlenv.spec.pinning import python_version
 
@@ -182,13 +298,34 @@ def _interpreter_check(path: str) -> str:
     return f"RUN test -x {quoted} || {{ echo {message} >&2; exit 1; }}"
 
 
-def render(spec: EnvironmentSpec, options: RenderOptions) -> str:
-    """The Dockerfile text for ``spec``. Deterministic: the same inputs give
-    the same text (labels sorted), so the text itself can be recorded."""
+def _step_one(spec: EnvironmentSpec, options: RenderOptions) -> list[str]:
     out = ["# Rendered by pulumi-mlenv. Step 1: base image and custom steps.", ""]
     out += _base_stage(spec, options.base_ref)
-    out += [step.rstrip() for step in spec.docker.steps]
+    return out + [step.rstrip() for step in spec.docker.steps]
+
+
+def render(spec: EnvironmentSpec, options: RenderOptions) -> str:
+    """The Dockerfile text for ``spec``. Deterministic: the same inputs give
+    the same text (labels sorted), so the text itself can be recorded.
+
+    With ``options.layers`` (uv), step 2 is a venv stage plus one stage per
+    layer group, each ``COPY --link``'ed into the image; otherwise one
+    install step (pip, or requirements that are not plain pins)."""
+    out = _step_one(spec, options)
     system = not spec.python.user_managed
+    layered = system and bool(options.layers) and options.installer == "uv"
+    if layered:
+        out += ["", "# Step 2: the Python environment, a layer per distribution."]
+        out += _venv_stage(spec, options) + _package_stages(spec, options)
+        out += ["", "# The image.", f"FROM {BASE_STAGE}"]
+        out.append(f"COPY --link --from={VENV_STAGE} {OUT_ROOT}/ /")
+        for group in options.layers:
+            out.append(f"COPY --link --from=mlenv-pkg-{group.name} {LAYER_ROOT}/ /")
+        out += [
+            f"COPY --link --from=mlenv-lockfile {LAYER_ROOT}/ /",
+            f"ENV VIRTUAL_ENV={VENV_PATH} PATH={VENV_PATH}/bin:$PATH",
+        ]
+        return _with_labels(out, options)
     if system:
         out += ["", "# Step 2: the Python environment (secrets mounted, never copied)."]
         out += _builder_stage(spec, options)
@@ -205,6 +342,10 @@ def render(spec: EnvironmentSpec, options: RenderOptions) -> str:
         ]
     elif spec.python.interpreter_path:
         out.append(_interpreter_check(spec.python.interpreter_path))
+    return _with_labels(out, options)
+
+
+def _with_labels(out: list[str], options: RenderOptions) -> str:
     for key, value in sorted(options.labels):
         out.append(f"LABEL {key}={_label_value(value)}")
     return "\n".join(out) + "\n"

@@ -33,7 +33,7 @@ __all__ = ["RECIPE_VERSION", "canonical_form", "compute_hash", "with_resolved_ba
 
 #: Bump only when the build recipe (Dockerfile rendering, installer flags)
 #: changes the images it produces: every hash moves, every image is rebuilt.
-RECIPE_VERSION = "2"
+RECIPE_VERSION = "3"
 
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
