@@ -18,6 +18,7 @@ Run: ``source scripts/env.sh && .venv/bin/python benchmarks/bench_build.py``
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import subprocess
 import tempfile
@@ -43,10 +44,14 @@ ENV PATH=/venv/bin:$PATH
 """
 
 
-def _spec(pins: list[str]) -> object:
-    return parse_definition(
-        {"name": "bench", "python": {"conda": {"dependencies": ["python=3.11", {"pip": pins}]}}}
-    )
+def _spec(pins: list[str], run: str = "") -> object:
+    data: dict[str, object] = {
+        "name": "bench",
+        "python": {"conda": {"dependencies": ["python=3.11", {"pip": pins}]}},
+    }
+    if run:  # a step of its own keys every stage on this run: no earlier run's layers
+        data["docker"] = {"steps": [f"ENV MLENV_BENCH_RUN={run}"]}
+    return parse_definition(data)
 
 
 def _conventional(settings: Settings, ref: str, push: bool) -> float:
@@ -71,9 +76,16 @@ def _conventional(settings: Settings, ref: str, push: bool) -> float:
 
 
 def _ours(
-    settings: Settings, pins: list[str], *, push: bool, cold: bool, compression: str
+    settings: Settings,
+    pins: list[str],
+    *,
+    push: bool,
+    cold: bool,
+    compression: str,
+    cache_id: str = "",
+    run: str = "",
 ) -> float:
-    spec, base_ref = _resolved(_spec(pins), settings)  # type: ignore[arg-type]
+    spec, base_ref = _resolved(_spec(pins, run), settings)  # type: ignore[arg-type]
     env_hash = compute_hash(spec)
     started = time.monotonic()
     build_image(
@@ -87,7 +99,7 @@ def _ours(
             ca_bundle=settings.ca_bundle,
             labels=_labels(spec, env_hash, base_ref),
             no_cache=cold,
-            cache_id=f"bench-{uuid.uuid4().hex[:8]}" if cold else "bench-warm",
+            cache_id=cache_id or f"bench-{uuid.uuid4().hex[:8]}",
             push=push,
             compression=compression,
         )
@@ -127,9 +139,13 @@ def main() -> None:
     conv_push = _conventional(settings, conv_ref, push=True)
     ours_build = _ours(settings, PINS, push=False, cold=True, compression=args.compression)
     ours_push = _ours(settings, PINS, push=True, cold=True, compression=args.compression)
-    # Warm the shared download cache id used by the rebuild, as a real user's would be.
-    _ours(settings, PINS, push=True, cold=False, compression=args.compression)
-    rebuild = _ours(settings, CHANGED, push=True, cold=False, compression=args.compression)
+    # A first build keyed on this run (so that no earlier run left the changed
+    # pin's layer in the layer cache), then the one-pin change.
+    warm = functools.partial(
+        _ours, settings, push=True, cold=False, compression=args.compression, cache_id=ns, run=ns
+    )
+    warm(PINS)
+    rebuild = warm(CHANGED)
     reset_request_count()
     started = time.monotonic()
     hit = ensure_image(_spec(PINS), settings=settings)  # type: ignore[arg-type]
