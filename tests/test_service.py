@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from pulumi_mlenv.build.buildkit import StepEvent
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.errors import BuildError, SpecError
 from pulumi_mlenv.registry import RegistryClient, clear_resolve_cache
@@ -105,6 +106,32 @@ def test_one_pin_change_makes_only_its_layer_and_the_lock_new(
     assert len(after.layers) == len(before.layers)
     assert len(set(after.layers) - set(before.layers)) == 2  # idna's layer, the lock's
     assert new.lock == ("idna==3.6", "six==1.16.0")
+
+
+SIX_URL = (
+    "https://files.pythonhosted.org/packages/d9/5a/e7c31adbe875f2abbb91bd84cf2dc52d792b5a01506781"
+    "dbcf25c91daf11/six-1.16.0-py2.py3-none-any.whl#sha256="
+    "8abb2f1d86890a2dfb989f9a77cfcfd3e47c2a354b01111771326f8aa26e0254"
+)
+
+
+@pytest.mark.parametrize(
+    ("pip", "layered"),
+    [
+        (["six==1.16.0", "idna==3.7"], True),
+        # a direct URL is not a plain pin: the set installs in one step
+        ([f"six @ {SIX_URL}"], False),
+    ],
+)
+def test_progress_shows_the_resolve_then_the_package_stages(
+    settings: Settings, pip: list[str], layered: bool
+) -> None:
+    events: list[StepEvent] = []
+    result = ensure_image(_spec(pip), settings=settings, progress=events.append)
+    names = " ".join(e.name for e in events)
+    assert "resolve " in names
+    assert ("mlenv-pkg-" in names) is layered
+    assert any(line.startswith(("six==1.16.0", "six @ https://")) for line in result.lock)
 
 
 def test_unpinned_package_is_warned_and_locked(settings: Settings) -> None:

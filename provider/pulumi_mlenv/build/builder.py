@@ -13,10 +13,10 @@ import os
 import re
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from pulumi_mlenv.build.buildkit import BuildRequest, ProgressCallback, run_buildctl
+from pulumi_mlenv.build.buildkit import BuildRequest, ProgressCallback, StepEvent, run_buildctl
 from pulumi_mlenv.build.dockerfile import (
     LOCK_STAGE,
     RESOLVED_STAGE,
@@ -46,6 +46,8 @@ __all__ = [
 #: Layer compression for pushed images; see docs/building.md for the measurements.
 DEFAULT_COMPRESSION = "gzip,compression-level=1"
 _USERINFO = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://([^/@\s]+)@")
+#: Step numbers of the resolve build start here in progress events.
+_RESOLVE_STEPS = 10_000
 _LOOPBACK = re.compile(r"^(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$")
 
 
@@ -163,8 +165,15 @@ def _secret_file(root: Path, name: str, text: str) -> Path:
     return path
 
 
-def _resolve(job: ImageBuild, contexts: dict[str, Path], secrets: dict[str, Path]) -> str:
-    """Run the resolve build; return the resolver's output (every pin)."""
+def _resolve(
+    job: ImageBuild,
+    contexts: dict[str, Path],
+    secrets: dict[str, Path],
+    progress: ProgressCallback | None,
+) -> str:
+    """Run the resolve build; return the resolver's output (every pin). Its
+    steps are reported numbered from ``_RESOLVE_STEPS`` (distinct from the
+    image build's)."""
     root = contexts["context"].parent
     folder = root / "resolve"
     folder.mkdir()
@@ -182,7 +191,18 @@ def _resolve(job: ImageBuild, contexts: dict[str, Path], secrets: dict[str, Path
         target=RESOLVED_STAGE,
         no_cache=job.no_cache,
     )
-    run_buildctl(request, metadata_file=root / "resolve-meta.json", redact=secrets_of(job.spec))
+
+    def relay(event: StepEvent) -> None:
+        if progress is not None:
+            name = f"resolve {event.name}"
+            progress(replace(event, number=_RESOLVE_STEPS + event.number, name=name))
+
+    run_buildctl(
+        request,
+        metadata_file=root / "resolve-meta.json",
+        progress=relay,
+        redact=secrets_of(job.spec),
+    )
     return (out / "lock.txt").read_text()
 
 
@@ -216,7 +236,7 @@ def build_image(job: ImageBuild, *, progress: ProgressCallback | None = None) ->
                 shutil.copyfile(job.ca_bundle, ca)
             if job.installer == "uv":
                 contexts[UV_CONTEXT] = _uv_context(job.work_dir)
-                pins = pinned_lock(_resolve(job, contexts, secrets))
+                pins = pinned_lock(_resolve(job, contexts, secrets, progress))
         options = RenderOptions(
             base_ref=job.base_ref,
             env_hash=job.env_hash,
