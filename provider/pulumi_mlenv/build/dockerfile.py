@@ -4,17 +4,24 @@ Stages, ordered by volatility:
 
 1. ``mlenv-base``: the base image *by digest* (or the user's base Dockerfile,
    whose last stage is renamed), then the custom Docker steps in order.
-2. ``mlenv-builder`` (system-managed only): a virtualenv at ``/opt/mlenv/venv``
-   made from the base's Python, packages installed by uv (or pip) with a cache
-   mount; the requirements, index options and their credentials arrive as a
-   BuildKit *secret* (never a layer), the CA bundle too. The installed set is
-   frozen into ``/opt/mlenv/lock.txt`` (R16).
-3. the final stage: ``mlenv-base`` plus ``COPY --link`` of ``/opt/mlenv``, a
-   layer that does not depend on the layers below it (a moved base re-uses it,
-   and identical environments share its blob). The lock is also exported
-   alone by the ``mlenv-lock`` stage, so the service reads it without pulling.
+2. Step 2 (system-managed only), uv: ``mlenv-venv`` makes the empty venv at
+   ``/opt/mlenv/venv`` from the base's Python. ``render_resolve`` adds
+   ``mlenv-resolve`` (``uv pip compile``, keyed on the hash) whose output the
+   builder reads back; ``render`` with ``options.layers`` then adds one
+   ``mlenv-pkg-<group>`` stage per layer group (``build.layers``), each a
+   ``--no-deps`` install of its pins into a venv-shaped prefix, and
+   ``mlenv-lockfile``. Otherwise (pip, or requirements that are not plain
+   pins) one ``mlenv-builder`` stage installs everything and freezes the lock
+   into ``/opt/mlenv/lock.txt``, exported alone by ``mlenv-lock``. The
+   requirements, index options and their credentials arrive as BuildKit
+   *secrets* (never a layer), the CA bundle too.
+3. the final stage: ``mlenv-base`` plus a ``COPY --link`` per step-2 stage:
+   layers that do not depend on the layers below them (a moved base re-uses
+   them, identical ones are one blob). Every file of them has its mtime fixed
+   in its stage, under a root of its own, so layers are reproducible without
+   the exporter's ``rewrite-timestamp``.
 
-User-managed: no stage 2; the final stage checks that the interpreter exists.
+User-managed: no step 2; the final stage checks that the interpreter exists.
 The uv binary is a named context (``uv``) bind-mounted into the install step,
 so it never lands in a layer.
 """
