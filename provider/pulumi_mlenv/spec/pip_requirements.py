@@ -239,6 +239,8 @@ def _split_option(text: str) -> tuple[str, str | None]:
 
 
 def _looks_local(text: str) -> bool:
+    if "@" in text and "://" in text:  # a direct reference: `name @ <url>`
+        return text.split("@", 1)[1].strip().startswith("file:")
     return text.startswith((".", "/", "~", "file:")) or text.endswith((".whl", ".tar.gz", ".zip"))
 
 
