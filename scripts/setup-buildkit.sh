@@ -16,20 +16,9 @@ if [ ! -x "$bin/buildkitd" ] || [ ! -x "$bin/buildctl" ]; then
   (cd tools/buildkit && go build -trimpath -o "$bin/" \
      github.com/moby/buildkit/cmd/buildkitd github.com/moby/buildkit/cmd/buildctl)
 fi
-if answers; then
-  say "buildkit: daemon answers on $BUILDKIT_HOST"
-  exit 0
-fi
-case "$BUILDKIT_HOST" in
-  unix:///run/pulumi-mlenv/*) ;;
-  *) die "no BuildKit daemon answers on $BUILDKIT_HOST; start it or unset BUILDKIT_HOST" ;;
-esac
-command -v runc >/dev/null || {
-  say "buildkit: installing runc from Debian"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q runc >/dev/null
-}
 mkdir -p /run/pulumi-mlenv "$MLENV_CACHE_DIR/buildkit-root" "$MLENV_STATE/logs"
-cat >"$MLENV_STATE/buildkitd.toml" <<TOML
+# 127.0.0.1:5001 is where tests run a registry that requires a login.
+config="$(cat <<TOML
 [worker.oci]
   enabled = true
   gc = true
@@ -42,7 +31,37 @@ cat >"$MLENV_STATE/buildkitd.toml" <<TOML
 [registry."localhost:5000"]
   http = true
   insecure = true
+[registry."127.0.0.1:5001"]
+  http = true
+  insecure = true
 TOML
+)"
+sum="$(printf '%s' "$config" | sha256sum | cut -c1-64)"
+stamp=/run/pulumi-mlenv/buildkitd.config.sha256
+if answers; then
+  if [ "$(cat "$stamp" 2>/dev/null)" = "$sum" ]; then
+    say "buildkit: daemon answers on $BUILDKIT_HOST"
+    exit 0
+  fi
+  case "$BUILDKIT_HOST" in
+    unix:///run/pulumi-mlenv/*) ;;
+    *) say "buildkit: daemon answers on $BUILDKIT_HOST (not ours: its configuration is left alone)"; exit 0 ;;
+  esac
+  say "buildkit: our daemon runs an older configuration; restarting it"
+  pattern="buildkitd --config .*--addr $BUILDKIT_HOST"
+  pkill -f "$pattern" || true
+  for _ in $(seq 1 80); do pgrep -f "$pattern" >/dev/null || break; sleep 0.25; done
+fi
+case "$BUILDKIT_HOST" in
+  unix:///run/pulumi-mlenv/*) ;;
+  *) die "no BuildKit daemon answers on $BUILDKIT_HOST; start it or unset BUILDKIT_HOST" ;;
+esac
+command -v runc >/dev/null || {
+  say "buildkit: installing runc from Debian"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q runc >/dev/null
+}
+printf '%s\n' "$config" >"$MLENV_STATE/buildkitd.toml"
+printf '%s' "$sum" >"$stamp"
 say "buildkit: starting buildkitd on $BUILDKIT_HOST"
 nohup "$bin/buildkitd" --config "$MLENV_STATE/buildkitd.toml" \
   --root "$MLENV_CACHE_DIR/buildkit-root" --addr "$BUILDKIT_HOST" \

@@ -15,13 +15,14 @@ a default that works on a developer machine prepared by ``make setup``.
 | Docker engine      | DOCKER_HOST            | unix:///var/run/docker.sock                   |
 | cache folder       | MLENV_CACHE_DIR        | $XDG_CACHE_HOME/pulumi-mlenv or ~/.cache/...   |
 | workspace (CLI)    | MLENV_WORKSPACE        | sqlite file mlenv-workspace.db in the cache   |
+| registry login     | MLENV_REGISTRY_USERNAME and MLENV_REGISTRY_PASSWORD (MLENV_REGISTRY's host) |
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 __all__ = ["HOST_CA_BUNDLES", "Settings"]
@@ -49,6 +50,14 @@ def _default_cache_dir(env: Mapping[str, str]) -> Path:
     return Path(base) / "pulumi-mlenv"
 
 
+def _credentials_from_env(env: Mapping[str, str]) -> tuple[tuple[str, str, str], ...]:
+    user, password = env.get("MLENV_REGISTRY_USERNAME"), env.get("MLENV_REGISTRY_PASSWORD")
+    if not (user and password):
+        return ()
+    host = (env.get("MLENV_REGISTRY") or DEFAULT_REGISTRY).split("/", 1)[0]
+    return ((host, user, password),)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     """Everything the build and registry code needs to know about the machine."""
@@ -62,6 +71,17 @@ class Settings:
     docker_host: str = DEFAULT_DOCKER_HOST
     cache_dir: Path = Path("~/.cache/pulumi-mlenv")
     workspace_url: str = ""
+    #: ``(host, username, password)`` registry logins; never printed.
+    registry_credentials: tuple[tuple[str, str, str], ...] = field(default=(), repr=False)
+
+    def login_for(self, address: str) -> tuple[str | None, str | None]:
+        """``(username, password)`` for a registry address
+        (``host[:port][/namespace]``); ``(None, None)`` for an anonymous one."""
+        host = address.split("/", 1)[0]
+        for known, username, password in self.registry_credentials:
+            if known == host:
+                return username, password
+        return None, None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -84,6 +104,7 @@ class Settings:
             cache_dir=cache_dir,
             workspace_url=env.get("MLENV_WORKSPACE")
             or f"sqlite:///{cache_dir / 'mlenv-workspace.db'}",
+            registry_credentials=_credentials_from_env(env),
         )
 
     def with_overrides(self, **changes: object) -> Settings:

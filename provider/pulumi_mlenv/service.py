@@ -133,6 +133,14 @@ def _check_buildable(spec: EnvironmentSpec) -> None:
         )
 
 
+def _client(settings: Settings, address: str) -> RegistryClient:
+    """A client for ``address`` with its login from the settings, if any."""
+    username, password = settings.login_for(address)
+    return RegistryClient(
+        address, username=username, password=password, ca_bundle=settings.ca_bundle
+    )
+
+
 def _lookup(client: RegistryClient, env_hash: str) -> str | None:
     return client.digest_of(client.repository_for(ENV_REPOSITORY), env_hash)
 
@@ -155,7 +163,7 @@ def _hit(
     return EnsureResult(
         env_hash=env_hash,
         image=f"{client.host}/{repository}@{digest}",
-        registry=client.address,
+        registry=client.host,
         repository=repository,
         digest=digest,
         size=size,
@@ -213,11 +221,11 @@ def ensure_image(
         f"unpinned package {p}: the lock records the installed version"
         for p in unpinned_packages(spec)
     )
-    workspace_client = RegistryClient(settings.registry, ca_bundle=settings.ca_bundle)
+    workspace_client = _client(settings, settings.registry)
     with workspace_client:
         if not force:
             if settings.global_registry:
-                with RegistryClient(settings.global_registry, ca_bundle=settings.ca_bundle) as g:
+                with _client(settings, settings.global_registry) as g:
                     found = _lookup(g, env_hash)
                     if found:
                         return _hit("global", g, found, env_hash, workspace, started, warnings)
@@ -276,6 +284,7 @@ def _build(
             ca_bundle=settings.ca_bundle,
             labels=_labels(spec, env_hash, base_ref),
             no_cache=force,
+            registry_auth=settings.registry_credentials,
         ),
         progress=progress,
     )
@@ -294,7 +303,7 @@ def _build(
     return EnsureResult(
         env_hash=env_hash,
         image=f"{client.host}/{repository}@{built.digest}",
-        registry=client.address,
+        registry=client.host,
         repository=repository,
         digest=built.digest,
         size=size,
@@ -329,7 +338,7 @@ def _record(
     store.record_image(
         ImageRecord(
             env_hash=env_hash,
-            registry=client.address,
+            registry=client.host,
             repository=repository,
             digest=built.digest,
             size=info.size if info is not None else 0,
@@ -379,7 +388,7 @@ def _query_target(query: str, settings: Settings, store: Any) -> tuple[str, str,
 
     text = query.strip()
     if len(text) == 64 and all(c in "0123456789abcdef" for c in text):
-        client = RegistryClient(settings.registry)
+        client = _client(settings, settings.registry)
         return settings.registry, client.repository_for(ENV_REPOSITORY), text
     if "/" in text or "@" in text:
         ref = ImageRef.parse(text)
@@ -401,7 +410,7 @@ def image_details(query: str, *, settings: Settings, workspace: Any = None) -> I
     Raises ``MlenvError`` when nothing matches, ``RegistryError`` when the
     registry cannot answer."""
     registry, repository, reference = _query_target(query, settings, workspace)
-    with RegistryClient(registry, ca_bundle=settings.ca_bundle) as client:
+    with _client(settings, registry) as client:
         info = client.manifest_info(repository, reference)
     if info is None:
         raise MlenvError(f"no image {registry}/{repository}:{reference} in the registry")

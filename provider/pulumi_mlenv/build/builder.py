@@ -9,11 +9,13 @@ private temporary folder, and never enter a layer, the history or the log.
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import re
 import shutil
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pulumi_mlenv.build.buildkit import BuildRequest, ProgressCallback, StepEvent, run_buildctl
@@ -68,6 +70,8 @@ class ImageBuild:
     ca_bundle: str | None = None
     labels: tuple[tuple[str, str], ...] = ()
     no_cache: bool = False
+    #: ``(host, username, password)`` logins for the push (and base) registries.
+    registry_auth: tuple[tuple[str, str, str], ...] = field(default=(), repr=False)
     compression: str = DEFAULT_COMPRESSION
     cache_id: str = "mlenv"
     push: bool = True
@@ -158,6 +162,22 @@ def _image_output(name: str, compression: str, push: bool = True) -> str:
     )
 
 
+def _docker_config(root: Path, logins: tuple[tuple[str, str, str], ...]) -> Path | None:
+    """A private Docker config folder with the registry logins, or None.
+    buildctl reads it to answer the daemon's auth challenges; it never enters
+    the build, and it is deleted with ``root``."""
+    if not logins:
+        return None
+    folder = root / "docker-config"
+    folder.mkdir(mode=0o700)
+    auths = {
+        host: {"auth": base64.b64encode(f"{user}:{password}".encode()).decode()}
+        for host, user, password in logins
+    }
+    _secret_file(folder, "config", json.dumps({"auths": auths})).rename(folder / "config.json")
+    return folder
+
+
 def _secret_file(root: Path, name: str, text: str) -> Path:
     path = root / f"{name}.secret"
     path.touch(mode=0o600)
@@ -170,6 +190,7 @@ def _resolve(
     contexts: dict[str, Path],
     secrets: dict[str, Path],
     progress: ProgressCallback | None,
+    docker_config: Path | None,
 ) -> str:
     """Run the resolve build; return the resolver's output (every pin). Its
     steps are reported numbered from ``_RESOLVE_STEPS`` (distinct from the
@@ -190,6 +211,7 @@ def _resolve(
         build_args={"SOURCE_DATE_EPOCH": "0"},
         target=RESOLVED_STAGE,
         no_cache=job.no_cache,
+        docker_config=docker_config,
     )
 
     def relay(event: StepEvent) -> None:
@@ -225,6 +247,7 @@ def build_image(job: ImageBuild, *, progress: ProgressCallback | None = None) ->
         contexts: dict[str, Path] = {"context": context, "dockerfile": context}
         secrets: dict[str, Path] = {}
         pins: tuple[str, ...] | None = None
+        docker_config = _docker_config(root, job.registry_auth)
         if system:
             secrets[SECRET_REQUIREMENTS] = _secret_file(
                 root, "requirements", requirements_text(job.spec)
@@ -236,7 +259,7 @@ def build_image(job: ImageBuild, *, progress: ProgressCallback | None = None) ->
                 shutil.copyfile(job.ca_bundle, ca)
             if job.installer == "uv":
                 contexts[UV_CONTEXT] = _uv_context(job.work_dir)
-                pins = pinned_lock(_resolve(job, contexts, secrets, progress))
+                pins = pinned_lock(_resolve(job, contexts, secrets, progress, docker_config))
         options = RenderOptions(
             base_ref=job.base_ref,
             env_hash=job.env_hash,
@@ -254,6 +277,7 @@ def build_image(job: ImageBuild, *, progress: ProgressCallback | None = None) ->
             secrets=secrets,
             build_args={"SOURCE_DATE_EPOCH": "0"},
             no_cache=job.no_cache,
+            docker_config=docker_config,
         )
         outcome = run_buildctl(
             request, metadata_file=root / "metadata.json", progress=progress, redact=redact
@@ -270,6 +294,7 @@ def build_image(job: ImageBuild, *, progress: ProgressCallback | None = None) ->
                 secrets=secrets,
                 build_args={"SOURCE_DATE_EPOCH": "0"},
                 target=LOCK_STAGE,
+                docker_config=docker_config,
             )
             run_buildctl(lock_request, metadata_file=root / "lock-meta.json", redact=redact)
             lock = parse_lock((out / "lock.txt").read_text())

@@ -64,6 +64,9 @@ class BuildRequest:
     build_args: Mapping[str, str] = field(default_factory=dict)
     target: str | None = None
     no_cache: bool = False
+    #: A folder with a Docker ``config.json`` holding registry logins, for
+    #: buildctl to answer the daemon's auth requests (never in the build).
+    docker_config: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,8 +186,12 @@ def run_buildctl(
     tail: deque[str] = deque(maxlen=_TAIL_LINES)
     errors: list[str] = []
     try:
+        env = None
+        if request.docker_config is not None:
+            env = {**os.environ, "DOCKER_CONFIG": str(request.docker_config)}
         proc = subprocess.Popen(
             _command(request, metadata_file),
+            env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

@@ -100,10 +100,23 @@ class EnvironmentProvider(MlenvProvider):
     """Dynamic provider of ``pulumi-python:dynamic/mlenv:Environment``."""
 
     def _settings_for(self, props: Mapping[str, Any]) -> Settings:
-        return self.settings(
+        settings = self.settings(
             registry=props.get("registry"),
             global_registry=props.get("global_registry"),
             workspace_url=props.get("workspace"),
+        )
+        logins = [
+            (str(address).split("/", 1)[0], props[f"{key}_username"], props[f"{key}_password"])
+            for key, address in (
+                ("registry", settings.registry),
+                ("global_registry", settings.global_registry),
+            )
+            if address and props.get(f"{key}_username") and props.get(f"{key}_password")
+        ]
+        if not logins:
+            return settings
+        return settings.with_overrides(
+            registry_credentials=(*logins, *settings.registry_credentials)
         )
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
@@ -208,6 +221,8 @@ class EnvironmentProvider(MlenvProvider):
         workspace = news.get("workspace") or settings.workspace_url
         # Inputs from news (a removed input must disappear), outputs from olds.
         outs = {**{k: v for k, v in olds.items() if k in _OUTPUTS}, **news}
+        for key in _LOGIN_INPUTS:
+            outs.pop(key, None)
         spec = envs.spec_from_state(
             {**news["definition"], **self._metadata(news)}, news.get("base_digest")
         )
@@ -268,7 +283,7 @@ class EnvironmentProvider(MlenvProvider):
     def _outputs(
         props: Mapping[str, Any], resolved: Any, result: Any, workspace: str
     ) -> dict[str, Any]:
-        outs = dict(props)
+        outs = {k: v for k, v in props.items() if k not in _LOGIN_INPUTS}
         outs.update(
             workspace=workspace,
             image=result.image,
@@ -286,6 +301,12 @@ class EnvironmentProvider(MlenvProvider):
         return without_none(outs)
 
 
+_LOGIN_INPUTS = (
+    "registry_username",
+    "registry_password",
+    "global_registry_username",
+    "global_registry_password",
+)
 _OUTPUTS = (
     "hash",
     "image",
@@ -316,6 +337,7 @@ _INPUT_KEYS = (
     "registry",
     "global_registry",
     "rebuild_trigger",
+    *_LOGIN_INPUTS,
     *_DERIVED,
 )
 
@@ -395,6 +417,10 @@ class Environment(Resource, module="mlenv", name="Environment"):
             "rebuild_trigger": rebuild_trigger,
             **{k: None for k in _OUTPUTS},
         }
+        # Registry logins (secrets) travel as inputs; never copied to outputs.
+        for key, registry_arg in (("registry", registry), ("global_registry", global_registry)):
+            username, password = getattr(registry_arg, "login", (None, None))
+            props[f"{key}_username"], props[f"{key}_password"] = username, password
         super().__init__(
             EnvironmentProvider(),
             resource_name,

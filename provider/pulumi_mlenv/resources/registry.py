@@ -7,7 +7,14 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, Resource
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    CreateResult,
+    DiffResult,
+    Resource,
+    UpdateResult,
+)
 
 from pulumi_mlenv.errors import MlenvError
 from pulumi_mlenv.resources._provider import MlenvProvider
@@ -52,9 +59,16 @@ class ContainerRegistryProvider(MlenvProvider):
         changed = bool(replaces) or olds.get("username") != news.get("username")
         return DiffResult(changes=changed, replaces=replaces)
 
+    @staticmethod
+    def _outputs(props: dict[str, Any]) -> dict[str, Any]:
+        return {k: props[k] for k in ("address", "role", "username") if props.get(k)}
+
     def create(self, props: dict[str, Any]) -> CreateResult:
-        outs = {k: props.get(k) for k in ("address", "role", "username") if props.get(k)}
-        return CreateResult(id_=f"{props['role']}:{props['address']}", outs=outs)
+        return CreateResult(id_=f"{props['role']}:{props['address']}", outs=self._outputs(props))
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        """A new login: nothing to do but record the username."""
+        return UpdateResult(outs=self._outputs(news))
 
 
 class ContainerRegistry(Resource, module="mlenv", name="ContainerRegistry"):
@@ -75,5 +89,9 @@ class ContainerRegistry(Resource, module="mlenv", name="ContainerRegistry"):
         password: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        props = {"address": address, "role": role, "username": username, "password": password}
+        # Always a secret, however it was given.
+        secret = pulumi.Output.secret(password) if password is not None else None
+        props = {"address": address, "role": role, "username": username, "password": secret}
         super().__init__(ContainerRegistryProvider(), resource_name, props, opts)
+        #: The login, for environments that push to or pull from this registry.
+        self.login: tuple[pulumi.Input[str] | None, pulumi.Output[str] | None] = (username, secret)
