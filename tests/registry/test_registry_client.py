@@ -211,7 +211,7 @@ SCHEMES = [
 def test_scheme_choice(address: str, insecure: str, base_url: str, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("MLENV_INSECURE_REGISTRIES", insecure)
     assert RegistryClient(address).base_url == base_url
-    assert is_insecure_host("10.0.0.1", {}) is False
+    assert is_insecure_host("203.0.113.7", {}) is False
 
 
 def test_every_request_is_counted(client: RegistryClient, namespace: str, push_image: PushImage):

@@ -199,16 +199,16 @@ class Workspace:
             s.flush()
             return _image(row)
 
-    def find_image(self, env_hash: str) -> ImageRecord | None:
-        """The hash's current image: the one recorded last, or ``None``."""
+    def _last_image(self, condition: Any) -> ImageRecord | None:
         with self._tx() as s:
             row = s.scalars(
-                select(ImageRow)
-                .where(ImageRow.env_hash == env_hash)
-                .order_by(ImageRow.id.desc())
-                .limit(1)
+                select(ImageRow).where(condition).order_by(ImageRow.id.desc()).limit(1)
             ).first()
             return _image(row) if row else None
+
+    def find_image(self, env_hash: str) -> ImageRecord | None:
+        """The hash's current image: the one recorded last, or ``None``."""
+        return self._last_image(ImageRow.env_hash == env_hash)
 
     def image_history(self, env_hash: str) -> list[ImageRecord]:
         """Every image ever recorded for the hash, oldest first (forced rebuilds, R18)."""
@@ -220,14 +220,7 @@ class Workspace:
 
     def find_image_by_digest(self, digest: str) -> ImageRecord | None:
         """The last record of the image with this manifest digest, or ``None``."""
-        with self._tx() as s:
-            row = s.scalars(
-                select(ImageRow)
-                .where(ImageRow.digest == digest)
-                .order_by(ImageRow.id.desc())
-                .limit(1)
-            ).first()
-            return _image(row) if row else None
+        return self._last_image(ImageRow.digest == digest)
 
     # -- environment versions ----------------------------------------------
 
