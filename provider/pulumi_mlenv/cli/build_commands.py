@@ -24,11 +24,9 @@ console = Console(highlight=False)
 
 
 def _workspace(settings: Settings) -> Any:
-    """The workspace store, or None when the workspace room is unavailable."""
-    try:
-        from pulumi_mlenv.workspace import Workspace
-    except ImportError:
-        return None
+    """The workspace store named by the settings (``MLENV_WORKSPACE``)."""
+    from pulumi_mlenv.workspace import Workspace
+
     return Workspace(settings.workspace_url)
 
 
