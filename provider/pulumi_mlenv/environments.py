@@ -115,7 +115,10 @@ def resolve(spec: EnvironmentSpec, settings: Settings) -> Resolved:
     digest = None
     if base is not None:
         digest = resolve_base_image(
-            base, docker_host=settings.docker_host, ca_bundle=settings.ca_bundle
+            base,
+            docker_host=settings.docker_host,
+            ca_bundle=settings.ca_bundle,
+            credentials={host: (user, pw) for host, user, pw in settings.registry_credentials},
         )
     return resolve_known(with_resolved_base(spec, digest), base)
 
