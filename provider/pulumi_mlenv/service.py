@@ -28,7 +28,7 @@ from pulumi_mlenv.build.buildkit import StepEvent
 from pulumi_mlenv.build.dockerfile import LABEL_PREFIX
 from pulumi_mlenv.build.lock import diff_locks
 from pulumi_mlenv.config import Settings
-from pulumi_mlenv.errors import MlenvError, Problem, SpecError
+from pulumi_mlenv.errors import MlenvError, SpecError
 from pulumi_mlenv.registry import RegistryClient, resolve_base_image
 from pulumi_mlenv.spec import (
     RECIPE_VERSION,
@@ -114,17 +114,8 @@ def _resolved(spec: EnvironmentSpec, settings: Settings) -> tuple[EnvironmentSpe
 
 def _check_buildable(spec: EnvironmentSpec) -> None:
     """Fail before any download on what this build cannot do."""
-    extra = extra_conda_packages(spec)
-    if extra and not spec.python.user_managed:
-        raise SpecError(
-            Problem(
-                "python.conda.dependencies",
-                f"conda packages beyond python and pip ({', '.join(extra)}) need conda in the "
-                "base image; the default base has none and mlenv installs pip packages only",
-                "move them to the pip list (most exist on PyPI), or make the environment "
-                "user-managed on a base image that has them",
-            )
-        )
+    # Conda packages beyond python and pip need micromamba/conda in the base
+    # image: the build's first step 2 command checks it (build.conda).
     if spec.python.user_managed and not spec.python.interpreter_path:
         raise SpecError.at(
             "python.interpreter_path",
@@ -452,5 +443,12 @@ def materialize_local(spec: EnvironmentSpec, settings: Settings) -> Path:
             "python.user_managed",
             "a user-managed environment has nothing to materialise",
             "run with its interpreter directly",
+        )
+    extra = extra_conda_packages(spec)
+    if extra:  # a host virtualenv holds pip packages only
+        raise SpecError.at(
+            "python.conda.dependencies",
+            f"a local virtualenv cannot hold conda packages ({', '.join(extra)})",
+            "move them to the pip list, or run in the environment's image",
         )
     return local_environment(spec, compute_hash(spec), settings)

@@ -18,7 +18,14 @@ import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from pulumi_mlenv.build.buildkit import BuildRequest, ProgressCallback, StepEvent, run_buildctl
+from pulumi_mlenv.build.buildkit import (
+    BuildOutcome,
+    BuildRequest,
+    ProgressCallback,
+    StepEvent,
+    run_buildctl,
+)
+from pulumi_mlenv.build.conda import find_missing_tool_message, render_conda
 from pulumi_mlenv.build.dockerfile import (
     LOCK_STAGE,
     RESOLVED_STAGE,
@@ -32,8 +39,9 @@ from pulumi_mlenv.build.dockerfile import (
 )
 from pulumi_mlenv.build.layers import group_pins, pinned_lock
 from pulumi_mlenv.build.lock import parse_lock
-from pulumi_mlenv.errors import BuildError
+from pulumi_mlenv.errors import BuildError, SpecError
 from pulumi_mlenv.spec.model import EnvironmentSpec
+from pulumi_mlenv.spec.pinning import extra_conda_packages
 
 __all__ = [
     "BuiltImage",
@@ -228,6 +236,26 @@ def _resolve(
     return (out / "lock.txt").read_text()
 
 
+def _run(
+    request: BuildRequest,
+    metadata: Path,
+    progress: ProgressCallback | None,
+    redact: list[str],
+    *,
+    conda: bool,
+) -> BuildOutcome:
+    """Run the image build; a conda build whose probe found no tool raises
+    the probe's message as a ``SpecError`` instead of the raw log."""
+    try:
+        return run_buildctl(request, metadata_file=metadata, progress=progress, redact=redact)
+    except BuildError as exc:
+        message = find_missing_tool_message(exc.log_tail) if conda else None
+        if message is None:
+            raise
+        what, _, fix = message.partition("; ")  # str(Problem) gives the same text back
+        raise SpecError.at("python.conda.dependencies", what, fix) from None
+
+
 def build_image(job: ImageBuild, *, progress: ProgressCallback | None = None) -> BuiltImage:
     """Build and push ``job``; raise ``BuildError`` (nothing pushed under the
     tag: BuildKit pushes only after every step succeeded) or ``EngineError``.
@@ -235,8 +263,12 @@ def build_image(job: ImageBuild, *, progress: ProgressCallback | None = None) ->
     With uv, the environment is resolved first (a small build of its own),
     then laid into a layer per distribution (``build.layers``); the lock is
     the resolver's output. Otherwise it is installed in one step and the lock
-    is read back from the image's ``lock.txt``."""
+    is read back from the image's ``lock.txt``. With conda packages beyond
+    ``python`` and ``pip``, the base image's micromamba or conda makes the
+    environment (``build.conda``); a base with neither raises ``SpecError``
+    from the build's first step 2 command, before any download."""
     system = not job.spec.python.user_managed
+    conda = system and bool(extra_conda_packages(job.spec))
     job.work_dir.mkdir(parents=True, exist_ok=True)
     redact = secrets_of(job.spec)
     with tempfile.TemporaryDirectory(prefix="build-", dir=job.work_dir) as tmp:
@@ -259,6 +291,7 @@ def build_image(job: ImageBuild, *, progress: ProgressCallback | None = None) ->
                 shutil.copyfile(job.ca_bundle, ca)
             if job.installer == "uv":
                 contexts[UV_CONTEXT] = _uv_context(job.work_dir)
+            if job.installer == "uv" and not conda:
                 pins = pinned_lock(_resolve(job, contexts, secrets, progress, docker_config))
         options = RenderOptions(
             base_ref=job.base_ref,
@@ -268,7 +301,7 @@ def build_image(job: ImageBuild, *, progress: ProgressCallback | None = None) ->
             cache_id=job.cache_id,
             layers=group_pins(pins) if pins else (),
         )
-        dockerfile = render(job.spec, options)
+        dockerfile = render_conda(job.spec, options) if conda else render(job.spec, options)
         (context / "Dockerfile").write_text(dockerfile)
         request = BuildRequest(
             buildkit_host=job.buildkit_host,
@@ -279,9 +312,7 @@ def build_image(job: ImageBuild, *, progress: ProgressCallback | None = None) ->
             no_cache=job.no_cache,
             docker_config=docker_config,
         )
-        outcome = run_buildctl(
-            request, metadata_file=root / "metadata.json", progress=progress, redact=redact
-        )
+        outcome = _run(request, root / "metadata.json", progress, redact, conda=conda)
         if outcome.digest is None:
             raise BuildError("the build pushed no image (no digest in its metadata)")
         lock: tuple[str, ...] = parse_lock("\n".join(pins)) if pins else ()

@@ -47,6 +47,8 @@ __all__ = [
     "RenderOptions",
     "render",
     "render_resolve",
+    "render_step_one",
+    "with_labels",
 ]
 
 MLENV_ROOT = "/opt/mlenv"
@@ -257,7 +259,7 @@ def render_resolve(spec: EnvironmentSpec, options: RenderOptions) -> str:
     """The Dockerfile of the resolve build (uv, system-managed): its
     ``RESOLVED_STAGE`` holds ``/lock.txt``, every pin of the environment. Its
     base and venv stages are those of ``render``: the build re-uses them."""
-    out = _step_one(spec, options)
+    out = render_step_one(spec, options)
     out += ["", "# Resolve the environment (secrets mounted, never copied)."]
     out += [*_venv_stage(spec, options), "", *_resolve_stages(spec, options)]
     return "\n".join(out) + "\n"
@@ -305,7 +307,9 @@ def _interpreter_check(path: str) -> str:
     return f"RUN test -x {quoted} || {{ echo {message} >&2; exit 1; }}"
 
 
-def _step_one(spec: EnvironmentSpec, options: RenderOptions) -> list[str]:
+def render_step_one(spec: EnvironmentSpec, options: RenderOptions) -> list[str]:
+    """Step 1's lines: the base (by digest, or the user's base Dockerfile
+    whose last stage becomes ``mlenv-base``), then the custom steps."""
     out = ["# Rendered by pulumi-mlenv. Step 1: base image and custom steps.", ""]
     out += _base_stage(spec, options.base_ref)
     return out + [step.rstrip() for step in spec.docker.steps]
@@ -318,7 +322,7 @@ def render(spec: EnvironmentSpec, options: RenderOptions) -> str:
     With ``options.layers`` (uv), step 2 is a venv stage plus one stage per
     layer group, each ``COPY --link``'ed into the image; otherwise one
     install step (pip, or requirements that are not plain pins)."""
-    out = _step_one(spec, options)
+    out = render_step_one(spec, options)
     system = not spec.python.user_managed
     layered = system and bool(options.layers) and options.installer == "uv"
     if layered:
@@ -332,7 +336,7 @@ def render(spec: EnvironmentSpec, options: RenderOptions) -> str:
             f"COPY --link --from=mlenv-lockfile {LAYER_ROOT}/ /",
             f"ENV VIRTUAL_ENV={VENV_PATH} PATH={VENV_PATH}/bin:$PATH",
         ]
-        return _with_labels(out, options)
+        return with_labels(out, options)
     if system:
         out += ["", "# Step 2: the Python environment (secrets mounted, never copied)."]
         out += _builder_stage(spec, options)
@@ -349,10 +353,11 @@ def render(spec: EnvironmentSpec, options: RenderOptions) -> str:
         ]
     elif spec.python.interpreter_path:
         out.append(_interpreter_check(spec.python.interpreter_path))
-    return _with_labels(out, options)
+    return with_labels(out, options)
 
 
-def _with_labels(out: list[str], options: RenderOptions) -> str:
+def with_labels(out: list[str], options: RenderOptions) -> str:
+    """``out`` plus the labels (sorted), as the Dockerfile's text."""
     for key, value in sorted(options.labels):
         out.append(f"LABEL {key}={_label_value(value)}")
     return "\n".join(out) + "\n"

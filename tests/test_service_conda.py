@@ -1,0 +1,196 @@
+"""ensure_image with conda packages beyond python and pip (R10), on the real
+BuildKit daemon and registry.
+
+No conda channel (anaconda.org, conda-forge) is reachable from this machine,
+so a real micromamba cannot install anything here. These tests use a *fake*
+micromamba instead: a shell script at /usr/local/bin/micromamba in a small
+test base image (the local base plus the script, pushed to the test's own
+registry namespace). It records the arguments of ``create`` in the prefix,
+makes the prefix a Python venv from the base's python3 (so the pip step
+works) and answers ``list --export`` with the requested packages at fake
+versions (the version written in the spec, else 9.9.9). What is tested is
+ours: the probe, the command line, the pip step into the environment, the
+lock and the image layout; not micromamba's solver.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pulumi_mlenv.build.buildkit import StepEvent
+from pulumi_mlenv.config import Settings
+from pulumi_mlenv.errors import SpecError
+from pulumi_mlenv.registry import RegistryClient
+from pulumi_mlenv.service import ENV_REPOSITORY, ensure_image, materialize_local
+from pulumi_mlenv.spec import parse_definition
+
+pytestmark = pytest.mark.docker
+
+REGISTRY = "127.0.0.1:5000"
+ARGS_FILE = "/opt/mlenv/venv/conda-meta/fake-create-args"
+
+FAKE_MICROMAMBA = r"""#!/bin/sh
+# Fake micromamba for tests (no conda channel is reachable here).
+set -eu
+cmd=$1; shift
+prefix=""; prev=""
+for a in "$@"; do
+  case "$prev" in --prefix|-p) prefix=$a ;; esac
+  prev=$a
+done
+case "$cmd" in
+  create)
+    python3 -m venv "$prefix"
+    mkdir -p "$prefix/conda-meta"
+    printf '%s\n' "$@" > "$prefix/conda-meta/fake-create-args"
+    ;;
+  list)
+    echo "# platform: linux-64"
+    prev=""
+    while read -r a; do
+      case "$prev" in --prefix|-c) prev=$a; continue ;; esac
+      prev=$a
+      case "$a" in -*) continue ;; esac
+      name=${a%%[=<>!~ ]*}
+      version=${a#"$name"}; version=${version#=}; version=${version#=}
+      echo "$name=${version:-9.9.9}=fake_0"
+    done < "$prefix/conda-meta/fake-create-args"
+    ;;
+  *) echo "fake micromamba: unexpected command $cmd" >&2; exit 2 ;;
+esac
+"""
+
+
+@pytest.fixture
+def settings(tmp_path: Path, machine: dict[str, str]) -> Settings:
+    base = Settings.from_env()
+    return replace(
+        base, registry=f"{REGISTRY}/t-{uuid.uuid4().hex[:10]}", cache_dir=tmp_path / "cache"
+    )
+
+
+def _tags(settings: Settings) -> list[str]:
+    with RegistryClient(settings.registry) as client:
+        repo = client.repository_for(ENV_REPOSITORY)
+        resp = client._t.request("GET", f"/v2/{repo}/tags/list")  # test-only peek
+        return list(resp.json().get("tags") or []) if resp.status_code == 200 else []
+
+
+def _push_fake_micromamba_base(settings: Settings, tmp_path: Path) -> str:
+    ref = f"{settings.registry}/base:fake-micromamba"
+    folder = tmp_path / "fake-base"
+    folder.mkdir()
+    (folder / "micromamba").write_text(FAKE_MICROMAMBA)
+    (folder / "Dockerfile").write_text(
+        f"FROM {settings.base_image}\nCOPY --chmod=755 micromamba /usr/local/bin/micromamba\n"
+    )
+    subprocess.run(
+        [
+            "buildctl",
+            "--addr",
+            settings.buildkit_host,
+            "build",
+            "--frontend",
+            "dockerfile.v0",
+            "--local",
+            f"context={folder}",
+            "--local",
+            f"dockerfile={folder}",
+            "--output",
+            f"type=image,name={ref},push=true,registry.insecure=true",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return ref
+
+
+def _conda_spec(base: str | None, channels: list[str], deps: list[Any]) -> Any:
+    data: dict[str, Any] = {
+        "name": "c",
+        "python": {"conda": {"channels": channels, "dependencies": deps}},
+    }
+    if base:
+        data["docker"] = {"base_image": base}
+    return parse_definition(data)
+
+
+def _run_in(image: str, script: str) -> str:
+    docker = "/usr/bin/docker"
+    subprocess.run([docker, "pull", "-q", image], check=True, capture_output=True)
+    return subprocess.run(
+        [docker, "run", "--rm", image, "sh", "-c", script],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+
+
+@pytest.mark.parametrize("installer", ["uv", "pip"])
+def test_conda_packages_are_made_with_the_base_images_micromamba(
+    settings: Settings, tmp_path: Path, installer: str
+) -> None:
+    base = _push_fake_micromamba_base(settings, tmp_path)
+    deps = ["python=3.11", "numpy=1.26", "zlib", {"pip": ["six==1.16.0"]}]
+    spec = _conda_spec(base, ["conda-forge", "bioconda"], deps)
+    result = ensure_image(spec, settings=replace(settings, installer=installer))
+    assert result.built
+    # The fake's venv brings pip (and setuptools); uv's freeze lists them.
+    ours = tuple(x for x in result.lock if not x.startswith(("pip==", "setuptools==")))
+    assert ours == ("numpy==1.26", "python==3.11", "six==1.16.0", "zlib==9.9.9")
+    out = _run_in(
+        result.image,
+        f"cat {ARGS_FILE}; echo ---; cat /opt/mlenv/lock.txt; echo ---;"
+        " python -c 'import six, sys; print(six.__version__, sys.prefix)'",
+    )
+    args, lock, runtime = out.split("---\n")
+    assert args.split() == [
+        "--yes",
+        "--quiet",
+        "--prefix",
+        "/opt/mlenv/venv",
+        "--override-channels",
+        "-c",
+        "conda-forge",
+        "-c",
+        "bioconda",
+        "--strict-channel-priority",
+        "python=3.11",
+        "numpy=1.26",
+        "zlib",
+    ]
+    assert sorted(lock.split()) == list(result.lock)
+    assert runtime.split() == ["1.16.0", "/opt/mlenv/venv"]
+    assert _tags(settings) == [result.env_hash]
+    again = ensure_image(spec, settings=replace(settings, installer=installer))
+    assert not again.built and again.digest == result.digest
+
+
+def test_conda_packages_on_a_base_without_conda_fail_at_the_probe(settings: Settings) -> None:
+    spec = _conda_spec(None, [], ["python=3.11", "numpy=1.26", "zlib", {"pip": ["six==1.16.0"]}])
+    events: list[StepEvent] = []
+    with pytest.raises(SpecError) as info:
+        ensure_image(spec, settings=settings, progress=events.append)
+    assert str(info.value) == (
+        "python.conda.dependencies: mlenv: conda packages numpy=1.26, zlib need conda or"
+        " micromamba in the base image (none found on PATH); use a base image with"
+        " micromamba, or move them to the pip list"
+    )
+    assert "end of build log" not in str(info.value)
+    names = [e.name for e in events]
+    assert any("for t in micromamba" in n for n in names)  # the probe ran...
+    assert not any("--mount=" in n for n in names)  # ...and nothing after it
+    assert _tags(settings) == []
+
+
+def test_a_local_virtualenv_refuses_conda_packages(settings: Settings) -> None:
+    spec = _conda_spec(None, [], ["python=3.11", "numpy=1.26", {"pip": ["six==1.16.0"]}])
+    with pytest.raises(SpecError, match=r"cannot hold conda packages \(numpy=1.26\)"):
+        materialize_local(spec, settings)
+    assert not (Path(settings.cache_dir) / "venvs").exists()
