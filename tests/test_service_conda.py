@@ -7,7 +7,7 @@ micromamba instead: a shell script at /usr/local/bin/micromamba in a small
 test base image (the local base plus the script, pushed to the test's own
 registry namespace). It records the arguments of ``create`` in the prefix,
 makes the prefix a Python venv from the base's python3 (so the pip step
-works) and answers ``list --export`` with the requested packages at fake
+works) and answers ``list --json`` with the requested packages at fake
 versions (the version written in the spec, else 9.9.9). What is tested is
 ours: the probe, the command line, the pip step into the environment, the
 lock and the image layout; not micromamba's solver.
@@ -51,16 +51,19 @@ case "$cmd" in
     printf '%s\n' "$@" > "$prefix/conda-meta/fake-create-args"
     ;;
   list)
-    echo "# platform: linux-64"
-    prev=""
+    prev=""; sep=""
+    printf '['
     while read -r a; do
       case "$prev" in --prefix|-c) prev=$a; continue ;; esac
       prev=$a
       case "$a" in -*) continue ;; esac
       name=${a%%[=<>!~ ]*}
       version=${a#"$name"}; version=${version#=}; version=${version#=}
-      echo "$name=${version:-9.9.9}=fake_0"
+      printf '%s{"name": "%s", "version": "%s", "build_string": "fake_0"}' \
+        "$sep" "$name" "${version:-9.9.9}"
+      sep=", "
     done < "$prefix/conda-meta/fake-create-args"
+    echo ']'
     ;;
   *) echo "fake micromamba: unexpected command $cmd" >&2; exit 2 ;;
 esac

@@ -89,7 +89,7 @@ def test_install_step_mounts_the_ca_a_package_cache_and_installs_pip_into_the_en
     for var in ("CONDA_SSL_VERIFY", "MAMBA_SSL_VERIFY", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"):
         assert f"{var}=/run/secrets/ca" in text
     assert "uv pip install --python /opt/mlenv/venv/bin/python -r /run/secrets/requirements" in text
-    assert '"$tool" list --prefix /opt/mlenv/venv --export' in text
+    assert '"$tool" list --prefix /opt/mlenv/venv --json | /opt/mlenv/venv/bin/python' in text
     assert "> /opt/mlenv/lock.txt" in text
 
 

@@ -15,7 +15,7 @@ The base image must bring the tool; mlenv never downloads one. Stages:
    bundle a secret (``CONDA_SSL_VERIFY``, ``MAMBA_SSL_VERIFY``,
    ``REQUESTS_CA_BUNDLE``, ``SSL_CERT_FILE``). The pip list is then installed into that environment
    (uv, or the environment's pip with ``MLENV_INSTALLER=pip``), and the lock
-   written: ``<tool> list --export`` as ``name==version``, then the pip
+   written: ``<tool> list --json`` as ``name==version``, then the pip
    freeze lines of packages conda does not list.
 3. the image: ``mlenv-base`` plus one ``COPY --link`` of the environment; the
    lock is read back through ``mlenv-lock`` as for a one-step uv/pip build.
@@ -72,8 +72,12 @@ _TOOL_FILE = "/mlenv-conda-tool"
 _OUT_ROOT = "/mlenv-out"
 _PKGS = "/root/.cache/mlenv-conda/pkgs"
 _REDACT_SED = r"sed -E 's#(://)[^/@ ]+@#\1#g'"
-# ``name=version=build`` (conda, micromamba) or ``channel::name=version=build``.
-_EXPORT_AWK = 'awk -F= \'/^[^#@]/ && NF >= 2 { n = $1; sub(/^.*::/, "", n); print n "==" $2 }\''
+# ``list --json`` (conda, and micromamba 1.x and 2.x alike; ``--export`` is
+# newer in micromamba), read by the environment's own Python.
+_JSON_TO_PINS = (
+    "import json, sys; print(''.join("
+    "p['name'] + '==' + p['version'] + chr(10) for p in json.load(sys.stdin)), end='')"
+)
 _MESSAGE_LINE = re.compile(r"(mlenv: conda packages .*?)\s*$", re.MULTILINE)
 
 
@@ -160,7 +164,8 @@ def _install_script(spec: EnvironmentSpec, options: RenderOptions) -> list[str]:
         conda_create_command(spec),
         *_pip_lines(spec, options),
         # The lock: conda's packages, then what pip alone installed.
-        f'"$tool" list --prefix {VENV_PATH} --export | {_EXPORT_AWK} > /tmp/mlenv-conda.lock',
+        f'"$tool" list --prefix {VENV_PATH} --json | {VENV_PATH}/bin/python -c'
+        f' "{_JSON_TO_PINS}" > /tmp/mlenv-conda.lock',
         "awk -F'==| @ ' 'NR == FNR { seen[tolower($1)] = 1; print; next }"
         " !(tolower($1) in seen)' /tmp/mlenv-conda.lock /tmp/mlenv-pip.lock"
         f" | sort > {LOCK_PATH}",
