@@ -141,3 +141,22 @@ MESSAGE = missing_tool_message(CONDA)
 )
 def test_the_probe_message_is_found_in_the_log(log: str, found: str | None) -> None:
     assert find_missing_tool_message(log) == found
+
+
+def test_a_base_dockerfile_and_custom_steps_come_before_the_probe() -> None:
+    spec = parse_definition(
+        {
+            "name": "d",
+            "docker": {
+                "base_dockerfile": "FROM mambaorg/micromamba:1.5 AS tools\nRUN y\n",
+                "steps": ["RUN echo two > /two"],
+            },
+            "python": {"conda": {"dependencies": ["python=3.11", "numpy"]}},
+        }
+    )
+    lines = render_conda(spec, OPTS).splitlines()
+    assert (
+        lines.index(f"FROM mambaorg/micromamba:1.5 AS {BASE_STAGE}")
+        < lines.index("RUN echo two > /two")
+        < lines.index(f"FROM {BASE_STAGE} AS {CONDA_STAGE}")
+    )

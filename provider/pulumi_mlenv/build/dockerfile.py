@@ -22,6 +22,7 @@ Stages, ordered by volatility:
    the exporter's ``rewrite-timestamp``.
 
 User-managed: no step 2; the final stage checks that the interpreter exists.
+Conda packages beyond ``python`` and ``pip``: step 2 is ``build.conda``'s.
 The uv binary is a named context (``uv``) bind-mounted into the install step,
 so it never lands in a layer.
 """
