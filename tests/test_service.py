@@ -212,7 +212,7 @@ def test_failed_build_leaves_nothing_then_a_fixed_definition_builds(settings: Se
     assert good.built and _tags(settings) == [good.env_hash]
 
 
-def test_conda_packages_without_conda_fail_before_building(settings: Settings) -> None:
+def test_conda_packages_without_conda_fail_before_any_download(settings: Settings) -> None:
     spec = parse_definition(
         {"name": "c", "python": {"conda": {"dependencies": ["python=3.11", "numpy=1.26"]}}}
     )

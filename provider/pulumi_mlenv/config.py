@@ -74,6 +74,10 @@ class Settings:
     #: ``(host, username, password)`` registry logins; never printed.
     registry_credentials: tuple[tuple[str, str, str], ...] = field(default=(), repr=False)
 
+    def logins(self) -> dict[str, tuple[str, str]]:
+        """``{host: (username, password)}`` of every known registry login."""
+        return {host: (user, password) for host, user, password in self.registry_credentials}
+
     def login_for(self, address: str) -> tuple[str | None, str | None]:
         """``(username, password)`` for a registry address
         (``host[:port][/namespace]``); ``(None, None)`` for an anonymous one."""

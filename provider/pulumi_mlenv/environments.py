@@ -29,7 +29,6 @@ from pulumi_mlenv.spec import (
 __all__ = [
     "Provisioned",
     "Resolved",
-    "base_image_of",
     "check_version",
     "definition_from_inputs",
     "image_state",
@@ -84,13 +83,6 @@ def definition_from_inputs(inputs: Mapping[str, Any]) -> EnvironmentSpec:
     return parse_definition(data, source=str(source or ""))
 
 
-def base_image_of(spec: EnvironmentSpec, settings: Settings) -> str | None:
-    """The base image reference the build starts from (None for a base Dockerfile)."""
-    if spec.docker.base_dockerfile:
-        return None
-    return spec.docker.base_image or settings.base_image
-
-
 @dataclass(frozen=True, slots=True)
 class Resolved:
     """A definition with its base tag resolved (R17) and its hash."""
@@ -109,18 +101,10 @@ def resolve(spec: EnvironmentSpec, settings: Settings) -> Resolved:
     room caches answers); a pinned ``image@sha256:...`` needs none.
     Raises ``RegistryError`` when the tag can be resolved nowhere.
     """
-    from pulumi_mlenv.registry import resolve_base_image
+    from pulumi_mlenv.service import base_image_of, with_base_digest
 
-    base = base_image_of(spec, settings)
-    digest = None
-    if base is not None:
-        digest = resolve_base_image(
-            base,
-            docker_host=settings.docker_host,
-            ca_bundle=settings.ca_bundle,
-            credentials={host: (user, pw) for host, user, pw in settings.registry_credentials},
-        )
-    return resolve_known(with_resolved_base(spec, digest), base)
+    resolved = with_base_digest(spec, settings)
+    return resolve_known(resolved, base_image_of(resolved, settings))
 
 
 def spec_from_state(definition: Mapping[str, Any], base_digest: str | None) -> EnvironmentSpec:

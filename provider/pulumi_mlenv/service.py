@@ -43,10 +43,12 @@ __all__ = [
     "ENV_REPOSITORY",
     "EnsureResult",
     "ImageDetails",
+    "base_image_of",
     "ensure_image",
     "image_details",
     "image_name",
     "materialize_local",
+    "with_base_digest",
 ]
 
 #: Repository of environment images, under the registry's namespace.
@@ -98,18 +100,36 @@ def image_name(registry: str, env_hash: str) -> str:
     return f"{registry.rstrip('/')}/{ENV_REPOSITORY}:{env_hash}"
 
 
+def base_image_of(spec: EnvironmentSpec, settings: Settings) -> str | None:
+    """The base image reference the build starts from: the definition's, else
+    the provider's default; None for a base Dockerfile."""
+    if spec.docker.base_dockerfile:
+        return None
+    return spec.docker.base_image or settings.base_image
+
+
+def with_base_digest(spec: EnvironmentSpec, settings: Settings) -> EnvironmentSpec:
+    """The spec with the digest its base tag resolves to (R17), unless it has
+    one already. One registry request per tag per process at most (cached)."""
+    base = base_image_of(spec, settings)
+    if base is None or spec.docker.resolved_base_digest:
+        return spec
+    digest = resolve_base_image(
+        base,
+        docker_host=settings.docker_host,
+        ca_bundle=settings.ca_bundle,
+        credentials=settings.logins(),
+    )
+    return with_resolved_base(spec, digest)
+
+
 def _resolved(spec: EnvironmentSpec, settings: Settings) -> tuple[EnvironmentSpec, str | None]:
     """The spec with its base digest (R17) and the base reference to build from."""
-    if spec.docker.base_dockerfile:
+    spec = with_base_digest(spec, settings)
+    base = base_image_of(spec, settings)
+    if base is None:
         return spec, None
-    base = spec.docker.base_image or settings.base_image
-    digest = spec.docker.resolved_base_digest
-    if digest is None:
-        digest = resolve_base_image(
-            base, docker_host=settings.docker_host, ca_bundle=settings.ca_bundle
-        )
-        spec = with_resolved_base(spec, digest)
-    return spec, f"{base.split('@', 1)[0]}@{digest}"
+    return spec, f"{base.split('@', 1)[0]}@{spec.docker.resolved_base_digest}"
 
 
 def _check_buildable(spec: EnvironmentSpec) -> None:
