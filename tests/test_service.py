@@ -22,6 +22,7 @@ from pulumi_mlenv.errors import BuildError, SpecError
 from pulumi_mlenv.registry import RegistryClient, clear_resolve_cache
 from pulumi_mlenv.service import ENV_REPOSITORY, ensure_image, image_details, materialize_local
 from pulumi_mlenv.spec import EnvironmentSpec, compute_hash, parse_definition
+from support.images import build_and_push
 
 pytestmark = pytest.mark.docker
 
@@ -157,24 +158,7 @@ def _push_base(ref: str, marker: str, tmp_path: Path, settings: Settings) -> Non
     folder = tmp_path / f"base-{marker}"
     folder.mkdir()
     (folder / "Dockerfile").write_text(f"FROM {settings.base_image}\nRUN echo {marker} > /marker\n")
-    subprocess.run(
-        [
-            "buildctl",
-            "--addr",
-            settings.buildkit_host,
-            "build",
-            "--frontend",
-            "dockerfile.v0",
-            "--local",
-            f"context={folder}",
-            "--local",
-            f"dockerfile={folder}",
-            "--output",
-            f"type=image,name={ref},push=true,registry.insecure=true",
-        ],
-        check=True,
-        capture_output=True,
-    )
+    build_and_push(folder, ref, settings.buildkit_host)
 
 
 def test_user_managed_skips_step_two(settings: Settings) -> None:

@@ -29,6 +29,7 @@ from pulumi_mlenv.errors import SpecError
 from pulumi_mlenv.registry import RegistryClient
 from pulumi_mlenv.service import ENV_REPOSITORY, ensure_image, materialize_local
 from pulumi_mlenv.spec import parse_definition
+from support.images import build_and_push
 
 pytestmark = pytest.mark.docker
 
@@ -93,24 +94,7 @@ def _push_fake_micromamba_base(settings: Settings, tmp_path: Path) -> str:
     (folder / "Dockerfile").write_text(
         f"FROM {settings.base_image}\nCOPY --chmod=755 micromamba /usr/local/bin/micromamba\n"
     )
-    subprocess.run(
-        [
-            "buildctl",
-            "--addr",
-            settings.buildkit_host,
-            "build",
-            "--frontend",
-            "dockerfile.v0",
-            "--local",
-            f"context={folder}",
-            "--local",
-            f"dockerfile={folder}",
-            "--output",
-            f"type=image,name={ref},push=true,registry.insecure=true",
-        ],
-        check=True,
-        capture_output=True,
-    )
+    build_and_push(folder, ref, settings.buildkit_host)
     return ref
 
 
