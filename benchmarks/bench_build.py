@@ -27,11 +27,11 @@ import uuid
 from dataclasses import replace
 from pathlib import Path
 
-from pulumi_mlenv.build.builder import DEFAULT_COMPRESSION, ImageBuild, build_image
+from pulumi_mlenv.build.builder import DEFAULT_COMPRESSION, build_image
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.registry import RegistryClient, request_count, reset_request_count
-from pulumi_mlenv.service import ENV_REPOSITORY, _labels, _resolved, ensure_image
-from pulumi_mlenv.spec import compute_hash, parse_definition
+from pulumi_mlenv.service import build_plan, ensure_image
+from pulumi_mlenv.spec import parse_definition
 
 PINS = ["numpy==2.1.3", "pandas==2.2.3", "scikit-learn==1.5.2", "requests==2.32.3"]
 CHANGED = ["numpy==2.1.3", "pandas==2.2.3", "scikit-learn==1.5.2", "requests==2.32.2"]
@@ -85,25 +85,14 @@ def _ours(
     cache_id: str = "",
     run: str = "",
 ) -> float:
-    spec, base_ref = _resolved(_spec(pins, run), settings)  # type: ignore[arg-type]
-    env_hash = compute_hash(spec)
-    started = time.monotonic()
-    build_image(
-        ImageBuild(
-            spec=spec,
-            env_hash=env_hash,
-            image_name=f"{settings.registry}/{ENV_REPOSITORY}:{env_hash}",
-            base_ref=base_ref or "",
-            buildkit_host=settings.buildkit_host,
-            work_dir=Path(settings.cache_dir).expanduser() / "build",
-            ca_bundle=settings.ca_bundle,
-            labels=_labels(spec, env_hash, base_ref),
-            no_cache=cold,
-            cache_id=cache_id or f"bench-{uuid.uuid4().hex[:8]}",
-            push=push,
-            compression=compression,
-        )
+    plan = replace(
+        build_plan(_spec(pins, run), settings, no_cache=cold),
+        cache_id=cache_id or f"bench-{uuid.uuid4().hex[:8]}",
+        push=push,
+        compression=compression,
     )
+    started = time.monotonic()
+    build_image(plan)
     return time.monotonic() - started
 
 

@@ -44,6 +44,7 @@ __all__ = [
     "EnsureResult",
     "ImageDetails",
     "base_image_of",
+    "build_plan",
     "ensure_image",
     "image_details",
     "image_name",
@@ -268,6 +269,27 @@ def ensure_image(
             )
 
 
+def build_plan(spec: EnvironmentSpec, settings: Settings, *, no_cache: bool = False) -> ImageBuild:
+    """The build ``ensure_image`` runs for ``spec`` (its base digest resolved
+    when missing), tagged ``image_name(settings.registry, hash)``. Benchmarks
+    adjust it with ``dataclasses.replace`` (cache id, push, compression)."""
+    spec, base_ref = _resolved(spec, settings)
+    env_hash = compute_hash(spec)
+    return ImageBuild(
+        spec=spec,
+        env_hash=env_hash,
+        image_name=image_name(settings.registry, env_hash),
+        base_ref=base_ref or "",
+        buildkit_host=settings.buildkit_host,
+        work_dir=Path(settings.cache_dir).expanduser() / "build",
+        installer=settings.installer,
+        ca_bundle=settings.ca_bundle,
+        labels=_labels(spec, env_hash, base_ref),
+        no_cache=no_cache,
+        registry_auth=settings.registry_credentials,
+    )
+
+
 def _build(
     spec: EnvironmentSpec,
     env_hash: str,
@@ -283,22 +305,7 @@ def _build(
 ) -> EnsureResult:
     repository = client.repository_for(ENV_REPOSITORY)
     old_record = store.find_image(env_hash) if (store is not None and force) else None
-    built = build_image(
-        ImageBuild(
-            spec=spec,
-            env_hash=env_hash,
-            image_name=f"{client.host}/{repository}:{env_hash}",
-            base_ref=base_ref or "",
-            buildkit_host=settings.buildkit_host,
-            work_dir=Path(settings.cache_dir).expanduser() / "build",
-            installer=settings.installer,
-            ca_bundle=settings.ca_bundle,
-            labels=_labels(spec, env_hash, base_ref),
-            no_cache=force,
-            registry_auth=settings.registry_credentials,
-        ),
-        progress=progress,
-    )
+    built = build_image(build_plan(spec, settings, no_cache=force), progress=progress)
     info = client.manifest_info(repository, built.digest)
     size = info.size if info is not None else None
     seconds = time.monotonic() - started
