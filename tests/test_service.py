@@ -23,6 +23,7 @@ from pulumi_mlenv.registry import RegistryClient, clear_resolve_cache
 from pulumi_mlenv.service import ENV_REPOSITORY, ensure_image, image_details, materialize_local
 from pulumi_mlenv.spec import EnvironmentSpec, compute_hash, parse_definition
 from support.images import build_and_push
+from support.services import env_tags, fresh_settings
 
 pytestmark = pytest.mark.docker
 
@@ -42,17 +43,7 @@ def _spec(pip: list[str], *, name: str = "env", **docker: Any) -> EnvironmentSpe
 @pytest.fixture
 def settings(tmp_path: Path, machine: dict[str, str]) -> Settings:
     """Settings with a fresh workspace-registry namespace and cache folder."""
-    base = Settings.from_env()
-    return replace(
-        base, registry=f"{REGISTRY}/t-{uuid.uuid4().hex[:10]}", cache_dir=tmp_path / "cache"
-    )
-
-
-def _tags(settings: Settings) -> list[str]:
-    with RegistryClient(settings.registry) as client:
-        repo = client.repository_for(ENV_REPOSITORY)
-        resp = client._t.request("GET", f"/v2/{repo}/tags/list")  # test-only peek
-        return list(resp.json().get("tags") or []) if resp.status_code == 200 else []
+    return fresh_settings(tmp_path)
 
 
 def test_cold_build_then_workspace_hit_builds_nothing(settings: Settings) -> None:
@@ -65,7 +56,7 @@ def test_cold_build_then_workspace_hit_builds_nothing(settings: Settings) -> Non
     second = ensure_image(spec, settings=settings)
     assert not second.built and second.source == "workspace"
     assert second.digest == first.digest
-    assert _tags(settings) == [first.env_hash]
+    assert env_tags(settings) == [first.env_hash]
 
 
 def test_global_registry_hit(settings: Settings) -> None:
@@ -75,7 +66,7 @@ def test_global_registry_hit(settings: Settings) -> None:
     result = ensure_image(spec, settings=replace(settings, global_registry=curated.registry))
     assert not result.built and result.source == "global"
     assert result.digest == built.digest
-    assert _tags(settings) == []  # nothing was pushed to the workspace registry
+    assert env_tags(settings) == []  # nothing was pushed to the workspace registry
 
 
 def test_r15_three_definitions_two_images(settings: Settings) -> None:
@@ -84,7 +75,7 @@ def test_r15_three_definitions_two_images(settings: Settings) -> None:
     c = ensure_image(_spec(["six==1.15.0"], name="c"), settings=settings)
     assert (a.built, b.built, c.built) == (True, False, True)
     assert a.digest == b.digest != c.digest
-    assert sorted(_tags(settings)) == sorted({a.env_hash, c.env_hash})
+    assert sorted(env_tags(settings)) == sorted({a.env_hash, c.env_hash})
 
 
 def test_pinned_version_change_rebuilds_and_lock_follows(settings: Settings) -> None:
@@ -182,7 +173,7 @@ def test_user_managed_missing_interpreter_fails_clearly(settings: Settings) -> N
     )
     with pytest.raises(BuildError, match="/nope/python does not exist"):
         ensure_image(spec, settings=settings)
-    assert _tags(settings) == []
+    assert env_tags(settings) == []
 
 
 def test_failed_build_leaves_nothing_then_a_fixed_definition_builds(settings: Settings) -> None:
@@ -191,9 +182,9 @@ def test_failed_build_leaves_nothing_then_a_fixed_definition_builds(settings: Se
         ensure_image(bad, settings=settings)
     assert info.value.failed_package is not None and "six" in info.value.failed_package
     assert "six" in info.value.log_tail
-    assert _tags(settings) == []
+    assert env_tags(settings) == []
     good = ensure_image(_spec(["six==1.16.0"]), settings=settings)
-    assert good.built and _tags(settings) == [good.env_hash]
+    assert good.built and env_tags(settings) == [good.env_hash]
 
 
 def test_conda_packages_without_conda_fail_before_any_download(settings: Settings) -> None:

@@ -16,7 +16,6 @@ lock and the image layout; not micromamba's solver.
 from __future__ import annotations
 
 import subprocess
-import uuid
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -26,14 +25,13 @@ import pytest
 from pulumi_mlenv.build.buildkit import StepEvent
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.errors import SpecError
-from pulumi_mlenv.registry import RegistryClient
-from pulumi_mlenv.service import ENV_REPOSITORY, ensure_image, materialize_local
+from pulumi_mlenv.service import ensure_image, materialize_local
 from pulumi_mlenv.spec import parse_definition
 from support.images import build_and_push
+from support.services import env_tags, fresh_settings
 
 pytestmark = pytest.mark.docker
 
-REGISTRY = "127.0.0.1:5000"
 ARGS_FILE = "/opt/mlenv/venv/conda-meta/fake-create-args"
 
 FAKE_MICROMAMBA = r"""#!/bin/sh
@@ -73,17 +71,8 @@ esac
 
 @pytest.fixture
 def settings(tmp_path: Path, machine: dict[str, str]) -> Settings:
-    base = Settings.from_env()
-    return replace(
-        base, registry=f"{REGISTRY}/t-{uuid.uuid4().hex[:10]}", cache_dir=tmp_path / "cache"
-    )
-
-
-def _tags(settings: Settings) -> list[str]:
-    with RegistryClient(settings.registry) as client:
-        repo = client.repository_for(ENV_REPOSITORY)
-        resp = client._t.request("GET", f"/v2/{repo}/tags/list")  # test-only peek
-        return list(resp.json().get("tags") or []) if resp.status_code == 200 else []
+    """Settings with a fresh workspace-registry namespace and cache folder."""
+    return fresh_settings(tmp_path)
 
 
 def _push_fake_micromamba_base(settings: Settings, tmp_path: Path) -> str:
@@ -154,7 +143,7 @@ def test_conda_packages_are_made_with_the_base_images_micromamba(
     ]
     assert sorted(lock.split()) == list(result.lock)
     assert runtime.split() == ["1.16.0", "/opt/mlenv/venv"]
-    assert _tags(settings) == [result.env_hash]
+    assert env_tags(settings) == [result.env_hash]
     again = ensure_image(spec, settings=replace(settings, installer=installer))
     assert not again.built and again.digest == result.digest
 
@@ -173,7 +162,7 @@ def test_conda_packages_on_a_base_without_conda_fail_at_the_probe(settings: Sett
     names = [e.name for e in events]
     assert any("for t in micromamba" in n for n in names)  # the probe ran...
     assert not any("--mount=" in n for n in names)  # ...and nothing after it
-    assert _tags(settings) == []
+    assert env_tags(settings) == []
 
 
 def test_a_local_virtualenv_refuses_conda_packages(settings: Settings) -> None:
