@@ -29,13 +29,14 @@ import shlex
 from pulumi_mlenv.build.dockerfile import (
     BASE_STAGE,
     LOCK_PATH,
-    LOCK_STAGE,
     MLENV_ROOT,
+    OUT_ROOT,
     SECRET_CA,
     SECRET_REQUIREMENTS,
     UV_CONTEXT,
     VENV_PATH,
     RenderOptions,
+    image_from_stage,
     render_step_one,
     with_labels,
 )
@@ -69,7 +70,6 @@ DEFAULT_CHANNEL = "conda-forge"
 MISSING_TOOL = "mlenv: conda packages "
 #: Where the probe leaves the tool it found (in the build stage only).
 _TOOL_FILE = "/mlenv-conda-tool"
-_OUT_ROOT = "/mlenv-out"
 _PKGS = "/root/.cache/mlenv-conda/pkgs"
 _REDACT_SED = r"sed -E 's#(://)[^/@ ]+@#\1#g'"
 # ``list --json`` (conda, and micromamba 1.x and 2.x alike; ``--export`` is
@@ -169,8 +169,8 @@ def _install_script(spec: EnvironmentSpec, options: RenderOptions) -> list[str]:
         "awk -F'==| @ ' 'NR == FNR { seen[tolower($1)] = 1; print; next }"
         " !(tolower($1) in seen)' /tmp/mlenv-conda.lock /tmp/mlenv-pip.lock"
         f" | sort > {LOCK_PATH}",
-        f"mkdir -p {_OUT_ROOT}/opt && mv {MLENV_ROOT} {_OUT_ROOT}{MLENV_ROOT}",
-        f"find {_OUT_ROOT} -exec touch -h -d @$SOURCE_DATE_EPOCH {{}} +",
+        f"mkdir -p {OUT_ROOT}/opt && mv {MLENV_ROOT} {OUT_ROOT}{MLENV_ROOT}",
+        f"find {OUT_ROOT} -exec touch -h -d @$SOURCE_DATE_EPOCH {{}} +",
     ]
 
 
@@ -205,15 +205,5 @@ def render_conda(spec: EnvironmentSpec, options: RenderOptions) -> str:
     beyond ``python`` and ``pip``. Deterministic, like ``render``."""
     out = render_step_one(spec, options)
     out += ["", "# Step 2: the conda environment (secrets mounted, never copied)."]
-    out += _conda_stage(spec, options)
-    out += [
-        "",
-        f"FROM scratch AS {LOCK_STAGE}",
-        f"COPY --from={CONDA_STAGE} {_OUT_ROOT}{LOCK_PATH} /",
-        "",
-        "# The image.",
-        f"FROM {BASE_STAGE}",
-        f"COPY --link --from={CONDA_STAGE} {_OUT_ROOT}/ /",
-        f"ENV VIRTUAL_ENV={VENV_PATH} PATH={VENV_PATH}/bin:$PATH",
-    ]
+    out += _conda_stage(spec, options) + image_from_stage(CONDA_STAGE)
     return with_labels(out, options)

@@ -340,21 +340,27 @@ def render(spec: EnvironmentSpec, options: RenderOptions) -> str:
         return with_labels(out, options)
     if system:
         out += ["", "# Step 2: the Python environment (secrets mounted, never copied)."]
-        out += _builder_stage(spec, options)
-        out += [
-            "",
-            f"FROM scratch AS {LOCK_STAGE}",
-            f"COPY --from={BUILDER_STAGE} {OUT_ROOT}{LOCK_PATH} /",
-        ]
+        out += _builder_stage(spec, options) + image_from_stage(BUILDER_STAGE)
+        return with_labels(out, options)
     out += ["", "# The image.", f"FROM {BASE_STAGE}"]
-    if system:
-        out += [
-            f"COPY --link --from={BUILDER_STAGE} {OUT_ROOT}/ /",
-            f"ENV VIRTUAL_ENV={VENV_PATH} PATH={VENV_PATH}/bin:$PATH",
-        ]
-    elif spec.python.interpreter_path:
+    if spec.python.interpreter_path:
         out.append(_interpreter_check(spec.python.interpreter_path))
     return with_labels(out, options)
+
+
+def image_from_stage(stage: str) -> list[str]:
+    """The lock stage and the final image of an environment installed in one
+    ``stage`` (left under ``OUT_ROOT``): one layer on the base."""
+    return [
+        "",
+        f"FROM scratch AS {LOCK_STAGE}",
+        f"COPY --from={stage} {OUT_ROOT}{LOCK_PATH} /",
+        "",
+        "# The image.",
+        f"FROM {BASE_STAGE}",
+        f"COPY --link --from={stage} {OUT_ROOT}/ /",
+        f"ENV VIRTUAL_ENV={VENV_PATH} PATH={VENV_PATH}/bin:$PATH",
+    ]
 
 
 def with_labels(out: list[str], options: RenderOptions) -> str:
