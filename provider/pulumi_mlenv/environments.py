@@ -148,13 +148,16 @@ def provision(
     workspace = Workspace(workspace_url)
     result = ensure_image(resolved.spec, settings=settings, workspace=workspace, force=force)
     spec = resolved.spec
-    if spec.version is not None and check_version(resolved, workspace_url) is None:
+    current = workspace.get_version(spec.name, spec.version) if spec.version else None
+    if (
+        current is not None
+        and current.env_hash != resolved.hash
+        and _as_written(current.definition) == _as_written(to_state(spec))
+    ):
         # The same definition rebuilt on a moved base tag or a new recipe: the
         # version follows its definition to the new image (the old one stays
         # pullable by digest and recorded under its hash).
-        current = workspace.get_version(spec.name, spec.version)
-        if current is not None and current.env_hash != resolved.hash:
-            workspace.unregister_version(spec.name, spec.version)
+        workspace.unregister_version(current.name, current.version)
     record = workspace.register_version(
         spec.name,
         resolved.hash,
