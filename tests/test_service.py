@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from pulumi_mlenv.build.buildkit import StepEvent
+from pulumi_mlenv.imaging.buildkit import StepEvent
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.errors import BuildError, SpecError
 from pulumi_mlenv.registry import RegistryClient, clear_resolve_cache

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from pulumi_mlenv.build.buildkit import StepEvent
+from pulumi_mlenv.imaging.buildkit import StepEvent
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.errors import SpecError
 from pulumi_mlenv.service import ensure_image, materialize_local

@@ -23,10 +23,10 @@ from typing import Any, Protocol
 
 from filelock import FileLock
 
-from pulumi_mlenv.build.builder import ImageBuild, build_image
-from pulumi_mlenv.build.buildkit import StepEvent
-from pulumi_mlenv.build.dockerfile import LABEL_PREFIX
-from pulumi_mlenv.build.lock import diff_locks
+from pulumi_mlenv.imaging.builder import ImageBuild, build_image
+from pulumi_mlenv.imaging.buildkit import StepEvent
+from pulumi_mlenv.imaging.dockerfile import LABEL_PREFIX
+from pulumi_mlenv.imaging.lock import diff_locks
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.errors import MlenvError, SpecError
 from pulumi_mlenv.registry import RegistryClient, resolve_base_image
@@ -136,7 +136,7 @@ def _resolved(spec: EnvironmentSpec, settings: Settings) -> tuple[EnvironmentSpe
 def _check_buildable(spec: EnvironmentSpec) -> None:
     """Fail before any download on what this build cannot do."""
     # Conda packages beyond python and pip need micromamba/conda in the base
-    # image: the build's first step 2 command checks it (build.conda).
+    # image: the build's first step 2 command checks it (imaging.conda).
     if spec.python.user_managed and not spec.python.interpreter_path:
         raise SpecError.at(
             "python.interpreter_path",
@@ -461,8 +461,8 @@ def image_details(query: str, *, settings: Settings, workspace: Any = None) -> I
 def materialize_local(spec: EnvironmentSpec, settings: Settings) -> Path:
     """A host virtualenv for a system-managed ``spec`` (R7, R9), keyed by its
     hash under ``settings.cache_dir/venvs`` and reused by later calls. See
-    ``build.local_env``."""
-    from pulumi_mlenv.build.local_env import local_environment
+    ``imaging.local_env``."""
+    from pulumi_mlenv.imaging.local_env import local_environment
 
     _check_buildable(spec)
     if spec.python.user_managed:

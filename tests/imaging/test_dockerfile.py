@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from pulumi_mlenv.build.builder import index_text, requirements_text, secrets_of
-from pulumi_mlenv.build.dockerfile import (
+from pulumi_mlenv.imaging.builder import index_text, requirements_text, secrets_of
+from pulumi_mlenv.imaging.dockerfile import (
     BASE_STAGE,
     LOCK_PATH,
     RESOLVED_STAGE,
@@ -15,7 +15,7 @@ from pulumi_mlenv.build.dockerfile import (
     render,
     render_resolve,
 )
-from pulumi_mlenv.build.layers import LayerGroup
+from pulumi_mlenv.imaging.layers import LayerGroup
 from pulumi_mlenv.spec import parse_definition
 
 BASE = "127.0.0.1:5000/mlenv/python@sha256:" + "a" * 64

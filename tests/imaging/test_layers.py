@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pulumi_mlenv.build.layers import (
+from pulumi_mlenv.imaging.layers import (
     LARGE,
     MAX_PACKAGE_LAYERS,
     SMALL_PER_LAYER,

@@ -8,7 +8,7 @@ Stages, ordered by volatility:
    ``/opt/mlenv/venv`` from the base's Python. ``render_resolve`` adds
    ``mlenv-resolve`` (``uv pip compile``, keyed on the hash) whose output the
    builder reads back; ``render`` with ``options.layers`` then adds one
-   ``mlenv-pkg-<group>`` stage per layer group (``build.layers``), each a
+   ``mlenv-pkg-<group>`` stage per layer group (``imaging.layers``), each a
    ``--no-deps`` install of its pins into a venv-shaped prefix, and
    ``mlenv-lockfile``. Otherwise (pip, or requirements that are not plain
    pins) one ``mlenv-builder`` stage installs everything and freezes the lock
@@ -22,7 +22,7 @@ Stages, ordered by volatility:
    the exporter's ``rewrite-timestamp``.
 
 User-managed: no step 2; the final stage checks that the interpreter exists.
-Conda packages beyond ``python`` and ``pip``: step 2 is ``build.conda``'s.
+Conda packages beyond ``python`` and ``pip``: step 2 is ``imaging.conda``'s.
 The uv binary is a named context (``uv``) bind-mounted into the install step,
 so it never lands in a layer.
 """
@@ -34,7 +34,7 @@ import re
 import shlex
 from dataclasses import dataclass
 
-from pulumi_mlenv.build.layers import LayerGroup
+from pulumi_mlenv.imaging.layers import LayerGroup
 from pulumi_mlenv.spec.model import EnvironmentSpec
 
 __all__ = [
@@ -98,7 +98,7 @@ class RenderOptions:
     #: BuildKit cache-mount id of the installer's download cache (benchmarks
     #: use a fresh one to measure a cold build).
     cache_id: str = "mlenv"
-    #: The resolved pins laid into layers (uv only; see ``build.layers``).
+    #: The resolved pins laid into layers (uv only; see ``imaging.layers``).
     #: Empty: the environment is installed in one step, one layer.
     layers: tuple[LayerGroup, ...] = ()
 

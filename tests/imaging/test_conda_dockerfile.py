@@ -7,14 +7,14 @@ from typing import Any
 
 import pytest
 
-from pulumi_mlenv.build.conda import (
+from pulumi_mlenv.imaging.conda import (
     CONDA_STAGE,
     conda_create_command,
     find_missing_tool_message,
     missing_tool_message,
     render_conda,
 )
-from pulumi_mlenv.build.dockerfile import BASE_STAGE, LOCK_STAGE, RenderOptions, render
+from pulumi_mlenv.imaging.dockerfile import BASE_STAGE, LOCK_STAGE, RenderOptions, render
 from pulumi_mlenv.spec import parse_definition
 
 BASE = "127.0.0.1:5000/mlenv/python@sha256:" + "a" * 64

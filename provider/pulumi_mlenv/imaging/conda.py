@@ -3,7 +3,7 @@ go beyond ``python`` and ``pip`` (R10). Pure: text in, text out.
 
 The base image must bring the tool; mlenv never downloads one. Stages:
 
-1. ``mlenv-base`` and the custom steps, as in ``build.dockerfile``.
+1. ``mlenv-base`` and the custom steps, as in ``imaging.dockerfile``.
 2. ``mlenv-conda``: its first RUN is a *probe* that finds ``micromamba``
    (preferred) or ``conda`` on PATH or at a usual place (``CONDA_TOOLS``) and
    otherwise fails at once, before anything is downloaded, printing
@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 import shlex
 
-from pulumi_mlenv.build.dockerfile import (
+from pulumi_mlenv.imaging.dockerfile import (
     BASE_STAGE,
     LOCK_PATH,
     MLENV_ROOT,

@@ -18,15 +18,15 @@ import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from pulumi_mlenv.build.buildkit import (
+from pulumi_mlenv.imaging.buildkit import (
     BuildOutcome,
     BuildRequest,
     ProgressCallback,
     StepEvent,
     run_buildctl,
 )
-from pulumi_mlenv.build.conda import find_missing_tool_message, render_conda
-from pulumi_mlenv.build.dockerfile import (
+from pulumi_mlenv.imaging.conda import find_missing_tool_message, render_conda
+from pulumi_mlenv.imaging.dockerfile import (
     LOCK_STAGE,
     RESOLVED_STAGE,
     SECRET_CA,
@@ -37,8 +37,8 @@ from pulumi_mlenv.build.dockerfile import (
     render,
     render_resolve,
 )
-from pulumi_mlenv.build.layers import group_pins, pinned_lock
-from pulumi_mlenv.build.lock import parse_lock
+from pulumi_mlenv.imaging.layers import group_pins, pinned_lock
+from pulumi_mlenv.imaging.lock import parse_lock
 from pulumi_mlenv.errors import BuildError, SpecError
 from pulumi_mlenv.spec.model import EnvironmentSpec
 from pulumi_mlenv.spec.pinning import extra_conda_packages
@@ -261,11 +261,11 @@ def build_image(job: ImageBuild, *, progress: ProgressCallback | None = None) ->
     tag: BuildKit pushes only after every step succeeded) or ``EngineError``.
 
     With uv, the environment is resolved first (a small build of its own),
-    then laid into a layer per distribution (``build.layers``); the lock is
+    then laid into a layer per distribution (``imaging.layers``); the lock is
     the resolver's output. Otherwise it is installed in one step and the lock
     is read back from the image's ``lock.txt``. With conda packages beyond
     ``python`` and ``pip``, the base image's micromamba or conda makes the
-    environment (``build.conda``); a base with neither raises ``SpecError``
+    environment (``imaging.conda``); a base with neither raises ``SpecError``
     from the build's first step 2 command, before any download."""
     system = not job.spec.python.user_managed
     conda = system and bool(extra_conda_packages(job.spec))

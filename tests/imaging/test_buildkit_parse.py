@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pulumi_mlenv.build.buildkit import failed_package, parse_progress_line
+from pulumi_mlenv.imaging.buildkit import failed_package, parse_progress_line
 
 
 @pytest.mark.parametrize(

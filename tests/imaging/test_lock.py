@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pulumi_mlenv.build.lock import diff_locks, parse_lock
+from pulumi_mlenv.imaging.lock import diff_locks, parse_lock
 
 
 def test_parse_lock_normalises_and_sorts() -> None:
