@@ -27,8 +27,8 @@ import uuid
 from dataclasses import replace
 from pathlib import Path
 
-from pulumi_mlenv.imaging.builder import DEFAULT_COMPRESSION, build_image
 from pulumi_mlenv.config import Settings
+from pulumi_mlenv.imaging.builder import DEFAULT_COMPRESSION, build_image
 from pulumi_mlenv.registry import RegistryClient, request_count, reset_request_count
 from pulumi_mlenv.service import build_plan, ensure_image
 from pulumi_mlenv.spec import parse_definition

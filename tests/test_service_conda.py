@@ -22,9 +22,9 @@ from typing import Any
 
 import pytest
 
-from pulumi_mlenv.imaging.buildkit import StepEvent
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.errors import SpecError
+from pulumi_mlenv.imaging.buildkit import StepEvent
 from pulumi_mlenv.service import ensure_image, materialize_local
 from pulumi_mlenv.spec import parse_definition
 from support.images import build_and_push

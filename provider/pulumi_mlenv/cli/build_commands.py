@@ -12,10 +12,10 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from pulumi_mlenv.imaging.buildkit import StepEvent
 from pulumi_mlenv.cli.env_commands import env_app
 from pulumi_mlenv.cli.main import err_console, user_errors
 from pulumi_mlenv.config import Settings
+from pulumi_mlenv.imaging.buildkit import StepEvent
 
 __all__ = ["image_app", "register"]
 

@@ -94,7 +94,7 @@ def hash_command(
         spec = specs.with_resolved_base(specs.load_definition(path), digest)
         if resolve and digest is None:
             from pulumi_mlenv.config import Settings
-            from pulumi_mlenv.environments import resolve as resolve_base
+            from pulumi_mlenv.service.environments import resolve as resolve_base
 
             spec = resolve_base(spec, Settings.from_env()).spec
         fmt = specs.detect_format(path)

@@ -18,6 +18,7 @@ import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from pulumi_mlenv.errors import BuildError, SpecError
 from pulumi_mlenv.imaging.buildkit import (
     BuildOutcome,
     BuildRequest,
@@ -39,7 +40,6 @@ from pulumi_mlenv.imaging.dockerfile import (
 )
 from pulumi_mlenv.imaging.layers import group_pins, pinned_lock
 from pulumi_mlenv.imaging.lock import parse_lock
-from pulumi_mlenv.errors import BuildError, SpecError
 from pulumi_mlenv.spec.model import EnvironmentSpec
 from pulumi_mlenv.spec.pinning import extra_conda_packages
 

@@ -120,7 +120,7 @@ class EnvironmentProvider(MlenvProvider):
         )
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        from pulumi_mlenv import environments as envs
+        from pulumi_mlenv.service import environments as envs
 
         inputs = {k: v for k, v in news.items() if k not in _DERIVED and v is not None}
         definition_inputs = {
@@ -156,8 +156,8 @@ class EnvironmentProvider(MlenvProvider):
         return CheckResult(without_none(checked), [])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        from pulumi_mlenv import environments as envs
         from pulumi_mlenv.policy import Action, decide
+        from pulumi_mlenv.service import environments as envs
 
         if "hash" not in news:  # inputs unknown during preview
             return DiffResult(changes=True)
@@ -192,7 +192,7 @@ class EnvironmentProvider(MlenvProvider):
         )
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        from pulumi_mlenv import environments as envs
+        from pulumi_mlenv.service import environments as envs
 
         settings = self._settings_for(props)
         spec = envs.spec_from_state(
@@ -215,7 +215,7 @@ class EnvironmentProvider(MlenvProvider):
         return CreateResult(id_=f"{name}:{result.version}", outs=outs)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        from pulumi_mlenv import environments as envs
+        from pulumi_mlenv.service import environments as envs
 
         settings = self._settings_for(news)
         workspace = news.get("workspace") or settings.workspace_url
@@ -237,7 +237,7 @@ class EnvironmentProvider(MlenvProvider):
         return UpdateResult(outs=outs)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        from pulumi_mlenv import environments as envs
+        from pulumi_mlenv.service import environments as envs
 
         inputs = {k: v for k, v in props.items() if k in _INPUT_KEYS}
         state = envs.image_state(
@@ -260,7 +260,7 @@ class EnvironmentProvider(MlenvProvider):
         return ReadResult(id_=id_, outs=props, inputs=inputs)
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        from pulumi_mlenv import environments as envs
+        from pulumi_mlenv.service import environments as envs
 
         settings = self._settings_for(props)
         envs.retire(

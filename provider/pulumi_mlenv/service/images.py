@@ -23,12 +23,12 @@ from typing import Any, Protocol
 
 from filelock import FileLock
 
+from pulumi_mlenv.config import Settings
+from pulumi_mlenv.errors import MlenvError, SpecError
 from pulumi_mlenv.imaging.builder import ImageBuild, build_image
 from pulumi_mlenv.imaging.buildkit import StepEvent
 from pulumi_mlenv.imaging.dockerfile import LABEL_PREFIX
 from pulumi_mlenv.imaging.lock import diff_locks
-from pulumi_mlenv.config import Settings
-from pulumi_mlenv.errors import MlenvError, SpecError
 from pulumi_mlenv.registry import RegistryClient, resolve_base_image
 from pulumi_mlenv.spec import (
     RECIPE_VERSION,

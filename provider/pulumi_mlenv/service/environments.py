@@ -101,7 +101,7 @@ def resolve(spec: EnvironmentSpec, settings: Settings) -> Resolved:
     room caches answers); a pinned ``image@sha256:...`` needs none.
     Raises ``RegistryError`` when the tag can be resolved nowhere.
     """
-    from pulumi_mlenv.service import base_image_of, with_base_digest
+    from pulumi_mlenv.service.images import base_image_of, with_base_digest
 
     resolved = with_base_digest(spec, settings)
     return resolve_known(resolved, base_image_of(resolved, settings))
@@ -142,7 +142,7 @@ def provision(
     """Ensure the image (reuse by hash or build, R14) then register the
     version in the workspace (R6). A new name with a known hash builds nothing
     (R13, R15). A failed build raises before anything is registered."""
-    from pulumi_mlenv.service import ensure_image
+    from pulumi_mlenv.service.images import ensure_image
     from pulumi_mlenv.workspace import Workspace
 
     workspace = Workspace(workspace_url)
