@@ -2,7 +2,7 @@
 # up whatever is missing first (see scripts/setup.sh).
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help setup up preview test bench destroy
+.PHONY: help setup up preview test test-fast bench destroy
 
 help:  ## this list
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -16,8 +16,12 @@ up: setup  ## pulumi up of the quickstart on the local dev stack, then its outpu
 preview: setup  ## pulumi preview --diff of the quickstart
 	@source scripts/env.sh && pulumi preview --diff --stack dev
 
-test: setup  ## ruff, mypy and the whole test suite
+test: setup  ## ruff, mypy and the whole test suite (both tiers)
 	@./scripts/test.sh
+
+test-fast:  ## ruff, mypy and the fast tier: no Docker, BuildKit, registry or Pulumi CLI needed
+	@./scripts/setup-python.sh
+	@./scripts/test.sh -m "not docker and not engine"
 
 bench: setup  ## the benchmarks in benchmarks/ (tables of ratios)
 	@source scripts/env.sh && for b in benchmarks/bench_*.py; do echo "== $$b"; python "$$b"; done

@@ -33,6 +33,16 @@ def _project_env() -> dict[str, str]:
 os.environ.update(_project_env())
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that asks for the machine needs its daemons: it belongs to the
+    docker tier even when its module forgot to say so, so that the fast tier
+    (``make test-fast``: ``-m "not docker and not engine"``) never starts one."""
+    for item in items:
+        needs_machine = "machine" in getattr(item, "fixturenames", ())
+        if needs_machine and not item.get_closest_marker("engine"):
+            item.add_marker(pytest.mark.docker)
+
+
 @pytest.fixture(scope="session")
 def machine() -> Iterator[dict[str, str]]:
     """Make sure the engine, Docker, BuildKit, registry and base image are up."""

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from pulumi_mlenv.policy import Action, decide
-from pulumi_mlenv.spec import compute_hash, parse_definition
+from pulumi_mlenv.spec import compute_hash, explain, parse_definition
 
 
 def spec(pip: list[str], **extra: Any) -> dict[str, Any]:
@@ -78,10 +78,9 @@ def test_policy(
     decision = decide(
         {**old, **old_extra},
         {**new, **new_extra},
-        old_spec=old_spec,
-        new_spec=new_spec,
         old_hash=compute_hash(old_spec),
         new_hash=compute_hash(new_spec),
+        explain=lambda: explain(old_spec, new_spec),
     )
     assert decision.action is action
     assert decision.replaces == replaces
@@ -98,10 +97,9 @@ def test_a_moved_base_tag_names_the_hash_and_says_why() -> None:
     decision = decide(
         inputs,
         inputs,
-        old_spec=old,
-        new_spec=new,
         old_hash=compute_hash(old),
         new_hash=compute_hash(new),
+        explain=lambda: explain(old, new),
     )
     assert decision.action is Action.REPLACE
     assert decision.replaces == ("hash",)

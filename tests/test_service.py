@@ -49,12 +49,12 @@ def settings(tmp_path: Path, machine: dict[str, str]) -> Settings:
 def test_cold_build_then_workspace_hit_builds_nothing(settings: Settings) -> None:
     spec = _spec(["six==1.16.0"])
     first = ensure_image(spec, settings=settings)
-    assert first.built and first.source == "built"
+    assert first.built and first.reused_from is None
     assert first.image == f"{REGISTRY}/{first.repository}@{first.digest}"
     assert first.lock == ("six==1.16.0",)
     assert first.size and first.size > 0
     second = ensure_image(spec, settings=settings)
-    assert not second.built and second.source == "workspace"
+    assert not second.built and second.reused_from == "workspace"
     assert second.digest == first.digest
     assert env_tags(settings) == [first.env_hash]
 
@@ -64,7 +64,7 @@ def test_global_registry_hit(settings: Settings) -> None:
     curated = replace(settings, registry=f"{REGISTRY}/global-{uuid.uuid4().hex[:10]}")
     built = ensure_image(spec, settings=curated)
     result = ensure_image(spec, settings=replace(settings, global_registry=curated.registry))
-    assert not result.built and result.source == "global"
+    assert not result.built and result.reused_from == "global"
     assert result.digest == built.digest
     assert env_tags(settings) == []  # nothing was pushed to the workspace registry
 

@@ -111,6 +111,18 @@ class Settings:
             registry_credentials=_credentials_from_env(env),
         )
 
+    def with_logins(self, *logins: tuple[str, str | None, str | None]) -> Settings:
+        """A copy where ``(address, username, password)`` logins (complete
+        ones only) come before the known ones; an address is reduced to its host."""
+        given = tuple(
+            (address.split("/", 1)[0], user, password)
+            for address, user, password in logins
+            if address and user and password
+        )
+        if not given:
+            return self
+        return replace(self, registry_credentials=(*given, *self.registry_credentials))
+
     def with_overrides(self, **changes: object) -> Settings:
         """A copy with the given non-None fields replaced (Pulumi config wins)."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})  # type: ignore[arg-type]

@@ -18,19 +18,24 @@ upgrade must not touch any environment.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from pulumi_mlenv.spec import EnvironmentSpec, explain
+from pulumi_mlenv.spec import IDENTITY_FIELDS, METADATA_FIELDS
 
-__all__ = ["HASH_INPUTS", "METADATA_INPUTS", "Action", "Decision", "decide"]
+__all__ = ["HASH_INPUTS", "INPUT_NAMES", "METADATA_INPUTS", "Action", "Decision", "decide"]
 
-#: Input properties that can move the hash.
-HASH_INPUTS = ("python", "docker", "spark", "source", "curated")
-#: Input properties that only label the environment.
-METADATA_INPUTS = ("name", "requested_version", "description", "tags", "environment_variables")
+#: Definition fields whose resource input has another name (the resource's
+#: ``version`` is the registered one, an output).
+INPUT_NAMES = {"version": "requested_version"}
+#: Input properties that can move the hash: the sections that shape the image
+#: (their roles are declared on the model) and the inputs that select a file
+#: or catalog entry holding them.
+HASH_INPUTS = (*IDENTITY_FIELDS, "source", "curated")
+#: Input properties that only label the environment (metadata on the model).
+METADATA_INPUTS = tuple(INPUT_NAMES.get(f, f) for f in METADATA_FIELDS)
 
 
 class Action(StrEnum):
@@ -58,13 +63,14 @@ def decide(
     old_inputs: Mapping[str, Any],
     new_inputs: Mapping[str, Any],
     *,
-    old_spec: EnvironmentSpec,
-    new_spec: EnvironmentSpec,
     old_hash: str,
     new_hash: str,
+    explain: Callable[[], Sequence[str]],
 ) -> Decision:
     """The policy above. ``*_inputs`` are the resource's input properties
-    (for the names in ``replaces``); ``*_spec`` the parsed definitions."""
+    (for the names in ``replaces``); ``explain`` gives the differences of the
+    two definitions in words, and is called only when the hash moved (a
+    no-change preview parses no definition)."""
     metadata = _changed(METADATA_INPUTS, old_inputs, new_inputs)
     if old_inputs.get("rebuild_trigger") != new_inputs.get("rebuild_trigger"):
         return Decision(
@@ -76,7 +82,7 @@ def decide(
         )
     if old_hash != new_hash:
         inputs = _changed(HASH_INPUTS, old_inputs, new_inputs)
-        reasons = tuple(explain(old_spec, new_spec)) or ("definition changed",)
+        reasons = tuple(explain()) or ("definition changed",)
         return Decision(
             Action.REPLACE,
             replaces=inputs or ("hash",),

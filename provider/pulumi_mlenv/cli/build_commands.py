@@ -57,36 +57,29 @@ class _Progress:
 def build(
     path: Annotated[Path, typer.Argument(help="definition file or folder (any format)")],
     force: Annotated[
-        bool, typer.Option("--force", help="rebuild even when the hash's image exists (R18)")
+        bool,
+        typer.Option("--force", help="rebuild even when an image with this hash exists"),
     ] = False,
 ) -> None:
-    """Build (or reuse) the image of a definition and print it by digest."""
-    from pulumi_mlenv.service import ensure_image
+    """Build (or reuse) the image of a definition, register the version in the
+    workspace (as the Environment resource does), and print the image by digest."""
+    from pulumi_mlenv.service.environments import provision, resolve
     from pulumi_mlenv.spec import load_definition
 
     with user_errors():
-        spec = load_definition(path)
         settings = Settings.from_env()
+        resolved = resolve(load_definition(path), settings)
         progress = _Progress()
         with progress.live:
-            result = ensure_image(
-                spec,
-                settings=settings,
-                workspace=_workspace(settings),
-                force=force,
-                progress=progress,
-            )
+            result = provision(resolved, settings=settings, force=force, progress=progress)
         for warning in result.warnings:
             err_console.print(f"warning: {warning}", markup=False)
-        verb = "built" if result.built else f"reused from the {result.source} registry"
-        err_console.print(f"{verb} in {result.seconds:.1f} s (hash {result.env_hash[:12]})")
-        if result.forced:
-            err_console.print(f"previous digest (still pullable): {result.previous_digest}")
-            for line in result.shared_versions:
-                err_console.print(f"  shares this hash: {line}", markup=False)
-            for line in result.lock_changes:
-                err_console.print(f"  lock: {line}", markup=False)
-        console.print(result.image, markup=False)
+        verb = "built" if result.built else f"reused from the {result.reused_from} registry"
+        err_console.print(
+            f"{verb} in {result.build_seconds:.1f} s; "
+            f"{resolved.spec.name}:{result.version} (image hash {resolved.hash[:12]})"
+        )
+        console.print(result.image, markup=False, soft_wrap=True)
 
 
 @image_app.command("details")
@@ -98,7 +91,8 @@ def details(
 
     with user_errors():
         settings = Settings.from_env()
-        info = image_details(query, settings=settings, workspace=_workspace(settings))
+        with _workspace(settings) as workspace:
+            info = image_details(query, settings=settings, workspace=workspace)
         table = Table(show_header=False, box=None)
         rows = [
             ("image", info.image),

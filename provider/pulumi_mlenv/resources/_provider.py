@@ -16,6 +16,7 @@ from pulumi.dynamic import CheckFailure, ConfigureRequest, ResourceProvider
 
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.errors import MlenvError, SpecError
+from pulumi_mlenv.service.ports import Backends
 
 __all__ = ["CONFIG_KEYS", "MlenvProvider", "failures_of", "say", "without_none"]
 
@@ -34,7 +35,22 @@ CONFIG_KEYS = {
 
 class MlenvProvider(ResourceProvider):
     """Base of our providers: ``settings()`` = environment, then stack config,
-    then the resource's own inputs (registries), the last one winning."""
+    then the resource's own inputs (registries), the last one winning.
+
+    ``backends`` is for tests, which call the lifecycle methods directly with
+    in-memory registries, builders and stores; a provider run by Pulumi has
+    none and every use case picks the real ones.
+    """
+
+    def __init__(self, backends: Backends | None = None) -> None:
+        super().__init__()
+        self.backends = backends
+
+    @property
+    def io(self) -> Backends | None:
+        """The injected backends; None (the real ones) for providers unpickled
+        from a state written before there was such an attribute."""
+        return getattr(self, "backends", None)
 
     def configure(self, req: ConfigureRequest) -> None:
         self._config = {field: req.config.get(f"mlenv:{key}") for key, field in CONFIG_KEYS.items()}

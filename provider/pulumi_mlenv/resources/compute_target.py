@@ -19,7 +19,7 @@ class ComputeTargetProvider(MlenvProvider):
     """Reachability is checked when the kind or URL changes (not on every preview)."""
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        from pulumi_mlenv.compute import parse_target
+        from pulumi_mlenv.service.targets import check_target
 
         kind, url = news.get("kind") or "local", news.get("url")
         if kind == "docker" and not url:
@@ -28,7 +28,7 @@ class ComputeTargetProvider(MlenvProvider):
         if (olds.get("kind"), olds.get("url")) == (kind, url):
             return CheckResult(checked, [])
         try:
-            parse_target(kind, url).check()
+            check_target(kind, url, backends=self.io)
         except MlenvError as err:
             return CheckResult(checked, failures_of(err, "url" if kind == "docker" else "kind"))
         return CheckResult(checked, [])
@@ -39,10 +39,10 @@ class ComputeTargetProvider(MlenvProvider):
         return DiffResult(changes=bool(changed), replaces=[k for k in changed if k != "url"])
 
     def _record(self, props: dict[str, Any]) -> None:
-        from pulumi_mlenv.workspace import Workspace
+        from pulumi_mlenv.service.targets import record_target
 
         url = props.get("workspace") or self.settings().workspace_url
-        Workspace(url).upsert_compute_target(props["name"], props["kind"], props.get("url"))
+        record_target(props["name"], props["kind"], props.get("url"), url, backends=self.io)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         self._record(props)
@@ -53,10 +53,10 @@ class ComputeTargetProvider(MlenvProvider):
         return UpdateResult(outs=news)
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        from pulumi_mlenv.workspace import Workspace
+        from pulumi_mlenv.service.targets import forget_target
 
         url = props.get("workspace") or self.settings().workspace_url
-        Workspace(url).delete_compute_target(props["name"])
+        forget_target(props["name"], url, backends=self.io)
 
 
 class ComputeTarget(Resource, module="mlenv", name="ComputeTarget"):

@@ -17,7 +17,7 @@ Lifecycle (``policy.decide`` holds the diff policy):
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import pulumi
 from pulumi.dynamic import (
@@ -31,7 +31,13 @@ from pulumi.dynamic import (
 
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.errors import MlenvError, Problem, SpecError
+from pulumi_mlenv.policy import HASH_INPUTS, INPUT_NAMES, METADATA_INPUTS
 from pulumi_mlenv.resources._provider import MlenvProvider, failures_of, say, without_none
+from pulumi_mlenv.service.resolved import STATE_KEYS, ResolvedEnvironment
+from pulumi_mlenv.spec import METADATA_FIELDS
+
+if TYPE_CHECKING:
+    from pulumi_mlenv.service.environments import Provisioned
 
 __all__ = [
     "CondaArgs",
@@ -42,17 +48,28 @@ __all__ = [
     "SparkArgs",
 ]
 
-#: Definition fields whose input property has another name.
-_RENAMES = {"version": "requested_version"}
 _UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # pulumi.runtime.rpc.UNKNOWN
-#: Checked-input keys the provider adds; never user inputs.
-_DERIVED = ("hash", "definition", "base_digest", "base_image")
-
-# Replacements the diff decided to force (R18), as (name, rebuild_trigger).
-# The engine re-runs ``check`` with no old inputs before creating a
-# replacement, so nothing in the inputs can carry "forced" from ``diff`` to
-# ``create``; both run in this one provider process during an update.
-_FORCED: set[tuple[str, str]] = set()
+#: Where the environment goes: the workspace, registries, and the rebuild trigger.
+_PLACEMENT_INPUTS = ("workspace", "registry", "global_registry", "rebuild_trigger")
+#: Registry logins: secret inputs, never copied to outputs.
+_LOGIN_INPUTS = (
+    "registry_username",
+    "registry_password",
+    "global_registry_username",
+    "global_registry_password",
+)
+#: What create and update add to the checked inputs.
+_OUTPUTS = (
+    "image",
+    "version",
+    "kind",
+    "is_curated",
+    "built",
+    "reused_from",
+    "build_seconds",
+    "lock",
+    "shared_with",
+)
 
 
 class CondaArgs(TypedDict, total=False):
@@ -96,6 +113,20 @@ def _unknown(value: Any) -> bool:
     return False
 
 
+def _metadata(props: Mapping[str, Any]) -> dict[str, Any]:
+    """Metadata inputs under their definition names (``requested_version`` -> ``version``)."""
+    names = {field: INPUT_NAMES.get(field, field) for field in METADATA_FIELDS}
+    meta = {field: props[key] for field, key in names.items() if props.get(key) is not None}
+    if "version" in meta:
+        meta["version"] = str(meta["version"])
+    return meta
+
+
+def _resolved(props: Mapping[str, Any]) -> ResolvedEnvironment:
+    """The value ``check`` stored in the checked inputs, read back once."""
+    return ResolvedEnvironment.from_state(props, _metadata(props))
+
+
 class EnvironmentProvider(MlenvProvider):
     """Dynamic provider of ``pulumi-python:dynamic/mlenv:Environment``."""
 
@@ -105,77 +136,63 @@ class EnvironmentProvider(MlenvProvider):
             global_registry=props.get("global_registry"),
             workspace_url=props.get("workspace"),
         )
-        logins = [
-            (str(address).split("/", 1)[0], props[f"{key}_username"], props[f"{key}_password"])
-            for key, address in (
-                ("registry", settings.registry),
-                ("global_registry", settings.global_registry),
-            )
-            if address and props.get(f"{key}_username") and props.get(f"{key}_password")
-        ]
-        if not logins:
-            return settings
-        return settings.with_overrides(
-            registry_credentials=(*logins, *settings.registry_credentials)
+        return settings.with_logins(
+            (settings.registry, props.get("registry_username"), props.get("registry_password")),
+            (
+                settings.global_registry or "",
+                props.get("global_registry_username"),
+                props.get("global_registry_password"),
+            ),
         )
 
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         from pulumi_mlenv.service import environments as envs
 
-        inputs = {k: v for k, v in news.items() if k not in _DERIVED and v is not None}
+        inputs = {k: v for k, v in news.items() if k not in STATE_KEYS and v is not None}
         definition_inputs = {
-            **{k: inputs.get(k) for k in ("python", "docker", "spark", "source", "curated")},
-            **self._metadata(inputs),
+            **{k: inputs.get(k) for k in HASH_INPUTS},
+            **_metadata(inputs),
         }
         if _unknown(definition_inputs):
             return CheckResult(inputs, [])  # preview of a program whose inputs are not known yet
         settings = self._settings_for(inputs)
         try:
-            resolved = envs.resolve(envs.definition_from_inputs(definition_inputs), settings)
+            spec = envs.definition_from_inputs(definition_inputs)
+            resolved = envs.resolve(spec, settings, backends=self.io)
         except MlenvError as err:
-            return CheckResult(inputs, failures_of(err, "docker", _RENAMES))
-        problems: list[Problem] = []
+            return CheckResult(inputs, failures_of(err, "docker", INPUT_NAMES))
         workspace = inputs.get("workspace") or settings.workspace_url
-        if not _unknown(workspace) and _olds.get("hash") != resolved.hash:
+        if not _unknown(workspace) and olds.get("hash") != resolved.hash:
             try:
-                conflict = envs.check_version(resolved, workspace)
+                conflict = envs.check_version(resolved, workspace, backends=self.io)
             except MlenvError as err:
                 conflict = Problem("workspace", str(err))
             if conflict:
-                problems.append(conflict)
-        if problems:
-            return CheckResult(inputs, failures_of(SpecError(problems), renames=_RENAMES))
-        checked = {
-            **inputs,
-            "name": resolved.spec.name,
-            "hash": resolved.hash,
-            "definition": envs.to_state(resolved.spec),
-            "base_digest": resolved.spec.docker.resolved_base_digest,
-            "base_image": resolved.base_image,
-        }
+                return CheckResult(inputs, failures_of(SpecError([conflict]), renames=INPUT_NAMES))
+        checked = {**inputs, "name": resolved.spec.name, **resolved.state()}
         return CheckResult(without_none(checked), [])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         from pulumi_mlenv.policy import Action, decide
         from pulumi_mlenv.service import environments as envs
+        from pulumi_mlenv.spec import explain
 
         if "hash" not in news:  # inputs unknown during preview
             return DiffResult(changes=True)
         decision = decide(
             olds,
             news,
-            old_spec=envs.spec_from_state(olds["definition"], olds.get("base_digest")),
-            new_spec=envs.spec_from_state(news["definition"], news.get("base_digest")),
             old_hash=olds["hash"],
             new_hash=news["hash"],
+            explain=lambda: explain(_resolved(olds).spec, _resolved(news).spec),
         )
         name = str(news.get("name"))
         for reason in decision.reasons:
             say(name, f"{decision.action.value}: {reason}")
         if decision.forced:
-            _FORCED.add((name, str(news.get("rebuild_trigger"))))
+            envs.request_rebuild(name, str(news.get("rebuild_trigger")))
             workspace = news.get("workspace") or self._settings_for(news).workspace_url
-            shared = envs.versions_sharing(olds["hash"], workspace)
+            shared = envs.versions_sharing(olds["hash"], workspace, backends=self.io)
             say(
                 name,
                 f"forced rebuild of the image for hash {olds['hash'][:12]}; environment "
@@ -195,18 +212,16 @@ class EnvironmentProvider(MlenvProvider):
         from pulumi_mlenv.service import environments as envs
 
         settings = self._settings_for(props)
-        spec = envs.spec_from_state(
-            {**props["definition"], **self._metadata(props)}, props.get("base_digest")
-        )
-        resolved = envs.resolve_known(spec, props.get("base_image"))
+        resolved = _resolved(props)
+        name = resolved.spec.name
         workspace = props.get("workspace") or settings.workspace_url
         result = envs.provision(
             resolved,
             settings=settings,
             workspace_url=workspace,
-            force=(spec.name, str(props.get("rebuild_trigger"))) in _FORCED,
+            force=envs.rebuild_requested(name, str(props.get("rebuild_trigger"))),
+            backends=self.io,
         )
-        name = spec.name
         verb = f"built in {result.build_seconds:.1f}s" if result.built else "reused"
         say(name, f"image {verb}: {result.image}")
         for warning in result.warnings:
@@ -223,17 +238,13 @@ class EnvironmentProvider(MlenvProvider):
         outs = {**{k: v for k, v in olds.items() if k in _OUTPUTS}, **news}
         for key in _LOGIN_INPUTS:
             outs.pop(key, None)
-        spec = envs.spec_from_state(
-            {**news["definition"], **self._metadata(news)}, news.get("base_digest")
-        )
-        version = envs.relabel(
-            spec,
-            news["hash"],
+        outs["version"] = envs.relabel(
+            _resolved(news),
             olds["image"],
             old=(olds["name"], olds["version"]),
             workspace_url=workspace,
+            backends=self.io,
         )
-        outs["version"] = version
         return UpdateResult(outs=outs)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
@@ -241,7 +252,10 @@ class EnvironmentProvider(MlenvProvider):
 
         inputs = {k: v for k, v in props.items() if k in _INPUT_KEYS}
         state = envs.image_state(
-            props.get("image", ""), props.get("hash", ""), self._settings_for(props)
+            props.get("image", ""),
+            props.get("hash", ""),
+            self._settings_for(props),
+            backends=self.io,
         )
         if state == "absent":
             say(
@@ -268,77 +282,39 @@ class EnvironmentProvider(MlenvProvider):
             props["version"],
             props.get("workspace") or settings.workspace_url,
             env_hash=props.get("hash"),
+            backends=self.io,
         )
 
     @staticmethod
-    def _metadata(props: Mapping[str, Any]) -> dict[str, Any]:
-        """Metadata inputs in definition names (``requested_version`` -> ``version``)."""
-        keys = ("name", "description", "tags", "environment_variables")
-        meta = {k: props[k] for k in keys if props.get(k) is not None}
-        if props.get("requested_version") is not None:
-            meta["version"] = str(props["requested_version"])
-        return meta
-
-    @staticmethod
     def _outputs(
-        props: Mapping[str, Any], resolved: Any, result: Any, workspace: str
+        props: Mapping[str, Any],
+        resolved: ResolvedEnvironment,
+        result: Provisioned,
+        workspace: str,
     ) -> dict[str, Any]:
         outs = {k: v for k, v in props.items() if k not in _LOGIN_INPUTS}
         outs.update(
             workspace=workspace,
             image=result.image,
             version=result.version,
-            kind="curated" if resolved.curated_name else resolved.spec.kind.value,
+            kind=resolved.kind,
             is_curated=resolved.curated_name is not None,
-            curated_name=resolved.curated_name,
             built=result.built,
-            reused_from=None if result.built else result.registry,
+            reused_from=result.reused_from,
             build_seconds=round(result.build_seconds, 3),
             lock=list(result.lock),
-            unpinned=list(resolved.unpinned),
             shared_with=list(result.shared_with),
         )
         return without_none(outs)
 
 
-_LOGIN_INPUTS = (
-    "registry_username",
-    "registry_password",
-    "global_registry_username",
-    "global_registry_password",
-)
-_OUTPUTS = (
-    "hash",
-    "image",
-    "version",
-    "kind",
-    "is_curated",
-    "curated_name",
-    "built",
-    "reused_from",
-    "build_seconds",
-    "lock",
-    "unpinned",
-    "base_digest",
-    "shared_with",
-)
+#: Every input property (inputs a refresh reads back).
 _INPUT_KEYS = (
-    "name",
-    "requested_version",
-    "description",
-    "tags",
-    "python",
-    "docker",
-    "spark",
-    "environment_variables",
-    "source",
-    "curated",
-    "workspace",
-    "registry",
-    "global_registry",
-    "rebuild_trigger",
+    *METADATA_INPUTS,
+    *HASH_INPUTS,
+    *_PLACEMENT_INPUTS,
     *_LOGIN_INPUTS,
-    *_DERIVED,
+    *STATE_KEYS,
 )
 
 
@@ -366,6 +342,9 @@ class Environment(Resource, module="mlenv", name="Environment"):
     is_curated: pulumi.Output[bool]
     """True when the definition hashes like a curated catalog entry."""
     curated_name: pulumi.Output[str]
+    definition_hash: pulumi.Output[str]
+    """The hash of the definition as written (``mlenv env hash FILE``);
+    ``hash`` adds the digest its base tag resolved to."""
     built: pulumi.Output[bool]
     """False when an image with this hash was reused."""
     reused_from: pulumi.Output[str]
@@ -415,7 +394,7 @@ class Environment(Resource, module="mlenv", name="Environment"):
             "registry": getattr(registry, "address", registry),
             "global_registry": getattr(global_registry, "address", global_registry),
             "rebuild_trigger": rebuild_trigger,
-            **{k: None for k in _OUTPUTS},
+            **{k: None for k in (*_OUTPUTS, *STATE_KEYS)},
         }
         # Registry logins (secrets) travel as inputs; never copied to outputs.
         for key, registry_arg in (("registry", registry), ("global_registry", global_registry)):

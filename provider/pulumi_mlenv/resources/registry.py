@@ -41,15 +41,16 @@ class ContainerRegistryProvider(MlenvProvider):
             failures.append(CheckFailure("address", "address: give host[:port][/namespace]"))
         keys = ("address", "username", "password")
         if address and not failures and any(olds.get(k) != news.get(k) for k in keys):
-            from pulumi_mlenv.registry import RegistryClient
+            from pulumi_mlenv.service.registries import check_registry
 
             try:
-                RegistryClient(
+                check_registry(
                     address,
                     username=news.get("username"),
                     password=news.get("password"),
-                    ca_bundle=self.settings().ca_bundle,
-                ).ping()
+                    settings=self.settings(),
+                    backends=self.io,
+                )
             except MlenvError as err:
                 failures.append(CheckFailure("address", f"address: {err}"))
         return CheckResult({**news, "address": address, "role": role}, failures)

@@ -21,18 +21,13 @@ class WorkspaceProvider(MlenvProvider):
     resource keeps the database: it holds the history of every environment."""
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        from pulumi_mlenv.service.workspaces import check_workspace_url
+
         url = news.get("url") or self.settings().workspace_url
-        if "://" not in url:
-            return CheckResult(
-                news,
-                failures_of(
-                    MlenvError(
-                        f"url: '{url}' is not a database URL; give path= for a SQLite file, "
-                        "or a SQLAlchemy URL such as sqlite:///ws.db or postgresql+psycopg://host/db"
-                    ),
-                    "url",
-                ),
-            )
+        try:
+            check_workspace_url(url)
+        except MlenvError as err:
+            return CheckResult(news, failures_of(err, "url"))
         return CheckResult({**news, "url": url}, [])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
@@ -40,9 +35,9 @@ class WorkspaceProvider(MlenvProvider):
         return DiffResult(changes=changed, replaces=["url"] if changed else [])
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        from pulumi_mlenv.workspace import Workspace as Store
+        from pulumi_mlenv.service.workspaces import open_workspace
 
-        Store(props["url"])  # opens it and creates the tables
+        open_workspace(props["url"], backends=self.io)  # creates the tables
         return CreateResult(id_=props["url"], outs=props)
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:

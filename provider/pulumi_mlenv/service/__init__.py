@@ -3,34 +3,39 @@ the image builder, the workspace and compute. ``resources/`` (the Pulumi
 front door) and ``cli/`` (the ``mlenv`` front door) call these and nothing
 below them.
 
-- ``images``: reuse an image by hash or build it, by digest (``ensure_image``),
-  and what is known about one (``image_details``).
-- ``environments``: from inputs to a resolved definition, then to an image
-  and a registered version.
+- ``resolved``: what ``check`` works out once (definition, base digest,
+  hashes) and carries through every later step.
+- ``images``: reuse an image by hash or build it, by digest
+  (``ensure_image``), and what is known about one (``image_details``).
+- ``environments``: inputs -> definition -> image + registered version.
+- ``registries``, ``targets``, ``workspaces``: the other resources' use cases.
+- ``ports`` / ``backends``: the outside world behind small interfaces.
 """
 
 from pulumi_mlenv.service.images import (
     ENV_REPOSITORY,
     EnsureResult,
     ImageDetails,
-    base_image_of,
     build_plan,
     ensure_image,
     image_details,
     image_name,
     materialize_local,
-    with_base_digest,
 )
+from pulumi_mlenv.service.ports import Backends
+from pulumi_mlenv.service.resolved import ResolvedEnvironment, base_image_of, resolve
 
 __all__ = [
     "ENV_REPOSITORY",
+    "Backends",
     "EnsureResult",
     "ImageDetails",
+    "ResolvedEnvironment",
     "base_image_of",
     "build_plan",
     "ensure_image",
     "image_details",
     "image_name",
     "materialize_local",
-    "with_base_digest",
+    "resolve",
 ]

@@ -1,13 +1,13 @@
-"""The use cases of images, in plain Python: the only place that combines the
-registry, the build and the workspace. ``resources/`` and ``cli/`` call these.
+"""The image use cases: reuse an environment's image by hash or build it,
+always by digest, and tell what is known about one.
 
-- ``ensure_image(spec)``: reuse by hash (global registry, then workspace
+- ``ensure_image(resolved)``: reuse by hash (global registry, then workspace
   registry, R14) or build, push and record (R10, R16), or force (R18).
 - ``image_details(query)``: what is known about an image (R12).
 - ``materialize_local(spec)``: a host virtualenv keyed by hash (R7, R9).
 
 Naming: an environment's image lives in the repository ``mlenv/env`` under
-the registry's namespace, tagged with the full 64-hex hash:
+the registry's namespace, tagged with the full 64-hex image hash:
 ``<registry>[/namespace]/mlenv/env:<hash>``. The tag is an index; the image is
 always returned *by digest* (``<registry>/<repo>@sha256:...``).
 """
@@ -15,29 +15,32 @@ always returned *by digest* (``<registry>/<repo>@sha256:...``).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING
 
 from filelock import FileLock
 
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.errors import MlenvError, SpecError
-from pulumi_mlenv.imaging.builder import ImageBuild, build_image
-from pulumi_mlenv.imaging.buildkit import StepEvent
 from pulumi_mlenv.imaging.dockerfile import LABEL_PREFIX
-from pulumi_mlenv.imaging.lock import diff_locks
-from pulumi_mlenv.registry import RegistryClient, resolve_base_image
+from pulumi_mlenv.service.backends import backends_or_real
+from pulumi_mlenv.service.ports import Backends, ImageRegistry
+from pulumi_mlenv.service.resolved import ResolvedEnvironment, base_image_of, resolve
 from pulumi_mlenv.spec import (
     RECIPE_VERSION,
     EnvironmentSpec,
     compute_hash,
     extra_conda_packages,
-    unpinned_packages,
-    with_resolved_base,
 )
+
+if TYPE_CHECKING:
+    from pulumi_mlenv.imaging.builder import BuiltImage, ImageBuild
+    from pulumi_mlenv.imaging.buildkit import StepEvent
+    from pulumi_mlenv.registry import ManifestInfo
+    from pulumi_mlenv.workspace import Workspace
 
 __all__ = [
     "ENV_REPOSITORY",
@@ -49,33 +52,25 @@ __all__ = [
     "image_details",
     "image_name",
     "materialize_local",
-    "with_base_digest",
 ]
 
 #: Repository of environment images, under the registry's namespace.
 ENV_REPOSITORY = "mlenv/env"
 
 
-class _Store(Protocol):
-    """The part of ``workspace.Workspace`` the image use cases need."""
-
-    def find_image(self, env_hash: str) -> Any: ...
-    def record_image(self, record: Any) -> Any: ...
-    def versions_for_hash(self, env_hash: str) -> Sequence[Any]: ...
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EnsureResult:
     """What ``ensure_image`` did.
 
-    ``image`` is the reference by digest. ``built`` is False for a reuse;
-    ``source`` says where the image came from: ``global``, ``workspace`` or
-    ``built``. ``lock`` holds the installed ``name==version`` lines (empty for
-    a user-managed image, or a registry hit that no workspace recorded).
-    ``warnings`` lists unpinned packages (R16). On a forced rebuild (R18),
-    ``previous_digest`` is the digest the tag pointed to (still pullable),
-    ``shared_versions`` the ``name:version`` entries mapping to this hash and
-    ``lock_changes`` what moved between the old and new lock.
+    ``image`` is the reference by digest. ``built`` is False for a reuse,
+    and then ``reused_from`` says which registry had it: ``global`` or
+    ``workspace`` (None when built). ``lock`` holds the installed
+    ``name==version`` lines (empty for a user-managed image, or a registry hit
+    that no workspace recorded). ``warnings`` lists unpinned packages (R16).
+    On a forced rebuild (R18), ``previous_digest`` is the digest the tag
+    pointed to (still pullable), ``shared_versions`` the ``name:version``
+    entries mapping to this hash and ``lock_changes`` what moved between the
+    old and new lock.
     """
 
     env_hash: str
@@ -85,7 +80,7 @@ class EnsureResult:
     digest: str
     size: int | None
     built: bool
-    source: str
+    reused_from: str | None
     seconds: float
     lock: tuple[str, ...]
     dockerfile: str | None = None
@@ -101,38 +96,6 @@ def image_name(registry: str, env_hash: str) -> str:
     return f"{registry.rstrip('/')}/{ENV_REPOSITORY}:{env_hash}"
 
 
-def base_image_of(spec: EnvironmentSpec, settings: Settings) -> str | None:
-    """The base image reference the build starts from: the definition's, else
-    the provider's default; None for a base Dockerfile."""
-    if spec.docker.base_dockerfile:
-        return None
-    return spec.docker.base_image or settings.base_image
-
-
-def with_base_digest(spec: EnvironmentSpec, settings: Settings) -> EnvironmentSpec:
-    """The spec with the digest its base tag resolves to (R17), unless it has
-    one already. One registry request per tag per process at most (cached)."""
-    base = base_image_of(spec, settings)
-    if base is None or spec.docker.resolved_base_digest:
-        return spec
-    digest = resolve_base_image(
-        base,
-        docker_host=settings.docker_host,
-        ca_bundle=settings.ca_bundle,
-        credentials=settings.logins(),
-    )
-    return with_resolved_base(spec, digest)
-
-
-def _resolved(spec: EnvironmentSpec, settings: Settings) -> tuple[EnvironmentSpec, str | None]:
-    """The spec with its base digest (R17) and the base reference to build from."""
-    spec = with_base_digest(spec, settings)
-    base = base_image_of(spec, settings)
-    if base is None:
-        return spec, None
-    return spec, f"{base.split('@', 1)[0]}@{spec.docker.resolved_base_digest}"
-
-
 def _check_buildable(spec: EnvironmentSpec) -> None:
     """Fail before any download on what this build cannot do."""
     # Conda packages beyond python and pip need micromamba/conda in the base
@@ -145,59 +108,53 @@ def _check_buildable(spec: EnvironmentSpec) -> None:
         )
 
 
-def _client(settings: Settings, address: str) -> RegistryClient:
-    """A client for ``address`` with its login from the settings, if any."""
-    username, password = settings.login_for(address)
-    return RegistryClient(
-        address, username=username, password=password, ca_bundle=settings.ca_bundle
-    )
-
-
-def _lookup(client: RegistryClient, env_hash: str) -> str | None:
+def _lookup(client: ImageRegistry, env_hash: str) -> str | None:
     return client.digest_of(client.repository_for(ENV_REPOSITORY), env_hash)
 
 
-def _hit(
-    where: str,
-    client: RegistryClient,
-    digest: str,
-    env_hash: str,
-    store: _Store | None,
-    started: float,
-    warnings: tuple[str, ...],
-) -> EnsureResult:
-    record = store.find_image(env_hash) if store is not None else None
-    if record is not None and record.digest == digest:
-        size, lock, dockerfile = record.size, tuple(record.lock), record.dockerfile
-    else:  # an image this workspace never recorded (curated, another team's)
-        size, lock, dockerfile = None, (), None
-    repository = client.repository_for(ENV_REPOSITORY)
-    return EnsureResult(
-        env_hash=env_hash,
-        image=f"{client.host}/{repository}@{digest}",
-        registry=client.host,
-        repository=repository,
-        digest=digest,
-        size=size,
-        built=False,
-        source=where,
-        seconds=time.monotonic() - started,
-        lock=lock,
-        dockerfile=dockerfile,
-        warnings=warnings,
-    )
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """One ``ensure_image`` call: what it needs at every step."""
+
+    target: ResolvedEnvironment
+    settings: Settings
+    backends: Backends
+    store: Workspace | None
+    started: float
+    warnings: tuple[str, ...]
+
+    def hit(self, where: str, client: ImageRegistry, digest: str) -> EnsureResult:
+        env_hash = self.target.hash
+        record = self.store.find_image(env_hash) if self.store is not None else None
+        if record is not None and record.digest == digest:
+            size, lock, dockerfile = record.size, tuple(record.lock), record.dockerfile
+        else:  # an image this workspace never recorded (curated, another team's)
+            size, lock, dockerfile = None, (), None
+        repository = client.repository_for(ENV_REPOSITORY)
+        return EnsureResult(
+            env_hash=env_hash,
+            image=f"{client.host}/{repository}@{digest}",
+            registry=client.host,
+            repository=repository,
+            digest=digest,
+            size=size,
+            built=False,
+            reused_from=where,
+            seconds=time.monotonic() - self.started,
+            lock=lock,
+            dockerfile=dockerfile,
+            warnings=self.warnings,
+        )
 
 
-def _labels(
-    spec: EnvironmentSpec, env_hash: str, base_ref: str | None
-) -> tuple[tuple[str, str], ...]:
+def _labels(target: ResolvedEnvironment) -> tuple[tuple[str, str], ...]:
     labels = [
-        (f"{LABEL_PREFIX}.hash", env_hash),
+        (f"{LABEL_PREFIX}.hash", target.hash),
         (f"{LABEL_PREFIX}.recipe", RECIPE_VERSION),
-        (f"{LABEL_PREFIX}.kind", spec.kind.value),
+        (f"{LABEL_PREFIX}.kind", target.spec.kind.value),
     ]
-    if base_ref:
-        name, _, digest = base_ref.partition("@")
+    if target.base_ref:
+        name, _, digest = target.base_ref.partition("@")
         labels += [
             ("org.opencontainers.image.base.name", name),
             ("org.opencontainers.image.base.digest", digest),
@@ -205,112 +162,112 @@ def _labels(
     return tuple(labels)
 
 
+def _resolved(
+    target: ResolvedEnvironment | EnvironmentSpec, settings: Settings, backends: Backends
+) -> ResolvedEnvironment:
+    if isinstance(target, ResolvedEnvironment):
+        return target
+    return resolve(target, settings, backends=backends)
+
+
 def ensure_image(
-    spec: EnvironmentSpec,
+    target: ResolvedEnvironment | EnvironmentSpec,
     *,
     settings: Settings,
-    workspace: _Store | None = None,
+    workspace: Workspace | None = None,
     force: bool = False,
     progress: Callable[[StepEvent], None] | None = None,
+    backends: Backends | None = None,
 ) -> EnsureResult:
-    """Reuse the image of ``spec``'s hash or build it (R14), by digest.
+    """Reuse the image of ``target``'s hash or build it (R14), by digest.
 
-    Order: the global registry (``settings.global_registry``, curated images),
-    then the workspace registry; a hit returns without building. A miss takes
-    a cross-process lock on the hash, looks again (another process may have
-    just built it), builds, pushes and records the image in ``workspace``.
-    ``force`` (R18) builds without BuildKit's cache even when the tag exists,
-    moves the tag, and reports what it affects; the old digest stays
-    pullable (registries here never delete). Raises ``SpecError`` before any
-    download for what cannot be built, ``BuildError`` for a failed build
-    (nothing tagged, nothing recorded), ``RegistryError``/``EngineError``.
+    ``target`` is the value ``check`` resolved (a bare definition is resolved
+    first). Order: the global registry (``settings.global_registry``,
+    curated images), then the workspace registry; a hit returns without
+    building. A miss takes a cross-process lock on the hash, looks again
+    (another process may have just built it), builds, pushes and records the
+    image in ``workspace``. ``force`` (R18) builds without BuildKit's cache
+    even when the tag exists, moves the tag, and reports what it affects; the
+    old digest stays pullable (registries here never delete). Raises
+    ``SpecError`` before any download for what cannot be built,
+    ``BuildError`` for a failed build (nothing tagged, nothing recorded),
+    ``RegistryError``/``EngineError``.
     """
     started = time.monotonic()
-    _check_buildable(spec)
-    spec, base_ref = _resolved(spec, settings)
-    env_hash = compute_hash(spec)
+    io = backends_or_real(backends)
+    resolved = _resolved(target, settings, io)
+    _check_buildable(resolved.spec)
     warnings = tuple(
-        f"unpinned package {p}: the lock records the installed version"
-        for p in unpinned_packages(spec)
+        f"unpinned package {p}: the lock records the installed version" for p in resolved.unpinned
     )
-    workspace_client = _client(settings, settings.registry)
-    with workspace_client:
+    job = _Job(resolved, settings, io, workspace, started, warnings)
+    env_hash = resolved.hash
+    with io.registry(settings.registry, settings) as workspace_client:
         if not force:
             if settings.global_registry:
-                with _client(settings, settings.global_registry) as g:
+                with io.registry(settings.global_registry, settings) as g:
                     found = _lookup(g, env_hash)
                     if found:
-                        return _hit("global", g, found, env_hash, workspace, started, warnings)
+                        return job.hit("global", g, found)
             found = _lookup(workspace_client, env_hash)
             if found:
-                return _hit(
-                    "workspace", workspace_client, found, env_hash, workspace, started, warnings
-                )
+                return job.hit("workspace", workspace_client, found)
         locks = Path(settings.cache_dir).expanduser() / "locks"
         locks.mkdir(parents=True, exist_ok=True)
         with FileLock(str(locks / f"{env_hash}.lock")):
             previous = _lookup(workspace_client, env_hash)
             if previous and not force:  # built by another process while we waited
-                return _hit(
-                    "workspace", workspace_client, previous, env_hash, workspace, started, warnings
-                )
-            return _build(
-                spec,
-                env_hash,
-                base_ref,
-                settings,
-                workspace,
-                workspace_client,
-                previous if force else None,
-                force,
-                progress,
-                started,
-                warnings,
-            )
+                return job.hit("workspace", workspace_client, previous)
+            return _build(job, workspace_client, previous if force else None, force, progress)
 
 
-def build_plan(spec: EnvironmentSpec, settings: Settings, *, no_cache: bool = False) -> ImageBuild:
-    """The build ``ensure_image`` runs for ``spec`` (its base digest resolved
-    when missing), tagged ``image_name(settings.registry, hash)``. Benchmarks
-    adjust it with ``dataclasses.replace`` (cache id, push, compression)."""
-    spec, base_ref = _resolved(spec, settings)
-    env_hash = compute_hash(spec)
+def build_plan(
+    target: ResolvedEnvironment | EnvironmentSpec,
+    settings: Settings,
+    *,
+    no_cache: bool = False,
+    backends: Backends | None = None,
+) -> ImageBuild:
+    """The build ``ensure_image`` runs for ``target``, tagged
+    ``image_name(settings.registry, hash)``. Benchmarks adjust it with
+    ``dataclasses.replace`` (cache id, push, compression)."""
+    from pulumi_mlenv.imaging.builder import ImageBuild
+
+    resolved = _resolved(target, settings, backends_or_real(backends))
     return ImageBuild(
-        spec=spec,
-        env_hash=env_hash,
-        image_name=image_name(settings.registry, env_hash),
-        base_ref=base_ref or "",
+        spec=resolved.spec,
+        env_hash=resolved.hash,
+        image_name=image_name(settings.registry, resolved.hash),
+        base_ref=resolved.base_ref or "",
         buildkit_host=settings.buildkit_host,
         work_dir=Path(settings.cache_dir).expanduser() / "build",
         installer=settings.installer,
         ca_bundle=settings.ca_bundle,
-        labels=_labels(spec, env_hash, base_ref),
+        labels=_labels(resolved),
         no_cache=no_cache,
         registry_auth=settings.registry_credentials,
     )
 
 
 def _build(
-    spec: EnvironmentSpec,
-    env_hash: str,
-    base_ref: str | None,
-    settings: Settings,
-    store: _Store | None,
-    client: RegistryClient,
+    job: _Job,
+    client: ImageRegistry,
     previous: str | None,
     force: bool,
     progress: Callable[[StepEvent], None] | None,
-    started: float,
-    warnings: tuple[str, ...],
 ) -> EnsureResult:
+    from pulumi_mlenv.imaging.lock import diff_locks
+
+    env_hash, store = job.target.hash, job.store
     repository = client.repository_for(ENV_REPOSITORY)
     old_record = store.find_image(env_hash) if (store is not None and force) else None
-    built = build_image(build_plan(spec, settings, no_cache=force), progress=progress)
+    plan = build_plan(job.target, job.settings, no_cache=force, backends=job.backends)
+    built = job.backends.build(plan, progress)
     info = client.manifest_info(repository, built.digest)
     size = info.size if info is not None else None
-    seconds = time.monotonic() - started
+    seconds = time.monotonic() - job.started
     if store is not None:
-        _record(store, env_hash, client, repository, built, info, base_ref, seconds, force)
+        _record(store, job.target, client.host, repository, built, info, seconds, force)
     shared: tuple[str, ...] = ()
     changes: tuple[str, ...] = ()
     if force:
@@ -326,11 +283,11 @@ def _build(
         digest=built.digest,
         size=size,
         built=True,
-        source="built",
+        reused_from=None,
         seconds=seconds,
         lock=built.lock,
         dockerfile=built.dockerfile,
-        warnings=warnings,
+        warnings=job.warnings,
         forced=force,
         previous_digest=previous,
         shared_versions=shared,
@@ -339,24 +296,23 @@ def _build(
 
 
 def _record(
-    store: _Store,
-    env_hash: str,
-    client: RegistryClient,
+    store: Workspace,
+    target: ResolvedEnvironment,
+    host: str,
     repository: str,
-    built: Any,
-    info: Any,
-    base_ref: str | None,
+    built: BuiltImage,
+    info: ManifestInfo | None,
     seconds: float,
     forced: bool,
 ) -> None:
     from pulumi_mlenv.workspace import ImageRecord
 
     now = datetime.now(UTC).isoformat(timespec="seconds")
-    base_name, _, base_digest = (base_ref or "").partition("@")
+    base_name, _, base_digest = (target.base_ref or "").partition("@")
     store.record_image(
         ImageRecord(
-            env_hash=env_hash,
-            registry=client.host,
+            env_hash=target.hash,
+            registry=host,
             repository=repository,
             digest=built.digest,
             size=info.size if info is not None else 0,
@@ -400,14 +356,16 @@ class ImageDetails:
         return f"{self.registry.split('/', 1)[0]}/{self.repository}@{self.digest}"
 
 
-def _query_target(query: str, settings: Settings, store: Any) -> tuple[str, str, str]:
+def _query_target(
+    query: str, settings: Settings, store: Workspace | None, io: Backends
+) -> tuple[str, str, str]:
     """(registry address, repository, reference) that ``query`` names."""
     from pulumi_mlenv.registry import ImageRef
 
     text = query.strip()
     if len(text) == 64 and all(c in "0123456789abcdef" for c in text):
-        client = _client(settings, settings.registry)
-        return settings.registry, client.repository_for(ENV_REPOSITORY), text
+        with io.registry(settings.registry, settings) as client:
+            return settings.registry, client.repository_for(ENV_REPOSITORY), text
     if "/" in text or "@" in text:
         ref = ImageRef.parse(text)
         return ref.registry, ref.repository, ref.digest or ref.tag or "latest"
@@ -421,14 +379,21 @@ def _query_target(query: str, settings: Settings, store: Any) -> tuple[str, str,
     return ref.registry, ref.repository, ref.digest or ref.tag or "latest"
 
 
-def image_details(query: str, *, settings: Settings, workspace: Any = None) -> ImageDetails:
+def image_details(
+    query: str,
+    *,
+    settings: Settings,
+    workspace: Workspace | None = None,
+    backends: Backends | None = None,
+) -> ImageDetails:
     """Details of the image that ``query`` names: a hash (64 hex, looked up
     in the workspace registry), an image reference (tag or digest), or an
     environment ``NAME:VERSION`` / ``NAME`` (latest) from the workspace.
     Raises ``MlenvError`` when nothing matches, ``RegistryError`` when the
     registry cannot answer."""
-    registry, repository, reference = _query_target(query, settings, workspace)
-    with _client(settings, registry) as client:
+    io = backends_or_real(backends)
+    registry, repository, reference = _query_target(query, settings, workspace, io)
+    with io.registry(registry, settings) as client:
         info = client.manifest_info(repository, reference)
     if info is None:
         raise MlenvError(f"no image {registry}/{repository}:{reference} in the registry")

@@ -21,6 +21,8 @@ from pulumi_mlenv.spec.hashing import (
     with_resolved_base,
 )
 from pulumi_mlenv.spec.model import (
+    IDENTITY_FIELDS,
+    METADATA_FIELDS,
     CondaSection,
     DockerSection,
     EnvironmentSpec,
@@ -28,16 +30,21 @@ from pulumi_mlenv.spec.model import (
     PythonSection,
     SparkPackage,
     SparkSection,
+    role_of,
 )
+from pulumi_mlenv.spec.model import Role as FieldRole
 from pulumi_mlenv.spec.parse import parse_definition, to_dict
 from pulumi_mlenv.spec.pinning import extra_conda_packages, python_version, unpinned_packages
 
 __all__ = [
     "CURATED_PREFIX",
+    "IDENTITY_FIELDS",
+    "METADATA_FIELDS",
     "RECIPE_VERSION",
     "CondaSection",
     "DockerSection",
     "EnvironmentSpec",
+    "FieldRole",
     "Format",
     "Kind",
     "PythonSection",
@@ -55,6 +62,7 @@ __all__ = [
     "load_definition",
     "parse_definition",
     "python_version",
+    "role_of",
     "to_dict",
     "unpinned_packages",
     "with_resolved_base",

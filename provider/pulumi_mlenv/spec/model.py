@@ -7,18 +7,51 @@ Everything here is hashable and comparable, so definitions can be diffed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
+from typing import Any
 
 __all__ = [
+    "IDENTITY_FIELDS",
+    "METADATA_FIELDS",
     "CondaSection",
     "DockerSection",
     "EnvironmentSpec",
     "Kind",
     "PythonSection",
+    "Role",
     "SparkPackage",
     "SparkSection",
+    "role_of",
 ]
+
+
+class Role(StrEnum):
+    """What a field of a definition is for: said once, here, on the field.
+
+    The hash covers identity fields only; the diff policy turns a change of
+    a metadata field into an update in place (no build); provider fields are
+    filled by the provider (a resolved base digest), never written by users.
+    Hashing, the policy, state translation and the Pulumi resource's inputs
+    are derived from these roles.
+    """
+
+    IDENTITY = "identity"
+    METADATA = "metadata"
+    PROVIDED = "provided"
+
+
+def _role(role: Role, **kwargs: Any) -> Any:
+    """A dataclass field carrying its role in ``field.metadata``."""
+    return field(metadata={"role": role}, **kwargs)
+
+
+def role_of(cls: type, name: str) -> Role:
+    """The role of field ``name`` of a model class (identity when unsaid)."""
+    for f in fields(cls):
+        if f.name == name:
+            return Role(f.metadata.get("role", Role.IDENTITY))
+    raise KeyError(name)
 
 
 class Kind(StrEnum):
@@ -40,7 +73,8 @@ class CondaSection:
     ``--pre``) in the written order; they may shape what is installed.
     """
 
-    name: str | None = None
+    #: The environment's name inside conda: the packages are the same.
+    name: str | None = _role(Role.METADATA, default=None)
     channels: tuple[str, ...] = ()
     dependencies: tuple[str, ...] = ()
     pip: tuple[str, ...] = ()
@@ -57,7 +91,8 @@ class PythonSection:
     """
 
     user_managed: bool = False
-    interpreter_path: str | None = None
+    #: Where the user's interpreter is; the image is the same wherever it is.
+    interpreter_path: str | None = _role(Role.METADATA, default=None)
     conda: CondaSection | None = None
 
 
@@ -74,10 +109,11 @@ class DockerSection:
     base_image: str | None = None
     base_dockerfile: str | None = None
     steps: tuple[str, ...] = ()
-    shm_size: str | None = None
-    arguments: tuple[str, ...] = ()
+    #: How containers are started from the image, not what is in it.
+    shm_size: str | None = _role(Role.METADATA, default=None)
+    arguments: tuple[str, ...] = _role(Role.METADATA, default=())
     platform: str | None = None
-    resolved_base_digest: str | None = None
+    resolved_base_digest: str | None = _role(Role.PROVIDED, default=None)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -107,15 +143,26 @@ class EnvironmentSpec:
     ``environment_variables`` are not part of the hash (R13).
     """
 
-    name: str
-    version: str | None = None
-    description: str | None = None
-    tags: tuple[tuple[str, str], ...] = ()
+    name: str = _role(Role.METADATA)
+    version: str | None = _role(Role.METADATA, default=None)
+    description: str | None = _role(Role.METADATA, default=None)
+    tags: tuple[tuple[str, str], ...] = _role(Role.METADATA, default=())
     python: PythonSection = field(default_factory=PythonSection)
     docker: DockerSection = field(default_factory=DockerSection)
     spark: SparkSection = field(default_factory=SparkSection)
-    environment_variables: tuple[tuple[str, str], ...] = ()
+    #: Set in the running container or process, never baked into the image.
+    environment_variables: tuple[tuple[str, str], ...] = _role(Role.METADATA, default=())
 
     @property
     def kind(self) -> Kind:
         return Kind.USER_MANAGED if self.python.user_managed else Kind.SYSTEM_MANAGED
+
+
+#: Top-level fields that only label an environment: a change is an update, no build.
+METADATA_FIELDS = tuple(
+    f.name for f in fields(EnvironmentSpec) if role_of(EnvironmentSpec, f.name) is Role.METADATA
+)
+#: Top-level sections that shape the image: a change moves the hash.
+IDENTITY_FIELDS = tuple(
+    f.name for f in fields(EnvironmentSpec) if role_of(EnvironmentSpec, f.name) is Role.IDENTITY
+)

@@ -1,0 +1,83 @@
+"""The outside world as the use cases see it: small typed interfaces.
+
+The service talks to registries, the image builder, base-tag resolution,
+the workspace store and compute targets only through these, picked in one
+place (``Backends``). ``service.backends.real_backends()`` gives the real
+ones; tests give in-memory ones (``tests/support/fakes.py``) to drive every
+decision of the resources without a daemon, the way pulumi-docker-build
+tests its provider against a fake client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Protocol, Self
+
+if TYPE_CHECKING:
+    from pulumi_mlenv.compute import ComputeTarget
+    from pulumi_mlenv.config import Settings
+    from pulumi_mlenv.imaging.builder import BuiltImage, ImageBuild
+    from pulumi_mlenv.imaging.buildkit import StepEvent
+    from pulumi_mlenv.registry import ManifestInfo
+    from pulumi_mlenv.workspace import Workspace
+
+__all__ = ["Backends", "BuildFn", "ImageRegistry", "ResolveBaseFn"]
+
+
+class ImageRegistry(Protocol):
+    """One OCI registry, by address ``host[:port][/namespace]``."""
+
+    host: str
+
+    def repository_for(self, name: str) -> str:
+        """``name`` under the registry's namespace."""
+        ...
+
+    def digest_of(self, repository: str, reference: str) -> str | None:
+        """The manifest digest a tag or digest names; None when absent."""
+        ...
+
+    def manifest_info(self, repository: str, reference: str) -> ManifestInfo | None:
+        """Size, creation time and labels of an image; None when absent."""
+        ...
+
+    def ping(self) -> None:
+        """Raise ``RegistryError`` unless the registry answers (with the login)."""
+        ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> Any: ...
+
+
+#: Runs one image build and pushes it: ``build(plan, progress=...)``.
+BuildFn = Callable[..., "BuiltImage"]
+#: The digest a base image reference resolves to now (tag -> digest).
+ResolveBaseFn = Callable[[str, "Settings"], str]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Backends:
+    """Factories of everything outside the process, chosen in one place.
+
+    Each use case asks for one client per operation and closes it: a Pulumi
+    provider is pickled, so it must never hold one.
+    """
+
+    #: A registry client for an address, with the settings' login for it.
+    registry: Callable[[str, Settings], ImageRegistry]
+    #: The image builder (BuildKit in production).
+    build: Callable[[ImageBuild, Callable[[StepEvent], None] | None], BuiltImage]
+    #: Tag -> digest of base images.
+    resolve_base: ResolveBaseFn
+    #: The workspace store for a URL, opened (close it, or use ``with``).
+    store: Callable[[str], Workspace]
+    #: A compute target by kind and URL (not contacted until ``check``).
+    compute: Callable[[str, str | None], ComputeTarget]

@@ -1,0 +1,33 @@
+"""The compute target use cases: check one answers, record it in the workspace."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pulumi_mlenv.service.backends import backends_or_real
+from pulumi_mlenv.service.ports import Backends
+
+if TYPE_CHECKING:
+    from pulumi_mlenv.workspace import ComputeTargetRecord
+
+__all__ = ["check_target", "forget_target", "record_target"]
+
+
+def check_target(kind: str, url: str | None, *, backends: Backends | None = None) -> None:
+    """Raise ``SpecError`` for a bad kind or URL, ``EngineError`` when the
+    target does not answer."""
+    backends_or_real(backends).compute(kind, url).check()
+
+
+def record_target(
+    name: str, kind: str, url: str | None, workspace_url: str, *, backends: Backends | None = None
+) -> ComputeTargetRecord:
+    """Record (or update) a named target in the workspace."""
+    with backends_or_real(backends).store(workspace_url) as workspace:
+        return workspace.upsert_compute_target(name, kind, url)
+
+
+def forget_target(name: str, workspace_url: str, *, backends: Backends | None = None) -> bool:
+    """Remove a named target from the workspace; False when it was not there."""
+    with backends_or_real(backends).store(workspace_url) as workspace:
+        return workspace.delete_compute_target(name)
