@@ -16,6 +16,11 @@ a default that works on a developer machine prepared by ``make setup``.
 | cache folder       | MLENV_CACHE_DIR        | $XDG_CACHE_HOME/pulumi-mlenv or ~/.cache/...   |
 | workspace (CLI)    | MLENV_WORKSPACE        | sqlite file mlenv-workspace.db in the cache   |
 | registry login     | MLENV_REGISTRY_USERNAME and MLENV_REGISTRY_PASSWORD (MLENV_REGISTRY's host) |
+| plain-HTTP hosts   | MLENV_INSECURE_REGISTRIES | loopback only (host or host:port, commas) |
+| buildctl binary    | MLENV_BUILDCTL         | PATH, then the cache folder's BuildKit         |
+
+This module is the only one that reads the process environment for
+settings; the rest of the code receives them.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-__all__ = ["HOST_CA_BUNDLES", "Settings"]
+__all__ = ["HOST_CA_BUNDLES", "Settings", "buildctl_override", "insecure_registries"]
 
 DEFAULT_BASE_IMAGE = "127.0.0.1:5000/mlenv/python:3.11-bookworm"
 DEFAULT_REGISTRY = "127.0.0.1:5000"
@@ -56,6 +61,21 @@ def _credentials_from_env(env: Mapping[str, str]) -> tuple[tuple[str, str, str],
         return ()
     host = (env.get("MLENV_REGISTRY") or DEFAULT_REGISTRY).split("/", 1)[0]
     return ((host, user, password),)
+
+
+def insecure_registries(env: Mapping[str, str] | None = None) -> frozenset[str]:
+    """Hosts (``host`` or ``host:port``, lower case) spoken to over plain HTTP
+    besides loopback ones: ``MLENV_INSECURE_REGISTRIES``, comma-separated."""
+    env = os.environ if env is None else env
+    listed = env.get("MLENV_INSECURE_REGISTRIES", "").split(",")
+    return frozenset(h.strip().lower() for h in listed if h.strip())
+
+
+def buildctl_override(env: Mapping[str, str] | None = None) -> tuple[str | None, Path]:
+    """(``MLENV_BUILDCTL`` or None, the cache folder) for finding ``buildctl``."""
+    env = os.environ if env is None else env
+    cache = Path(env.get("MLENV_CACHE_DIR") or _default_cache_dir(env))
+    return env.get("MLENV_BUILDCTL") or None, cache
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -158,7 +158,9 @@ def test_failed_build_registers_nothing_and_a_fixed_program_goes_up(
     program.set_envs(envs)
     with pytest.raises(auto.CommandError) as err:
         program.up()
-    assert "mlenv-no-such-package" in str(err.value)
+    # The failed package is named, with the end of the build log.
+    assert "package: mlenv-no-such-package" in str(err.value)
+    assert "end of build log" in str(err.value)
     assert not any(name == "broken" for name, _ in versions(program))
     envs[-1]["python"] = conda("six==1.17.0")
     program.set_envs(envs)

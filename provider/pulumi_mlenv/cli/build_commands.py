@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -15,19 +15,12 @@ from rich.table import Table
 from pulumi_mlenv.cli.env_commands import env_app
 from pulumi_mlenv.cli.main import err_console, user_errors
 from pulumi_mlenv.config import Settings
-from pulumi_mlenv.imaging.buildkit import StepEvent
+from pulumi_mlenv.service import StepEvent
 
 __all__ = ["image_app", "register"]
 
 image_app = typer.Typer(name="image", help="Environment images: details by hash, ref or version.")
 console = Console(highlight=False)
-
-
-def _workspace(settings: Settings) -> Any:
-    """The workspace store named by the settings (``MLENV_WORKSPACE``)."""
-    from pulumi_mlenv.workspace import Workspace
-
-    return Workspace(settings.workspace_url)
 
 
 class _Progress:
@@ -91,8 +84,7 @@ def details(
 
     with user_errors():
         settings = Settings.from_env()
-        with _workspace(settings) as workspace:
-            info = image_details(query, settings=settings, workspace=workspace)
+        info = image_details(query, settings=settings)
         table = Table(show_header=False, box=None)
         rows = [
             ("image", info.image),

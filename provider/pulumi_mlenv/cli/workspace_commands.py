@@ -31,10 +31,10 @@ def versions_command(
 
         MLENV_WORKSPACE=sqlite:///team.db mlenv env versions train
     """
-    from pulumi_mlenv.workspace import Workspace
+    from pulumi_mlenv.service.environments import list_versions
 
     with user_errors():
-        records = Workspace(Settings.from_env().workspace_url).list_versions(name)
+        records = list_versions(name, Settings.from_env().workspace_url)
     table = Table(title="Environment versions", show_lines=False)
     for column in ("name", "version", "hash", "image", "registered"):
         table.add_column(column, no_wrap=True)

@@ -82,13 +82,14 @@ class BuildOutcome:
 def buildctl_path() -> str:
     """Where ``buildctl`` is: ``$MLENV_BUILDCTL``, PATH, then the cache folder
     the setup scripts use."""
-    explicit = os.environ.get("MLENV_BUILDCTL")
+    from pulumi_mlenv.config import buildctl_override
+
+    explicit, cache = buildctl_override()
     if explicit:
         return explicit
     found = shutil.which("buildctl")
     if found:
         return found
-    cache = Path(os.environ.get("MLENV_CACHE_DIR") or Path.home() / ".cache/pulumi-mlenv")
     candidates = sorted((cache / "buildkit").glob("v*/buildctl"), reverse=True)
     if candidates:
         return str(candidates[0])

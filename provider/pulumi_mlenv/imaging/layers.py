@@ -13,10 +13,9 @@ Overlay filesystems allow about 125 layers: at most ``MAX_PACKAGE_LAYERS``.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 
-from packaging.utils import canonicalize_name
+from pulumi_mlenv.imaging.lock import lock_entry
 
 __all__ = [
     "LARGE",
@@ -69,7 +68,6 @@ LARGE = frozenset(
         "xgboost",
     ]
 )
-_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([A-Za-z0-9][A-Za-z0-9.+!_-]*)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,11 +87,10 @@ def pinned_lock(text: str) -> tuple[str, ...] | None:
         line = raw.split("#", 1)[0].strip()
         if not line:
             continue
-        m = _PIN.match(line)
-        if m is None:
+        entry = lock_entry(line)
+        if entry is None or entry.version is None:
             return None
-        name = canonicalize_name(m.group(1))
-        pins[name] = f"{name}=={m.group(2)}"
+        pins[entry.name] = str(entry)
     return tuple(pins[k] for k in sorted(pins))
 
 

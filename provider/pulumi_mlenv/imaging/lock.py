@@ -3,15 +3,44 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-__all__ = ["diff_locks", "lock_versions", "parse_lock"]
+__all__ = ["LockEntry", "diff_locks", "lock_entry", "lock_versions", "parse_lock"]
 
-_PINNED = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)\s*==\s*(\S+)")
-_DIRECT = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)\s*@\s*(\S+)")
+
+@dataclass(frozen=True, slots=True)
+class LockEntry:
+    """One installed distribution: its canonical name and exact version, or
+    the URL it came from (a direct reference)."""
+
+    name: str
+    version: str | None = None
+    url: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.name}=={self.version}" if self.version else f"{self.name} @ {self.url}"
+
+
+def lock_entry(line: str) -> LockEntry | None:
+    """A freeze line as a ``LockEntry`` (PEP 508, read by ``packaging``), or
+    None when it pins nothing: a range, extras, markers, an option line."""
+    try:
+        req = Requirement(line)
+    except InvalidRequirement:
+        return None
+    if req.extras or req.marker is not None:
+        return None
+    name = canonicalize_name(req.name)
+    if req.url:
+        return LockEntry(name, url=req.url)
+    specs = list(req.specifier)
+    if len(specs) != 1 or specs[0].operator != "==" or specs[0].version.endswith(".*"):
+        return None
+    return LockEntry(name, version=specs[0].version)
 
 
 def parse_lock(text: str) -> tuple[str, ...]:
@@ -23,15 +52,9 @@ def parse_lock(text: str) -> tuple[str, ...]:
         line = raw.split("#", 1)[0].strip() if not raw.lstrip().startswith("-") else ""
         if not line:
             continue
-        m = _PINNED.match(line)
-        if m:
-            name = canonicalize_name(m.group(1))
-            entries[name] = f"{name}=={m.group(2)}"
-            continue
-        m = _DIRECT.match(line)
-        if m:
-            name = canonicalize_name(m.group(1))
-            entries[name] = f"{name} @ {m.group(2)}"
+        entry = lock_entry(line)
+        if entry is not None:
+            entries[entry.name] = str(entry)
     return tuple(entries[k] for k in sorted(entries))
 
 

@@ -11,7 +11,6 @@ headers: they are never logged, never put in an exception, never in a repr.
 from __future__ import annotations
 
 import ipaddress
-import os
 import re
 import threading
 from collections.abc import Mapping
@@ -56,9 +55,10 @@ def _hostname(host: str) -> str:
 def is_insecure_host(host: str, env: Mapping[str, str] | None = None) -> bool:
     """True when ``host`` is spoken to over plain HTTP: loopback addresses and
     the hosts listed in ``MLENV_INSECURE_REGISTRIES`` (``host`` or ``host:port``)."""
-    env = os.environ if env is None else env
+    from pulumi_mlenv.config import insecure_registries
+
     name = _hostname(host).lower()
-    listed = {h.strip().lower() for h in env.get("MLENV_INSECURE_REGISTRIES", "").split(",")}
+    listed = insecure_registries(env)
     if host.lower() in listed or name in listed or name in _LOOPBACK_NAMES:
         return True
     try:

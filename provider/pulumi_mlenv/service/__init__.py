@@ -12,6 +12,7 @@ below them.
 - ``ports`` / ``backends``: the outside world behind small interfaces.
 """
 
+from pulumi_mlenv.imaging.buildkit import StepEvent
 from pulumi_mlenv.service.images import (
     ENV_REPOSITORY,
     EnsureResult,
@@ -31,6 +32,7 @@ __all__ = [
     "EnsureResult",
     "ImageDetails",
     "ResolvedEnvironment",
+    "StepEvent",
     "base_image_of",
     "build_plan",
     "ensure_image",

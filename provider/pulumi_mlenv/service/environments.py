@@ -36,6 +36,7 @@ from pulumi_mlenv.spec import (
 
 if TYPE_CHECKING:
     from pulumi_mlenv.imaging.buildkit import StepEvent
+    from pulumi_mlenv.workspace import VersionRecord
 
 __all__ = [
     "Provisioned",
@@ -43,6 +44,7 @@ __all__ = [
     "check_version",
     "definition_from_inputs",
     "image_state",
+    "list_versions",
     "provision",
     "relabel",
     "request_rebuild",
@@ -209,6 +211,14 @@ def versions_sharing(
     """``name:version`` of every registered version whose image has this hash."""
     with backends_or_real(backends).store(workspace_url) as workspace:
         return [f"{v.name}:{v.version}" for v in workspace.versions_for_hash(env_hash)]
+
+
+def list_versions(
+    name: str | None, workspace_url: str, *, backends: Backends | None = None
+) -> list[VersionRecord]:
+    """Registered versions (of ``name``, or all), as the workspace lists them."""
+    with backends_or_real(backends).store(workspace_url) as workspace:
+        return workspace.list_versions(name)
 
 
 def retire(

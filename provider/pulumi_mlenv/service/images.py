@@ -389,9 +389,13 @@ def image_details(
     """Details of the image that ``query`` names: a hash (64 hex, looked up
     in the workspace registry), an image reference (tag or digest), or an
     environment ``NAME:VERSION`` / ``NAME`` (latest) from the workspace.
-    Raises ``MlenvError`` when nothing matches, ``RegistryError`` when the
-    registry cannot answer."""
+    ``workspace``: an open store, else the settings' workspace is opened for
+    the call. Raises ``MlenvError`` when nothing matches, ``RegistryError``
+    when the registry cannot answer."""
     io = backends_or_real(backends)
+    if workspace is None:
+        with io.store(settings.workspace_url) as store:
+            return image_details(query, settings=settings, workspace=store, backends=io)
     registry, repository, reference = _query_target(query, settings, workspace, io)
     with io.registry(registry, settings) as client:
         info = client.manifest_info(repository, reference)
