@@ -255,3 +255,41 @@ def test_delete_unregisters_only_its_own_version(
     create(provider, world, env("other", "six==1.16.0"))
     provider.delete("id", a)
     assert versions(world) == {("other", "1")}
+
+
+# -- secrets ------------------------------------------------------------------------
+
+
+def test_index_tokens_reach_the_build_and_nothing_that_is_stored_or_shown(
+    provider: EnvironmentProvider, world: FakeWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    token = "tok3n-8f2c"
+    inputs = env("train", f"--extra-index-url https://ci:{token}@pypi.example/simple", "six")
+    inputs["environment_variables"] = {"API_KEY": "v4lue-91ab"}
+    checked_inputs = checked(provider, world, inputs)
+    shown = {k: v for k, v in checked_inputs.items() if k not in ("python", "index_credentials")}
+    assert token not in repr(shown)  # `python` and `index_credentials` are secrets in state
+    outs = provider.create(checked_inputs).outs or {}
+    assert token in world.builds[0].spec.python.conda.pip_options[0]  # the build gets it
+    assert token not in repr(
+        {k: v for k, v in outs.items() if k not in ("python", "index_credentials")}
+    )
+    stored = (world.root / "workspace.db").read_bytes()
+    assert token.encode() not in stored and b"v4lue-91ab" not in stored
+    assert b"API_KEY" in stored
+    changed = env("train", f"--extra-index-url https://ci:{token}@pypi.example/simple", "six==1")
+    provider.diff("id", outs, checked(provider, world, changed, outs))
+    printed = capsys.readouterr()
+    assert "replace" in printed.out + printed.err  # the reason was printed ...
+    assert token not in printed.out + printed.err  # ... without the token
+
+
+def test_a_rotated_token_keeps_the_hash_and_builds_nothing(
+    provider: EnvironmentProvider, world: FakeWorld
+) -> None:
+    old = create(provider, world, env("t", "--extra-index-url https://ci:one@idx.example/s", "six"))
+    news = checked(
+        provider, world, env("t", "--extra-index-url https://ci:two@idx.example/s", "six")
+    )
+    assert news["hash"] == old["hash"]
+    assert provider.diff("id", old, news).replaces == []

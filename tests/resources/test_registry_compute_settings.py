@@ -147,16 +147,26 @@ def test_refresh_finds_an_image_deleted_from_the_registry(stack: Callable[..., P
     program.stack.destroy()
 
 
-def test_secret_variables_stay_out_of_state_in_plain_text(
+def test_secrets_stay_out_of_state_the_workspace_and_the_output(
     stack: Callable[..., Program], tmp_path: Path
 ) -> None:
     value = f"s3cr3t-{uuid.uuid4().hex}"
-    program = stack(envs={"secretive": {"python": six(), "secret_variable": "API_TOKEN"}})
+    index_token = f"t0ken-{uuid.uuid4().hex}"
+    python = six()
+    # A private index with a token in its URL (PyPI ignores the login).
+    python["conda"]["dependencies"][1]["pip"].insert(
+        0, f"--extra-index-url https://ci:{index_token}@pypi.org/simple"
+    )
+    program = stack(envs={"secretive": {"python": python, "secret_variable": "API_TOKEN"}})
     program.stack.set_config("token", auto.ConfigValue(value, secret=True))
     program.up()
     state_files = list((tmp_path / "backend").rglob("*.json"))
     assert state_files
     for state in state_files:
-        assert value not in state.read_text(), state
-    assert value not in program.printed
+        text = state.read_text()
+        assert value not in text and index_token not in text, state
+    workspace = b"".join(p.read_bytes() for p in tmp_path.glob(program.workspace_db.name + "*"))
+    assert value.encode() not in workspace and index_token.encode() not in workspace
+    assert b"API_TOKEN" in workspace  # the variable's name is recorded
+    assert value not in program.printed and index_token not in program.printed
     program.stack.destroy()

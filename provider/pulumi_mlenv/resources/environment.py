@@ -127,6 +127,24 @@ def _resolved(props: Mapping[str, Any]) -> ResolvedEnvironment:
     return ResolvedEnvironment.from_state(props, _metadata(props))
 
 
+def _holds_credentials(value: Any) -> bool:
+    """Whether a plain input value holds a URL with ``user:token@``."""
+    from pulumi_mlenv.spec.text import has_url_credentials
+
+    if isinstance(value, str):
+        return has_url_credentials(value)
+    if isinstance(value, Mapping):
+        return any(_holds_credentials(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_holds_credentials(v) for v in value)
+    return False
+
+
+def _shown(props: Mapping[str, Any]) -> ResolvedEnvironment:
+    """The stored value as it may be shown: URL credentials stay masked."""
+    return ResolvedEnvironment.from_state(props, _metadata(props), credentials=False)
+
+
 class EnvironmentProvider(MlenvProvider):
     """Dynamic provider of ``pulumi-python:dynamic/mlenv:Environment``."""
 
@@ -184,7 +202,7 @@ class EnvironmentProvider(MlenvProvider):
             news,
             old_hash=olds["hash"],
             new_hash=news["hash"],
-            explain=lambda: explain(_resolved(olds).spec, _resolved(news).spec),
+            explain=lambda: explain(_shown(olds).spec, _shown(news).spec),
         )
         name = str(news.get("name"))
         for reason in decision.reasons:
@@ -396,6 +414,10 @@ class Environment(Resource, module="mlenv", name="Environment"):
             "rebuild_trigger": rebuild_trigger,
             **{k: None for k in (*_OUTPUTS, *STATE_KEYS)},
         }
+        # A token written in an index URL makes its section a secret in state.
+        for section in ("python", "spark"):
+            if _holds_credentials(props[section]):
+                props[section] = pulumi.Output.secret(props[section])
         # Registry logins (secrets) travel as inputs; never copied to outputs.
         for key, registry_arg in (("registry", registry), ("global_registry", global_registry)):
             username, password = getattr(registry_arg, "login", (None, None))
@@ -405,6 +427,9 @@ class Environment(Resource, module="mlenv", name="Environment"):
             resource_name,
             props,
             pulumi.ResourceOptions.merge(
-                opts, pulumi.ResourceOptions(additional_secret_outputs=["environment_variables"])
+                opts,
+                pulumi.ResourceOptions(
+                    additional_secret_outputs=["environment_variables", "index_credentials"]
+                ),
             ),
         )

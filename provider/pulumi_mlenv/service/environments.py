@@ -94,6 +94,16 @@ def definition_from_inputs(inputs: Mapping[str, Any]) -> EnvironmentSpec:
     return parse_definition(data, source=str(source or ""))
 
 
+#: What the workspace records instead of a variable's value.
+WITHHELD = "(not stored)"
+
+
+def _names_only(spec: EnvironmentSpec) -> tuple[tuple[str, str], ...]:
+    """The environment's variables for the workspace: names, never values
+    (they may be secrets; the definition in the program or file has them)."""
+    return tuple((name, WITHHELD) for name, _ in spec.environment_variables)
+
+
 @dataclass(frozen=True, slots=True)
 class Provisioned:
     """The result of ``provision``: the image by digest and the version.
@@ -155,7 +165,7 @@ def provision(
             definition=definition_state(spec),
             description=spec.description,
             tags=spec.tags,
-            environment_variables=spec.environment_variables,
+            environment_variables=_names_only(spec),
         )
         shared = tuple(
             f"{v.name}:{v.version}"
@@ -260,7 +270,7 @@ def relabel(
                 old_version,
                 description=spec.description,
                 tags=spec.tags,
-                environment_variables=spec.environment_variables,
+                environment_variables=_names_only(spec),
                 definition=definition_state(spec),
             )
             return old_version
@@ -272,7 +282,7 @@ def relabel(
             definition=definition_state(spec),
             description=spec.description,
             tags=spec.tags,
-            environment_variables=spec.environment_variables,
+            environment_variables=_names_only(spec),
         )
         workspace.unregister_version(old_name, old_version)
         return record.version

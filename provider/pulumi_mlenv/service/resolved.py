@@ -33,6 +33,8 @@ from pulumi_mlenv.spec import (
     unpinned_packages,
     with_resolved_base,
 )
+from pulumi_mlenv.spec.credentials import MASK, restore_credentials, split_credentials
+from pulumi_mlenv.spec.text import redact_url_credentials
 
 __all__ = [
     "STATE_KEYS",
@@ -44,6 +46,7 @@ __all__ = [
 
 #: Keys a resolved environment adds to a resource's checked inputs.
 STATE_KEYS = (
+    "index_credentials",
     "hash",
     "definition_hash",
     "definition",
@@ -94,27 +97,40 @@ class ResolvedEnvironment:
 
     def state(self) -> dict[str, Any]:
         """The value as plain values for a resource's checked inputs. The
-        environment variables stay out (they are kept as a secret input)."""
+        environment variables stay out (they are kept as a secret input), and
+        so do credentials written in URLs: the definition keeps them masked,
+        and ``index_credentials`` (a secret) holds what puts them back."""
+        _, credentials = split_credentials(self.spec)
         return {
+            "index_credentials": [list(pair) for pair in credentials] or None,
             "hash": self.hash,
             "definition_hash": self.definition_hash,
             "definition": definition_state(self.spec),
             "base_digest": self.spec.docker.resolved_base_digest,
             "base_image": self.base_image,
             "curated_name": self.curated_name,
-            "unpinned": list(self.unpinned),
+            "unpinned": [redact_url_credentials(p, MASK) for p in self.unpinned],
         }
 
     @classmethod
     def from_state(
-        cls, props: Mapping[str, Any], metadata: Mapping[str, Any] | None = None
+        cls,
+        props: Mapping[str, Any],
+        metadata: Mapping[str, Any] | None = None,
+        *,
+        credentials: bool = True,
     ) -> ResolvedEnvironment:
         """The value ``state()`` stored, with ``metadata`` (name, version,
-        description, tags, variables) laid over the stored definition.
-        Nothing is recomputed but the parse; older states without the
-        definition hash, curated name or unpinned list get them computed."""
+        description, tags, variables) laid over the stored definition, and its
+        URL credentials put back (``credentials=False`` keeps them masked:
+        for what is shown). Nothing is recomputed but the parse; older states
+        without the definition hash, curated name or unpinned list get them
+        computed."""
         definition = {**props["definition"], **(metadata or {})}
         spec = with_resolved_base(parse_definition(definition), props.get("base_digest"))
+        if credentials and props.get("index_credentials"):
+            pairs = tuple((str(a), str(b)) for a, b in props["index_credentials"])
+            spec = restore_credentials(spec, pairs)
         definition_hash = props.get("definition_hash")
         if definition_hash is None:
             definition_hash = compute_hash(with_resolved_base(spec, None))
@@ -130,10 +146,11 @@ class ResolvedEnvironment:
 
 
 def definition_state(spec: EnvironmentSpec) -> dict[str, Any]:
-    """The definition as plain values for state and the workspace, without its
-    environment variables (secret values stay in their secret input) and
-    without the resolved digest (stored beside it)."""
-    return to_dict(replace(spec, environment_variables=()))
+    """The definition as plain values for state and the workspace: without its
+    environment variables (secret values stay in their secret input), with
+    URL credentials masked, and without the resolved digest (stored beside it)."""
+    masked, _ = split_credentials(spec)
+    return to_dict(replace(masked, environment_variables=()))
 
 
 def as_written(definition: Mapping[str, Any]) -> dict[str, Any]:

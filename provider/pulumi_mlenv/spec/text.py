@@ -10,7 +10,12 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["canonical_dockerfile", "canonical_step", "redact_url_credentials"]
+__all__ = [
+    "canonical_dockerfile",
+    "canonical_step",
+    "has_url_credentials",
+    "redact_url_credentials",
+]
 
 _USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
 
@@ -32,3 +37,8 @@ def redact_url_credentials(text: str, replacement: str = "") -> str:
     ``replacement`` + ``@`` kept, e.g. ``***``)."""
     sub = (r"\g<scheme>" + replacement + "@") if replacement else r"\g<scheme>"
     return _USERINFO.sub(sub, text)
+
+
+def has_url_credentials(text: str) -> bool:
+    """Whether ``text`` holds a URL with ``user[:password]@``."""
+    return "@" in text and _USERINFO.search(text) is not None
