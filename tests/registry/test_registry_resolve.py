@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import docker
 import pytest
@@ -19,6 +20,7 @@ from pulumi_mlenv.registry import (
     reset_request_count,
     resolve_base_image,
 )
+from support.auth_registry import plain_registry
 
 pytestmark = pytest.mark.docker
 
@@ -113,3 +115,29 @@ def test_unreachable_registry_and_engine(namespace: str):
 def test_a_malformed_ref_is_an_input_error():
     with pytest.raises(InvalidImageRef, match="repository name 'Python'"):
         resolve_base_image("Python:3.11")
+
+
+def test_an_unreachable_registry_is_never_replaced_by_the_engines_copy(
+    engine: docker.DockerClient, tmp_path: Path
+):
+    # The base image was pushed to a registry (the engine knows its registry
+    # digest); the registry then stops answering: the local copy may be
+    # stale, so resolution fails instead of moving every environment's hash.
+    base = engine.images.get(
+        os.environ.get("MLENV_BASE_IMAGE", "127.0.0.1:5000/mlenv/python:3.11-bookworm")
+    )
+    with plain_registry(tmp_path, free_port()) as address:
+        name = f"{address}/pushed/base"
+        base.tag(name, "1")
+        engine.images.push(name, "1")
+        pushed = engine.images.get(f"{name}:1").attrs["RepoDigests"]
+        assert resolve_base_image(f"{name}:1", docker_host=os.environ.get("DOCKER_HOST"))
+    clear_resolve_cache()
+    try:
+        with pytest.raises(RegistryError) as info:
+            resolve_base_image(f"{name}:1", docker_host=os.environ.get("DOCKER_HOST"))
+        text = str(info.value)
+        assert "unreachable" in text and "may be stale" in text
+        assert any(d.split("@")[1] in text for d in pushed)  # the digest to pin, named
+    finally:
+        engine.images.remove(f"{name}:1")

@@ -70,3 +70,30 @@ def auth_registry(root: Path, port: int) -> Iterator[Login]:
         proc.terminate()
         proc.wait(timeout=10)
         log.close()
+
+
+@contextmanager
+def plain_registry(root: Path, port: int) -> Iterator[str]:
+    """A registry without login on ``127.0.0.1:port`` until the block ends
+    (tests stop it early to see what an unreachable registry does)."""
+    binary = shutil.which("docker-registry")
+    assert binary, "docker-registry is missing: apt-get install docker-registry"
+    config = root / "plain.yml"
+    config.write_text(
+        "version: 0.1\nlog: { level: warn }\n"
+        f"storage: {{ filesystem: {{ rootdirectory: {root / 'plain-data'} }} }}\n"
+        f"http: {{ addr: '127.0.0.1:{port}' }}\n"
+    )
+    proc = subprocess.Popen([binary, "serve", str(config)], stdout=subprocess.DEVNULL)
+    address = f"127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                requests.get(f"http://{address}/v2/", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        yield address
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

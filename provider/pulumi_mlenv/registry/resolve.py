@@ -37,8 +37,15 @@ def clear_resolve_cache() -> None:
         _cache.clear()
 
 
-def _local_image_id(ref: ImageRef, docker_host: str | None) -> tuple[str | None, str]:
-    """(image ID or None, what was tried and why it gave nothing)."""
+def _local_image_id(
+    ref: ImageRef, docker_host: str | None, *, registry_down: bool = False
+) -> tuple[str | None, str]:
+    """(image ID or None, what was tried and why it gave nothing).
+
+    With ``registry_down``, a local image that came from (or was pushed to)
+    the reference's registry is not an answer: the registry is where its tag
+    lives, and the local copy may be stale. Only an image that never met the
+    registry (built or tagged locally) stands for itself."""
     import docker  # deferred: importing the SDK costs ~0.1 s, most calls never get here
     from docker.errors import DockerException, ImageNotFound
 
@@ -58,6 +65,14 @@ def _local_image_id(ref: ImageRef, docker_host: str | None) -> tuple[str | None,
         return None, f"local engine {where}: {' '.join(str(exc).split())[:200]}"
     try:
         image = client.images.get(local_name)
+        repository = local_name.rsplit(":", 1)[0] if "/" in local_name else local_name
+        met = [d for d in image.attrs.get("RepoDigests") or [] if d.split("@")[0] == repository]
+        if registry_down and met:
+            return None, (
+                f"the local engine's {local_name} came from that registry and may be stale, "
+                "so it is not used; start the registry, or pin the base by digest "
+                f"({met[0]})"
+            )
         return str(image.id), ""
     except ImageNotFound:
         return None, f"local engine {where}: no image {local_name}"
@@ -94,6 +109,7 @@ def resolve_base_image(
 
     user, password = (credentials or {}).get(parsed.registry, (None, None))
     tag = parsed.tag or "latest"
+    registry_down = False
     with RegistryClient(
         parsed.registry, username=user, password=password, ca_bundle=ca_bundle
     ) as client:
@@ -101,9 +117,9 @@ def resolve_base_image(
             digest = client.digest_of(parsed.repository, tag)
             registry_said = f"registry {parsed.registry}: no {parsed.repository}:{tag}"
         except RegistryError as exc:
-            digest, registry_said = None, str(exc)
+            digest, registry_said, registry_down = None, str(exc), True
     if digest is None:
-        digest, engine_said = _local_image_id(parsed, docker_host)
+        digest, engine_said = _local_image_id(parsed, docker_host, registry_down=registry_down)
         if digest is None:
             raise RegistryError(f"cannot resolve base image {ref}: {registry_said}; {engine_said}")
     with _cache_lock:
