@@ -93,3 +93,11 @@ def test_workspace_url_must_be_a_database_url_and_is_created(world: FakeWorld) -
     p.create(inputs)
     assert (world.root / "workspace.db").is_file()
     assert p.diff("id", inputs, {**inputs, "url": "sqlite:///other.db"}).replaces == ["url"]
+
+
+def test_a_corrupt_workspace_fails_the_preview_with_a_clear_error(world: FakeWorld) -> None:
+    (world.root / "workspace.db").write_bytes(b"this is not a database " * 100)
+    result = WorkspaceProvider(backends=world.backends()).check({}, {"url": world.workspace_url})
+    assert [f.property for f in result.failures] == ["url"]
+    assert "opening workspace" in result.failures[0].reason
+    assert "not a database" in result.failures[0].reason

@@ -53,6 +53,9 @@ class MlenvProvider(ResourceProvider):
         return getattr(self, "backends", None)
 
     def configure(self, req: ConfigureRequest) -> None:
+        from pulumi_mlenv.resources._lifeline import watch_parent
+
+        watch_parent()  # end with the engine, not half an hour after it
         self._config = {field: req.config.get(f"mlenv:{key}") for key, field in CONFIG_KEYS.items()}
 
     def settings(self, **overrides: Any) -> Settings:

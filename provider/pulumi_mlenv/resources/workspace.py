@@ -21,11 +21,12 @@ class WorkspaceProvider(MlenvProvider):
     resource keeps the database: it holds the history of every environment."""
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        from pulumi_mlenv.service.workspaces import check_workspace_url
+        from pulumi_mlenv.service.workspaces import check_readable, check_workspace_url
 
         url = news.get("url") or self.settings().workspace_url
         try:
             check_workspace_url(url)
+            check_readable(url, backends=self.io)
         except MlenvError as err:
             return CheckResult(news, failures_of(err, "url"))
         return CheckResult({**news, "url": url}, [])

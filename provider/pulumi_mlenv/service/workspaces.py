@@ -6,7 +6,7 @@ from pulumi_mlenv.errors import MlenvError
 from pulumi_mlenv.service.backends import backends_or_real
 from pulumi_mlenv.service.ports import Backends
 
-__all__ = ["check_workspace_url", "open_workspace"]
+__all__ = ["check_readable", "check_workspace_url", "open_workspace"]
 
 
 def check_workspace_url(url: str) -> None:
@@ -23,3 +23,18 @@ def open_workspace(url: str, *, backends: Backends | None = None) -> None:
     missing), then close it. Raises ``MlenvError`` when it cannot be opened."""
     with backends_or_real(backends).store(url):
         pass
+
+
+def check_readable(url: str, *, backends: Backends | None = None) -> None:
+    """Raise ``MlenvError`` when the workspace at ``url`` exists but cannot
+    be read (a corrupt file, a server refusing the login): a preview must
+    fail then, not report "unchanged" while the versions are out of reach.
+    A SQLite file that does not exist yet is fine (``up`` creates it)."""
+    from pathlib import Path
+
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///")).expanduser()
+        if not path.exists():
+            return
+    with backends_or_real(backends).store(url) as workspace:
+        workspace.count_versions()

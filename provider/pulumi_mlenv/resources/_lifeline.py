@@ -1,0 +1,83 @@
+"""The dynamic provider process ends when the engine that started it goes
+away (``pulumi up`` killed, a CI job cancelled): it stops what it started
+(a build, a container) and exits, instead of finishing a build nobody waits
+for and lingering. The engine starts the provider through a small shell
+script (``pulumi-resource-pulumi-python``) that stays as its parent, so the
+engine is gone when the parent, or the parent's parent, is re-parented."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+__all__ = ["watch_parent"]
+
+#: How often the parent is looked at, in seconds.
+POLL_SECONDS = 1.0
+
+_started = False
+_lock = threading.Lock()
+
+
+def _children(pid: int) -> list[int]:
+    """Every descendant of ``pid`` (Linux ``/proc``), deepest first."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            found += [int(c) for c in task.read_text().split()]
+        except (OSError, ValueError):
+            continue
+    deep: list[int] = []
+    for child in found:
+        deep += _children(child)
+    return deep + found
+
+
+def _stop_everything() -> None:
+    for pid in _children(os.getpid()):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    os._exit(3)  # no cleanup handlers: the engine that would read them is gone
+
+
+def _ppid(pid: int) -> int | None:
+    """The parent of ``pid``, or None when it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def _ancestors() -> list[tuple[int, int | None]]:
+    """(pid, its parent) of our parent and grandparent."""
+    parent = os.getppid()
+    grandparent = _ppid(parent)
+    chain = [(parent, grandparent)]
+    if grandparent and grandparent > 1:
+        chain.append((grandparent, _ppid(grandparent)))
+    return chain
+
+
+def _watch(chain: list[tuple[int, int | None]]) -> None:
+    while True:
+        time.sleep(POLL_SECONDS)
+        if any(_ppid(pid) != ppid for pid, ppid in chain):
+            _stop_everything()
+
+
+def watch_parent() -> None:
+    """Start, once per process, a daemon thread that ends the process (and
+    its children) when its parent goes away."""
+    global _started
+    with _lock:
+        if _started or not Path("/proc").is_dir():
+            return
+        _started = True
+    threading.Thread(
+        target=_watch, args=(_ancestors(),), name="mlenv-lifeline", daemon=True
+    ).start()
