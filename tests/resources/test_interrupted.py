@@ -1,7 +1,8 @@
 """`pulumi up` killed in the middle of a build: the provider process and the
 build it started end with the engine, and the stack can be resumed as
-docs/resources.md says (`pulumi cancel` is not needed for a local backend;
-`pulumi refresh --clear-pending-creates` forgets the interrupted create)."""
+docs/resources.md says (`pulumi cancel` removes the lock the killed update
+left; `pulumi refresh --clear-pending-creates` forgets the interrupted
+create)."""
 
 from __future__ import annotations
 
@@ -100,11 +101,15 @@ def test_killing_up_mid_build_ends_the_provider_and_its_build(
         time.sleep(0.5)
     assert not _alive(provider), "the provider outlived the engine"
     assert not _alive(builder), "the build outlived the engine"
-    # Resumable as documented: forget the interrupted create, then up again works.
-    subprocess.run(
+    # Resumable as documented: remove the lock, forget the interrupted create.
+    for command in (
+        ["pulumi", "cancel", "--yes", "--stack", "test"],
         ["pulumi", "refresh", "--yes", "--clear-pending-creates", "--stack", "test"],
-        cwd=tmp_path,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    ):
+        done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+    state = subprocess.run(
+        ["pulumi", "stack", "export", "--stack", "test"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert '"pending_operations"' not in state or '"pending_operations": []' in state
