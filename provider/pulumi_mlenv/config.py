@@ -30,7 +30,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-__all__ = ["HOST_CA_BUNDLES", "Settings", "buildctl_override", "insecure_registries"]
+__all__ = [
+    "HOST_CA_BUNDLES",
+    "Settings",
+    "buildctl_override",
+    "insecure_registries",
+    "log_dir",
+]
 
 DEFAULT_BASE_IMAGE = "127.0.0.1:5000/mlenv/python:3.11-bookworm"
 DEFAULT_REGISTRY = "127.0.0.1:5000"
@@ -76,6 +82,12 @@ def buildctl_override(env: Mapping[str, str] | None = None) -> tuple[str | None,
     env = os.environ if env is None else env
     cache = Path(env.get("MLENV_CACHE_DIR") or _default_cache_dir(env))
     return env.get("MLENV_BUILDCTL") or None, cache
+
+
+def log_dir(env: Mapping[str, str] | None = None) -> Path:
+    """Where full logs of failed builds are kept: ``<cache folder>/logs``."""
+    env = os.environ if env is None else env
+    return Path(env.get("MLENV_CACHE_DIR") or _default_cache_dir(env)) / "logs"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -170,6 +170,27 @@ def _command(request: BuildRequest, metadata: Path) -> list[str]:
     return cmd
 
 
+#: What buildctl prints when the daemon goes away in the middle of a build.
+_DAEMON_GONE = (
+    "code = Unavailable",
+    "error reading from server",
+    "transport is closing",
+    "connection reset by peer",
+    "broken pipe",
+)
+
+
+def _keep_log(lines: list[str]) -> Path:
+    """Write a failed build's whole (redacted) log where the user can read it."""
+    from pulumi_mlenv.config import log_dir
+
+    folder = log_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"build-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.log"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
 def run_buildctl(
     request: BuildRequest,
     *,
@@ -186,6 +207,7 @@ def run_buildctl(
     names: dict[int, str] = {}
     tail: deque[str] = deque(maxlen=_TAIL_LINES)
     errors: list[str] = []
+    full: list[str] = []  # kept (redacted) for the log file of a failure
     try:
         env = None
         if request.docker_config is not None:
@@ -207,6 +229,7 @@ def run_buildctl(
             if secret:
                 line = line.replace(secret, "***")
         tail.append(line)
+        full.append(line)
         if " error: " in line.lower() or "×" in line or "ERROR" in line or "Because" in line:
             errors.append(line)
         event = parse_progress_line(line, names)
@@ -219,6 +242,13 @@ def run_buildctl(
         if "connection refused" in text or ("no such file or directory" in text and "sock" in text):
             last = tail[-1] if tail else ""
             raise EngineError(f"BuildKit daemon at {request.buildkit_host} is unreachable: {last}")
+        last_lines = "\n".join(list(tail)[-5:])
+        if any(sign in last_lines for sign in _DAEMON_GONE):
+            log = _keep_log(full)
+            raise EngineError(
+                f"BuildKit daemon at {request.buildkit_host} stopped answering during the "
+                f"build (full log: {log})"
+            )
         package = failed_package("\n".join(errors) + "\n" + text)
         raise BuildError("image build failed", log_tail=text, failed_package=package)
     digest: str | None = None
