@@ -57,6 +57,16 @@ def test_cold_build_then_workspace_hit_builds_nothing(settings: Settings) -> Non
     assert not second.built and second.reused_from == "workspace"
     assert second.digest == first.digest
     assert env_tags(settings) == [first.env_hash]
+    # A workspace that never recorded the image (its recording was killed
+    # after the push, or another team built it) records it on the hit, with
+    # the lock read from the image's own layers.
+    from pulumi_mlenv.workspace import Workspace
+
+    with Workspace(f"sqlite:///{settings.cache_dir / 'other.db'}") as other:
+        third = ensure_image(spec, settings=settings, workspace=other)
+        record = other.find_image(first.env_hash)
+    assert not third.built and third.lock == first.lock
+    assert record is not None and record.digest == first.digest and record.lock == first.lock
 
 
 def test_global_registry_hit(settings: Settings) -> None:

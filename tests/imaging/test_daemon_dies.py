@@ -83,9 +83,17 @@ def test_a_daemon_killed_mid_build_is_one_line_with_the_log_path(
     finally:
         daemon.kill()
         daemon.wait()
+        _unmount_under(tmp_path)
     assert outcome and isinstance(outcome[0], EngineError), outcome
     message = str(outcome[0])
     assert "\n" not in message
     assert f"BuildKit daemon at {address} stopped answering" in message
     log = Path(message.rsplit("full log: ", 1)[1].rstrip(")"))
     assert log.is_file() and marker in log.read_text()
+
+
+def _unmount_under(folder: Path) -> None:
+    """A killed daemon leaves its build mounts behind: undo them."""
+    mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()]
+    for point in sorted((m for m in mounts if m.startswith(str(folder))), reverse=True):
+        subprocess.run(["umount", "-l", point], check=False)

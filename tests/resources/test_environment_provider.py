@@ -293,3 +293,18 @@ def test_a_rotated_token_keeps_the_hash_and_builds_nothing(
     )
     assert news["hash"] == old["hash"]
     assert provider.diff("id", old, news).replaces == []
+
+
+def test_an_image_pushed_but_never_recorded_is_recorded_with_its_own_lock(
+    provider: EnvironmentProvider, world: FakeWorld, tmp_path: Path
+) -> None:
+    # As when a kill lands between the push and the workspace record.
+    create(provider, world, env("train", "six==1.16.0"))
+    other = tmp_path / "other.db"
+    inputs = {**env("again", "six==1.16.0"), "workspace": f"sqlite:///{other}"}
+    outs = provider.create(provider.check({}, inputs).inputs).outs or {}
+    assert outs["built"] is False and outs["lock"] == ["six==1.16.0"]
+    with sqlite3.connect(other) as db:
+        assert [r[0] for r in db.execute("select digest from mlenv_images")] == [
+            outs["image"].rsplit("@", 1)[1]
+        ]

@@ -76,6 +76,13 @@ class FakeRegistry:
             labels=dict(self.world.images[digest]),
         )
 
+    def read_file(
+        self, repository: str, info: ManifestInfo, path: str, *, max_layer_bytes: int
+    ) -> bytes | None:
+        self._check()
+        lock = self.world.locks.get(info.digest)
+        return "\n".join(lock).encode() + b"\n" if lock and path.endswith("lock.txt") else None
+
     def ping(self) -> None:
         self._check()
 
@@ -116,6 +123,8 @@ class FakeWorld:
     tags: dict[str, dict[str, str]] = field(default_factory=dict)
     #: digest -> labels of every pushed image.
     images: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: digest -> the lock inside the image.
+    locks: dict[str, tuple[str, ...]] = field(default_factory=dict)
     #: base image reference (as written) -> digest.
     bases: dict[str, str] = field(default_factory=dict)
     #: hosts and URLs that do not answer.
@@ -168,10 +177,11 @@ class FakeWorld:
         host_repo, _, tag = plan.image_name.rpartition(":")
         self.tags.setdefault(host_repo, {})[tag] = digest
         self.images[digest] = dict(plan.labels)
+        self.locks[digest] = tuple(p for p in pins if "==" in p)
         return BuiltImage(
             digest=digest,
             dockerfile=f"FROM {plan.base_ref}\n",
-            lock=tuple(p for p in pins if "==" in p),
+            lock=self.locks[digest],
             seconds=0.01,
             log_tail="",
         )

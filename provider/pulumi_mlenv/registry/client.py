@@ -12,6 +12,7 @@ every environment version with the same hash (pulumi-docker-build#606).
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -58,6 +59,8 @@ class ManifestInfo:
     created: str | None
     labels: dict[str, str] = field(default_factory=dict)
     layers: tuple[str, ...] = ()
+    #: Compressed size of each layer, in the order of ``layers``.
+    layer_sizes: tuple[int, ...] = ()
 
 
 def _error_codes(response: requests.Response) -> list[str]:
@@ -246,7 +249,35 @@ class RegistryClient:
             created=created if isinstance(created, str) else None,
             labels={str(k): str(v) for k, v in (labels or {}).items()},
             layers=tuple(str(layer.get("digest", "")) for layer in layers),
+            layer_sizes=tuple(int(layer.get("size", 0)) for layer in layers),
         )
+
+    def read_file(
+        self, repository: str, info: ManifestInfo, path: str, *, max_layer_bytes: int
+    ) -> bytes | None:
+        """The content of ``path`` (``opt/mlenv/lock.txt``) in the image ``info``
+        describes, from its last layer holding it; None when no layer up to
+        ``max_layer_bytes`` (compressed) has it. Layers are read in memory,
+        never written to disk."""
+        import tarfile
+
+        wanted = path.lstrip("/")
+        scope = f"repository:{repository}:pull"
+        for digest, size in reversed(list(zip(info.layers, info.layer_sizes, strict=False))):
+            if size > max_layer_bytes:
+                continue
+            response = self._t.request("GET", f"/v2/{repository}/blobs/{digest}", scope=scope)
+            if response.status_code != 200:
+                raise self._failure(response, f"reading layer {digest} of {repository}")
+            try:
+                with tarfile.open(fileobj=io.BytesIO(response.content), mode="r:*") as tar:
+                    for member in tar:
+                        if member.name.lstrip("./") == wanted and member.isfile():
+                            extracted = tar.extractfile(member)
+                            return extracted.read() if extracted is not None else None
+            except (tarfile.TarError, OSError, EOFError):
+                continue  # not a tar layer (an attestation, a foreign format)
+        return None
 
     # -- changes ---------------------------------------------------------
 

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from pulumi_mlenv.imaging.builder import BuiltImage, ImageBuild
     from pulumi_mlenv.imaging.buildkit import StepEvent
     from pulumi_mlenv.registry import ManifestInfo
-    from pulumi_mlenv.workspace import Workspace
+    from pulumi_mlenv.workspace import ImageRecord, Workspace
 
 __all__ = [
     "ENV_REPOSITORY",
@@ -125,12 +125,18 @@ class _Job:
 
     def hit(self, where: str, client: ImageRegistry, digest: str) -> EnsureResult:
         env_hash = self.target.hash
-        record = self.store.find_image(env_hash) if self.store is not None else None
-        if record is not None and record.digest == digest:
-            size, lock, dockerfile = record.size, tuple(record.lock), record.dockerfile
-        else:  # an image this workspace never recorded (curated, another team's)
-            size, lock, dockerfile = None, (), None
         repository = client.repository_for(ENV_REPOSITORY)
+        size: int | None = None
+        lock: tuple[str, ...] = ()
+        dockerfile: str | None = None
+        record = self.store.find_image(env_hash) if self.store is not None else None
+        if self.store is not None and (record is None or record.digest != digest):
+            # An image this workspace never recorded: another team's, a curated
+            # one, or one whose recording a kill interrupted after the push.
+            # Recorded now, with the lock read from the image itself.
+            record = _adopt(self.store, self.target, client, repository, digest)
+        if record is not None:
+            size, lock, dockerfile = record.size, tuple(record.lock), record.dockerfile or None
         return EnsureResult(
             env_hash=env_hash,
             image=f"{client.host}/{repository}@{digest}",
@@ -145,6 +151,45 @@ class _Job:
             dockerfile=dockerfile,
             warnings=self.warnings,
         )
+
+
+#: Layers larger than this are not searched for the lock (it is in a small one).
+_LOCK_LAYER_LIMIT = 8 * 1024 * 1024
+
+
+def _adopt(
+    store: Workspace,
+    target: ResolvedEnvironment,
+    client: ImageRegistry,
+    repository: str,
+    digest: str,
+) -> ImageRecord:
+    """Record an image found in a registry, its lock read from its layers."""
+    from pulumi_mlenv.imaging.dockerfile import LOCK_PATH
+    from pulumi_mlenv.imaging.lock import parse_lock
+    from pulumi_mlenv.workspace import ImageRecord
+
+    info = client.manifest_info(repository, digest)
+    lock: tuple[str, ...] = ()
+    if info is not None and not target.spec.python.user_managed:
+        text = client.read_file(repository, info, LOCK_PATH, max_layer_bytes=_LOCK_LAYER_LIMIT)
+        lock = parse_lock(text.decode("utf-8", "replace")) if text else ()
+    labels = info.labels if info is not None else {}
+    return store.record_image(
+        ImageRecord(
+            env_hash=target.hash,
+            registry=client.host,
+            repository=repository,
+            digest=digest,
+            size=info.size if info is not None else 0,
+            created=(info.created if info is not None else None)
+            or datetime.now(UTC).isoformat(timespec="seconds"),
+            base_image=labels.get("org.opencontainers.image.base.name"),
+            base_digest=labels.get("org.opencontainers.image.base.digest"),
+            dockerfile="",
+            lock=lock,
+        )
+    )
 
 
 def _labels(target: ResolvedEnvironment) -> tuple[tuple[str, str], ...]:

@@ -43,6 +43,12 @@ class ImageRegistry(Protocol):
         """Size, creation time and labels of an image; None when absent."""
         ...
 
+    def read_file(
+        self, repository: str, info: ManifestInfo, path: str, *, max_layer_bytes: int
+    ) -> bytes | None:
+        """A file's content from the image's layers (small layers only)."""
+        ...
+
     def ping(self) -> None:
         """Raise ``RegistryError`` unless the registry answers (with the login)."""
         ...
