@@ -34,6 +34,7 @@ __all__ = [
     "HOST_CA_BUNDLES",
     "Settings",
     "buildctl_override",
+    "docker_login",
     "insecure_registries",
     "log_dir",
 ]
@@ -84,6 +85,30 @@ def buildctl_override(env: Mapping[str, str] | None = None) -> tuple[str | None,
     return env.get("MLENV_BUILDCTL") or None, cache
 
 
+def docker_login(host: str, env: Mapping[str, str] | None = None) -> tuple[str, str] | None:
+    """The login ``docker login HOST`` stored: Docker's ``config.json`` (in
+    ``$DOCKER_CONFIG`` or ``~/.docker``), its ``auths`` and its credential
+    helpers (``credsStore``, ``credHelpers``), read by the Docker SDK. None
+    when there is none, or the file cannot be read."""
+    env = os.environ if env is None else env
+    folder = env.get("DOCKER_CONFIG")
+    path = Path(folder) / "config.json" if folder else Path.home() / ".docker" / "config.json"
+    if not path.is_file():
+        return None
+    from docker.auth import load_config  # deferred: only when a login is needed
+    from docker.errors import DockerException
+
+    try:
+        entry = load_config(config_path=str(path)).resolve_authconfig(host)
+    except (DockerException, OSError, ValueError):
+        return None
+    if not entry:
+        return None
+    user = entry.get("username") or entry.get("Username")
+    secret = entry.get("password") or entry.get("Password") or entry.get("Secret")
+    return (str(user), str(secret)) if user and secret else None
+
+
 def log_dir(env: Mapping[str, str] | None = None) -> Path:
     """Where full logs of failed builds are kept: ``<cache folder>/logs``."""
     env = os.environ if env is None else env
@@ -112,12 +137,15 @@ class Settings:
 
     def login_for(self, address: str) -> tuple[str | None, str | None]:
         """``(username, password)`` for a registry address
-        (``host[:port][/namespace]``); ``(None, None)`` for an anonymous one."""
+        (``host[:port][/namespace]``): a login given to us (resource, stack
+        config, ``MLENV_REGISTRY_*``), else the one ``docker login`` stored;
+        ``(None, None)`` for an anonymous registry."""
         host = address.split("/", 1)[0]
         for known, username, password in self.registry_credentials:
             if known == host:
                 return username, password
-        return None, None
+        stored = docker_login(host)
+        return stored if stored else (None, None)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

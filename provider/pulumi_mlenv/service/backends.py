@@ -35,13 +35,22 @@ def _build(plan: ImageBuild, progress: Callable[[StepEvent], None] | None) -> Bu
 
 
 def _resolve_base(reference: str, settings: Settings) -> str:
-    from pulumi_mlenv.registry import resolve_base_image
+    from pulumi_mlenv.registry import ImageRef, InvalidImageRef, resolve_base_image
 
+    credentials = settings.logins()
+    try:
+        host = ImageRef.parse(reference).registry
+    except InvalidImageRef:
+        host = None  # resolve_base_image says what is wrong with it
+    if host and host not in credentials:
+        username, password = settings.login_for(host)  # `docker login`'s, if any
+        if username and password:
+            credentials[host] = (username, password)
     return resolve_base_image(
         reference,
         docker_host=settings.docker_host,
         ca_bundle=settings.ca_bundle,
-        credentials=settings.logins(),
+        credentials=credentials,
     )
 
 
