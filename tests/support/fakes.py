@@ -76,6 +76,11 @@ class FakeRegistry:
             labels=dict(self.world.images[digest]),
         )
 
+    def repositories(self, limit: int = 10_000) -> list[str]:
+        self._check()
+        prefix = f"{self.host}/"
+        return [k.removeprefix(prefix) for k in self.world.tags if k.startswith(prefix)][:limit]
+
     def read_file(
         self, repository: str, info: ManifestInfo, path: str, *, max_layer_bytes: int
     ) -> bytes | None:

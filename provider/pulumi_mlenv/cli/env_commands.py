@@ -63,7 +63,7 @@ def hash_command(
         str | None,
         typer.Option(
             "--base-digest",
-            help="Digest the base image tag resolved to (sha256:...); part of the hash (R17).",
+            help="Digest the base image tag resolved to (sha256:...): gives the image hash.",
         ),
     ] = None,
     resolve: Annotated[
@@ -71,16 +71,26 @@ def hash_command(
         typer.Option(
             "--resolve",
             help="Resolve the base image tag (or the default base image, MLENV_BASE_IMAGE) "
-            "in its registry first: the hash `pulumi preview` and `mlenv env build` use.",
+            "in its registry first, for the image hash that `pulumi preview` and "
+            "`mlenv env build` use.",
         ),
     ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object instead of lines.")
+    ] = False,
 ) -> None:
-    """Print the definition's hash (the last line of output).
+    """Print the definition's hashes; the last line is the hash alone.
+
+    Two hashes, two names. The definition hash covers the definition as
+    written (a base image tag is text). The image hash adds the digest the
+    base tag resolves to (--resolve, or --base-digest): it names the image
+    (`mlenv image details HASH`) and is the Pulumi resource's `hash`. The
+    last line is the image hash when it is known, else the definition hash.
 
     Same hash, same image: renaming, re-versioning or re-describing an
     environment keeps it; changing a package, its version, the order of
     packages or channels, the base image, Docker steps or Spark packages
-    changes it. Unpinned packages are listed on stderr (R16).
+    changes it. Unpinned packages are listed on stderr.
 
     Examples:
 
@@ -89,20 +99,46 @@ def hash_command(
         mlenv env hash ./my-env-folder | tail -1
 
         mlenv env hash --resolve environment.yml   # as the Pulumi provider hashes it
+
+        mlenv env hash --resolve --json environment.yml | jq -r .image_hash
     """
     with user_errors():
-        spec = specs.with_resolved_base(specs.load_definition(path), digest)
+        written = specs.load_definition(path)
+        definition_hash = specs.compute_hash(written)
+        spec = specs.with_resolved_base(written, digest)
         if resolve and digest is None:
             from pulumi_mlenv.config import Settings
             from pulumi_mlenv.service.environments import resolve as resolve_base
 
             spec = resolve_base(spec, Settings.from_env()).spec
+        image_hash = specs.compute_hash(spec) if spec.docker.resolved_base_digest else None
         fmt = specs.detect_format(path)
         curated = specs.curated_name(spec)
+        _warn_unpinned(spec)
+        if as_json:
+            import json
+
+            print(
+                json.dumps(
+                    {
+                        "name": spec.name,
+                        "format": fmt.value,
+                        "kind": spec.kind.value,
+                        "curated": curated,
+                        "definition_hash": definition_hash,
+                        "image_hash": image_hash,
+                        "base_digest": spec.docker.resolved_base_digest,
+                        "unpinned": specs.unpinned_packages(spec),
+                    }
+                )
+            )
+            return
         note = f", curated as {curated}" if curated else ""
         out.print(f"{spec.name} ({fmt.value}, {spec.kind.value}{note})", markup=False)
-        _warn_unpinned(spec)
-        out.print(specs.compute_hash(spec), markup=False)
+        out.print(f"definition hash: {definition_hash}", markup=False)
+        if image_hash:
+            out.print(f"image hash:      {image_hash}", markup=False)
+        out.print(image_hash or definition_hash, markup=False)
 
 
 def _warn_unpinned(spec: specs.EnvironmentSpec) -> None:

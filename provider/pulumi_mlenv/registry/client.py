@@ -252,6 +252,24 @@ class RegistryClient:
             layer_sizes=tuple(int(layer.get("size", 0)) for layer in layers),
         )
 
+    def repositories(self, limit: int = 10_000) -> list[str]:
+        """Repository names the registry lists (``/v2/_catalog``), at most
+        ``limit``; an empty list when the registry does not offer its catalog."""
+        found: list[str] = []
+        path = "/v2/_catalog?n=1000"
+        while path and len(found) < limit:
+            response = self._t.request("GET", path, scope="registry:catalog:*")
+            if response.status_code != 200:
+                return found
+            try:
+                names = response.json().get("repositories") or []
+            except ValueError:
+                return found
+            found += [str(n) for n in names]
+            link = response.headers.get("Link", "")
+            path = link[link.find("<") + 1 : link.find(">")] if 'rel="next"' in link else ""
+        return found[:limit]
+
     def read_file(
         self, repository: str, info: ManifestInfo, path: str, *, max_layer_bytes: int
     ) -> bytes | None:

@@ -15,11 +15,11 @@ always returned *by digest* (``<registry>/<repo>@sha256:...``).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from filelock import FileLock
 
@@ -409,8 +409,7 @@ def _query_target(
 
     text = query.strip()
     if len(text) == 64 and all(c in "0123456789abcdef" for c in text):
-        with io.registry(settings.registry, settings) as client:
-            return settings.registry, client.repository_for(ENV_REPOSITORY), text
+        return _find_hash(text, settings, store, io)
     if "/" in text or "@" in text:
         ref = ImageRef.parse(text)
         return ref.registry, ref.repository, ref.digest or ref.tag or "latest"
@@ -422,6 +421,45 @@ def _query_target(
         raise MlenvError(f"no environment version {query} in the workspace")
     ref = ImageRef.parse(record.image)
     return ref.registry, ref.repository, ref.digest or ref.tag or "latest"
+
+
+def _find_hash(
+    text: str, settings: Settings, store: Workspace | None, io: Backends
+) -> tuple[str, str, str]:
+    """Where the image of a hash is: an image hash tagged in the workspace
+    registry, the global one, or any namespace of them; else a definition
+    hash or image hash of a version the workspace registered."""
+    from pulumi_mlenv.registry import ImageRef
+
+    for address in filter(None, (settings.registry, settings.global_registry)):
+        with io.registry(address, settings) as client:
+            repository = client.repository_for(ENV_REPOSITORY)
+            if client.digest_of(repository, text):
+                return address, repository, text
+    if store is not None:
+        for version in store.list_versions(None):
+            if version.env_hash == text or _definition_hash(version.definition) == text:
+                ref = ImageRef.parse(version.image)
+                return ref.registry, ref.repository, ref.digest or ref.tag or text
+    for address in filter(None, (settings.registry, settings.global_registry)):
+        with io.registry(address, settings) as client:
+            for repository in client.repositories():
+                if repository.endswith(ENV_REPOSITORY) and client.digest_of(repository, text):
+                    return address.split("/", 1)[0], repository, text
+    raise MlenvError(
+        f"no image for hash {text[:12]}: not an image hash in {settings.registry} "
+        "(any namespace), nor a definition hash of a registered version"
+    )
+
+
+def _definition_hash(definition: Mapping[str, Any]) -> str | None:
+    """The definition hash of a stored definition; None if it no longer parses."""
+    from pulumi_mlenv.spec import parse_definition
+
+    try:
+        return compute_hash(parse_definition(definition))
+    except MlenvError:
+        return None
 
 
 def image_details(

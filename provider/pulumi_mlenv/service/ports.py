@@ -43,6 +43,10 @@ class ImageRegistry(Protocol):
         """Size, creation time and labels of an image; None when absent."""
         ...
 
+    def repositories(self, limit: int = 10_000) -> list[str]:
+        """Repository names the registry lists (empty when it lists none)."""
+        ...
+
     def read_file(
         self, repository: str, info: ManifestInfo, path: str, *, max_layer_bytes: int
     ) -> bytes | None:
