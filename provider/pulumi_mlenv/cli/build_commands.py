@@ -8,19 +8,18 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
 from pulumi_mlenv.cli.env_commands import env_app
-from pulumi_mlenv.cli.main import err_console, user_errors
+from pulumi_mlenv.cli.main import err_console, out, print_json, user_errors
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.service import StepEvent
 
 __all__ = ["image_app", "register"]
 
 image_app = typer.Typer(name="image", help="Environment images: details by hash, ref or version.")
-console = Console(highlight=False)
+console = out
 
 
 class _Progress:
@@ -53,9 +52,24 @@ def build(
         bool,
         typer.Option("--force", help="rebuild even when an image with this hash exists"),
     ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object instead of the reference.")
+    ] = False,
 ) -> None:
     """Build (or reuse) the image of a definition, register the version in the
-    workspace (as the Environment resource does), and print the image by digest."""
+    workspace (as the Environment resource does), and print the image by digest.
+
+    Progress goes to stderr; stdout gets the image reference alone (or, with
+    --json, one JSON object), never wrapped.
+
+    Examples:
+
+        mlenv env build environment.yml
+
+        docker pull "$(mlenv env build environment.yml)"
+
+        mlenv env build --json requirements.txt | jq -r .version
+    """
     from pulumi_mlenv.service.environments import provision, resolve
     from pulumi_mlenv.spec import load_definition
 
@@ -72,28 +86,82 @@ def build(
             f"{verb} in {result.build_seconds:.1f} s; "
             f"{resolved.spec.name}:{result.version} (image hash {resolved.hash[:12]})"
         )
-        console.print(result.image, markup=False, soft_wrap=True)
+        if as_json:
+            print_json(
+                {
+                    "image": result.image,
+                    "name": resolved.spec.name,
+                    "version": result.version,
+                    "hash": resolved.hash,
+                    "definition_hash": resolved.definition_hash,
+                    "built": result.built,
+                    "reused_from": result.reused_from,
+                    "seconds": round(result.build_seconds, 3),
+                    "lock": list(result.lock),
+                    "warnings": list(result.warnings),
+                }
+            )
+        else:
+            console.print(result.image, markup=False)
 
 
 @image_app.command("details")
 def details(
-    query: Annotated[str, typer.Argument(help="a hash, an image reference, or NAME[:VERSION]")],
+    query: Annotated[
+        str,
+        typer.Argument(
+            help="an image hash or definition hash (mlenv env hash), an image reference, "
+            "or NAME[:VERSION]"
+        ),
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Show what is known about an environment image (R12)."""
+    """Show what is known about an environment image: where it is, its hash,
+    size, base image, the versions that use it, its lock and Dockerfile.
+
+    Examples:
+
+        mlenv image details train:3
+
+        mlenv image details "$(mlenv env hash --resolve environment.yml | tail -1)"
+
+        mlenv image details --json 127.0.0.1:5000/mlenv/env@sha256:... | jq .lock
+    """
     from pulumi_mlenv.service import image_details
 
     with user_errors():
         settings = Settings.from_env()
         info = image_details(query, settings=settings)
+        created = _shown_date(info.created)
+        if as_json:
+            print_json(
+                {
+                    "image": info.image,
+                    "registry": info.registry,
+                    "repository": info.repository,
+                    "digest": info.digest,
+                    "hash": info.env_hash,
+                    "size": info.size,
+                    "created": created,
+                    "base_image": info.base_image,
+                    "base_digest": info.base_digest,
+                    "versions": list(info.versions),
+                    "lock": list(info.lock),
+                    "dockerfile": info.dockerfile,
+                }
+            )
+            return
         table = Table(show_header=False, box=None)
+        table.add_column(no_wrap=True)
+        table.add_column(no_wrap=True, overflow="ignore")
         rows = [
             ("image", info.image),
             ("registry", info.registry),
             ("repository", info.repository),
             ("digest", info.digest),
-            ("hash", info.env_hash or "-"),
+            ("image hash", info.env_hash or "-"),
             ("size", f"{info.size / 1e6:.1f} MB" if info.size else "-"),
-            ("created", info.created or "-"),
+            ("created", created),
             ("base image", info.base_image or "-"),
             ("base digest", info.base_digest or "-"),
             ("versions", ", ".join(info.versions) or "-"),
@@ -105,6 +173,16 @@ def details(
         if info.dockerfile:
             console.print("Dockerfile:", style="bold")
             console.print(info.dockerfile, markup=False)
+
+
+def _shown_date(created: str | None) -> str:
+    """An image's creation time as a date; a reproducible build carries none
+    (its config says 1970-01-01, the epoch), and says so."""
+    if not created:
+        return "-"
+    if created.startswith("1970-01-01"):
+        return "reproducible build: no timestamp"
+    return created
 
 
 def register(app: typer.Typer) -> None:

@@ -9,11 +9,10 @@ from typing import Annotated
 
 import typer
 import yaml
-from rich.console import Console
 from rich.table import Table
 
 from pulumi_mlenv import spec as specs
-from pulumi_mlenv.cli.main import err_console, user_errors
+from pulumi_mlenv.cli.main import err_console, out, print_json, user_errors
 
 __all__ = ["curated_app", "env_app", "register"]
 
@@ -39,7 +38,6 @@ curated_app = typer.Typer(
 PathArg = Annotated[
     Path, typer.Argument(help="Definition file or folder (format detected).", show_default=False)
 ]
-out = Console(highlight=False, soft_wrap=True)
 
 
 class Target(StrEnum):
@@ -116,21 +114,17 @@ def hash_command(
         curated = specs.curated_name(spec)
         _warn_unpinned(spec)
         if as_json:
-            import json
-
-            print(
-                json.dumps(
-                    {
-                        "name": spec.name,
-                        "format": fmt.value,
-                        "kind": spec.kind.value,
-                        "curated": curated,
-                        "definition_hash": definition_hash,
-                        "image_hash": image_hash,
-                        "base_digest": spec.docker.resolved_base_digest,
-                        "unpinned": specs.unpinned_packages(spec),
-                    }
-                )
+            print_json(
+                {
+                    "name": spec.name,
+                    "format": fmt.value,
+                    "kind": spec.kind.value,
+                    "curated": curated,
+                    "definition_hash": definition_hash,
+                    "image_hash": image_hash,
+                    "base_digest": spec.docker.resolved_base_digest,
+                    "unpinned": specs.unpinned_packages(spec),
+                }
             )
             return
         note = f", curated as {curated}" if curated else ""

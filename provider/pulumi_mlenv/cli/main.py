@@ -14,6 +14,8 @@ without a traceback.
 from __future__ import annotations
 
 import importlib
+import json
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -22,7 +24,7 @@ from rich.console import Console
 
 from pulumi_mlenv.errors import MlenvError, SpecError
 
-__all__ = ["COMMAND_MODULES", "app", "err_console", "main", "user_errors"]
+__all__ = ["COMMAND_MODULES", "app", "err_console", "main", "out", "print_json", "user_errors"]
 
 #: Modules whose ``register(app)`` adds sub-commands, in help order.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -45,8 +47,18 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-#: Problems go to stderr, so stdout stays parseable (hashes, converted files).
+#: Problems and progress go to stderr, so stdout stays parseable (hashes,
+#: image references, converted files, --json).
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+#: Results. Never wrapped or cut, whatever the terminal's width, and piped
+#: output is as wide as its longest line (rich would otherwise assume 80).
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 100_000)
+
+
+def print_json(value: object) -> None:
+    """One JSON document on stdout, alone on its line (for ``--json``)."""
+    print(json.dumps(value, default=str))
+
 
 EXIT_INVALID = 2
 EXIT_FAILED = 1

@@ -6,16 +6,15 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from pulumi_mlenv.cli.env_commands import env_app
-from pulumi_mlenv.cli.main import user_errors
+from pulumi_mlenv.cli.main import out, user_errors
 from pulumi_mlenv.config import Settings
 
 __all__ = ["register"]
 
-console = Console(highlight=False)
+console = out
 
 
 @env_app.command("versions")
