@@ -13,5 +13,5 @@ command -v python3 >/dev/null || die "python3 (3.11 or newer) is needed: apt-get
 [ -x .venv/bin/python ] || { say "python: creating .venv"; python3 -m venv .venv; }
 [ -x .venv/bin/uv ] || { say "python: installing uv"; .venv/bin/python -m pip install -q uv; }
 say "python: installing pulumi-mlenv (editable) with test extras"
-.venv/bin/uv pip install -q --python .venv/bin/python -e '.[test]'
+.venv/bin/uv pip install -q --compile-bytecode --python .venv/bin/python -e '.[test]'
 sha256sum pyproject.toml | cut -c1-64 > "$stamp"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.live import Live
@@ -14,7 +14,9 @@ from rich.table import Table
 from pulumi_mlenv.cli.env_commands import env_app
 from pulumi_mlenv.cli.main import err_console, out, print_json, user_errors
 from pulumi_mlenv.config import Settings
-from pulumi_mlenv.service import StepEvent
+
+if TYPE_CHECKING:
+    from pulumi_mlenv.service import StepEvent
 
 __all__ = ["image_app", "register"]
 
