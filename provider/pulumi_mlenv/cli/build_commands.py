@@ -14,6 +14,7 @@ from rich.table import Table
 from pulumi_mlenv.cli.env_commands import env_app
 from pulumi_mlenv.cli.main import err_console, out, print_json, user_errors
 from pulumi_mlenv.config import Settings
+from pulumi_mlenv.errors import MlenvError
 
 if TYPE_CHECKING:
     from pulumi_mlenv.service import StepEvent
@@ -79,8 +80,12 @@ def build(
         settings = Settings.from_env()
         resolved = resolve(load_definition(path), settings)
         progress = _Progress()
-        with progress.live:
-            result = provision(resolved, settings=settings, force=force, progress=progress)
+        try:
+            with progress.live:
+                result = provision(resolved, settings=settings, force=force, progress=progress)
+        except MlenvError:
+            err_console.line()  # the error on a line of its own, under the table
+            raise
         for warning in result.warnings:
             err_console.print(f"warning: {warning}", markup=False)
         verb = "built" if result.built else f"reused from the {result.reused_from} registry"

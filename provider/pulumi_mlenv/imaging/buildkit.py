@@ -2,8 +2,10 @@
 
 ``buildctl`` is a subprocess: no gRPC client to pin, and the same command
 works against a local socket or a team's remote ``tcp://`` builder. Its
-``--progress=plain`` output is parsed line by line into ``StepEvent``s (for
-the progress display) and kept as a bounded tail (for ``BuildError``).
+machine-readable progress (``--progress=rawjson``: one JSON status a line,
+BuildKit's own ``SolveStatus``) is decoded into ``StepEvent``s (for the
+progress display) and into the steps' own output, kept as a bounded tail
+(for ``BuildError``) and, on a failure, as a whole log file.
 """
 
 from __future__ import annotations
@@ -24,17 +26,14 @@ from pulumi_mlenv.errors import BuildError, EngineError
 __all__ = [
     "BuildOutcome",
     "BuildRequest",
+    "ProgressDecoder",
     "StepEvent",
     "buildctl_path",
     "failed_package",
-    "parse_progress_line",
     "run_buildctl",
 ]
 
 _TAIL_LINES = 60
-_STEP = re.compile(r"^#(\d+) \[([^\]]+)\] (.*)$")
-_DONE = re.compile(r"^#(\d+) (DONE|CACHED|ERROR)(?: ([0-9.]+)s)?")
-_OTHER = re.compile(r"^#(\d+) ([a-z].*)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,27 +95,106 @@ def buildctl_path() -> str:
     raise EngineError("buildctl not found: install BuildKit's buildctl or set MLENV_BUILDCTL")
 
 
-def parse_progress_line(line: str, names: dict[int, str]) -> StepEvent | None:
-    """Turn one ``--progress=plain`` line into an event, or None when it is
-    log output. ``names`` remembers step names across lines (mutated)."""
-    m = _STEP.match(line)
-    if m:
-        number = int(m.group(1))
-        name = f"[{m.group(2)}] {m.group(3)}".split("\n")[0]
-        names[number] = name[:120]
-        return StepEvent(number, names[number], "started")
-    m = _DONE.match(line)
-    if m:
-        number = int(m.group(1))
-        status = {"DONE": "done", "CACHED": "cached", "ERROR": "error"}[m.group(2)]
-        seconds = float(m.group(3)) if m.group(3) else None
-        return StepEvent(number, names.get(number, f"#{number}"), status, seconds)
-    m = _OTHER.match(line)
-    if m and int(m.group(1)) not in names and not m.group(2)[0].isdigit():
-        number = int(m.group(1))
-        names[number] = m.group(2)[:120]
-        return StepEvent(number, names[number], "started")
-    return None
+def _seconds(started: str | None, completed: str | None) -> float | None:
+    """Seconds between two RFC 3339 times BuildKit reports (nanoseconds cut)."""
+    if not started or not completed:
+        return None
+    from datetime import datetime
+
+    def parse(text: str) -> datetime:
+        head, _, frac = text.rstrip("Z").partition(".")
+        return datetime.fromisoformat(f"{head}.{(frac + '000000')[:6]}+00:00")
+
+    return round((parse(completed) - parse(started)).total_seconds(), 3)
+
+
+class ProgressDecoder:
+    """Turns buildctl's ``--progress=rawjson`` lines into step events and log
+    lines. Steps (BuildKit's vertexes, by digest) are numbered in the order
+    they first appear; each step's output comes back as ``#N <line>``, and a
+    line that is not JSON (buildctl's closing error summary) as it is."""
+
+    def __init__(self) -> None:
+        self._numbers: dict[str, int] = {}
+        self._names: dict[int, str] = {}
+        self._reported: dict[int, str] = {}
+        self._partial: dict[int, str] = {}
+
+    def _number(self, digest: str, name: str) -> int:
+        number = self._numbers.setdefault(digest, len(self._numbers) + 1)
+        if name:
+            self._names[number] = name.split("\n")[0][:120]
+        return number
+
+    def feed(self, line: str) -> tuple[list[StepEvent], list[str]]:
+        """The events and log lines one line of output holds."""
+        text = line.strip()
+        if not text.startswith("{"):
+            return [], [line] if text else []
+        try:
+            status = json.loads(text)
+        except ValueError:
+            return [], [line]
+        if not isinstance(status, dict):
+            return [], [line]
+        events: list[StepEvent] = []
+        logs: list[str] = []
+        for vertex in status.get("vertexes") or []:
+            event = self._vertex(vertex)
+            if event is not None:
+                events.append(event)
+        for entry in status.get("logs") or []:
+            logs += self._log(entry)
+        return events, logs
+
+    def _vertex(self, vertex: dict[str, object]) -> StepEvent | None:
+        number = self._number(str(vertex.get("digest", "")), str(vertex.get("name") or ""))
+        name = self._names.get(number, f"#{number}")
+        if vertex.get("error"):
+            status = "error"
+        elif vertex.get("cached"):
+            status = "cached"
+        elif vertex.get("completed"):
+            status = "done"
+        elif vertex.get("started"):
+            status = "started"
+        else:
+            return None  # known, not started yet
+        if self._reported.get(number) == status:
+            return None
+        self._reported[number] = status
+        seconds = _seconds(
+            str(vertex.get("started") or ""), str(vertex.get("completed") or "")
+        ) if status == "done" else None  # fmt: skip
+        return StepEvent(number, name, status, seconds)
+
+    def _log(self, entry: dict[str, object]) -> list[str]:
+        import base64
+
+        number = self._number(str(entry.get("vertex", "")), "")
+        try:
+            data = base64.b64decode(str(entry.get("data") or "")).decode("utf-8", "replace")
+        except ValueError:
+            return []
+        text = self._partial.pop(number, "") + data
+        *complete, rest = text.split("\n")
+        if rest:
+            self._partial[number] = rest
+        return [f"#{number} {piece.rstrip(chr(13))}" for piece in complete]
+
+    def errors(self, status_line: str) -> list[str]:
+        """The error messages a JSON status line holds (a failed step's)."""
+        try:
+            status = json.loads(status_line)
+        except ValueError:
+            return []
+        if not isinstance(status, dict):
+            return []
+        return [
+            f"#{self._number(str(v.get('digest', '')), '')} ERROR: {v['error']}"
+            for v in status.get("vertexes") or []
+            if isinstance(v, dict) and v.get("error")
+        ]
 
 
 # Installer messages that name the package at fault, most specific first.
@@ -149,7 +227,7 @@ def _command(request: BuildRequest, metadata: Path) -> list[str]:
         "build",
         "--frontend",
         "dockerfile.v0",
-        "--progress=plain",
+        "--progress=rawjson",
         "--metadata-file",
         str(metadata),
         "--output",
@@ -204,7 +282,7 @@ def run_buildctl(
     ``redact`` lists strings removed from every kept log line (tokens).
     """
     started = time.monotonic()
-    names: dict[int, str] = {}
+    decoder = ProgressDecoder()
     tail: deque[str] = deque(maxlen=_TAIL_LINES)
     errors: list[str] = []
     full: list[str] = []  # kept (redacted) for the log file of a failure
@@ -224,17 +302,20 @@ def run_buildctl(
         raise EngineError(f"running buildctl: {exc}") from exc
     assert proc.stdout is not None
     for raw in proc.stdout:
-        line = raw.rstrip("\n")
-        for secret in redact:
-            if secret:
-                line = line.replace(secret, "***")
-        tail.append(line)
-        full.append(line)
-        if " error: " in line.lower() or "×" in line or "ERROR" in line or "Because" in line:
-            errors.append(line)
-        event = parse_progress_line(line, names)
-        if event is not None and progress is not None:
-            progress(event)
+        events, lines = decoder.feed(raw.rstrip("\n"))
+        if '"error"' in raw:
+            lines += decoder.errors(raw)
+        for line in lines:
+            for secret in redact:
+                if secret:
+                    line = line.replace(secret, "***")
+            tail.append(line)
+            full.append(line)
+            if " error: " in line.lower() or "×" in line or "ERROR" in line or "Because" in line:
+                errors.append(line)
+        if progress is not None:
+            for event in events:
+                progress(event)
     code = proc.wait()
     seconds = time.monotonic() - started
     text = "\n".join(tail)
