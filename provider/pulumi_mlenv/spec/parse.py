@@ -16,6 +16,7 @@ from typing import Any
 from pulumi_mlenv.errors import SpecError
 from pulumi_mlenv.spec._reader import Reader, join
 from pulumi_mlenv.spec.conda_specs import canonical_conda_spec, conda_spec_name
+from pulumi_mlenv.spec.limits import check_values
 from pulumi_mlenv.spec.model import (
     CondaSection,
     DockerSection,
@@ -102,6 +103,7 @@ def parse_definition(data: Mapping[str, Any], *, source: str = "") -> Environmen
 
 
 def _parse(data: object, source: str = "") -> EnvironmentSpec:
+    check_values(data)  # depth, size, long numbers: before any field is read
     r = Reader(source)
     top = r.mapping(data, "")
     if top is None:
@@ -197,7 +199,11 @@ def _conda(
                     r.add(ipath, "a second pip list", "merge it into the first one")
                 _pip_entries(r, sub["pip"], join(ipath, "pip"), pip, options)
             continue
-        text = r.string(item, ipath, scalar=True)
+        if isinstance(item, bool | int | float):
+            # YAML reads `- 3.10` as the number 3.1: never guess a package.
+            r.add(ipath, f"expected a package spec, got {item!r}", "write it as 'python=3.10'")
+            continue
+        text = r.string(item, ipath)
         if text is None:
             continue
         spec = canonical_conda_spec(text)
@@ -232,7 +238,7 @@ def _pip_entries(r: Reader, value: object, path: str, pip: list[str], options: l
             continue
         line = parse_pip_line(text, epath)
         if line.problem:
-            r.problems.append(line.problem)
+            r.report(line.problem)
         elif line.include:
             r.add(
                 epath,

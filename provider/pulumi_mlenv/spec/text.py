@@ -8,11 +8,9 @@ rotating a token must not rebuild every image, and secrets must not be shown.
 
 from __future__ import annotations
 
-import re
+from pulumi_mlenv.errors import URL_USERINFO
 
 __all__ = ["canonical_dockerfile", "canonical_step", "redact_url_credentials"]
-
-_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
 
 
 def canonical_step(text: str) -> str:
@@ -30,5 +28,6 @@ def canonical_dockerfile(text: str) -> str:
 def redact_url_credentials(text: str, replacement: str = "") -> str:
     """``https://user:token@host/x`` -> ``https://host/x`` (or with
     ``replacement`` + ``@`` kept, e.g. ``***``)."""
-    sub = (r"\g<scheme>" + replacement + "@") if replacement else r"\g<scheme>"
-    return _USERINFO.sub(sub, text)
+    if "://" not in text:
+        return text
+    return URL_USERINFO.sub(f"://{replacement}@" if replacement else "://", text)
