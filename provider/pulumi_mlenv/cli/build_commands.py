@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from pulumi_mlenv.cli.env_commands import env_app
+from pulumi_mlenv.cli.env_commands import RootOpt, env_app
 from pulumi_mlenv.cli.main import err_console, user_errors
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.imaging.buildkit import StepEvent
@@ -59,13 +59,14 @@ def build(
     force: Annotated[
         bool, typer.Option("--force", help="rebuild even when the hash's image exists (R18)")
     ] = False,
+    root: RootOpt = None,
 ) -> None:
     """Build (or reuse) the image of a definition and print it by digest."""
     from pulumi_mlenv.service import ensure_image
     from pulumi_mlenv.spec import load_definition
 
     with user_errors():
-        spec = load_definition(path)
+        spec = load_definition(path, root=root)
         settings = Settings.from_env()
         progress = _Progress()
         with progress.live:

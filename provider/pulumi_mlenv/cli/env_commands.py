@@ -15,7 +15,7 @@ from rich.table import Table
 from pulumi_mlenv import spec as specs
 from pulumi_mlenv.cli.main import err_console, user_errors
 
-__all__ = ["curated_app", "env_app", "register"]
+__all__ = ["RootOpt", "curated_app", "env_app", "register"]
 
 env_app = typer.Typer(
     help=(
@@ -38,6 +38,15 @@ curated_app = typer.Typer(
 
 PathArg = Annotated[
     Path, typer.Argument(help="Definition file or folder (format detected).", show_default=False)
+]
+RootOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--root",
+        help="Folder the definition may read files from (-r includes, conda_file, "
+        "Dockerfile). Default: the definition's own folder; files outside it are refused.",
+        show_default=False,
+    ),
 ]
 out = Console(highlight=False, soft_wrap=True)
 
@@ -74,6 +83,7 @@ def hash_command(
             "in its registry first: the hash `pulumi preview` and `mlenv env build` use.",
         ),
     ] = False,
+    root: RootOpt = None,
 ) -> None:
     """Print the definition's hash (the last line of output).
 
@@ -91,7 +101,7 @@ def hash_command(
         mlenv env hash --resolve environment.yml   # as the Pulumi provider hashes it
     """
     with user_errors():
-        spec = specs.with_resolved_base(specs.load_definition(path), digest)
+        spec = specs.with_resolved_base(specs.load_definition(path, root=root), digest)
         if resolve and digest is None:
             from pulumi_mlenv.config import Settings
             from pulumi_mlenv.service.environments import resolve as resolve_base
@@ -116,7 +126,7 @@ def _warn_unpinned(spec: specs.EnvironmentSpec) -> None:
 
 
 @env_app.command("validate")
-def validate_command(path: PathArg) -> None:
+def validate_command(path: PathArg, root: RootOpt = None) -> None:
     """Check a definition: exit 0 when valid, or 2 with every problem on stderr.
 
     Each problem names the field (python.conda.dependencies[3].pip[0]) and
@@ -127,7 +137,7 @@ def validate_command(path: PathArg) -> None:
         mlenv env validate environment.yml && echo ok
     """
     with user_errors():
-        spec = specs.load_definition(path)
+        spec = specs.load_definition(path, root=root)
         conda = spec.python.conda
         count = len(conda.dependencies) + len(conda.pip) if conda else 0
         out.print(
@@ -142,6 +152,7 @@ def validate_command(path: PathArg) -> None:
 def explain_command(
     old: Annotated[Path, typer.Argument(help="The definition as it was.", show_default=False)],
     new: Annotated[Path, typer.Argument(help="The definition as it is now.", show_default=False)],
+    root: RootOpt = None,
 ) -> None:
     """Say why two definitions hash differently, one reason per line.
 
@@ -156,7 +167,8 @@ def explain_command(
         conda channels: order changed
     """
     with user_errors():
-        before, after = specs.load_definition(old), specs.load_definition(new)
+        before = specs.load_definition(old, root=root)
+        after = specs.load_definition(new, root=root)
         for line in specs.explain(before, after):
             out.print(line, markup=False)
 
@@ -165,6 +177,7 @@ def explain_command(
 def convert_command(
     path: PathArg,
     to: Annotated[Target, typer.Option("--to", help="Format to write to stdout.")] = Target.MLENV,
+    root: RootOpt = None,
 ) -> None:
     """Write a definition in another format to stdout, with the same hash.
 
@@ -178,7 +191,7 @@ def convert_command(
         mlenv env convert requirements.txt --to azureml-v2 > env.yml
     """
     with user_errors():
-        text = specs.dump_definition(specs.load_definition(path), to.value)
+        text = specs.dump_definition(specs.load_definition(path, root=root), to.value)
         typer.echo(text, nl=False)
 
 

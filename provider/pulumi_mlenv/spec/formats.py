@@ -25,6 +25,7 @@ from pulumi_mlenv.errors import Problem, SpecError
 from pulumi_mlenv.spec import azureml
 from pulumi_mlenv.spec.explain import explain
 from pulumi_mlenv.spec.hashing import compute_hash, with_resolved_base
+from pulumi_mlenv.spec.limits import MAX_PROBLEMS, too_many_problems
 from pulumi_mlenv.spec.model import CondaSection, EnvironmentSpec
 from pulumi_mlenv.spec.parse import _parse, conda_to_dict, parse_definition, to_dict
 from pulumi_mlenv.spec.paths import DefinitionFiles, shown
@@ -77,7 +78,7 @@ def _default_name(path: Path) -> str:
 def _load_yaml(path: Path, files: DefinitionFiles | None = None) -> Any:
     """The YAML file the user named (a regular file, within the caps)."""
     files = files or DefinitionFiles(path.parent)
-    return load_yaml(files.read_file(path, str(path)), str(path))
+    return load_yaml(files.read_file(path, path.name), path.name)
 
 
 def _format_of_mapping(data: object) -> Format | None:
@@ -241,11 +242,17 @@ def load_definition(path: str | Path, *, root: str | Path | None = None) -> Envi
             problems = _inline_conda_file(data, p.parent, label, files)
     if not data.get("name"):
         data = {**data, "name": _default_name(p)}
+    if files.stopped is not None:
+        # A budget ran out: that one problem says it all (the lines after it
+        # would each repeat it).
+        raise SpecError(files.stopped)
     try:
         spec = parse_definition(data, source=str(p))
     except SpecError as err:
-        raise SpecError(problems + list(_relabel(err, label, prefix).problems)) from None
+        problems += _relabel(err, label, prefix).problems
     if problems:
+        if len(problems) > MAX_PROBLEMS:
+            problems = [*problems[:MAX_PROBLEMS], too_many_problems(label)]
         raise SpecError(problems)
     return spec
 

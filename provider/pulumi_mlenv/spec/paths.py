@@ -18,7 +18,7 @@ import os
 import stat
 from pathlib import Path
 
-from pulumi_mlenv.errors import SpecError
+from pulumi_mlenv.errors import Problem, SpecError
 from pulumi_mlenv.spec.limits import (
     MAX_FILE_BYTES,
     MAX_FILES,
@@ -51,6 +51,9 @@ class DefinitionFiles:
         self.root = Path(os.path.realpath(root))
         self.files_read = 0
         self.bytes_read = 0
+        #: The problem of the first budget (files, total bytes) that ran out;
+        #: every later read fails with it, and the caller reports it alone.
+        self.stopped: Problem | None = None
 
     def locate(self, folder: Path, name: str, where: str) -> Path:
         """The real path of ``name`` (relative to ``folder``), when it is a
@@ -97,12 +100,21 @@ class DefinitionFiles:
         at ``where``, problems with the text at ``label`` (the file's name)."""
         return self._read(self.locate(folder, name, where), label)
 
+    def _stop(self, problem: Problem) -> SpecError:
+        self.stopped = self.stopped or problem
+        return SpecError(self.stopped)
+
     def _read(self, real: Path, label: str) -> str:
+        """The UTF-8 text of a located regular file, within the caps."""
+        if self.stopped is not None:
+            raise SpecError(self.stopped)
         if self.files_read >= MAX_FILES:
-            raise SpecError.at(
-                label,
-                f"one definition may read at most {MAX_FILES} files (the limit)",
-                "merge some -r includes",
+            raise self._stop(
+                Problem(
+                    label,
+                    f"one definition may read at most {MAX_FILES} files (the limit)",
+                    "merge some -r includes",
+                )
             )
         self.files_read += 1
         flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
@@ -131,10 +143,12 @@ class DefinitionFiles:
             )
         self.bytes_read += len(data)
         if self.bytes_read > MAX_TOTAL_BYTES:
-            raise SpecError.at(
-                label,
-                f"the files of this definition add up to more than {MAX_TOTAL_BYTES} bytes "
-                "(the limit)",
+            raise self._stop(
+                Problem(
+                    label,
+                    f"the files of this definition add up to more than {MAX_TOTAL_BYTES} "
+                    "bytes (the limit)",
+                )
             )
         try:
             text = data.decode("utf-8")

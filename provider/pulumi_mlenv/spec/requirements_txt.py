@@ -14,7 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pulumi_mlenv.errors import Problem, SpecError
-from pulumi_mlenv.spec.limits import MAX_INCLUDE_DEPTH, MAX_PROBLEMS, too_many_problems
+from pulumi_mlenv.spec.limits import (
+    MAX_INCLUDE_DEPTH,
+    MAX_PROBLEMS,
+    check_scalar_text,
+    too_many_problems,
+)
 from pulumi_mlenv.spec.paths import DefinitionFiles
 from pulumi_mlenv.spec.pip_requirements import parse_pip_line
 
@@ -112,6 +117,10 @@ def _add_line(
     chain: tuple[Path, ...],
     files: DefinitionFiles,
 ) -> None:
+    too_long = check_scalar_text(text, where)  # a 5,000-digit version, a huge joined line
+    if too_long is not None:
+        out.problems.append(too_long)
+        return
     parsed = parse_pip_line(text, where)
     if parsed.problem:
         out.problems.append(parsed.problem)

@@ -81,6 +81,8 @@ def load_yaml(text: str, label: str) -> Any:
     try:
         _scan(text, label)
         return yaml.load(text, Loader=_LOADER)  # a safe loader: no tags build objects
+    except SpecError:
+        raise  # a cap, already with its line (SpecError is a ValueError too)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"{label}:{mark.line + 1}" if mark is not None else label
