@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from pulumi_mlenv.errors import SpecError
+from pulumi_mlenv.errors import SpecError, redact_credentials
 from pulumi_mlenv.spec._reader import Reader, join
 from pulumi_mlenv.spec.conda_specs import canonical_conda_spec, conda_spec_name
 from pulumi_mlenv.spec.limits import check_values
@@ -116,7 +116,9 @@ def _parse(data: object, source: str = "") -> EnvironmentSpec:
     if name is None and "name" not in top:
         r.add("name", "is required", "add 'name: my-env'")
     elif name is not None and not NAME_PATTERN.fullmatch(name):
-        fixed = re.sub(r"[^A-Za-z0-9._-]+", "-", name.strip()).strip("-._")
+        # Made from the redacted name: the rewrite would hide a URL's
+        # credential from the redaction every problem gets.
+        fixed = re.sub(r"[^A-Za-z0-9._-]+", "-", redact_credentials(name.strip())).strip("-._")
         r.add("name", f"'{name}' is not a valid name", f"did you mean '{fixed or 'my-env'}'?")
     python, conda_vars = _python(r, top.get("python"))
     env_vars = dict(r.pairs(top.get("environment_variables"), "environment_variables"))
