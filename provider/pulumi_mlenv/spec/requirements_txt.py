@@ -139,6 +139,8 @@ def _add_line(
                 Problem(where, f"'{text}' names a file, which only load_definition reads")
             )
         else:
+            if files.stopped is not None:
+                return  # a budget is spent: the caller reports that alone
             try:
                 real = files.locate(folder, name, where)
             except SpecError as err:
