@@ -50,9 +50,11 @@ MAX_NUMBER_DIGITS = 256
 #: Problems reported for one definition before reading stops.
 MAX_PROBLEMS = 100
 
-_LONG_LINE = re.compile(rf"[^\n]{{{MAX_LINE_CHARS + 1}}}")
+# Both anchored at the start of a line / of a run of digits: unanchored, each
+# position of a long line would start a scan of its own (quadratic).
+_LONG_LINE = re.compile(rf"^[^\n]{{{MAX_LINE_CHARS + 1}}}", re.MULTILINE)
 # Underscores count as part of a number: YAML reads 1_000 as 1000.
-_DIGIT_RUN = re.compile(rf"[0-9_]{{{MAX_NUMBER_DIGITS + 1},}}")
+_DIGIT_RUN = re.compile(rf"(?<![0-9_])[0-9_]{{{MAX_NUMBER_DIGITS + 1},}}")
 
 
 def _line_of(text: str, index: int) -> int:
