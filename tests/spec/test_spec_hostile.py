@@ -18,9 +18,10 @@ import pytest
 from _defs import definition
 
 from pulumi_mlenv.errors import SpecError
-from pulumi_mlenv.spec import compute_hash, load_definition, parse_definition
+from pulumi_mlenv.spec import compute_hash, explain, load_definition, parse_definition
 from pulumi_mlenv.spec.limits import (
     MAX_DEPTH,
+    MAX_DIFF_LINES,
     MAX_FILE_BYTES,
     MAX_FILES,
     MAX_INCLUDE_DEPTH,
@@ -227,6 +228,17 @@ def test_system_files_are_refused_even_under_a_root_of_slash(
     (tmp_path / name).write_text(text)
     with pytest.raises(SpecError, match="is a system file") as err:
         load_definition(tmp_path / name, root="/")
+    assert "PATH=" not in str(err.value)
+
+
+@pytest.mark.parametrize("name", ["requirements.txt", "environment.yml"])
+def test_a_definition_that_is_a_symlink_out_of_its_folder_is_refused(
+    tmp_path: Path, name: str
+) -> None:
+    folder = _setup(tmp_path, {name: "->/proc/self/environ"})
+    with pytest.raises(SpecError) as err:
+        load_definition(folder / name)
+    assert "outside the definition's folder" in str(err.value)
     assert "PATH=" not in str(err.value)
 
 
@@ -649,3 +661,18 @@ def test_credentials_never_reach_a_file_problem(tmp_path: Path) -> None:
     with pytest.raises(SpecError) as err:
         load_definition(tmp_path / "requirements.txt")
     assert TOKEN not in str(err.value)
+
+
+def test_explain_summarises_a_huge_dockerfile_instead_of_matching_lines() -> None:
+    lines = [f"RUN echo {i % 50}" for i in range(MAX_DIFF_LINES + 1)]
+    old = parse_definition(
+        {"name": "a", "docker": {"base_dockerfile": "\n".join(["FROM x", *lines])}}
+    )
+    new = parse_definition(
+        {"name": "a", "docker": {"base_dockerfile": "\n".join(["FROM x", *lines, "RUN y"])}}
+    )
+    reasons = explain(old, new)
+    assert len(reasons) == 1
+    assert reasons[0].endswith(
+        f"changed ({MAX_DIFF_LINES + 2} lines -> {MAX_DIFF_LINES + 3} lines)"
+    )

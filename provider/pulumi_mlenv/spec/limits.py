@@ -16,6 +16,7 @@ from pulumi_mlenv.errors import Problem, SpecError
 
 __all__ = [
     "MAX_DEPTH",
+    "MAX_DIFF_LINES",
     "MAX_FILES",
     "MAX_FILE_BYTES",
     "MAX_INCLUDE_DEPTH",
@@ -49,6 +50,9 @@ MAX_VALUES = 50_000
 MAX_NUMBER_DIGITS = 256
 #: Problems reported for one definition before reading stops.
 MAX_PROBLEMS = 100
+#: Lines of a Dockerfile that ``explain`` matches one by one (matching is
+#: quadratic); longer texts are explained as "changed (N lines -> M lines)".
+MAX_DIFF_LINES = 2000
 
 # Both anchored at the start of a line / of a run of digits: unanchored, each
 # position of a long line would start a scan of its own (quadratic).

@@ -66,6 +66,9 @@ class DefinitionFiles:
         except (OSError, ValueError) as err:
             reason = type(err).__name__
             raise SpecError.at(where, f"{quoted} cannot be resolved: {reason}") from None
+        return self._regular(self._confined(real, quoted, where), quoted, where)
+
+    def _confined(self, real: Path, quoted: str, where: str) -> Path:
         if not _inside(real, self.root):
             raise SpecError.at(
                 where,
@@ -74,7 +77,7 @@ class DefinitionFiles:
             )
         if any(_inside(real, system) for system in _SYSTEM):
             raise SpecError.at(where, f"{quoted} is a system file, not a definition file")
-        return self._regular(real, quoted, where)
+        return real
 
     def _regular(self, real: Path, quoted: str, where: str) -> Path:
         try:
@@ -89,11 +92,13 @@ class DefinitionFiles:
         return real
 
     def read_file(self, path: Path, label: str) -> str:
-        """The UTF-8 text of a file already chosen: the definition itself
-        (named by the user, so not confined) or a path ``locate`` returned.
-        It must still be a regular file within the caps; problems at ``label``."""
-        real = self._regular(Path(os.path.realpath(path)), f"'{shown(str(path))}'", label)
-        return self._read(real, label)
+        """The UTF-8 text of a file already chosen: the definition itself or a
+        path ``locate`` returned. It too must resolve inside the root (a
+        definition committed as a symlink to ``/proc/self/environ`` is refused)
+        and be a regular file within the caps; problems at ``label``."""
+        quoted = f"'{shown(path.name)}'"
+        real = self._confined(Path(os.path.realpath(path)), quoted, label)
+        return self._read(self._regular(real, quoted, label), label)
 
     def read_named(self, folder: Path, name: str, where: str, label: str) -> str:
         """``locate`` then ``read_file``: problems with the name are reported
