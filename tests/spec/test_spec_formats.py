@@ -82,7 +82,7 @@ def test_requirements_problems_point_at_file_and_line(tmp_path: Path) -> None:
     with pytest.raises(SpecError) as err:
         load_definition(tmp_path / "requirements.txt")
     paths = [p.path for p in err.value.problems]
-    assert paths == ["requirements.txt:3", "missing.txt", "requirements.txt:5"]
+    assert paths == ["requirements.txt:3", "requirements.txt:4", "requirements.txt:5"]
     assert err.value.problems[0].fix == "did you mean 'pandas==2.2.3'?"
 
 

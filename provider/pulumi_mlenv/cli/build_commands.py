@@ -11,7 +11,7 @@ import typer
 from rich.live import Live
 from rich.table import Table
 
-from pulumi_mlenv.cli.env_commands import env_app
+from pulumi_mlenv.cli.env_commands import RootOpt, env_app
 from pulumi_mlenv.cli.main import err_console, out, print_json, user_errors
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.errors import MlenvError
@@ -58,6 +58,7 @@ def build(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object instead of the reference.")
     ] = False,
+    root: RootOpt = None,
 ) -> None:
     """Build (or reuse) the image of a definition, register the version in the
     workspace (as the Environment resource does), and print the image by digest.
@@ -78,7 +79,7 @@ def build(
 
     with user_errors():
         settings = Settings.from_env()
-        resolved = resolve(load_definition(path), settings)
+        resolved = resolve(load_definition(path, root=root), settings)
         progress = _Progress()
         try:
             with progress.live:

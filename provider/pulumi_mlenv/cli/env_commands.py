@@ -14,7 +14,7 @@ from rich.table import Table
 from pulumi_mlenv import spec as specs
 from pulumi_mlenv.cli.main import err_console, out, print_json, user_errors
 
-__all__ = ["curated_app", "env_app", "register"]
+__all__ = ["RootOpt", "curated_app", "env_app", "register"]
 
 env_app = typer.Typer(
     help=(
@@ -37,6 +37,15 @@ curated_app = typer.Typer(
 
 PathArg = Annotated[
     Path, typer.Argument(help="Definition file or folder (format detected).", show_default=False)
+]
+RootOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--root",
+        help="Folder the definition may read files from (-r includes, conda_file, "
+        "Dockerfile). Default: the definition's own folder; files outside it are refused.",
+        show_default=False,
+    ),
 ]
 
 
@@ -76,6 +85,7 @@ def hash_command(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object instead of lines.")
     ] = False,
+    root: RootOpt = None,
 ) -> None:
     """Print the definition's hashes; the last line is the hash alone.
 
@@ -101,7 +111,7 @@ def hash_command(
         mlenv env hash --resolve --json environment.yml | jq -r .image_hash
     """
     with user_errors():
-        written = specs.load_definition(path)
+        written = specs.load_definition(path, root=root)
         definition_hash = specs.compute_hash(written)
         spec = specs.with_resolved_base(written, digest)
         if resolve and digest is None:
@@ -146,7 +156,7 @@ def _warn_unpinned(spec: specs.EnvironmentSpec) -> None:
 
 
 @env_app.command("validate")
-def validate_command(path: PathArg) -> None:
+def validate_command(path: PathArg, root: RootOpt = None) -> None:
     """Check a definition: exit 0 when valid, or 2 with every problem on stderr.
 
     Each problem names the field (python.conda.dependencies[3].pip[0]) and
@@ -157,7 +167,7 @@ def validate_command(path: PathArg) -> None:
         mlenv env validate environment.yml && echo ok
     """
     with user_errors():
-        spec = specs.load_definition(path)
+        spec = specs.load_definition(path, root=root)
         conda = spec.python.conda
         count = len(conda.dependencies) + len(conda.pip) if conda else 0
         out.print(
@@ -172,6 +182,7 @@ def validate_command(path: PathArg) -> None:
 def explain_command(
     old: Annotated[Path, typer.Argument(help="The definition as it was.", show_default=False)],
     new: Annotated[Path, typer.Argument(help="The definition as it is now.", show_default=False)],
+    root: RootOpt = None,
 ) -> None:
     """Say why two definitions hash differently, one reason per line.
 
@@ -186,7 +197,8 @@ def explain_command(
         conda channels: order changed
     """
     with user_errors():
-        before, after = specs.load_definition(old), specs.load_definition(new)
+        before = specs.load_definition(old, root=root)
+        after = specs.load_definition(new, root=root)
         for line in specs.explain(before, after):
             out.print(line, markup=False)
 
@@ -195,6 +207,7 @@ def explain_command(
 def convert_command(
     path: PathArg,
     to: Annotated[Target, typer.Option("--to", help="Format to write to stdout.")] = Target.MLENV,
+    root: RootOpt = None,
 ) -> None:
     """Write a definition in another format to stdout, with the same hash.
 
@@ -208,7 +221,7 @@ def convert_command(
         mlenv env convert requirements.txt --to azureml-v2 > env.yml
     """
     with user_errors():
-        text = specs.dump_definition(specs.load_definition(path), to.value)
+        text = specs.dump_definition(specs.load_definition(path, root=root), to.value)
         typer.echo(text, nl=False)
 
 

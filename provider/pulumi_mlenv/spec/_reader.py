@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pulumi_mlenv.errors import Problem, SpecError
+from pulumi_mlenv.spec.limits import MAX_PROBLEMS, too_many_problems
 
 __all__ = ["Reader", "join"]
 
@@ -44,7 +45,14 @@ class Reader:
         self.source = source
 
     def add(self, path: str, message: str, fix: str = "") -> None:
-        self.problems.append(Problem(path, message, fix))
+        self.report(Problem(path, message, fix))
+
+    def report(self, problem: Problem) -> None:
+        """Record a problem; past ``MAX_PROBLEMS`` stop reading (raise them):
+        a huge broken file must not take minutes to list every line."""
+        self.problems.append(problem)
+        if len(self.problems) >= MAX_PROBLEMS:
+            raise SpecError([*self.problems, too_many_problems(self.source)])
 
     def raise_if_any(self) -> None:
         if self.problems:

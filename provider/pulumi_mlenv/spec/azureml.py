@@ -15,16 +15,18 @@ are never read into a definition.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from pulumi_mlenv.errors import Problem
+from pulumi_mlenv.errors import Problem, SpecError
 from pulumi_mlenv.spec._reader import Reader
-from pulumi_mlenv.spec.model import EnvironmentSpec
+from pulumi_mlenv.spec.limits import MAX_DEPTH, check_values
+from pulumi_mlenv.spec.model import CondaSection, EnvironmentSpec
 from pulumi_mlenv.spec.parse import conda_to_dict
+from pulumi_mlenv.spec.paths import DefinitionFiles
+from pulumi_mlenv.spec.safe_yaml import load_yaml
 
 __all__ = [
     "V1_CONDA_FILE",
@@ -59,18 +61,31 @@ _V2_KEYS = (
 _V2_IGNORED = ("inference_config", "properties", "datastore", "stage", "$schema")
 
 
-def _read_yaml(path: Path, label: str, problems: list[Problem]) -> Any:
+def _read_yaml(
+    files: DefinitionFiles, folder: Path, name: str, where: str, problems: list[Problem]
+) -> Any:
+    """A YAML file the definition names (confined to its folder); None and a
+    problem at ``where`` (the field naming it) when it cannot be used."""
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
-        problems.append(Problem(label, f"cannot be read: {err}".splitlines()[0]))
+        data = load_yaml(files.read_named(folder, name, where, name), name)
+    except SpecError as err:
+        problems += err.problems
         return None
+    if data is None:
+        problems.append(Problem(where, f"'{name}' is empty", "give it a conda definition"))
+    return data
 
 
 def from_azureml_v2(
-    data: Mapping[str, Any], folder: Path | None, label: str
+    data: Mapping[str, Any],
+    folder: Path | None,
+    label: str,
+    files: DefinitionFiles | None = None,
 ) -> tuple[dict[str, Any], list[Problem]]:
-    """Our YAML mapping for an Azure ML v2 environment document."""
+    """Our YAML mapping for an Azure ML v2 environment document; the files it
+    names are read from ``folder`` through ``files`` (confined to its root)."""
+    if folder is not None and files is None:
+        files = DefinitionFiles(folder)
     r = Reader(label)
     r.known_keys(data, label, _V2_KEYS)
     out: dict[str, Any] = {
@@ -88,20 +103,23 @@ def from_azureml_v2(
         dockerfile = r.string(build.get("dockerfile_path"), f"{label}: build.dockerfile_path")
         if context and folder is None:
             r.add(f"{label}: build.path", "a build context is only read from a file")
-        elif context and folder is not None:
-            path = folder / context / (dockerfile or "Dockerfile")
+        elif context and folder is not None and files is not None:
+            name = f"{context}/{dockerfile or 'Dockerfile'}"
+            field = "build.dockerfile_path" if dockerfile else "build.path"
             try:
-                docker["base_dockerfile"] = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as err:
-                r.add(f"{label}: build.path", f"cannot read the Dockerfile: {err}")
+                docker["base_dockerfile"] = files.read_named(
+                    folder, name, f"{label}: {field}", name
+                )
+            except SpecError as err:
+                r.problems.extend(err.problems)
     if docker:
         out["docker"] = docker
     conda = data.get("conda_file")
     if isinstance(conda, str):
-        if folder is None:
+        if folder is None or files is None:
             r.add(f"{label}: conda_file", "a file reference is only read by load_definition")
         else:
-            conda = _read_yaml(folder / conda, conda, r.problems)
+            conda = _read_yaml(files, folder, conda, f"{label}: conda_file", r.problems)
     if conda is not None:
         out["python"] = {"conda": conda}
     return out, r.problems
@@ -132,67 +150,115 @@ def _v1_platform(value: object) -> str | None:
     return f"{str(os_name).lower()}/{str(arch).lower()}"
 
 
-def from_azureml_v1(folder: Path, label: str) -> tuple[dict[str, Any], list[Problem]]:
-    """Our YAML mapping for a ``save_to_directory`` folder."""
-    try:
-        data = json.loads((folder / V1_JSON).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as err:
-        return {}, [Problem(f"{label}/{V1_JSON}", f"cannot be read: {err}")]
-    return from_azureml_v1_document(data, folder)
-
-
-def from_azureml_v1_document(
-    data: object, folder: Path | None
+def from_azureml_v1(
+    folder: Path, label: str, files: DefinitionFiles | None = None
 ) -> tuple[dict[str, Any], list[Problem]]:
-    """Our YAML mapping for the JSON document of a v1 folder; the files next to
-    it (``conda_dependencies.yml``, ``BaseDockerfile``) are read from ``folder``."""
-    problems: list[Problem] = []
-    if not isinstance(data, Mapping):
-        return {}, [Problem(V1_JSON, "expected a JSON object")]
-    out: dict[str, Any] = {k: data[k] for k in ("name", "version") if data.get(k) is not None}
-    if isinstance(data.get("environmentVariables"), Mapping) and data["environmentVariables"]:
-        out["environment_variables"] = dict(data["environmentVariables"])
-    py = data.get("python") if isinstance(data.get("python"), Mapping) else {}
-    assert isinstance(py, Mapping)
+    """Our YAML mapping for a ``save_to_directory`` folder (its files read
+    through ``files``, confined to the folder by default)."""
+    files = files or DefinitionFiles(folder)
+    try:
+        text = files.read_named(folder, V1_JSON, f"{label}/{V1_JSON}", V1_JSON)
+        data = json.loads(text)
+        check_values(data, V1_JSON)
+    except SpecError as err:
+        return {}, list(err.problems)
+    except RecursionError:
+        return {}, [Problem(V1_JSON, f"nests more than {MAX_DEPTH} levels deep (the limit)")]
+    except ValueError as err:
+        return {}, [Problem(V1_JSON, f"is not valid JSON: {str(err)[:120]}")]
+    return from_azureml_v1_document(data, folder, files)
+
+
+def _at(field: str) -> str:
+    return f"{V1_JSON}: {field}"
+
+
+def _v1_python(
+    r: Reader, value: object, folder: Path | None, files: DefinitionFiles | None
+) -> dict[str, Any]:
+    py = r.mapping(value, _at("python")) or {}
     python: dict[str, Any] = {}
-    if py.get("userManagedDependencies"):
+    if r.boolean(py.get("userManagedDependencies"), _at("python.userManagedDependencies"), False):
         python["user_managed"] = True
-    interpreter = py.get("interpreterPath")
+    interpreter = r.string(py.get("interpreterPath"), _at("python.interpreterPath"))
     if interpreter and (python.get("user_managed") or interpreter != "python"):
         python["interpreter_path"] = interpreter
     if py.get("baseCondaEnvironment"):
-        problems.append(Problem(f"{V1_JSON}: python.baseCondaEnvironment", "is not supported"))
-    conda_file = py.get("condaDependenciesFile") or V1_CONDA_FILE
+        r.add(_at("python.baseCondaEnvironment"), "is not supported")
+    named = r.string(py.get("condaDependenciesFile"), _at("python.condaDependenciesFile"))
     if py.get("condaDependencies") is not None:
-        python["conda"] = py["condaDependencies"]
-    elif folder is not None and (folder / str(conda_file)).is_file():
-        python["conda"] = _read_yaml(folder / str(conda_file), str(conda_file), problems)
-    if python:
-        out["python"] = python
-    dk = data.get("docker") if isinstance(data.get("docker"), Mapping) else {}
-    assert isinstance(dk, Mapping)
+        python["conda"] = r.mapping(py["condaDependencies"], _at("python.condaDependencies"))
+    elif folder is not None and files is not None:
+        name = named or V1_CONDA_FILE
+        where = _at("python.condaDependenciesFile") if named else f"{V1_JSON}: {name}"
+        if named or os.path.lexists(folder / name):
+            python["conda"] = _read_yaml(files, folder, name, where, r.problems)
+        elif not python.get("user_managed"):
+            # save_to_directory always writes it: without it the environment
+            # would silently lose every package.
+            r.add(
+                where,
+                f"'{name}' is missing: the environment's packages are in it",
+                "copy the whole folder save_to_directory wrote, or set "
+                "python.userManagedDependencies: true",
+            )
+    return python
+
+
+def _v1_docker(
+    r: Reader, value: object, folder: Path | None, files: DefinitionFiles | None
+) -> dict[str, Any]:
+    dk = r.mapping(value, _at("docker")) or {}
     docker: dict[str, Any] = {}
-    image = dk.get("baseImage")
-    registry = dk.get("baseImageRegistry") or {}
-    address = registry.get("address") if isinstance(registry, Mapping) else None
-    if image and address and not str(image).startswith(f"{address}/"):
+    image = r.string(dk.get("baseImage"), _at("docker.baseImage"))
+    registry = r.mapping(dk.get("baseImageRegistry"), _at("docker.baseImageRegistry")) or {}
+    address = r.string(registry.get("address"), _at("docker.baseImageRegistry.address"))
+    if image and address and not image.startswith(f"{address}/"):
         image = f"{address}/{image}"
-    if dk.get("baseDockerfile"):
-        docker["base_dockerfile"] = dk["baseDockerfile"]
-    elif folder is not None and (folder / "BaseDockerfile").is_file():
-        docker["base_dockerfile"] = (folder / "BaseDockerfile").read_text(encoding="utf-8")
+    dockerfile = r.string(dk.get("baseDockerfile"), _at("docker.baseDockerfile"))
+    if dockerfile:
+        docker["base_dockerfile"] = dockerfile
+    elif folder is not None and files is not None and os.path.lexists(folder / "BaseDockerfile"):
+        try:
+            docker["base_dockerfile"] = files.read_named(
+                folder, "BaseDockerfile", f"{V1_JSON}: BaseDockerfile", "BaseDockerfile"
+            )
+        except SpecError as err:
+            r.problems.extend(err.problems)
     elif image:
         docker["base_image"] = image
     for ours, theirs in (("shm_size", "shmSize"), ("arguments", "arguments")):
         if dk.get(theirs):
             docker[ours] = dk[theirs]
-    platform = _v1_platform(dk.get("platform"))
+    platform = _v1_platform(r.mapping(dk.get("platform"), _at("docker.platform")))
     if platform:
         docker["platform"] = platform
+    return docker
+
+
+def from_azureml_v1_document(
+    data: object, folder: Path | None, files: DefinitionFiles | None = None
+) -> tuple[dict[str, Any], list[Problem]]:
+    """Our YAML mapping for the JSON document of a v1 folder; the files next to
+    it (``conda_dependencies.yml``, ``BaseDockerfile``) are read from ``folder``.
+    Sections of the wrong type and a missing conda file are problems, never an
+    environment with fewer packages."""
+    if not isinstance(data, Mapping):
+        return {}, [Problem(V1_JSON, "expected a JSON object")]
+    if folder is not None and files is None:
+        files = DefinitionFiles(folder)
+    r = Reader(V1_JSON)
+    out: dict[str, Any] = {k: data[k] for k in ("name", "version") if data.get(k) is not None}
+    variables = r.mapping(data.get("environmentVariables"), _at("environmentVariables"))
+    if variables:
+        out["environment_variables"] = dict(variables)
+    python = _v1_python(r, data.get("python"), folder, files)
+    if python:
+        out["python"] = python
+    docker = _v1_docker(r, data.get("docker"), folder, files)
     if docker:
         out["docker"] = docker
-    sp = data.get("spark") if isinstance(data.get("spark"), Mapping) else {}
-    assert isinstance(sp, Mapping)
+    sp = r.mapping(data.get("spark"), _at("spark")) or {}
     spark: dict[str, Any] = {}
     if sp.get("repositories"):
         spark["repositories"] = sp["repositories"]
@@ -202,12 +268,12 @@ def from_azureml_v1_document(
         spark["precache_packages"] = False
     if spark:
         out["spark"] = spark
-    db = data.get("databricks")
-    if isinstance(db, Mapping) and any(db.values()):
-        problems.append(Problem(f"{V1_JSON}: databricks", "Databricks libraries are not supported"))
+    db = r.mapping(data.get("databricks"), _at("databricks"))
+    if db and any(db.values()):
+        r.add(_at("databricks"), "Databricks libraries are not supported")
     if data.get("r"):
-        problems.append(Problem(f"{V1_JSON}: r", "R environments are not supported"))
-    return out, problems
+        r.add(_at("r"), "R environments are not supported")
+    return out, r.problems
 
 
 def to_azureml_v1(spec: EnvironmentSpec, *, conda_inline: bool) -> dict[str, Any]:
@@ -215,7 +281,9 @@ def to_azureml_v1(spec: EnvironmentSpec, *, conda_inline: bool) -> dict[str, Any
     conda definition inline, or referenced as ``conda_dependencies.yml``."""
     d, s = spec.docker, spec.spark
     os_name, _, arch = (d.platform or "").partition("/")
-    conda = spec.python.conda
+    # A system-managed environment always has its conda part, even empty, as
+    # save_to_directory writes it: a reader takes a missing one for a loss.
+    conda = spec.python.conda or (None if spec.python.user_managed else CondaSection())
     return {
         "name": spec.name,
         "version": spec.version,

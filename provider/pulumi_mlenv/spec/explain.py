@@ -14,6 +14,7 @@ from typing import Any
 
 from pulumi_mlenv.spec.conda_specs import conda_spec_name
 from pulumi_mlenv.spec.hashing import RECIPE_VERSION, canonical_form
+from pulumi_mlenv.spec.limits import MAX_DIFF_LINES
 from pulumi_mlenv.spec.model import EnvironmentSpec
 from pulumi_mlenv.spec.pip_requirements import requirement_key
 
@@ -68,6 +69,10 @@ def line_diff(label: str, old: Sequence[str], new: Sequence[str]) -> list[str]:
     """Numbered line changes (1-based, in the new text; removals in the old)."""
     if sorted(old) == sorted(new):
         return [f"{label}: order changed"]
+    if max(len(old), len(new)) > MAX_DIFF_LINES:
+        # Matching lines is quadratic: a huge Dockerfile in a pull request
+        # must not stall every preview.
+        return [f"{label}: changed ({len(old)} lines -> {len(new)} lines)"]
     lines: list[str] = []
     matcher = difflib.SequenceMatcher(None, list(old), list(new), autojunk=False)
     for op, i1, i2, j1, j2 in matcher.get_opcodes():

@@ -12,6 +12,7 @@ the reasons) when a format cannot carry a definition.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Mapping
 from enum import StrEnum
@@ -24,9 +25,12 @@ from pulumi_mlenv.errors import Problem, SpecError
 from pulumi_mlenv.spec import azureml
 from pulumi_mlenv.spec.explain import explain
 from pulumi_mlenv.spec.hashing import compute_hash, with_resolved_base
-from pulumi_mlenv.spec.model import EnvironmentSpec
+from pulumi_mlenv.spec.limits import MAX_PROBLEMS, too_many_problems
+from pulumi_mlenv.spec.model import CondaSection, EnvironmentSpec
 from pulumi_mlenv.spec.parse import _parse, conda_to_dict, parse_definition, to_dict
+from pulumi_mlenv.spec.paths import DefinitionFiles, shown
 from pulumi_mlenv.spec.requirements_txt import expand_pip_entries, read_requirements
+from pulumi_mlenv.spec.safe_yaml import load_yaml
 
 __all__ = [
     "Format",
@@ -71,15 +75,10 @@ def _default_name(path: Path) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-._") or "environment"
 
 
-def _load_yaml(path: Path) -> Any:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as err:
-        raise SpecError.at(str(path), f"cannot be read: {err}") from err
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        raise SpecError.at(where, f"is not valid YAML: {getattr(err, 'problem', err)}") from err
+def _load_yaml(path: Path, files: DefinitionFiles | None = None) -> Any:
+    """The YAML file the user named (a regular file, within the caps)."""
+    files = files or DefinitionFiles(path.parent)
+    return load_yaml(files.read_file(path, path.name), path.name)
 
 
 def _format_of_mapping(data: object) -> Format | None:
@@ -109,6 +108,8 @@ def detect_format(path: str | Path) -> Format:
         inner = _folder_file(p)
         return detect_format(inner)
     if not p.is_file():
+        if p.exists():
+            raise SpecError.at(str(p), "is not a regular file (a device, FIFO or socket)")
         raise SpecError.at(str(p), "no such file or folder")
     if p.name == azureml.V1_JSON:
         return Format.AZUREML_V1
@@ -162,7 +163,9 @@ def _relabel(err: SpecError, label: str, prefix: str) -> SpecError:
     return SpecError(out)
 
 
-def _expand_includes(conda: object, folder: Path, label: str) -> list[Problem]:
+def _expand_includes(
+    conda: object, folder: Path, label: str, files: DefinitionFiles
+) -> list[Problem]:
     """Replace ``-r file`` lines of a conda pip list in place."""
     if not isinstance(conda, dict) or not isinstance(conda.get("dependencies"), list):
         return []
@@ -170,21 +173,42 @@ def _expand_includes(conda: object, folder: Path, label: str) -> list[Problem]:
     for i, dep in enumerate(conda["dependencies"]):
         if isinstance(dep, dict) and isinstance(dep.get("pip"), list):
             dep["pip"], found = expand_pip_entries(
-                dep["pip"], f"{label}: dependencies[{i}].pip", folder, folder
+                dep["pip"], f"{label}: dependencies[{i}].pip", folder, folder, files
             )
             problems += found
     return problems
 
 
-def load_definition(path: str | Path) -> EnvironmentSpec:
+def _confinement(p: Path, root: str | Path | None) -> DefinitionFiles:
+    """The reader of this definition's files: inside ``root`` when given (the
+    definition must be in it), else inside the definition's own folder."""
+    folder = p if p.is_dir() else p.parent
+    files = DefinitionFiles(Path(root) if root is not None else folder)
+    real = Path(os.path.realpath(folder))
+    if root is not None and not (real == files.root or files.root in real.parents):
+        raise SpecError.at(
+            "root",
+            f"the definition '{shown(str(p))}' is not inside the root {files.root}",
+            "name a root that holds the definition and the files it reads",
+        )
+    return files
+
+
+def load_definition(path: str | Path, *, root: str | Path | None = None) -> EnvironmentSpec:
     """Read a definition in any supported format (file or folder).
 
     The name defaults to the file (or folder) name when the format has none.
     Every problem, in the file or in the definition, raises one ``SpecError``
     whose paths start with the file name.
+
+    Files the definition names (``-r`` includes, ``conda_file``, a Dockerfile,
+    a v1 conda file) are read only when they are regular files inside ``root``:
+    by default the definition's own folder (see ``spec.paths``). Every read is
+    capped (see ``spec.limits`` and docs/limits.md).
     """
     p = Path(path)
     fmt = detect_format(p)
+    files = _confinement(p, root)
     if p.is_dir() and fmt is not Format.AZUREML_V1:
         p = _folder_file(p)
     label = p.name
@@ -192,47 +216,55 @@ def load_definition(path: str | Path) -> EnvironmentSpec:
     prefix = ""
     if fmt is Format.AZUREML_V1:
         folder = p if p.is_dir() else p.parent
-        data, problems = azureml.from_azureml_v1(folder, label)
+        data, problems = azureml.from_azureml_v1(folder, label, files)
         prefix = "python.conda"
     elif fmt is Format.REQUIREMENTS:
-        found = read_requirements(p, root=p.parent)
+        found = read_requirements(p, root=p.parent, files=files)
         problems = found.problems
         data = {
             "python": {"conda": {"dependencies": [{"pip": found.lines}] if found.lines else []}}
         }
     else:
-        raw = _load_yaml(p)
+        raw = _load_yaml(p, files)
         if not isinstance(raw, dict):
             raise SpecError.at(label, "expected a YAML mapping (a definition)")
         if fmt is Format.CONDA:
-            problems = _expand_includes(raw, p.parent, label)
+            problems = _expand_includes(raw, p.parent, label, files)
             data = {"name": raw.get("name"), "python": {"conda": raw}}
             prefix = "python.conda"
         elif fmt is Format.AZUREML_V2:
-            data, problems = azureml.from_azureml_v2(raw, p.parent, label)
+            data, problems = azureml.from_azureml_v2(raw, p.parent, label, files)
             conda = data.get("python", {}).get("conda")
-            problems += _expand_includes(conda, p.parent, label)
+            problems += _expand_includes(conda, p.parent, label, files)
             prefix = "python.conda"
         else:
             data = raw
-            problems = _inline_conda_file(data, p.parent, label)
+            problems = _inline_conda_file(data, p.parent, label, files)
     if not data.get("name"):
         data = {**data, "name": _default_name(p)}
+    if files.stopped is not None:
+        # A budget ran out: that one problem says it all (the lines after it
+        # would each repeat it).
+        raise SpecError(files.stopped)
     try:
         spec = parse_definition(data, source=str(p))
     except SpecError as err:
-        raise SpecError(problems + list(_relabel(err, label, prefix).problems)) from None
+        problems += _relabel(err, label, prefix).problems
     if problems:
+        if len(problems) > MAX_PROBLEMS:
+            problems = [*problems[:MAX_PROBLEMS], too_many_problems(label)]
         raise SpecError(problems)
     return spec
 
 
-def _inline_conda_file(data: dict[str, Any], folder: Path, label: str) -> list[Problem]:
+def _inline_conda_file(
+    data: dict[str, Any], folder: Path, label: str, files: DefinitionFiles
+) -> list[Problem]:
     py = data.get("python")
     if not isinstance(py, dict) or "conda_file" not in py:
         problems: list[Problem] = []
         if isinstance(py, dict):
-            problems += _expand_includes(py.get("conda"), folder, label)
+            problems += _expand_includes(py.get("conda"), folder, label, files)
         return problems
     if py.get("conda") is not None:
         return [
@@ -245,8 +277,12 @@ def _inline_conda_file(data: dict[str, Any], folder: Path, label: str) -> list[P
     name = py.pop("conda_file")
     if not isinstance(name, str):
         return [Problem(f"{label}: python.conda_file", "expected a file name")]
-    py["conda"] = _load_yaml(folder / name)
-    return _expand_includes(py["conda"], folder, label)
+    try:
+        text = files.read_named(folder, name, f"{label}: python.conda_file", name)
+        py["conda"] = load_yaml(text, name)
+    except SpecError as err:
+        return list(err.problems)
+    return _expand_includes(py["conda"], folder, label, files)
 
 
 def _dump(spec: EnvironmentSpec, fmt: Format) -> str:
@@ -321,8 +357,8 @@ def write_azureml_v1_folder(spec: EnvironmentSpec, folder: str | Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     document = azureml.to_azureml_v1(spec, conda_inline=False)
     (out / azureml.V1_JSON).write_text(json.dumps(document, indent=4) + "\n", encoding="utf-8")
-    if spec.python.conda is not None:
-        conda = conda_to_dict(spec.python.conda)
+    if spec.python.conda is not None or not spec.python.user_managed:
+        conda = conda_to_dict(spec.python.conda or CondaSection())
         text = yaml.safe_dump(conda, sort_keys=False, width=100)
         (out / azureml.V1_CONDA_FILE).write_text(text, encoding="utf-8")
     return out

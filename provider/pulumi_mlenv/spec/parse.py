@@ -13,9 +13,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from pulumi_mlenv.errors import SpecError
+from pulumi_mlenv.errors import SpecError, redact_credentials
 from pulumi_mlenv.spec._reader import Reader, join
 from pulumi_mlenv.spec.conda_specs import canonical_conda_spec, conda_spec_name
+from pulumi_mlenv.spec.limits import check_values
 from pulumi_mlenv.spec.model import (
     CondaSection,
     DockerSection,
@@ -102,6 +103,7 @@ def parse_definition(data: Mapping[str, Any], *, source: str = "") -> Environmen
 
 
 def _parse(data: object, source: str = "") -> EnvironmentSpec:
+    check_values(data)  # depth, size, long numbers: before any field is read
     r = Reader(source)
     top = r.mapping(data, "")
     if top is None:
@@ -114,7 +116,9 @@ def _parse(data: object, source: str = "") -> EnvironmentSpec:
     if name is None and "name" not in top:
         r.add("name", "is required", "add 'name: my-env'")
     elif name is not None and not NAME_PATTERN.fullmatch(name):
-        fixed = re.sub(r"[^A-Za-z0-9._-]+", "-", name.strip()).strip("-._")
+        # Made from the redacted name: the rewrite would hide a URL's
+        # credential from the redaction every problem gets.
+        fixed = re.sub(r"[^A-Za-z0-9._-]+", "-", redact_credentials(name.strip())).strip("-._")
         r.add("name", f"'{name}' is not a valid name", f"did you mean '{fixed or 'my-env'}'?")
     python, conda_vars = _python(r, top.get("python"))
     env_vars = dict(r.pairs(top.get("environment_variables"), "environment_variables"))
@@ -197,7 +201,11 @@ def _conda(
                     r.add(ipath, "a second pip list", "merge it into the first one")
                 _pip_entries(r, sub["pip"], join(ipath, "pip"), pip, options)
             continue
-        text = r.string(item, ipath, scalar=True)
+        if isinstance(item, bool | int | float):
+            # YAML reads `- 3.10` as the number 3.1: never guess a package.
+            r.add(ipath, f"expected a package spec, got {item!r}", "write it as 'python=3.10'")
+            continue
+        text = r.string(item, ipath)
         if text is None:
             continue
         spec = canonical_conda_spec(text)
@@ -232,7 +240,7 @@ def _pip_entries(r: Reader, value: object, path: str, pip: list[str], options: l
             continue
         line = parse_pip_line(text, epath)
         if line.problem:
-            r.problems.append(line.problem)
+            r.report(line.problem)
         elif line.include:
             r.add(
                 epath,

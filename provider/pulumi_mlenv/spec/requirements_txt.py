@@ -13,14 +13,20 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pulumi_mlenv.errors import Problem
+from pulumi_mlenv.errors import Problem, SpecError
+from pulumi_mlenv.spec.limits import (
+    MAX_INCLUDE_DEPTH,
+    MAX_PROBLEMS,
+    check_scalar_text,
+    too_many_problems,
+)
+from pulumi_mlenv.spec.paths import DefinitionFiles
 from pulumi_mlenv.spec.pip_requirements import parse_pip_line
 
 __all__ = ["PipList", "expand_pip_entries", "read_requirements", "split_requirements_text"]
 
 _COMMENT = re.compile(r"(^|\s)#.*$")
 _HASH_OPTION = re.compile(r"\s--hash[=\s]\S+")
-_MAX_DEPTH = 20
 
 
 @dataclass
@@ -63,24 +69,42 @@ def _label(path: Path, root: Path | None) -> str:
 
 
 def read_requirements(
-    path: Path, *, root: Path | None = None, _chain: tuple[Path, ...] = ()
+    path: Path,
+    *,
+    root: Path | None = None,
+    files: DefinitionFiles | None = None,
+    _chain: tuple[Path, ...] = (),
 ) -> PipList:
     """Read ``path`` and its ``-r`` includes. Problems are labelled
-    ``<file>:<line>`` (file relative to ``root`` when given)."""
+    ``<file>:<line>`` (file relative to ``root`` when given). Includes are
+    read through ``files`` (by default confined to the folder of ``path``)."""
     out = PipList()
+    files = files or DefinitionFiles(root or path.parent)
     resolved = path.resolve()
     label = _label(path, root)
-    if resolved in _chain or len(_chain) > _MAX_DEPTH:
+    if resolved in _chain:
         out.problems.append(Problem(label, "includes itself (a -r loop)", "remove the -r line"))
         return out
+    if len(_chain) >= MAX_INCLUDE_DEPTH:
+        out.problems.append(
+            Problem(
+                label,
+                f"-r includes nest more than {MAX_INCLUDE_DEPTH} files deep (the limit)",
+                "include some of these files from a higher level",
+            )
+        )
+        return out
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        out.problems.append(Problem(label, f"cannot be read: {err}"))
+        text = files.read_file(path, label)
+    except SpecError as err:
+        out.problems += err.problems
         return out
     for number, line in split_requirements_text(text):
+        if len(out.problems) >= MAX_PROBLEMS:
+            out.problems.append(too_many_problems(label))
+            break
         where = f"{label}:{number}"
-        _add_line(out, line, where, path.parent, root, (*_chain, resolved))
+        _add_line(out, line, where, path.parent, root, (*_chain, resolved), files)
     return out
 
 
@@ -91,7 +115,12 @@ def _add_line(
     folder: Path | None,
     root: Path | None,
     chain: tuple[Path, ...],
+    files: DefinitionFiles,
 ) -> None:
+    too_long = check_scalar_text(text, where)  # a 5,000-digit version, a huge joined line
+    if too_long is not None:
+        out.problems.append(too_long)
+        return
     parsed = parse_pip_line(text, where)
     if parsed.problem:
         out.problems.append(parsed.problem)
@@ -110,7 +139,14 @@ def _add_line(
                 Problem(where, f"'{text}' names a file, which only load_definition reads")
             )
         else:
-            sub = read_requirements(folder / name, root=root, _chain=chain)
+            if files.stopped is not None:
+                return  # a budget is spent: the caller reports that alone
+            try:
+                real = files.locate(folder, name, where)
+            except SpecError as err:
+                out.problems += err.problems
+                return
+            sub = read_requirements(real, root=root, files=files, _chain=chain)
             out.lines += sub.lines
             out.problems += sub.problems
     elif parsed.option or parsed.requirement:
@@ -118,16 +154,22 @@ def _add_line(
 
 
 def expand_pip_entries(
-    entries: list[object], where: str, folder: Path, root: Path | None
+    entries: list[object],
+    where: str,
+    folder: Path,
+    root: Path | None,
+    files: DefinitionFiles | None = None,
 ) -> tuple[list[object], list[Problem]]:
     """A conda ``pip:`` list with its ``-r file`` lines replaced by the file's
-    lines (relative to ``folder``). Other entries are left for the parser."""
+    lines (relative to ``folder``, read through ``files``). Other entries are
+    left for the parser."""
+    files = files or DefinitionFiles(root or folder)
     out: list[object] = []
     problems: list[Problem] = []
     for j, entry in enumerate(entries):
         if isinstance(entry, str) and re.match(r"\s*(-r|--requirement)[\s=]", entry):
             sub = PipList()
-            _add_line(sub, entry.strip(), f"{where}[{j}]", folder, root, ())
+            _add_line(sub, entry.strip(), f"{where}[{j}]", folder, root, (), files)
             out += sub.lines
             problems += sub.problems
         else:

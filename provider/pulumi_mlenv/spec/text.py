@@ -8,7 +8,7 @@ rotating a token must not rebuild every image, and secrets must not be shown.
 
 from __future__ import annotations
 
-import re
+from pulumi_mlenv.errors import URL_USERINFO
 
 __all__ = [
     "canonical_dockerfile",
@@ -16,8 +16,6 @@ __all__ = [
     "has_url_credentials",
     "redact_url_credentials",
 ]
-
-_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
 
 
 def canonical_step(text: str) -> str:
@@ -35,10 +33,11 @@ def canonical_dockerfile(text: str) -> str:
 def redact_url_credentials(text: str, replacement: str = "") -> str:
     """``https://user:token@host/x`` -> ``https://host/x`` (or with
     ``replacement`` + ``@`` kept, e.g. ``***``)."""
-    sub = (r"\g<scheme>" + replacement + "@") if replacement else r"\g<scheme>"
-    return _USERINFO.sub(sub, text)
+    if "://" not in text:
+        return text
+    return URL_USERINFO.sub(f"://{replacement}@" if replacement else "://", text)
 
 
 def has_url_credentials(text: str) -> bool:
     """Whether ``text`` holds a URL with ``user[:password]@``."""
-    return "@" in text and _USERINFO.search(text) is not None
+    return "://" in text and "@" in text and URL_USERINFO.search(text) is not None
