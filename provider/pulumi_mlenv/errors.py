@@ -10,7 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["BuildError", "EngineError", "MlenvError", "Problem", "RegistryError", "SpecError"]
+__all__ = [
+    "BuildError",
+    "DefinitionWarning",
+    "EngineError",
+    "MlenvError",
+    "Problem",
+    "RegistryError",
+    "SpecError",
+    "warn_problems",
+]
 
 
 class MlenvError(Exception):
@@ -48,6 +57,19 @@ class SpecError(MlenvError, ValueError):
     def at(cls, path: str, message: str, fix: str = "") -> SpecError:
         """Shorthand for an error with a single problem."""
         return cls(Problem(path, message, fix))
+
+
+class DefinitionWarning(UserWarning):
+    """Something in a definition that is not wrong but worth a look (a line
+    given twice). Issued with ``warnings.warn``; the CLI prints each on stderr."""
+
+
+def warn_problems(problems: list[Problem]) -> None:
+    """Issue each problem as a ``DefinitionWarning`` (its text names the place)."""
+    import warnings
+
+    for problem in problems:
+        warnings.warn(str(problem), DefinitionWarning, stacklevel=3)
 
 
 class RegistryError(MlenvError):

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from pulumi_mlenv.errors import Problem, SpecError
+from pulumi_mlenv.errors import Problem, SpecError, warn_problems
 from pulumi_mlenv.spec import azureml
 from pulumi_mlenv.spec.explain import explain
 from pulumi_mlenv.spec.hashing import compute_hash, with_resolved_base
@@ -163,16 +163,18 @@ def _relabel(err: SpecError, label: str, prefix: str) -> SpecError:
 
 
 def _expand_includes(conda: object, folder: Path, label: str) -> list[Problem]:
-    """Replace ``-r file`` lines of a conda pip list in place."""
+    """Replace ``-r file`` lines of a conda pip list in place. Warnings
+    (lines given twice) are issued here, problems returned."""
     if not isinstance(conda, dict) or not isinstance(conda.get("dependencies"), list):
         return []
     problems: list[Problem] = []
     for i, dep in enumerate(conda["dependencies"]):
         if isinstance(dep, dict) and isinstance(dep.get("pip"), list):
-            dep["pip"], found = expand_pip_entries(
+            dep["pip"], found, warnings = expand_pip_entries(
                 dep["pip"], f"{label}: dependencies[{i}].pip", folder, folder
             )
             problems += found
+            warn_problems(warnings)
     return problems
 
 
@@ -197,6 +199,7 @@ def load_definition(path: str | Path) -> EnvironmentSpec:
     elif fmt is Format.REQUIREMENTS:
         found = read_requirements(p, root=p.parent)
         problems = found.problems
+        warn_problems(found.warnings)
         data = {
             "python": {"conda": {"dependencies": [{"pip": found.lines}] if found.lines else []}}
         }

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from pulumi_mlenv.errors import SpecError
+from pulumi_mlenv.errors import SpecError, warn_problems
 from pulumi_mlenv.spec._reader import Reader, join
 from pulumi_mlenv.spec.conda_specs import canonical_conda_spec, conda_spec_name
 from pulumi_mlenv.spec.model import (
@@ -24,7 +24,8 @@ from pulumi_mlenv.spec.model import (
     SparkPackage,
     SparkSection,
 )
-from pulumi_mlenv.spec.pip_requirements import parse_pip_line, requirement_key
+from pulumi_mlenv.spec.pip_combine import Located, combine_pip_lines
+from pulumi_mlenv.spec.pip_requirements import parse_pip_entry
 from pulumi_mlenv.spec.text import canonical_dockerfile, canonical_step
 
 __all__ = ["parse_definition", "to_dict"]
@@ -224,35 +225,28 @@ def _conda(
 
 
 def _pip_entries(r: Reader, value: object, path: str, pip: list[str], options: list[str]) -> None:
-    seen: dict[str, str] = {}
+    lines: list[Located] = []
     for j, entry in enumerate(r.items(value, path)):
         epath = join(path, j)
         text = r.string(entry, epath)
         if text is None:
             continue
-        line = parse_pip_line(text, epath)
-        if line.problem:
-            r.problems.append(line.problem)
-        elif line.include:
-            r.add(
-                epath,
-                f"'{text}' names a file, which only load_definition reads",
-                "load the definition with load_definition, or list the packages here",
-            )
-        elif line.option:
-            if line.option in options:
-                r.add(epath, f"'{line.option}' is listed twice", "remove it")
-            options.append(line.option)
-        elif line.requirement:
-            key = requirement_key(line.requirement)
-            if key in seen:
+        for line in parse_pip_entry(text, epath):
+            if line.problem:
+                r.problems.append(line.problem)
+            elif line.include:
                 r.add(
                     epath,
-                    f"'{key}' is listed twice ('{seen[key]}' and '{line.requirement}')",
-                    "keep one",
+                    f"'{text}' names a file, which only load_definition reads",
+                    "load the definition with load_definition, or list the packages here",
                 )
-            seen[key] = line.requirement
-            pip.append(line.requirement)
+            elif line.option or line.requirement:
+                lines.append(Located(epath, line.option, line.requirement))
+    done = combine_pip_lines(lines)
+    r.problems += done.problems
+    warn_problems(done.warnings)
+    options += done.options
+    pip += done.requirements
 
 
 def _docker(r: Reader, value: object) -> DockerSection:

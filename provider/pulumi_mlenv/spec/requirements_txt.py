@@ -1,5 +1,6 @@
 """pip ``requirements.txt`` files: comments, line continuations, ``-r``
-includes (relative to the including file) and index options.
+includes (relative to the including file), index options (several on one
+line, as pip reads them), a UTF-8 byte-order mark.
 
 Each line is checked where it was written (``requirements.txt:7``), so a
 problem points at the file and line the user has to edit. ``--hash=...``
@@ -14,21 +15,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pulumi_mlenv.errors import Problem
-from pulumi_mlenv.spec.pip_requirements import parse_pip_line
+from pulumi_mlenv.spec.pip_combine import Located, combine_pip_lines
+from pulumi_mlenv.spec.pip_requirements import parse_pip_entry
 
 __all__ = ["PipList", "expand_pip_entries", "read_requirements", "split_requirements_text"]
 
 _COMMENT = re.compile(r"(^|\s)#.*$")
 _HASH_OPTION = re.compile(r"\s--hash[=\s]\S+")
 _MAX_DEPTH = 20
+_INCLUDE = re.compile(r"\s*(-r|--requirement)[\s=]")
 
 
 @dataclass
 class PipList:
-    """Checked pip lines, in order: options and canonical requirements."""
+    """Checked pip lines: options, then canonical requirements, each in
+    written order, combined as pip combines them (``spec.pip_combine``)."""
 
     lines: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
 
 
 def split_requirements_text(text: str) -> list[tuple[int, str]]:
@@ -37,7 +42,7 @@ def split_requirements_text(text: str) -> list[tuple[int, str]]:
     out: list[tuple[int, str]] = []
     pending = ""
     start = 0
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(text.removeprefix("\ufeff").splitlines(), start=1):
         if not pending:
             start = number
         line = _COMMENT.sub("", raw).rstrip()
@@ -62,74 +67,91 @@ def _label(path: Path, root: Path | None) -> str:
     return path.name
 
 
-def read_requirements(
-    path: Path, *, root: Path | None = None, _chain: tuple[Path, ...] = ()
-) -> PipList:
-    """Read ``path`` and its ``-r`` includes. Problems are labelled
-    ``<file>:<line>`` (file relative to ``root`` when given)."""
-    out = PipList()
+def read_requirements(path: Path, *, root: Path | None = None) -> PipList:
+    """Read ``path`` and its ``-r`` includes. Problems (also duplicates and
+    conflicts across files) are labelled ``<file>:<line>``, the file relative
+    to ``root`` when given."""
+    collected = _Collected()
+    _read(collected, path, root, ())
+    return collected.combined()
+
+
+@dataclass
+class _Collected:
+    lines: list[Located] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    def combined(self) -> PipList:
+        done = combine_pip_lines(self.lines)
+        return PipList(
+            [*done.options, *done.requirements], self.problems + done.problems, done.warnings
+        )
+
+
+def _read(out: _Collected, path: Path, root: Path | None, chain: tuple[Path, ...]) -> None:
     resolved = path.resolve()
     label = _label(path, root)
-    if resolved in _chain or len(_chain) > _MAX_DEPTH:
+    if resolved in chain or len(chain) > _MAX_DEPTH:
         out.problems.append(Problem(label, "includes itself (a -r loop)", "remove the -r line"))
-        return out
+        return
     try:
-        text = path.read_text(encoding="utf-8")
+        # utf-8-sig: files saved by Windows editors start with a byte-order mark.
+        text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as err:
         out.problems.append(Problem(label, f"cannot be read: {err}"))
-        return out
+        return
     for number, line in split_requirements_text(text):
         where = f"{label}:{number}"
-        _add_line(out, line, where, path.parent, root, (*_chain, resolved))
-    return out
+        _add_line(out, line, where, path.parent, root, (*chain, resolved))
 
 
 def _add_line(
-    out: PipList,
+    out: _Collected,
     text: str,
     where: str,
     folder: Path | None,
     root: Path | None,
     chain: tuple[Path, ...],
 ) -> None:
-    parsed = parse_pip_line(text, where)
-    if parsed.problem:
-        out.problems.append(parsed.problem)
-    elif parsed.include:
-        kind, name = parsed.include
-        if kind == "-c":
-            out.problems.append(
-                Problem(
-                    where,
-                    f"'{text}': constraint files are not supported",
-                    "pin the versions in the requirements themselves",
+    for parsed in parse_pip_entry(text, where):
+        if parsed.problem:
+            out.problems.append(parsed.problem)
+        elif parsed.include:
+            kind, name = parsed.include
+            if kind == "-c":
+                out.problems.append(
+                    Problem(
+                        where,
+                        f"'-c {name}': constraint files are not supported",
+                        "pin the versions in the requirements themselves",
+                    )
                 )
-            )
-        elif folder is None:
-            out.problems.append(
-                Problem(where, f"'{text}' names a file, which only load_definition reads")
-            )
-        else:
-            sub = read_requirements(folder / name, root=root, _chain=chain)
-            out.lines += sub.lines
-            out.problems += sub.problems
-    elif parsed.option or parsed.requirement:
-        out.lines.append(parsed.option or parsed.requirement or "")
+            elif folder is None:
+                out.problems.append(
+                    Problem(where, f"'-r {name}' names a file, which only load_definition reads")
+                )
+            else:
+                _read(out, folder / name, root, chain)
+        elif parsed.option or parsed.requirement:
+            out.lines.append(Located(where, parsed.option, parsed.requirement))
 
 
 def expand_pip_entries(
     entries: list[object], where: str, folder: Path, root: Path | None
-) -> tuple[list[object], list[Problem]]:
+) -> tuple[list[object], list[Problem], list[Problem]]:
     """A conda ``pip:`` list with its ``-r file`` lines replaced by the file's
-    lines (relative to ``folder``). Other entries are left for the parser."""
-    out: list[object] = []
-    problems: list[Problem] = []
+    lines (relative to ``folder``), combined with the other entries as pip
+    would (duplicates and conflicts located at their file and line).
+    Returns the entries, problems and warnings. A list without ``-r`` is
+    returned as is, for the parser."""
+    if not any(isinstance(e, str) and _INCLUDE.match(e) for e in entries):
+        return entries, [], []
+    collected = _Collected()
+    others: list[object] = []
     for j, entry in enumerate(entries):
-        if isinstance(entry, str) and re.match(r"\s*(-r|--requirement)[\s=]", entry):
-            sub = PipList()
-            _add_line(sub, entry.strip(), f"{where}[{j}]", folder, root, ())
-            out += sub.lines
-            problems += sub.problems
+        if isinstance(entry, str):
+            _add_line(collected, entry.strip(), f"{where}[{j}]", folder, root, ())
         else:
-            out.append(entry)
-    return out, problems
+            others.append(entry)  # not a string: the parser reports it
+    done = collected.combined()
+    return [*done.lines, *others], done.problems, done.warnings
