@@ -114,7 +114,7 @@ def test_azureml_v2_with_build_context() -> None:
 def test_azureml_v1_folder() -> None:
     spec = load_definition(F / "azureml-v1-saved")
     assert (spec.name, spec.version) == ("spark-feature-job", "7")
-    assert spec.docker.platform == "linux/amd64"
+    assert spec.docker.platform is None  # the SDK default, written in every saved folder
     assert spec.python.conda is not None
     assert spec.python.conda.channels == ("anaconda", "conda-forge")
     assert spec.python.conda.pip_options == (

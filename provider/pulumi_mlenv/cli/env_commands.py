@@ -165,20 +165,35 @@ def explain_command(
 def convert_command(
     path: PathArg,
     to: Annotated[Target, typer.Option("--to", help="Format to write to stdout.")] = Target.MLENV,
+    partial: Annotated[
+        bool,
+        typer.Option(
+            "--partial",
+            help="Write the part the target format can carry, and list on stderr what is "
+            "left out (the result then hashes differently).",
+        ),
+    ] = False,
 ) -> None:
     """Write a definition in another format to stdout, with the same hash.
 
     Refuses (exit 2) when the target format cannot carry part of what is
-    hashed, e.g. Docker steps in a conda file, and says what would be lost.
+    hashed, e.g. Docker steps in a conda file, and says what would be lost;
+    --partial writes the rest anyway.
 
     Examples:
 
         mlenv env convert environment.yml --to mlenv > mlenv.yml
 
         mlenv env convert requirements.txt --to azureml-v2 > env.yml
+
+        mlenv env convert ./azureml-v1-folder --to conda --partial > environment.yml
     """
     with user_errors():
-        text = specs.dump_definition(specs.load_definition(path), to.value)
+        spec = specs.load_definition(path)
+        text = specs.dump_definition(spec, to.value, partial=partial)
+        if partial:
+            for line in specs.left_out(spec, to.value):
+                err_console.print(f"left out: {line}", markup=False)
         typer.echo(text, nl=False)
 
 

@@ -11,6 +11,7 @@ from pulumi_mlenv.spec.formats import (
     Format,
     detect_format,
     dump_definition,
+    left_out,
     load_definition,
     write_azureml_v1_folder,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "explain",
     "extra_conda_packages",
     "get_curated",
+    "left_out",
     "load_definition",
     "parse_definition",
     "python_version",

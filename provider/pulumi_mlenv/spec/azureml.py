@@ -61,7 +61,7 @@ _V2_IGNORED = ("inference_config", "properties", "datastore", "stage", "$schema"
 
 def _read_yaml(path: Path, label: str, problems: list[Problem]) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(path.read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
         problems.append(Problem(label, f"cannot be read: {err}".splitlines()[0]))
         return None
@@ -91,7 +91,7 @@ def from_azureml_v2(
         elif context and folder is not None:
             path = folder / context / (dockerfile or "Dockerfile")
             try:
-                docker["base_dockerfile"] = path.read_text(encoding="utf-8")
+                docker["base_dockerfile"] = path.read_text(encoding="utf-8-sig")
             except (OSError, UnicodeDecodeError) as err:
                 r.add(f"{label}: build.path", f"cannot read the Dockerfile: {err}")
     if docker:
@@ -123,19 +123,26 @@ def to_azureml_v2(spec: EnvironmentSpec) -> dict[str, Any]:
     return out
 
 
+#: What the v1 SDK writes into every saved folder when nobody chose a
+#: platform: read as "no platform", so the environment hashes as it does
+#: once moved to v2 (which has no platform field) or to any other format.
+V1_DEFAULT_PLATFORM = "linux/amd64"
+
+
 def _v1_platform(value: object) -> str | None:
     if not isinstance(value, Mapping):
         return None
     os_name, arch = value.get("os"), value.get("architecture")
     if not os_name or not arch:
         return None
-    return f"{str(os_name).lower()}/{str(arch).lower()}"
+    platform = f"{str(os_name).lower()}/{str(arch).lower()}"
+    return None if platform == V1_DEFAULT_PLATFORM else platform
 
 
 def from_azureml_v1(folder: Path, label: str) -> tuple[dict[str, Any], list[Problem]]:
     """Our YAML mapping for a ``save_to_directory`` folder."""
     try:
-        data = json.loads((folder / V1_JSON).read_text(encoding="utf-8"))
+        data = json.loads((folder / V1_JSON).read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError, ValueError) as err:
         return {}, [Problem(f"{label}/{V1_JSON}", f"cannot be read: {err}")]
     return from_azureml_v1_document(data, folder)
@@ -180,12 +187,20 @@ def from_azureml_v1_document(
     if dk.get("baseDockerfile"):
         docker["base_dockerfile"] = dk["baseDockerfile"]
     elif folder is not None and (folder / "BaseDockerfile").is_file():
-        docker["base_dockerfile"] = (folder / "BaseDockerfile").read_text(encoding="utf-8")
+        docker["base_dockerfile"] = (folder / "BaseDockerfile").read_text(encoding="utf-8-sig")
     elif image:
         docker["base_image"] = image
     for ours, theirs in (("shm_size", "shmSize"), ("arguments", "arguments")):
         if dk.get(theirs):
             docker[ours] = dk[theirs]
+    if dk.get("buildContext"):
+        problems.append(
+            Problem(
+                f"{V1_JSON}: docker.buildContext",
+                "a v1 build context (a datastore or URL location) is not read",
+                "download the context and describe it as an Azure ML v2 'build: {path: ...}'",
+            )
+        )
     platform = _v1_platform(dk.get("platform"))
     if platform:
         docker["platform"] = platform

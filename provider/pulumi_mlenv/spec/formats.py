@@ -32,6 +32,7 @@ __all__ = [
     "Format",
     "detect_format",
     "dump_definition",
+    "left_out",
     "load_definition",
     "write_azureml_v1_folder",
 ]
@@ -73,7 +74,7 @@ def _default_name(path: Path) -> str:
 
 def _load_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(path.read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError) as err:
         raise SpecError.at(str(path), f"cannot be read: {err}") from err
     except yaml.YAMLError as err:
@@ -291,29 +292,51 @@ def _reread(text: str, fmt: Format, name: str) -> EnvironmentSpec:
     return _parse({**data, "name": name})
 
 
-def dump_definition(spec: EnvironmentSpec, fmt: Format | str) -> str:
+def dump_definition(spec: EnvironmentSpec, fmt: Format | str, *, partial: bool = False) -> str:
     """The text of ``spec`` in ``fmt`` (a ``Format`` or its value).
 
     Raises ``SpecError`` when the format cannot carry something that is part
     of the hash (e.g. Docker steps in a conda file): the message lists what
-    would be lost. Metadata a format has no place for is left out.
+    would be lost. ``partial``: write what the format can carry instead
+    (``left_out`` says what that leaves out). Metadata a format has no
+    place for is left out.
     """
+    target = _format(fmt)
+    text = _dump(spec, target)
+    if partial:
+        return text
+    lost = _lost(spec, text, target)
+    if lost:
+        raise SpecError.at(
+            "format",
+            f"{target.value} cannot carry this definition ({'; '.join(lost)})",
+            "convert it to mlenv, which carries everything, or write the part it can carry"
+            " (mlenv env convert --partial)",
+        )
+    return text
+
+
+def left_out(spec: EnvironmentSpec, fmt: Format | str) -> list[str]:
+    """What writing ``spec`` in ``fmt`` leaves out of the hash, one reason a
+    line (empty when the format carries the whole definition)."""
+    target = _format(fmt)
+    return _lost(spec, _dump(spec, target), target)
+
+
+def _format(fmt: Format | str) -> Format:
     try:
-        target = Format(fmt)
+        return Format(fmt)
     except ValueError:
         names = ", ".join(f.value for f in Format)
         raise SpecError.at("format", f"'{fmt}' is not a format", f"use one of: {names}") from None
-    text = _dump(spec, target)
+
+
+def _lost(spec: EnvironmentSpec, text: str, target: Format) -> list[str]:
     base = with_resolved_base(spec, None)
     back = _reread(text, target, spec.name)
-    if compute_hash(back) != compute_hash(base):
-        lost = "; ".join(explain(base, back))
-        raise SpecError.at(
-            "format",
-            f"{target.value} cannot carry this definition ({lost})",
-            "convert it to mlenv, which carries everything",
-        )
-    return text
+    if compute_hash(back) == compute_hash(base):
+        return []
+    return explain(base, back)
 
 
 def write_azureml_v1_folder(spec: EnvironmentSpec, folder: str | Path) -> Path:
