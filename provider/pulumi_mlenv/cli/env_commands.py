@@ -22,8 +22,9 @@ env_app = typer.Typer(
         "Environment definitions: hash, validate, compare, convert.\n\n"
         "PATH is a file or folder in any supported format, detected automatically: "
         "our YAML (mlenv.yml), conda environment.yml, requirements.txt (with -r includes), "
-        "an Azure ML v2 environment YAML, or an Azure ML v1 folder "
-        "(azureml_environment.json + conda_dependencies.yml)."
+        "an Azure ML v2 environment YAML, an Azure ML v1 folder "
+        "(azureml_environment.json + conda_dependencies.yml), or an MLflow python_env.yaml "
+        "or model folder (MLmodel + python_env.yaml or conda.yaml)."
     ),
     no_args_is_help=True,
 )
@@ -48,6 +49,7 @@ class Target(StrEnum):
     MLENV = "mlenv"
     CONDA = "conda"
     AZUREML_V2 = "azureml-v2"
+    MLFLOW = "mlflow"
 
 
 def register(app: typer.Typer) -> None:

@@ -21,12 +21,17 @@ from typing import Any
 import yaml
 
 from pulumi_mlenv.errors import Problem, SpecError, warn_problems
-from pulumi_mlenv.spec import azureml
+from pulumi_mlenv.spec import azureml, mlflow
 from pulumi_mlenv.spec.explain import explain
+from pulumi_mlenv.spec.lookalikes import looks_like_file, looks_like_mapping, looks_like_text
 from pulumi_mlenv.spec.hashing import compute_hash, with_resolved_base
 from pulumi_mlenv.spec.model import EnvironmentSpec
 from pulumi_mlenv.spec.parse import _parse, conda_to_dict, parse_definition, to_dict
-from pulumi_mlenv.spec.requirements_txt import expand_pip_entries, read_requirements
+from pulumi_mlenv.spec.requirements_txt import (
+    expand_pip_entries,
+    read_pip_entries,
+    read_requirements,
+)
 
 __all__ = [
     "Format",
@@ -46,6 +51,7 @@ class Format(StrEnum):
     REQUIREMENTS = "requirements"
     AZUREML_V2 = "azureml-v2"
     AZUREML_V1 = "azureml-v1"
+    MLFLOW = "mlflow"
 
 
 _OURS = {"python", "docker", "spark", "environment_variables"}
@@ -61,6 +67,7 @@ _GENERIC_STEMS = {
     "mlenv",
     "definition",
     "azureml_environment",
+    "python_env",
 }
 
 
@@ -90,18 +97,26 @@ def _format_of_mapping(data: object) -> Format | None:
     schema = str(data.get("$schema", ""))
     if "environment.schema" in schema or (keys & _V2_HINTS and not keys & _OURS):
         return Format.AZUREML_V2
+    if mlflow.is_python_env(data):
+        return Format.MLFLOW
     if keys & _CONDA_KEYS and not keys & _OURS:
         return Format.CONDA
     return Format.MLENV
 
 
+def _not_a_format(path: Path, what: tuple[str, str]) -> SpecError:
+    return SpecError.at(str(path), f"looks like {what[0]}, which is not a definition", what[1])
+
+
 def detect_format(path: str | Path) -> Format:
     """The format of a file or folder, from its name and, for YAML, its keys.
 
-    Folders: an Azure ML v1 folder (``azureml_environment.json``), else the
-    first of ``mlenv.yml``, ``environment.yml``, ``conda.yml``,
-    ``requirements.txt`` in it, else its only YAML file.
-    Raises ``SpecError`` when nothing fits.
+    Folders: an Azure ML v1 folder (``azureml_environment.json``); an MLflow
+    model folder (``MLmodel``) through its ``python_env.yaml``, else its
+    ``conda.yaml``; else the first of ``mlenv.yml``, ``environment.yml``,
+    ``conda.yml``, ``python_env.yaml``, ``requirements.txt`` in it, else its
+    only YAML file. Raises ``SpecError`` when nothing fits, saying which
+    format the file looks like when it resembles one we do not read.
     """
     p = Path(path)
     if p.is_dir():
@@ -113,30 +128,68 @@ def detect_format(path: str | Path) -> Format:
         raise SpecError.at(str(p), "no such file or folder")
     if p.name == azureml.V1_JSON:
         return Format.AZUREML_V1
+    if p.name == mlflow.MODEL_FILE:
+        return detect_format(p.parent)
+    if p.name in mlflow.FILE_NAMES:
+        return Format.MLFLOW
+    lookalike = looks_like_file(p.name)
+    if lookalike is not None:
+        raise _not_a_format(p, lookalike)
     if p.suffix in (".txt", ".in") or p.name.startswith("requirements"):
+        lookalike = looks_like_text(_head(p))
+        if lookalike is not None:
+            raise _not_a_format(p, lookalike)
         return Format.REQUIREMENTS
     if p.suffix in (".yml", ".yaml"):
-        fmt = _format_of_mapping(_load_yaml(p))
+        data = _load_yaml(p)
+        fmt = _format_of_mapping(data)
         if fmt is None:
             raise SpecError.at(str(p), "expected a YAML mapping (a definition)")
+        lookalike = looks_like_mapping(data, p.suffix)
+        if fmt is Format.MLENV and lookalike is not None and not set(data) & {*_OURS, "name"}:
+            raise _not_a_format(p, lookalike)
         return fmt
+    if p.suffix == ".json":
+        try:
+            lookalike = looks_like_mapping(json.loads(p.read_text("utf-8-sig")), ".json")
+        except (OSError, UnicodeDecodeError, ValueError):
+            lookalike = None
+        if lookalike is not None:
+            raise _not_a_format(p, lookalike)
     raise SpecError.at(
         str(p),
         "unknown definition format",
-        "use a .yml/.yaml definition, requirements.txt or an Azure ML folder",
+        "use a .yml/.yaml definition, requirements.txt, an MLflow python_env.yaml"
+        " or an Azure ML folder",
     )
 
 
+def _head(path: Path) -> str:
+    try:
+        with path.open(encoding="utf-8-sig", errors="replace") as f:
+            return "".join(f.readline() for _ in range(50))
+    except OSError:
+        return ""
+
+
+_FOLDER_FILES = (
+    "mlenv.yml",
+    "mlenv.yaml",
+    "environment.yml",
+    "environment.yaml",
+    "conda.yml",
+    "conda.yaml",
+    *mlflow.FILE_NAMES,
+    "requirements.txt",
+)
+
+
 def _folder_file(folder: Path) -> Path:
-    for name in (
-        "mlenv.yml",
-        "mlenv.yaml",
-        "environment.yml",
-        "environment.yaml",
-        "conda.yml",
-        "conda.yaml",
-        "requirements.txt",
-    ):
+    names = _FOLDER_FILES
+    if (folder / mlflow.MODEL_FILE).is_file():
+        # An MLflow model: its default environment manager reads python_env.yaml.
+        names = (*mlflow.FILE_NAMES, "conda.yaml", "conda.yml", "requirements.txt")
+    for name in names:
         if (folder / name).is_file():
             return folder / name
     # Otherwise a folder holding a single YAML file is that definition.
@@ -146,7 +199,8 @@ def _folder_file(folder: Path) -> Path:
     raise SpecError.at(
         str(folder),
         "holds no definition",
-        "expected azureml_environment.json, mlenv.yml, environment.yml or requirements.txt",
+        "expected azureml_environment.json, mlenv.yml, environment.yml, python_env.yaml"
+        " or requirements.txt",
     )
 
 
@@ -188,6 +242,8 @@ def load_definition(path: str | Path) -> EnvironmentSpec:
     """
     p = Path(path)
     fmt = detect_format(p)
+    if p.name == mlflow.MODEL_FILE and p.is_file():
+        p = p.parent
     if p.is_dir() and fmt is not Format.AZUREML_V1:
         p = _folder_file(p)
     label = p.name
@@ -211,6 +267,14 @@ def load_definition(path: str | Path) -> EnvironmentSpec:
         if fmt is Format.CONDA:
             problems = _expand_includes(raw, p.parent, label)
             data = {"name": raw.get("name"), "python": {"conda": raw}}
+            prefix = "python.conda"
+        elif fmt is Format.MLFLOW:
+            data, entries, problems = mlflow.from_python_env(raw, label)
+            if entries:
+                found = read_pip_entries(entries, p.parent, p.parent)
+                problems += found.problems
+                warn_problems(found.warnings)
+                data["python"]["conda"]["dependencies"].append({"pip": found.lines})
             prefix = "python.conda"
         elif fmt is Format.AZUREML_V2:
             data, problems = azureml.from_azureml_v2(raw, p.parent, label)
@@ -272,6 +336,8 @@ def _dump(spec: EnvironmentSpec, fmt: Format) -> str:
         return "".join(line + "\n" for line in lines)
     if fmt is Format.AZUREML_V2:
         return yaml.safe_dump(azureml.to_azureml_v2(spec), sort_keys=False, width=100)
+    if fmt is Format.MLFLOW:
+        return yaml.safe_dump(mlflow.to_python_env(spec), sort_keys=False, width=100)
     return json.dumps(azureml.to_azureml_v1(spec, conda_inline=True), indent=4) + "\n"
 
 
@@ -287,6 +353,11 @@ def _reread(text: str, fmt: Format, name: str) -> EnvironmentSpec:
             data = {"python": {"conda": raw}}
         elif fmt is Format.AZUREML_V2:
             data, _ = azureml.from_azureml_v2(raw, None, "")
+        elif fmt is Format.MLFLOW:
+            data, entries, _ = mlflow.from_python_env(raw, "")
+            pip = [e for _, e in entries]
+            if pip:
+                data["python"]["conda"]["dependencies"].append({"pip": pip})
         else:
             data = raw
     return _parse({**data, "name": name})

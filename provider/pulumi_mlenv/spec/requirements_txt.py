@@ -18,7 +18,13 @@ from pulumi_mlenv.errors import Problem
 from pulumi_mlenv.spec.pip_combine import Located, combine_pip_lines
 from pulumi_mlenv.spec.pip_requirements import parse_pip_entry
 
-__all__ = ["PipList", "expand_pip_entries", "read_requirements", "split_requirements_text"]
+__all__ = [
+    "PipList",
+    "expand_pip_entries",
+    "read_pip_entries",
+    "read_requirements",
+    "split_requirements_text",
+]
 
 _COMMENT = re.compile(r"(^|\s)#.*$")
 _HASH_OPTION = re.compile(r"\s--hash[=\s]\S+")
@@ -146,12 +152,19 @@ def expand_pip_entries(
     returned as is, for the parser."""
     if not any(isinstance(e, str) and _INCLUDE.match(e) for e in entries):
         return entries, [], []
-    collected = _Collected()
-    others: list[object] = []
-    for j, entry in enumerate(entries):
-        if isinstance(entry, str):
-            _add_line(collected, entry.strip(), f"{where}[{j}]", folder, root, ())
-        else:
-            others.append(entry)  # not a string: the parser reports it
-    done = collected.combined()
+    strings = [(f"{where}[{j}]", e) for j, e in enumerate(entries) if isinstance(e, str)]
+    others = [e for e in entries if not isinstance(e, str)]  # the parser reports them
+    done = read_pip_entries(strings, folder, root)
     return [*done.lines, *others], done.problems, done.warnings
+
+
+def read_pip_entries(entries: list[tuple[str, object]], folder: Path, root: Path | None) -> PipList:
+    """Pip list entries, each with the place it was written, read as one
+    list: ``-r`` files included (relative to ``folder``), then combined."""
+    collected = _Collected()
+    for where, entry in entries:
+        if isinstance(entry, str):
+            _add_line(collected, entry.strip(), where, folder, root, ())
+        else:
+            collected.problems.append(Problem(where, "expected a pip requirement (a string)"))
+    return collected.combined()
