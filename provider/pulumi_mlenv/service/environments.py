@@ -18,6 +18,7 @@ from pulumi_mlenv.spec import (
     EnvironmentSpec,
     compute_hash,
     curated_name,
+    fingerprint_build_context,
     get_curated,
     load_definition,
     parse_definition,
@@ -80,7 +81,8 @@ def definition_from_inputs(inputs: Mapping[str, Any]) -> EnvironmentSpec:
             data[key] = inputs[key]
     if data.get("version") is not None:
         data["version"] = str(data["version"])
-    return parse_definition(data, source=str(source or ""))
+    # A build context is read here, where the program's files are.
+    return fingerprint_build_context(parse_definition(data, source=str(source or "")))
 
 
 @dataclass(frozen=True, slots=True)

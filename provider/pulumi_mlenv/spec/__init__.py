@@ -5,6 +5,7 @@ Pure: no Pulumi, Docker, HTTP or database imports. Everything here is
 testable in microseconds.
 """
 
+from pulumi_mlenv.spec.build_context import fingerprint_build_context
 from pulumi_mlenv.spec.curated import CURATED_PREFIX, catalog, curated_name, get_curated
 from pulumi_mlenv.spec.explain import explain
 from pulumi_mlenv.spec.formats import (
@@ -23,6 +24,7 @@ from pulumi_mlenv.spec.hashing import (
 )
 from pulumi_mlenv.spec.model import (
     CondaSection,
+    ContextFile,
     DockerSection,
     EnvironmentSpec,
     Kind,
@@ -37,6 +39,7 @@ __all__ = [
     "CURATED_PREFIX",
     "RECIPE_VERSION",
     "CondaSection",
+    "ContextFile",
     "DockerSection",
     "EnvironmentSpec",
     "Format",
@@ -52,6 +55,7 @@ __all__ = [
     "dump_definition",
     "explain",
     "extra_conda_packages",
+    "fingerprint_build_context",
     "get_curated",
     "left_out",
     "load_definition",

@@ -94,6 +94,8 @@ def from_azureml_v2(
                 docker["base_dockerfile"] = path.read_text(encoding="utf-8-sig")
             except (OSError, UnicodeDecodeError) as err:
                 r.add(f"{label}: build.path", f"cannot read the Dockerfile: {err}")
+            # Its other files are what COPY/ADD read: hashed by their content.
+            docker["build_context"] = str((folder / context).resolve())
     if docker:
         out["docker"] = docker
     conda = data.get("conda_file")
@@ -118,6 +120,10 @@ def to_azureml_v2(spec: EnvironmentSpec) -> dict[str, Any]:
         out["tags"] = dict(spec.tags)
     if spec.docker.base_image is not None:
         out["image"] = spec.docker.base_image
+    if spec.docker.build_context is not None:
+        # Read back, the Dockerfile comes from the context: a definition
+        # whose Dockerfile text is another one's is refused by the check.
+        out["build"] = {"path": spec.docker.build_context, "dockerfile_path": "Dockerfile"}
     if spec.python.conda is not None:
         out["conda_file"] = conda_to_dict(spec.python.conda)
     return out

@@ -22,9 +22,10 @@ import yaml
 
 from pulumi_mlenv.errors import Problem, SpecError, warn_problems
 from pulumi_mlenv.spec import azureml, mlflow
+from pulumi_mlenv.spec.build_context import fingerprint_build_context
 from pulumi_mlenv.spec.explain import explain
-from pulumi_mlenv.spec.lookalikes import looks_like_file, looks_like_mapping, looks_like_text
 from pulumi_mlenv.spec.hashing import compute_hash, with_resolved_base
+from pulumi_mlenv.spec.lookalikes import looks_like_file, looks_like_mapping, looks_like_text
 from pulumi_mlenv.spec.model import EnvironmentSpec
 from pulumi_mlenv.spec.parse import _parse, conda_to_dict, parse_definition, to_dict
 from pulumi_mlenv.spec.requirements_txt import (
@@ -185,7 +186,7 @@ _FOLDER_FILES = (
 
 
 def _folder_file(folder: Path) -> Path:
-    names = _FOLDER_FILES
+    names: tuple[str, ...] = _FOLDER_FILES
     if (folder / mlflow.MODEL_FILE).is_file():
         # An MLflow model: its default environment manager reads python_env.yaml.
         names = (*mlflow.FILE_NAMES, "conda.yaml", "conda.yml", "requirements.txt")
@@ -292,7 +293,7 @@ def load_definition(path: str | Path) -> EnvironmentSpec:
         raise SpecError(problems + list(_relabel(err, label, prefix).problems)) from None
     if problems:
         raise SpecError(problems)
-    return spec
+    return fingerprint_build_context(spec, base=p if p.is_dir() else p.parent)
 
 
 def _inline_conda_file(data: dict[str, Any], folder: Path, label: str) -> list[Problem]:
@@ -319,7 +320,9 @@ def _inline_conda_file(data: dict[str, Any], folder: Path, label: str) -> list[P
 
 def _dump(spec: EnvironmentSpec, fmt: Format) -> str:
     if fmt is Format.MLENV:
-        return yaml.safe_dump(to_dict(spec), sort_keys=False, allow_unicode=True, width=100)
+        data = to_dict(spec)
+        data.get("docker", {}).pop("context_files", None)  # read again from the folder
+        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
     if fmt is Format.CONDA:
         section = conda_to_dict(spec.python.conda) if spec.python.conda else {}
         return yaml.safe_dump(
@@ -352,7 +355,8 @@ def _reread(text: str, fmt: Format, name: str) -> EnvironmentSpec:
         if fmt is Format.CONDA:
             data = {"python": {"conda": raw}}
         elif fmt is Format.AZUREML_V2:
-            data, _ = azureml.from_azureml_v2(raw, None, "")
+            # A build context is written as an absolute path: any folder reads it.
+            data, _ = azureml.from_azureml_v2(raw, Path.cwd(), "")
         elif fmt is Format.MLFLOW:
             data, entries, _ = mlflow.from_python_env(raw, "")
             pip = [e for _, e in entries]
@@ -360,7 +364,7 @@ def _reread(text: str, fmt: Format, name: str) -> EnvironmentSpec:
                 data["python"]["conda"]["dependencies"].append({"pip": pip})
         else:
             data = raw
-    return _parse({**data, "name": name})
+    return fingerprint_build_context(_parse({**data, "name": name}))
 
 
 def dump_definition(spec: EnvironmentSpec, fmt: Format | str, *, partial: bool = False) -> str:

@@ -84,7 +84,7 @@ def looks_like_mapping(data: object, suffix: str) -> tuple[str, str] | None:
             "an Azure ML v1 environment JSON",
             "name it azureml_environment.json and pass its folder",
         )
-    if _CONDA_LOCK_KEYS <= keys:
+    if keys >= _CONDA_LOCK_KEYS:
         return ("a conda-lock file", "pass the environment.yml it was locked from")
     if {"artifact_path", "flavors"} & keys:
         return (

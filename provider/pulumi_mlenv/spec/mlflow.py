@@ -56,7 +56,9 @@ def from_python_env(
     if version is not None:
         version = version.strip()
         if not _VERSION.fullmatch(version):
-            r.add(f"{label}: python", f"'{version}' is not a Python version", "write it like 3.11.9")
+            r.add(
+                f"{label}: python", f"'{version}' is not a Python version", "write it like 3.11.9"
+            )
         deps = [f"python={version}", "pip"]
     pip: list[tuple[str, object]] = []
     for key in ("build_dependencies", "dependencies"):

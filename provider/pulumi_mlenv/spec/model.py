@@ -12,6 +12,7 @@ from enum import StrEnum
 
 __all__ = [
     "CondaSection",
+    "ContextFile",
     "DockerSection",
     "EnvironmentSpec",
     "Kind",
@@ -62,6 +63,26 @@ class PythonSection:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ContextFile:
+    """One file of a Docker build context: its path relative to the context,
+    ``644``/``755`` (the executable bit) or ``link``, and the sha256 (hex) of
+    its content (of a link: of its target text)."""
+
+    path: str
+    mode: str
+    digest: str
+
+    def __str__(self) -> str:
+        return f"{self.mode} {self.digest} {self.path}"
+
+    @classmethod
+    def parse(cls, text: str) -> ContextFile:
+        """The inverse of ``str``; raises ``ValueError``."""
+        mode, digest, path = text.split(" ", 2)
+        return cls(path=path, mode=mode, digest=digest)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DockerSection:
     """The image side of a definition.
 
@@ -69,6 +90,9 @@ class DockerSection:
     neither is, the provider's default base image applies. ``steps`` are custom
     Dockerfile instructions, in order. ``resolved_base_digest`` is not written by
     users: the provider fills it when it resolves a tag to a digest (R17).
+    ``build_context`` is the folder a base Dockerfile (or a step) copies from;
+    ``context_files`` its fingerprint, filled by
+    ``spec.build_context.fingerprint_build_context`` (None: not read yet).
     """
 
     base_image: str | None = None
@@ -78,6 +102,8 @@ class DockerSection:
     arguments: tuple[str, ...] = ()
     platform: str | None = None
     resolved_base_digest: str | None = None
+    build_context: str | None = None
+    context_files: tuple[ContextFile, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

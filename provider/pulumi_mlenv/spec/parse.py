@@ -18,6 +18,7 @@ from pulumi_mlenv.spec._reader import Reader, join
 from pulumi_mlenv.spec.conda_specs import canonical_conda_spec, conda_spec_name
 from pulumi_mlenv.spec.model import (
     CondaSection,
+    ContextFile,
     DockerSection,
     EnvironmentSpec,
     PythonSection,
@@ -42,7 +43,16 @@ _TOP = (
 )
 _PYTHON = ("user_managed", "interpreter_path", "conda", "conda_file")
 _CONDA = ("name", "channels", "dependencies", "variables", "prefix")
-_DOCKER = ("base_image", "base_dockerfile", "steps", "shm_size", "arguments", "platform")
+_DOCKER = (
+    "base_image",
+    "base_dockerfile",
+    "steps",
+    "shm_size",
+    "arguments",
+    "platform",
+    "build_context",
+    "context_files",
+)
 _SPARK = ("repositories", "packages", "precache_packages")
 # A field written in the wrong section: where it belongs.
 _ELSEWHERE = {
@@ -306,6 +316,7 @@ def _docker(r: Reader, value: object) -> DockerSection:
             f"'{platform}' is not a platform",
             "write it like 'linux/amd64' or 'linux/arm64'",
         )
+    context = r.string(m.get("build_context"), "docker.build_context")
     return DockerSection(
         base_image=image,
         base_dockerfile=canonical_dockerfile(dockerfile) if dockerfile else None,
@@ -313,7 +324,26 @@ def _docker(r: Reader, value: object) -> DockerSection:
         shm_size=shm,
         arguments=r.strings(m.get("arguments"), "docker.arguments"),
         platform=platform,
+        build_context=context.strip() if context else None,
+        context_files=_context_files(r, m.get("context_files"), context),
     )
+
+
+def _context_files(r: Reader, value: object, context: str | None) -> tuple[ContextFile, ...] | None:
+    """The fingerprint a reader wrote (``to_dict``, Pulumi state); None when
+    absent, so that ``fingerprint_build_context`` reads the folder."""
+    if value is None:
+        return None
+    if context is None:
+        r.add("docker.context_files", "is only written with docker.build_context")
+        return None
+    files: list[ContextFile] = []
+    for i, text in enumerate(r.strings(value, "docker.context_files")):
+        try:
+            files.append(ContextFile.parse(text))
+        except ValueError:
+            r.add(join("docker.context_files", i), f"'{text}' is not 'mode sha256 path'")
+    return tuple(files)
 
 
 def _spark(r: Reader, value: object) -> SparkSection:
@@ -395,9 +425,12 @@ def to_dict(spec: EnvironmentSpec) -> dict[str, Any]:
             ("shm_size", d.shm_size),
             ("arguments", list(d.arguments)),
             ("platform", d.platform),
+            ("build_context", d.build_context),
         )
         if v
     }
+    if d.build_context and d.context_files is not None:
+        docker["context_files"] = [str(f) for f in d.context_files]
     if docker:
         out["docker"] = docker
     s = spec.spark

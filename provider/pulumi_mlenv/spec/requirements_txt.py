@@ -11,6 +11,7 @@ change what is installed, and a definition pins versions instead.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -158,7 +159,9 @@ def expand_pip_entries(
     return [*done.lines, *others], done.problems, done.warnings
 
 
-def read_pip_entries(entries: list[tuple[str, object]], folder: Path, root: Path | None) -> PipList:
+def read_pip_entries(
+    entries: Sequence[tuple[str, object]], folder: Path, root: Path | None
+) -> PipList:
     """Pip list entries, each with the place it was written, read as one
     list: ``-r`` files included (relative to ``folder``), then combined."""
     collected = _Collected()
