@@ -58,8 +58,9 @@ def split_requirements_text(text: str) -> list[tuple[int, str]]:
             continue
         line = (pending + line).strip()
         pending = ""
+        line = _HASH_OPTION.sub("", " " + line).strip()
         if line:
-            out.append((start, _HASH_OPTION.sub("", " " + line).strip()))
+            out.append((start, line))
     if pending.strip():
         out.append((start, pending.strip()))
     return out
