@@ -57,7 +57,11 @@ class _Progress:
 def build(
     path: Annotated[Path, typer.Argument(help="definition file or folder (any format)")],
     force: Annotated[
-        bool, typer.Option("--force", help="rebuild even when the hash's image exists (R18)")
+        bool,
+        typer.Option(
+            "--force",
+            help="rebuild even when the hash's image exists (the old image stays addressable by digest)",
+        ),
     ] = False,
 ) -> None:
     """Build (or reuse) the image of a definition and print it by digest."""
@@ -93,7 +97,7 @@ def build(
 def details(
     query: Annotated[str, typer.Argument(help="a hash, an image reference, or NAME[:VERSION]")],
 ) -> None:
-    """Show what is known about an environment image (R12)."""
+    """Show what is known about an environment image."""
     from pulumi_mlenv.service import image_details
 
     with user_errors():
@@ -107,7 +111,7 @@ def details(
             ("digest", info.digest),
             ("hash", info.env_hash or "-"),
             ("size", f"{info.size / 1e6:.1f} MB" if info.size else "-"),
-            ("created", info.created or "-"),
+            ("created", shown_date(info.created)),
             ("base image", info.base_image or "-"),
             ("base digest", info.base_digest or "-"),
             ("versions", ", ".join(info.versions) or "-"),
@@ -119,6 +123,17 @@ def details(
         if info.dockerfile:
             console.print("Dockerfile:", style="bold")
             console.print(info.dockerfile, markup=False)
+
+
+def shown_date(created: str | None) -> str:
+    """A creation date as people read it. Reproducible builds fix every
+    timestamp to the epoch (SOURCE_DATE_EPOCH=0): say so instead of showing
+    1970-01-01 as if it were when the image was made."""
+    if not created:
+        return "-"
+    if created.startswith("1970-01-01T00:00:00"):
+        return "reproducible build: no timestamp"
+    return created
 
 
 def register(app: typer.Typer) -> None:

@@ -65,7 +65,8 @@ def hash_command(
         str | None,
         typer.Option(
             "--base-digest",
-            help="Digest the base image tag resolved to (sha256:...); part of the hash (R17).",
+            help="Digest the base image tag resolved to (sha256:...); part of the hash, so a"
+            " moved tag makes a new one.",
         ),
     ] = None,
     resolve: Annotated[
@@ -82,7 +83,7 @@ def hash_command(
     Same hash, same image: renaming, re-versioning or re-describing an
     environment keeps it; changing a package, its version, the order of
     packages or channels, the base image, Docker steps or Spark packages
-    changes it. Unpinned packages are listed on stderr (R16).
+    changes it. Unpinned packages are listed on stderr: the first build's versions of them are kept.
 
     Examples:
 
