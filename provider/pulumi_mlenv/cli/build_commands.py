@@ -60,7 +60,7 @@ def build(
         bool,
         typer.Option(
             "--force",
-            help="rebuild even when the hash's image exists (the old image stays addressable by digest)",
+            help="rebuild even when the hash's image exists (the old one keeps its digest)",
         ),
     ] = False,
 ) -> None:
