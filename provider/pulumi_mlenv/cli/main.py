@@ -37,7 +37,8 @@ app = typer.Typer(
     help=(
         "Machine-learning environments as code.\n\n"
         "An environment definition (our YAML, a conda environment.yml, a requirements.txt, "
-        "or an Azure ML v1/v2 environment) hashes to one image: the same hash reuses the "
+        "an Azure ML v1/v2 environment, or an MLflow python_env.yaml or model folder) "
+        "hashes to one image: the same hash reuses the "
         "image, a new hash builds a new one.\n\n"
         "Start with:  mlenv env hash environment.yml"
     ),

@@ -78,6 +78,9 @@ class DockerArgs(TypedDict, total=False):
     shm_size: str
     arguments: list[str]
     platform: str
+    #: A folder (relative to the program) the base Dockerfile copies from:
+    #: its files are part of the hash.
+    build_context: str
 
 
 class SparkArgs(TypedDict, total=False):

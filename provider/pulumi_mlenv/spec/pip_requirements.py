@@ -97,11 +97,17 @@ def _canonical_version(version: str) -> str:
 #: text. Three numbers is how most projects write their versions, so most
 #: pins keep the text they had (see docs/hash.md).
 _PIN_RELEASE = 3
+_PLAIN_RELEASE = re.compile(r"(?:0|[1-9][0-9]*)(?:\.(?:0|[1-9][0-9]*))*")
 
 
 def _pin_version(version: str) -> str:
     """The one spelling of an exact version: PEP 440 normalised, release
     padded with zeros to three numbers, zeros beyond the third dropped."""
+    if _PLAIN_RELEASE.fullmatch(version):  # the common case, without a PEP 440 parse
+        numbers = version.split(".")
+        while len(numbers) > _PIN_RELEASE and numbers[-1] == "0":
+            numbers.pop()
+        return ".".join(numbers + ["0"] * (_PIN_RELEASE - len(numbers)))
     try:
         v = Version(version)
     except InvalidVersion:
@@ -228,11 +234,16 @@ def _canonicalise(text: str) -> str:
     return out
 
 
+_NAME_END = re.compile(r"[\[<>=!~;@ ]")
+_URL_MARKER = re.compile(r"\s;")
+_PER_REQUIREMENT = re.compile(r"\s(--?[A-Za-z][\w-]*)")
+
+
 def requirement_key(canonical: str) -> str:
     """The part of a canonical requirement that names *what* is installed:
     the name plus the marker (so ``numpy==1; python_version<'3.9'`` and
     ``numpy==2; python_version>='3.9'`` are two keys)."""
-    name = re.split(r"[\[<>=!~;@ ]", canonical, maxsplit=1)[0]
+    name = _NAME_END.split(canonical, maxsplit=1)[0]
     marker = canonical.split(";", 1)[1].strip() if ";" in canonical else ""
     return f"{name}; {marker}" if marker else name
 
@@ -257,7 +268,7 @@ def _split_marker(text: str) -> tuple[str, str]:
     """``(head, marker)`` of a pip line. pip splits a URL's marker at a
     ``;`` after a space (a URL may contain ``;``), other lines at the first ``;``."""
     if "://" in text:
-        m = re.search(r"\s;", text)
+        m = _URL_MARKER.search(text)
         if m is None:
             return text, ""
         return text[: m.start()].strip(), text[m.end() :].strip()
@@ -382,10 +393,13 @@ def split_option_line(text: str) -> list[str]:
     t = text.strip()
     if not t.startswith("-"):
         return [t]
-    try:
-        words = shlex.split(t)
-    except ValueError:  # an unbalanced quote: let the one-option parser report it
-        return [t]
+    if "'" not in t and '"' not in t and "\\" not in t:
+        words = t.split()  # what shlex gives without quotes, much cheaper
+    else:
+        try:
+            words = shlex.split(t)
+        except ValueError:  # an unbalanced quote: let the one-option parser report it
+            return [t]
     out: list[str] = []
     i = 0
     while i < len(words):
@@ -418,6 +432,9 @@ def _looks_local(text: str) -> bool:
 
 
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+# A line that can only be a requirement by name (no URL, path or option):
+# when already canonicalised once, it needs no other check.
+_PLAIN = re.compile(r"[A-Za-z0-9][^@/\\:]*(?<!\.whl)(?<!\.gz)(?<!\.zip)")
 
 
 def _option(t: str, path: str) -> PipLine:
@@ -472,6 +489,9 @@ def parse_pip_line(text: str, path: str) -> PipLine:
     checks (``--require-hashes``) give a line with nothing set.
     """
     t = text.strip()
+    cached = _CACHE.get(t)
+    if cached is not None and _PLAIN.fullmatch(t):  # seen and valid, no URL, path or option
+        return PipLine(requirement=cached)
     if not t:
         return PipLine(problem=Problem(path, "empty pip entry", "remove the line"))
     if t.startswith("-"):
@@ -480,7 +500,7 @@ def parse_pip_line(text: str, path: str) -> PipLine:
         return _local(t, path)
     if _URL.match(t):
         return _bare_url(t, path)
-    per_requirement = re.search(r"\s(--?[A-Za-z][\w-]*)", _split_marker(t)[0])
+    per_requirement = _PER_REQUIREMENT.search(_split_marker(t)[0])
     if per_requirement:
         return PipLine(
             problem=Problem(
