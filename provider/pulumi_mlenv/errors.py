@@ -14,12 +14,14 @@ from dataclasses import dataclass
 __all__ = [
     "URL_USERINFO",
     "BuildError",
+    "DefinitionWarning",
     "EngineError",
     "MlenvError",
     "Problem",
     "RegistryError",
     "SpecError",
     "redact_credentials",
+    "warn_problems",
 ]
 
 #: ``user:token@`` right after ``scheme://``. Anchored on the literal ``://``
@@ -74,6 +76,19 @@ class SpecError(MlenvError, ValueError):
     def at(cls, path: str, message: str, fix: str = "") -> SpecError:
         """Shorthand for an error with a single problem."""
         return cls(Problem(path, message, fix))
+
+
+class DefinitionWarning(UserWarning):
+    """Something in a definition that is not wrong but worth a look (a line
+    given twice). Issued with ``warnings.warn``; the CLI prints each on stderr."""
+
+
+def warn_problems(problems: list[Problem]) -> None:
+    """Issue each problem as a ``DefinitionWarning`` (its text names the place)."""
+    import warnings
+
+    for problem in problems:
+        warnings.warn(str(problem), DefinitionWarning, stacklevel=3)
 
 
 class RegistryError(MlenvError):

@@ -77,7 +77,7 @@ def decide(
             Action.REPLACE,
             replaces=("rebuild_trigger",),
             changed=("rebuild_trigger", *metadata),
-            reasons=("rebuild_trigger changed: forced rebuild of the cached image (R18)",),
+            reasons=("rebuild_trigger changed: forced rebuild of the cached image",),
             forced=True,
         )
     if old_hash != new_hash:

@@ -281,7 +281,7 @@ def _chain(folder: Path, length: int) -> Path:
 def test_a_25_level_include_chain_is_not_a_loop(tmp_path: Path) -> None:
     spec = load_definition(_chain(tmp_path, 25))
     assert spec.python.conda is not None
-    assert spec.python.conda.pip == tuple(f"pkg{i}==1.0" for i in range(25))
+    assert spec.python.conda.pip == tuple(f"pkg{i}==1.0.0" for i in range(25))
 
 
 def test_an_include_loop_is_named_a_loop(tmp_path: Path) -> None:
@@ -636,7 +636,7 @@ CREDS = f"https://alice:{TOKEN}@pypi.example.com/simple"
 LEAKY: list[tuple[str, dict[str, Any]]] = [
     ("invalid requirement", definition(pip=[f"numpy @ {CREDS}/n.whl ; (("])),
     ("editable install", definition(pip=[f"-e git+{CREDS}/r.git#egg=r"])),
-    ("option listed twice", definition(pip=[f"--extra-index-url {CREDS}"] * 2)),
+    ("two index URLs", definition(pip=[f"--index-url {CREDS}", f"--index-url {CREDS}2"])),
     ("requirement listed twice", definition(pip=[f"numpy @ {CREDS}/n.whl", "numpy==2.1.3"])),
     ("not a conda spec", definition(conda=[f"{CREDS}/numpy"])),
     ("not an image", {"name": "a", "docker": {"base_image": f"{CREDS}/img"}}),
@@ -652,6 +652,16 @@ def test_credentials_in_urls_never_reach_a_problem(data: dict[str, Any]) -> None
     text = str(err.value) + repr(err.value.problems)
     assert TOKEN not in text
     assert "alice" not in text and "***@" in text
+
+
+def test_credentials_never_reach_a_warning() -> None:
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        parse_definition(definition(pip=[f"--extra-index-url {CREDS}"] * 2))  # a warning now
+    text = " ".join(str(w.message) for w in caught)
+    assert "twice" in text and TOKEN not in text
 
 
 def test_credentials_never_reach_a_file_problem(tmp_path: Path) -> None:

@@ -28,10 +28,10 @@ INVALID: list[tuple[str, dict[str, Any], str, str, str]] = [
     ),
     (
         "URL without a name",
-        definition(pip=["git+https://github.com/a/b@v1#egg=b"]),
+        definition(pip=["git+https://github.com/a/b@v1"]),
         "python.conda.dependencies[2].pip[0]",
-        "not a valid pip requirement",
-        "'b @ git+https://github.com/a/b@v1'",
+        "pip cannot tell which package this URL installs",
+        "'name @ git+https://github.com/a/b@v1'",
     ),
     (
         "local path",
@@ -62,10 +62,10 @@ INVALID: list[tuple[str, dict[str, Any], str, str, str]] = [
         "load_definition",
     ),
     (
-        "a package twice",
+        "a package pinned twice to two versions",
         definition(pip=["numpy==1.26.4", "NumPy==2.0.0"]),
         "python.conda.dependencies[2].pip[1]",
-        "listed twice",
+        "conflicts with 'numpy==1.26.4' (python.conda.dependencies[2].pip[0])",
         "keep one",
     ),
     (

@@ -140,7 +140,7 @@ def details(
     with user_errors():
         settings = Settings.from_env()
         info = image_details(query, settings=settings)
-        created = _shown_date(info.created)
+        created = shown_date(info.created)
         if as_json:
             print_json(
                 {
@@ -183,12 +183,13 @@ def details(
             console.print(info.dockerfile, markup=False)
 
 
-def _shown_date(created: str | None) -> str:
-    """An image's creation time as a date; a reproducible build carries none
-    (its config says 1970-01-01, the epoch), and says so."""
+def shown_date(created: str | None) -> str:
+    """A creation date as people read it. Reproducible builds fix every
+    timestamp to the epoch (SOURCE_DATE_EPOCH=0): say so instead of showing
+    1970-01-01 as if it were when the image was made."""
     if not created:
         return "-"
-    if created.startswith("1970-01-01"):
+    if created.startswith("1970-01-01T00:00:00"):
         return "reproducible build: no timestamp"
     return created
 

@@ -21,8 +21,9 @@ env_app = typer.Typer(
         "Environment definitions: hash, validate, compare, convert.\n\n"
         "PATH is a file or folder in any supported format, detected automatically: "
         "our YAML (mlenv.yml), conda environment.yml, requirements.txt (with -r includes), "
-        "an Azure ML v2 environment YAML, or an Azure ML v1 folder "
-        "(azureml_environment.json + conda_dependencies.yml)."
+        "an Azure ML v2 environment YAML, an Azure ML v1 folder "
+        "(azureml_environment.json + conda_dependencies.yml), or an MLflow python_env.yaml "
+        "or model folder (MLmodel + python_env.yaml or conda.yaml)."
     ),
     no_args_is_help=True,
 )
@@ -55,6 +56,7 @@ class Target(StrEnum):
     MLENV = "mlenv"
     CONDA = "conda"
     AZUREML_V2 = "azureml-v2"
+    MLFLOW = "mlflow"
 
 
 def register(app: typer.Typer) -> None:
@@ -98,7 +100,8 @@ def hash_command(
     Same hash, same image: renaming, re-versioning or re-describing an
     environment keeps it; changing a package, its version, the order of
     packages or channels, the base image, Docker steps or Spark packages
-    changes it. Unpinned packages are listed on stderr.
+    changes it. Unpinned packages are listed on stderr: the first build's versions of
+    them are kept in its lock.
 
     Examples:
 
@@ -208,20 +211,35 @@ def convert_command(
     path: PathArg,
     to: Annotated[Target, typer.Option("--to", help="Format to write to stdout.")] = Target.MLENV,
     root: RootOpt = None,
+    partial: Annotated[
+        bool,
+        typer.Option(
+            "--partial",
+            help="Write the part the target format can carry, and list on stderr what is "
+            "left out (the result then hashes differently).",
+        ),
+    ] = False,
 ) -> None:
     """Write a definition in another format to stdout, with the same hash.
 
     Refuses (exit 2) when the target format cannot carry part of what is
-    hashed, e.g. Docker steps in a conda file, and says what would be lost.
+    hashed, e.g. Docker steps in a conda file, and says what would be lost;
+    --partial writes the rest anyway.
 
     Examples:
 
         mlenv env convert environment.yml --to mlenv > mlenv.yml
 
         mlenv env convert requirements.txt --to azureml-v2 > env.yml
+
+        mlenv env convert ./azureml-v1-folder --to conda --partial > environment.yml
     """
     with user_errors():
-        text = specs.dump_definition(specs.load_definition(path, root=root), to.value)
+        spec = specs.load_definition(path, root=root)
+        text = specs.dump_definition(spec, to.value, partial=partial)
+        if partial:
+            for line in specs.left_out(spec, to.value):
+                err_console.print(f"left out: {line}", markup=False)
         typer.echo(text, nl=False)
 
 

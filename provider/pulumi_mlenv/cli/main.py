@@ -16,13 +16,14 @@ from __future__ import annotations
 import importlib
 import json
 import sys
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import typer
 from rich.console import Console
 
-from pulumi_mlenv.errors import MlenvError, SpecError
+from pulumi_mlenv.errors import DefinitionWarning, MlenvError, SpecError
 
 __all__ = ["COMMAND_MODULES", "app", "err_console", "main", "out", "print_json", "user_errors"]
 
@@ -38,7 +39,8 @@ app = typer.Typer(
     help=(
         "Machine-learning environments as code.\n\n"
         "An environment definition (our YAML, a conda environment.yml, a requirements.txt, "
-        "or an Azure ML v1/v2 environment) hashes to one image: the same hash reuses the "
+        "an Azure ML v1/v2 environment, or an MLflow python_env.yaml or model folder) "
+        "hashes to one image: the same hash reuses the "
         "image, a new hash builds a new one.\n\n"
         "Start with:  mlenv env hash environment.yml"
     ),
@@ -67,9 +69,21 @@ EXIT_FAILED = 1
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Turn product errors into a message on stderr and an exit code:
-    2 for an invalid definition (``SpecError``), 1 for anything else of ours."""
+    2 for an invalid definition (``SpecError``), 1 for anything else of ours.
+    Definition warnings (a line given twice) are printed on stderr too."""
     try:
-        yield
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DefinitionWarning)
+            try:
+                yield
+            finally:
+                for warning in caught:
+                    if issubclass(warning.category, DefinitionWarning):
+                        err_console.print(f"warning: {warning.message}", markup=False)
+                    else:
+                        warnings.warn_explicit(
+                            warning.message, warning.category, warning.filename, warning.lineno
+                        )
     except SpecError as err:
         count = len(err.problems)
         err_console.print(f"error: invalid definition ({count} problem{'s' * (count != 1)}):")

@@ -1,4 +1,4 @@
-"""``mlenv env versions [NAME]``: how environments changed over time (R6),
+"""``mlenv env versions [NAME]``: how environments changed over time,
 read from the workspace (``MLENV_WORKSPACE``)."""
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
 """Build one environment image and push it: render, prepare the context and
 the secrets, run BuildKit, then read back the lock.
 
-The build context holds only the Dockerfile. The uv binary is a separate
-named context; the requirements (with any index credentials) and the CA
-bundle are secret files that live for the duration of the build only, in a
+The build context holds only the Dockerfile, or is the user's own folder (a
+base Dockerfile's COPY sources, checked against the hashed fingerprint
+first; the Dockerfile then comes from a folder of its own). The uv binary is
+a separate named context; the requirements (with any index credentials) and
+the CA bundle are secret files that live for the duration of the build only, in a
 private temporary folder, and never enter a layer, the history or the log.
 """
 
@@ -40,6 +42,7 @@ from pulumi_mlenv.imaging.dockerfile import (
 )
 from pulumi_mlenv.imaging.layers import group_pins, pinned_lock
 from pulumi_mlenv.imaging.lock import parse_lock
+from pulumi_mlenv.spec.build_context import changed_files
 from pulumi_mlenv.spec.model import EnvironmentSpec
 from pulumi_mlenv.spec.pinning import extra_conda_packages
 
@@ -203,7 +206,7 @@ def _resolve(
     """Run the resolve build; return the resolver's output (every pin). Its
     steps are reported numbered from ``_RESOLVE_STEPS`` (distinct from the
     image build's)."""
-    root = contexts["context"].parent
+    root = contexts["dockerfile"].parent
     folder = root / "resolve"
     folder.mkdir()
     options = RenderOptions(
@@ -213,7 +216,7 @@ def _resolve(
     out = root / "resolved"
     request = BuildRequest(
         buildkit_host=job.buildkit_host,
-        contexts={**contexts, "context": folder, "dockerfile": folder},
+        contexts={**contexts, "dockerfile": folder},
         output=f"type=local,dest={out}",
         secrets=secrets,
         build_args={"SOURCE_DATE_EPOCH": "0"},
@@ -256,6 +259,20 @@ def _run(
         raise SpecError.at("python.conda.dependencies", what, fix) from None
 
 
+def _checked_context(spec: EnvironmentSpec) -> Path:
+    """The build context folder, unless it changed since it was hashed (then
+    this image would carry files its hash does not name)."""
+    moved = changed_files(spec)
+    if moved:
+        raise BuildError(
+            "the build context changed since the definition was hashed ("
+            + ", ".join(moved[:5])
+            + (", ..." if len(moved) > 5 else "")
+            + "): run again to hash and build what is there now"
+        )
+    return Path(spec.docker.build_context or "")
+
+
 def build_image(job: ImageBuild, *, progress: ProgressCallback | None = None) -> BuiltImage:
     """Build and push ``job``; raise ``BuildError`` (nothing pushed under the
     tag: BuildKit pushes only after every step succeeded) or ``EngineError``.
@@ -277,6 +294,10 @@ def build_image(job: ImageBuild, *, progress: ProgressCallback | None = None) ->
         context = root / "context"
         context.mkdir()
         contexts: dict[str, Path] = {"context": context, "dockerfile": context}
+        if job.spec.docker.build_context:
+            # The user's build context (what their Dockerfile COPYs), checked
+            # against the fingerprint the hash was made of.
+            contexts["context"] = _checked_context(job.spec)
         secrets: dict[str, Path] = {}
         pins: tuple[str, ...] | None = None
         docker_config = _docker_config(root, job.registry_auth)

@@ -95,6 +95,9 @@ class DockerArgs(TypedDict, total=False):
     shm_size: str
     arguments: list[str]
     platform: str
+    #: A folder (relative to the program) the base Dockerfile copies from:
+    #: its files are part of the hash.
+    build_context: str
 
 
 class SparkArgs(TypedDict, total=False):
@@ -368,7 +371,7 @@ class Environment(Resource, module="mlenv", name="Environment"):
     reused_from: pulumi.Output[str]
     build_seconds: pulumi.Output[float]
     lock: pulumi.Output[list[str]]
-    """Exact installed versions (R16)."""
+    """Exact installed versions (unpinned packages keep the first build's)."""
     unpinned: pulumi.Output[list[str]]
     base_digest: pulumi.Output[str]
 

@@ -28,6 +28,7 @@ from pulumi_mlenv.spec import (
     IDENTITY_FIELDS,
     METADATA_FIELDS,
     EnvironmentSpec,
+    fingerprint_build_context,
     get_curated,
     load_definition,
     parse_definition,
@@ -91,7 +92,8 @@ def definition_from_inputs(inputs: Mapping[str, Any]) -> EnvironmentSpec:
             data[key] = inputs[key]
     if data.get("version") is not None:
         data["version"] = str(data["version"])
-    return parse_definition(data, source=str(source or ""))
+    # A build context is read here, where the program's files are.
+    return fingerprint_build_context(parse_definition(data, source=str(source or "")))
 
 
 #: What the workspace records instead of a variable's value.

@@ -5,12 +5,14 @@ Pure: no Pulumi, Docker, HTTP or database imports. Everything here is
 testable in microseconds.
 """
 
+from pulumi_mlenv.spec.build_context import fingerprint_build_context
 from pulumi_mlenv.spec.curated import CURATED_PREFIX, catalog, curated_name, get_curated
 from pulumi_mlenv.spec.explain import explain
 from pulumi_mlenv.spec.formats import (
     Format,
     detect_format,
     dump_definition,
+    left_out,
     load_definition,
     write_azureml_v1_folder,
 )
@@ -24,6 +26,7 @@ from pulumi_mlenv.spec.model import (
     IDENTITY_FIELDS,
     METADATA_FIELDS,
     CondaSection,
+    ContextFile,
     DockerSection,
     EnvironmentSpec,
     Kind,
@@ -42,6 +45,7 @@ __all__ = [
     "METADATA_FIELDS",
     "RECIPE_VERSION",
     "CondaSection",
+    "ContextFile",
     "DockerSection",
     "EnvironmentSpec",
     "FieldRole",
@@ -58,7 +62,9 @@ __all__ = [
     "dump_definition",
     "explain",
     "extra_conda_packages",
+    "fingerprint_build_context",
     "get_curated",
+    "left_out",
     "load_definition",
     "parse_definition",
     "python_version",

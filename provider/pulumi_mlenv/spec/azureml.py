@@ -112,6 +112,9 @@ def from_azureml_v2(
                 )
             except SpecError as err:
                 r.problems.extend(err.problems)
+            # Its other files are what COPY/ADD read: hashed by their content
+            # (load_definition refuses a context outside the definition's root).
+            docker["build_context"] = str((folder / context).resolve())
     if docker:
         out["docker"] = docker
     conda = data.get("conda_file")
@@ -136,9 +139,19 @@ def to_azureml_v2(spec: EnvironmentSpec) -> dict[str, Any]:
         out["tags"] = dict(spec.tags)
     if spec.docker.base_image is not None:
         out["image"] = spec.docker.base_image
+    if spec.docker.build_context is not None:
+        # Read back, the Dockerfile comes from the context: a definition
+        # whose Dockerfile text is another one's is refused by the check.
+        out["build"] = {"path": spec.docker.build_context, "dockerfile_path": "Dockerfile"}
     if spec.python.conda is not None:
         out["conda_file"] = conda_to_dict(spec.python.conda)
     return out
+
+
+#: What the v1 SDK writes into every saved folder when nobody chose a
+#: platform: read as "no platform", so the environment hashes as it does
+#: once moved to v2 (which has no platform field) or to any other format.
+V1_DEFAULT_PLATFORM = "linux/amd64"
 
 
 def _v1_platform(value: object) -> str | None:
@@ -147,7 +160,8 @@ def _v1_platform(value: object) -> str | None:
     os_name, arch = value.get("os"), value.get("architecture")
     if not os_name or not arch:
         return None
-    return f"{str(os_name).lower()}/{str(arch).lower()}"
+    platform = f"{str(os_name).lower()}/{str(arch).lower()}"
+    return None if platform == V1_DEFAULT_PLATFORM else platform
 
 
 def from_azureml_v1(
@@ -230,6 +244,12 @@ def _v1_docker(
     for ours, theirs in (("shm_size", "shmSize"), ("arguments", "arguments")):
         if dk.get(theirs):
             docker[ours] = dk[theirs]
+    if dk.get("buildContext"):
+        r.add(
+            _at("docker.buildContext"),
+            "a v1 build context (a datastore or URL location) is not read",
+            "download the context and describe it as an Azure ML v2 'build: {path: ...}'",
+        )
     platform = _v1_platform(r.mapping(dk.get("platform"), _at("docker.platform")))
     if platform:
         docker["platform"] = platform

@@ -15,7 +15,7 @@ from typing import Any
 from pulumi_mlenv.spec.conda_specs import conda_spec_name
 from pulumi_mlenv.spec.hashing import RECIPE_VERSION, canonical_form
 from pulumi_mlenv.spec.limits import MAX_DIFF_LINES
-from pulumi_mlenv.spec.model import EnvironmentSpec
+from pulumi_mlenv.spec.model import ContextFile, EnvironmentSpec
 from pulumi_mlenv.spec.pip_requirements import requirement_key
 
 __all__ = ["explain"]
@@ -96,6 +96,20 @@ def _text_diff(label: str, old: str | None, new: str | None) -> list[str]:
     return line_diff(label, old.splitlines(), new.splitlines())
 
 
+def _context_diff(old: Sequence[str], new: Sequence[str]) -> list[str]:
+    """Files of the build context added, removed, edited or made (not) executable."""
+    a = {f.path: f for f in map(ContextFile.parse, old)}
+    b = {f.path: f for f in map(ContextFile.parse, new)}
+    lines = [f"build context: added {p}" for p in sorted(b.keys() - a.keys())]
+    lines += [f"build context: removed {p}" for p in sorted(a.keys() - b.keys())]
+    for p in sorted(a.keys() & b.keys()):
+        if a[p].digest != b[p].digest:
+            lines.append(f"build context: {p} changed")
+        elif a[p].mode != b[p].mode:
+            lines.append(f"build context: {p} mode {a[p].mode} -> {b[p].mode}")
+    return lines or ["build context: changed"]
+
+
 def explain(
     old: EnvironmentSpec, new: EnvironmentSpec, *, old_recipe: str = RECIPE_VERSION
 ) -> list[str]:
@@ -125,6 +139,7 @@ _FIELDS = (
     "base_image",
     "base_digest",
     "base_dockerfile",
+    "build_context",
     "docker_steps",
     "platform",
     "conda_channels",
@@ -164,6 +179,8 @@ def _explain_field(field: str, x: Any, y: Any, image: str | None) -> list[str]:
         return [f"base image tag {tag} moved: {_short_digest(x)} -> {_short_digest(y)}"]
     if field == "base_dockerfile":
         return _text_diff("base dockerfile", x, y)
+    if field == "build_context":
+        return _context_diff(x or [], y or [])
     if field == "docker_steps":
         return line_diff("docker steps", x or [], y or [])
     if field in _KEYED:

@@ -21,21 +21,28 @@ from typing import Any
 
 import yaml
 
-from pulumi_mlenv.errors import Problem, SpecError
-from pulumi_mlenv.spec import azureml
+from pulumi_mlenv.errors import Problem, SpecError, warn_problems
+from pulumi_mlenv.spec import azureml, mlflow
+from pulumi_mlenv.spec.build_context import fingerprint_build_context
 from pulumi_mlenv.spec.explain import explain
 from pulumi_mlenv.spec.hashing import compute_hash, with_resolved_base
 from pulumi_mlenv.spec.limits import MAX_PROBLEMS, too_many_problems
+from pulumi_mlenv.spec.lookalikes import looks_like_file, looks_like_mapping, looks_like_text
 from pulumi_mlenv.spec.model import CondaSection, EnvironmentSpec
 from pulumi_mlenv.spec.parse import _parse, conda_to_dict, parse_definition, to_dict
 from pulumi_mlenv.spec.paths import DefinitionFiles, shown
-from pulumi_mlenv.spec.requirements_txt import expand_pip_entries, read_requirements
+from pulumi_mlenv.spec.requirements_txt import (
+    expand_pip_entries,
+    read_pip_entries,
+    read_requirements,
+)
 from pulumi_mlenv.spec.safe_yaml import load_yaml
 
 __all__ = [
     "Format",
     "detect_format",
     "dump_definition",
+    "left_out",
     "load_definition",
     "write_azureml_v1_folder",
 ]
@@ -49,6 +56,7 @@ class Format(StrEnum):
     REQUIREMENTS = "requirements"
     AZUREML_V2 = "azureml-v2"
     AZUREML_V1 = "azureml-v1"
+    MLFLOW = "mlflow"
 
 
 _OURS = {"python", "docker", "spark", "environment_variables"}
@@ -64,6 +72,7 @@ _GENERIC_STEMS = {
     "mlenv",
     "definition",
     "azureml_environment",
+    "python_env",
 }
 
 
@@ -88,18 +97,26 @@ def _format_of_mapping(data: object) -> Format | None:
     schema = str(data.get("$schema", ""))
     if "environment.schema" in schema or (keys & _V2_HINTS and not keys & _OURS):
         return Format.AZUREML_V2
+    if mlflow.is_python_env(data):
+        return Format.MLFLOW
     if keys & _CONDA_KEYS and not keys & _OURS:
         return Format.CONDA
     return Format.MLENV
 
 
+def _not_a_format(path: Path, what: tuple[str, str]) -> SpecError:
+    return SpecError.at(str(path), f"looks like {what[0]}, which is not a definition", what[1])
+
+
 def detect_format(path: str | Path) -> Format:
     """The format of a file or folder, from its name and, for YAML, its keys.
 
-    Folders: an Azure ML v1 folder (``azureml_environment.json``), else the
-    first of ``mlenv.yml``, ``environment.yml``, ``conda.yml``,
-    ``requirements.txt`` in it, else its only YAML file.
-    Raises ``SpecError`` when nothing fits.
+    Folders: an Azure ML v1 folder (``azureml_environment.json``); an MLflow
+    model folder (``MLmodel``) through its ``python_env.yaml``, else its
+    ``conda.yaml``; else the first of ``mlenv.yml``, ``environment.yml``,
+    ``conda.yml``, ``python_env.yaml``, ``requirements.txt`` in it, else its
+    only YAML file. Raises ``SpecError`` when nothing fits, saying which
+    format the file looks like when it resembles one we do not read.
     """
     p = Path(path)
     if p.is_dir():
@@ -113,30 +130,68 @@ def detect_format(path: str | Path) -> Format:
         raise SpecError.at(str(p), "no such file or folder")
     if p.name == azureml.V1_JSON:
         return Format.AZUREML_V1
+    if p.name == mlflow.MODEL_FILE:
+        return detect_format(p.parent)
+    if p.name in mlflow.FILE_NAMES:
+        return Format.MLFLOW
+    lookalike = looks_like_file(p.name)
+    if lookalike is not None:
+        raise _not_a_format(p, lookalike)
     if p.suffix in (".txt", ".in") or p.name.startswith("requirements"):
+        lookalike = looks_like_text(_head(p))
+        if lookalike is not None:
+            raise _not_a_format(p, lookalike)
         return Format.REQUIREMENTS
     if p.suffix in (".yml", ".yaml"):
-        fmt = _format_of_mapping(_load_yaml(p))
+        data = _load_yaml(p)
+        fmt = _format_of_mapping(data)
         if fmt is None:
             raise SpecError.at(str(p), "expected a YAML mapping (a definition)")
+        lookalike = looks_like_mapping(data, p.suffix)
+        if fmt is Format.MLENV and lookalike is not None and not set(data) & {*_OURS, "name"}:
+            raise _not_a_format(p, lookalike)
         return fmt
+    if p.suffix == ".json":
+        try:
+            lookalike = looks_like_mapping(json.loads(p.read_text("utf-8-sig")), ".json")
+        except (OSError, UnicodeDecodeError, ValueError):
+            lookalike = None
+        if lookalike is not None:
+            raise _not_a_format(p, lookalike)
     raise SpecError.at(
         str(p),
         "unknown definition format",
-        "use a .yml/.yaml definition, requirements.txt or an Azure ML folder",
+        "use a .yml/.yaml definition, requirements.txt, an MLflow python_env.yaml"
+        " or an Azure ML folder",
     )
 
 
+def _head(path: Path) -> str:
+    try:
+        with path.open(encoding="utf-8-sig", errors="replace") as f:
+            return "".join(f.readline() for _ in range(50))
+    except OSError:
+        return ""
+
+
+_FOLDER_FILES = (
+    "mlenv.yml",
+    "mlenv.yaml",
+    "environment.yml",
+    "environment.yaml",
+    "conda.yml",
+    "conda.yaml",
+    *mlflow.FILE_NAMES,
+    "requirements.txt",
+)
+
+
 def _folder_file(folder: Path) -> Path:
-    for name in (
-        "mlenv.yml",
-        "mlenv.yaml",
-        "environment.yml",
-        "environment.yaml",
-        "conda.yml",
-        "conda.yaml",
-        "requirements.txt",
-    ):
+    names: tuple[str, ...] = _FOLDER_FILES
+    if (folder / mlflow.MODEL_FILE).is_file():
+        # An MLflow model: its default environment manager reads python_env.yaml.
+        names = (*mlflow.FILE_NAMES, "conda.yaml", "conda.yml", "requirements.txt")
+    for name in names:
         if (folder / name).is_file():
             return folder / name
     # Otherwise a folder holding a single YAML file is that definition.
@@ -146,7 +201,8 @@ def _folder_file(folder: Path) -> Path:
     raise SpecError.at(
         str(folder),
         "holds no definition",
-        "expected azureml_environment.json, mlenv.yml, environment.yml or requirements.txt",
+        "expected azureml_environment.json, mlenv.yml, environment.yml, python_env.yaml"
+        " or requirements.txt",
     )
 
 
@@ -166,16 +222,18 @@ def _relabel(err: SpecError, label: str, prefix: str) -> SpecError:
 def _expand_includes(
     conda: object, folder: Path, label: str, files: DefinitionFiles
 ) -> list[Problem]:
-    """Replace ``-r file`` lines of a conda pip list in place."""
+    """Replace ``-r file`` lines of a conda pip list in place. Warnings
+    (lines given twice) are issued here, problems returned."""
     if not isinstance(conda, dict) or not isinstance(conda.get("dependencies"), list):
         return []
     problems: list[Problem] = []
     for i, dep in enumerate(conda["dependencies"]):
         if isinstance(dep, dict) and isinstance(dep.get("pip"), list):
-            dep["pip"], found = expand_pip_entries(
+            dep["pip"], found, warnings = expand_pip_entries(
                 dep["pip"], f"{label}: dependencies[{i}].pip", folder, folder, files
             )
             problems += found
+            warn_problems(warnings)
     return problems
 
 
@@ -208,6 +266,8 @@ def load_definition(path: str | Path, *, root: str | Path | None = None) -> Envi
     """
     p = Path(path)
     fmt = detect_format(p)
+    if p.name == mlflow.MODEL_FILE and p.is_file():
+        p = p.parent
     files = _confinement(p, root)
     if p.is_dir() and fmt is not Format.AZUREML_V1:
         p = _folder_file(p)
@@ -221,6 +281,7 @@ def load_definition(path: str | Path, *, root: str | Path | None = None) -> Envi
     elif fmt is Format.REQUIREMENTS:
         found = read_requirements(p, root=p.parent, files=files)
         problems = found.problems
+        warn_problems(found.warnings)
         data = {
             "python": {"conda": {"dependencies": [{"pip": found.lines}] if found.lines else []}}
         }
@@ -231,6 +292,14 @@ def load_definition(path: str | Path, *, root: str | Path | None = None) -> Envi
         if fmt is Format.CONDA:
             problems = _expand_includes(raw, p.parent, label, files)
             data = {"name": raw.get("name"), "python": {"conda": raw}}
+            prefix = "python.conda"
+        elif fmt is Format.MLFLOW:
+            data, entries, problems = mlflow.from_python_env(raw, label)
+            if entries:
+                found = read_pip_entries(entries, p.parent, p.parent, files)
+                problems += found.problems
+                warn_problems(found.warnings)
+                data["python"]["conda"]["dependencies"].append({"pip": found.lines})
             prefix = "python.conda"
         elif fmt is Format.AZUREML_V2:
             data, problems = azureml.from_azureml_v2(raw, p.parent, label, files)
@@ -254,7 +323,9 @@ def load_definition(path: str | Path, *, root: str | Path | None = None) -> Envi
         if len(problems) > MAX_PROBLEMS:
             problems = [*problems[:MAX_PROBLEMS], too_many_problems(label)]
         raise SpecError(problems)
-    return spec
+    return fingerprint_build_context(
+        spec, base=p if p.is_dir() else p.parent, confine_to=files.root
+    )
 
 
 def _inline_conda_file(
@@ -287,7 +358,9 @@ def _inline_conda_file(
 
 def _dump(spec: EnvironmentSpec, fmt: Format) -> str:
     if fmt is Format.MLENV:
-        return yaml.safe_dump(to_dict(spec), sort_keys=False, allow_unicode=True, width=100)
+        data = to_dict(spec)
+        data.get("docker", {}).pop("context_files", None)  # read again from the folder
+        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
     if fmt is Format.CONDA:
         section = conda_to_dict(spec.python.conda) if spec.python.conda else {}
         return yaml.safe_dump(
@@ -304,6 +377,8 @@ def _dump(spec: EnvironmentSpec, fmt: Format) -> str:
         return "".join(line + "\n" for line in lines)
     if fmt is Format.AZUREML_V2:
         return yaml.safe_dump(azureml.to_azureml_v2(spec), sort_keys=False, width=100)
+    if fmt is Format.MLFLOW:
+        return yaml.safe_dump(mlflow.to_python_env(spec), sort_keys=False, width=100)
     return json.dumps(azureml.to_azureml_v1(spec, conda_inline=True), indent=4) + "\n"
 
 
@@ -318,35 +393,63 @@ def _reread(text: str, fmt: Format, name: str) -> EnvironmentSpec:
         if fmt is Format.CONDA:
             data = {"python": {"conda": raw}}
         elif fmt is Format.AZUREML_V2:
-            data, _ = azureml.from_azureml_v2(raw, None, "")
+            # A build context is written as an absolute path: any folder reads it.
+            data, _ = azureml.from_azureml_v2(raw, Path.cwd(), "")
+        elif fmt is Format.MLFLOW:
+            data, entries, _ = mlflow.from_python_env(raw, "")
+            pip = [e for _, e in entries]
+            if pip:
+                data["python"]["conda"]["dependencies"].append({"pip": pip})
         else:
             data = raw
-    return _parse({**data, "name": name})
+    return fingerprint_build_context(_parse({**data, "name": name}))
 
 
-def dump_definition(spec: EnvironmentSpec, fmt: Format | str) -> str:
+def dump_definition(spec: EnvironmentSpec, fmt: Format | str, *, partial: bool = False) -> str:
     """The text of ``spec`` in ``fmt`` (a ``Format`` or its value).
 
     Raises ``SpecError`` when the format cannot carry something that is part
     of the hash (e.g. Docker steps in a conda file): the message lists what
-    would be lost. Metadata a format has no place for is left out.
+    would be lost. ``partial``: write what the format can carry instead
+    (``left_out`` says what that leaves out). Metadata a format has no
+    place for is left out.
     """
+    target = _format(fmt)
+    text = _dump(spec, target)
+    if partial:
+        return text
+    lost = _lost(spec, text, target)
+    if lost:
+        raise SpecError.at(
+            "format",
+            f"{target.value} cannot carry this definition ({'; '.join(lost)})",
+            "convert it to mlenv, which carries everything, or write the part it can carry"
+            " (mlenv env convert --partial)",
+        )
+    return text
+
+
+def left_out(spec: EnvironmentSpec, fmt: Format | str) -> list[str]:
+    """What writing ``spec`` in ``fmt`` leaves out of the hash, one reason a
+    line (empty when the format carries the whole definition)."""
+    target = _format(fmt)
+    return _lost(spec, _dump(spec, target), target)
+
+
+def _format(fmt: Format | str) -> Format:
     try:
-        target = Format(fmt)
+        return Format(fmt)
     except ValueError:
         names = ", ".join(f.value for f in Format)
         raise SpecError.at("format", f"'{fmt}' is not a format", f"use one of: {names}") from None
-    text = _dump(spec, target)
+
+
+def _lost(spec: EnvironmentSpec, text: str, target: Format) -> list[str]:
     base = with_resolved_base(spec, None)
     back = _reread(text, target, spec.name)
-    if compute_hash(back) != compute_hash(base):
-        lost = "; ".join(explain(base, back))
-        raise SpecError.at(
-            "format",
-            f"{target.value} cannot carry this definition ({lost})",
-            "convert it to mlenv, which carries everything",
-        )
-    return text
+    if compute_hash(back) == compute_hash(base):
+        return []
+    return explain(base, back)
 
 
 def write_azureml_v1_folder(spec: EnvironmentSpec, folder: str | Path) -> Path:

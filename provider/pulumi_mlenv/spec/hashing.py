@@ -2,7 +2,9 @@
 what shapes the image. See docs/hash.md for the list and its reasons.
 
 Identity: kind, base image as written, its resolved digest (R17), base
-Dockerfile text, custom Docker steps, platform, conda channels, conda
+Dockerfile text, the files of its build context (path, executable bit,
+content digest: read beforehand by ``spec.build_context``), custom Docker
+steps, platform, conda channels, conda
 dependencies, pip options (credentials removed), pip requirements, Spark
 repositories (credentials removed), Spark packages, Spark pre-caching, and
 ``RECIPE_VERSION``. Lists keep their order (R13: order matters).
@@ -65,6 +67,15 @@ def canonical_form(spec: EnvironmentSpec, *, recipe: str = RECIPE_VERSION) -> di
         form["docker_steps"] = [canonical_step(s) for s in d.steps]
     if d.platform:
         form["platform"] = d.platform.strip()
+    if d.build_context:
+        if d.context_files is None:  # hashing without it would reuse stale images
+            raise SpecError.at(
+                "docker.build_context",
+                "has not been read, so the hash cannot cover it",
+                "load the definition with load_definition (or fingerprint_build_context)",
+            )
+        if d.context_files:
+            form["build_context"] = [str(f) for f in d.context_files]
     if conda is not None:
         if conda.channels:
             form["conda_channels"] = [c.strip() for c in conda.channels]

@@ -15,6 +15,7 @@ __all__ = [
     "IDENTITY_FIELDS",
     "METADATA_FIELDS",
     "CondaSection",
+    "ContextFile",
     "DockerSection",
     "EnvironmentSpec",
     "Kind",
@@ -97,6 +98,26 @@ class PythonSection:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ContextFile:
+    """One file of a Docker build context: its path relative to the context,
+    ``644``/``755`` (the executable bit) or ``link``, and the sha256 (hex) of
+    its content (of a link: of its target text)."""
+
+    path: str
+    mode: str
+    digest: str
+
+    def __str__(self) -> str:
+        return f"{self.mode} {self.digest} {self.path}"
+
+    @classmethod
+    def parse(cls, text: str) -> ContextFile:
+        """The inverse of ``str``; raises ``ValueError``."""
+        mode, digest, path = text.split(" ", 2)
+        return cls(path=path, mode=mode, digest=digest)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DockerSection:
     """The image side of a definition.
 
@@ -104,6 +125,9 @@ class DockerSection:
     neither is, the provider's default base image applies. ``steps`` are custom
     Dockerfile instructions, in order. ``resolved_base_digest`` is not written by
     users: the provider fills it when it resolves a tag to a digest (R17).
+    ``build_context`` is the folder a base Dockerfile (or a step) copies from;
+    ``context_files`` its fingerprint, filled by
+    ``spec.build_context.fingerprint_build_context`` (None: not read yet).
     """
 
     base_image: str | None = None
@@ -114,6 +138,10 @@ class DockerSection:
     arguments: tuple[str, ...] = _role(Role.METADATA, default=())
     platform: str | None = None
     resolved_base_digest: str | None = _role(Role.PROVIDED, default=None)
+    #: Where the build context was read (an absolute path on this machine):
+    #: its files count by content, in ``context_files``, not by place.
+    build_context: str | None = _role(Role.METADATA, default=None)
+    context_files: tuple[ContextFile, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -13,19 +13,21 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from pulumi_mlenv.errors import SpecError, redact_credentials
+from pulumi_mlenv.errors import SpecError, redact_credentials, warn_problems
 from pulumi_mlenv.spec._reader import Reader, join
 from pulumi_mlenv.spec.conda_specs import canonical_conda_spec, conda_spec_name
 from pulumi_mlenv.spec.limits import check_values
 from pulumi_mlenv.spec.model import (
     CondaSection,
+    ContextFile,
     DockerSection,
     EnvironmentSpec,
     PythonSection,
     SparkPackage,
     SparkSection,
 )
-from pulumi_mlenv.spec.pip_requirements import parse_pip_line, requirement_key
+from pulumi_mlenv.spec.pip_combine import Located, combine_pip_lines
+from pulumi_mlenv.spec.pip_requirements import parse_pip_entry
 from pulumi_mlenv.spec.text import canonical_dockerfile, canonical_step
 
 __all__ = ["parse_definition", "to_dict"]
@@ -42,7 +44,16 @@ _TOP = (
 )
 _PYTHON = ("user_managed", "interpreter_path", "conda", "conda_file")
 _CONDA = ("name", "channels", "dependencies", "variables", "prefix")
-_DOCKER = ("base_image", "base_dockerfile", "steps", "shm_size", "arguments", "platform")
+_DOCKER = (
+    "base_image",
+    "base_dockerfile",
+    "steps",
+    "shm_size",
+    "arguments",
+    "platform",
+    "build_context",
+    "context_files",
+)
 _SPARK = ("repositories", "packages", "precache_packages")
 # A field written in the wrong section: where it belongs.
 _ELSEWHERE = {
@@ -232,35 +243,28 @@ def _conda(
 
 
 def _pip_entries(r: Reader, value: object, path: str, pip: list[str], options: list[str]) -> None:
-    seen: dict[str, str] = {}
+    lines: list[Located] = []
     for j, entry in enumerate(r.items(value, path)):
         epath = join(path, j)
         text = r.string(entry, epath)
         if text is None:
             continue
-        line = parse_pip_line(text, epath)
-        if line.problem:
-            r.report(line.problem)
-        elif line.include:
-            r.add(
-                epath,
-                f"'{text}' names a file, which only load_definition reads",
-                "load the definition with load_definition, or list the packages here",
-            )
-        elif line.option:
-            if line.option in options:
-                r.add(epath, f"'{line.option}' is listed twice", "remove it")
-            options.append(line.option)
-        elif line.requirement:
-            key = requirement_key(line.requirement)
-            if key in seen:
+        for line in parse_pip_entry(text, epath):
+            if line.problem:
+                r.report(line.problem)
+            elif line.include:
                 r.add(
                     epath,
-                    f"'{key}' is listed twice ('{seen[key]}' and '{line.requirement}')",
-                    "keep one",
+                    f"'{text}' names a file, which only load_definition reads",
+                    "load the definition with load_definition, or list the packages here",
                 )
-            seen[key] = line.requirement
-            pip.append(line.requirement)
+            elif line.option or line.requirement:
+                lines.append(Located(epath, line.option, line.requirement))
+    done = combine_pip_lines(lines)
+    r.problems += done.problems
+    warn_problems(done.warnings)
+    options += done.options
+    pip += done.requirements
 
 
 def _docker(r: Reader, value: object) -> DockerSection:
@@ -320,6 +324,7 @@ def _docker(r: Reader, value: object) -> DockerSection:
             f"'{platform}' is not a platform",
             "write it like 'linux/amd64' or 'linux/arm64'",
         )
+    context = r.string(m.get("build_context"), "docker.build_context")
     return DockerSection(
         base_image=image,
         base_dockerfile=canonical_dockerfile(dockerfile) if dockerfile else None,
@@ -327,7 +332,26 @@ def _docker(r: Reader, value: object) -> DockerSection:
         shm_size=shm,
         arguments=r.strings(m.get("arguments"), "docker.arguments"),
         platform=platform,
+        build_context=context.strip() if context else None,
+        context_files=_context_files(r, m.get("context_files"), context),
     )
+
+
+def _context_files(r: Reader, value: object, context: str | None) -> tuple[ContextFile, ...] | None:
+    """The fingerprint a reader wrote (``to_dict``, Pulumi state); None when
+    absent, so that ``fingerprint_build_context`` reads the folder."""
+    if value is None:
+        return None
+    if context is None:
+        r.add("docker.context_files", "is only written with docker.build_context")
+        return None
+    files: list[ContextFile] = []
+    for i, text in enumerate(r.strings(value, "docker.context_files")):
+        try:
+            files.append(ContextFile.parse(text))
+        except ValueError:
+            r.add(join("docker.context_files", i), f"'{text}' is not 'mode sha256 path'")
+    return tuple(files)
 
 
 def _spark(r: Reader, value: object) -> SparkSection:
@@ -409,9 +433,12 @@ def to_dict(spec: EnvironmentSpec) -> dict[str, Any]:
             ("shm_size", d.shm_size),
             ("arguments", list(d.arguments)),
             ("platform", d.platform),
+            ("build_context", d.build_context),
         )
         if v
     }
+    if d.build_context and d.context_files is not None:
+        docker["context_files"] = [str(f) for f in d.context_files]
     if docker:
         out["docker"] = docker
     s = spec.spark

@@ -156,7 +156,7 @@ class DefinitionFiles:
                 )
             )
         try:
-            text = data.decode("utf-8")
+            text = data.decode("utf-8-sig")  # a byte-order mark from Windows editors
         except UnicodeDecodeError as err:
             raise SpecError.at(
                 label, f"is not UTF-8 text (byte {err.start})", "save it as UTF-8"

@@ -1,5 +1,6 @@
 """pip ``requirements.txt`` files: comments, line continuations, ``-r``
-includes (relative to the including file) and index options.
+includes (relative to the including file), index options (several on one
+line, as pip reads them), a UTF-8 byte-order mark.
 
 Each line is checked where it was written (``requirements.txt:7``), so a
 problem points at the file and line the user has to edit. ``--hash=...``
@@ -10,6 +11,7 @@ change what is installed, and a definition pins versions instead.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,20 +23,30 @@ from pulumi_mlenv.spec.limits import (
     too_many_problems,
 )
 from pulumi_mlenv.spec.paths import DefinitionFiles
-from pulumi_mlenv.spec.pip_requirements import parse_pip_line
+from pulumi_mlenv.spec.pip_combine import Located, combine_pip_lines
+from pulumi_mlenv.spec.pip_requirements import parse_pip_entry
 
-__all__ = ["PipList", "expand_pip_entries", "read_requirements", "split_requirements_text"]
+__all__ = [
+    "PipList",
+    "expand_pip_entries",
+    "read_pip_entries",
+    "read_requirements",
+    "split_requirements_text",
+]
 
 _COMMENT = re.compile(r"(^|\s)#.*$")
 _HASH_OPTION = re.compile(r"\s--hash[=\s]\S+")
+_INCLUDE = re.compile(r"\s*(-r|--requirement)[\s=]")
 
 
 @dataclass
 class PipList:
-    """Checked pip lines, in order: options and canonical requirements."""
+    """Checked pip lines: options, then canonical requirements, each in
+    written order, combined as pip combines them (``spec.pip_combine``)."""
 
     lines: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
 
 
 def split_requirements_text(text: str) -> list[tuple[int, str]]:
@@ -43,7 +55,7 @@ def split_requirements_text(text: str) -> list[tuple[int, str]]:
     out: list[tuple[int, str]] = []
     pending = ""
     start = 0
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(text.removeprefix("\ufeff").splitlines(), start=1):
         if not pending:
             start = number
         line = _COMMENT.sub("", raw).rstrip()
@@ -52,8 +64,9 @@ def split_requirements_text(text: str) -> list[tuple[int, str]]:
             continue
         line = (pending + line).strip()
         pending = ""
+        line = _HASH_OPTION.sub("", " " + line).strip()
         if line:
-            out.append((start, _HASH_OPTION.sub("", " " + line).strip()))
+            out.append((start, line))
     if pending.strip():
         out.append((start, pending.strip()))
     return out
@@ -69,23 +82,37 @@ def _label(path: Path, root: Path | None) -> str:
 
 
 def read_requirements(
-    path: Path,
-    *,
-    root: Path | None = None,
-    files: DefinitionFiles | None = None,
-    _chain: tuple[Path, ...] = (),
+    path: Path, *, root: Path | None = None, files: DefinitionFiles | None = None
 ) -> PipList:
-    """Read ``path`` and its ``-r`` includes. Problems are labelled
-    ``<file>:<line>`` (file relative to ``root`` when given). Includes are
-    read through ``files`` (by default confined to the folder of ``path``)."""
-    out = PipList()
-    files = files or DefinitionFiles(root or path.parent)
+    """Read ``path`` and its ``-r`` includes. Problems (also duplicates and
+    conflicts across files) are labelled ``<file>:<line>``, the file relative
+    to ``root`` when given. Files are read through ``files`` (by default
+    confined to the folder of ``path``, within the caps of ``spec.limits``)."""
+    collected = _Collected(files or DefinitionFiles(root or path.parent))
+    _read(collected, path, root, ())
+    return collected.combined()
+
+
+@dataclass
+class _Collected:
+    files: DefinitionFiles
+    lines: list[Located] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    def combined(self) -> PipList:
+        done = combine_pip_lines(self.lines)
+        return PipList(
+            [*done.options, *done.requirements], self.problems + done.problems, done.warnings
+        )
+
+
+def _read(out: _Collected, path: Path, root: Path | None, chain: tuple[Path, ...]) -> None:
     resolved = path.resolve()
     label = _label(path, root)
-    if resolved in _chain:
+    if resolved in chain:
         out.problems.append(Problem(label, "includes itself (a -r loop)", "remove the -r line"))
-        return out
-    if len(_chain) >= MAX_INCLUDE_DEPTH:
+        return
+    if len(chain) >= MAX_INCLUDE_DEPTH:
         out.problems.append(
             Problem(
                 label,
@@ -93,64 +120,60 @@ def read_requirements(
                 "include some of these files from a higher level",
             )
         )
-        return out
+        return
     try:
-        text = files.read_file(path, label)
+        text = out.files.read_file(path, label)
     except SpecError as err:
         out.problems += err.problems
-        return out
+        return
     for number, line in split_requirements_text(text):
         if len(out.problems) >= MAX_PROBLEMS:
             out.problems.append(too_many_problems(label))
             break
         where = f"{label}:{number}"
-        _add_line(out, line, where, path.parent, root, (*_chain, resolved), files)
-    return out
+        _add_line(out, line, where, path.parent, root, (*chain, resolved))
 
 
 def _add_line(
-    out: PipList,
+    out: _Collected,
     text: str,
     where: str,
     folder: Path | None,
     root: Path | None,
     chain: tuple[Path, ...],
-    files: DefinitionFiles,
 ) -> None:
     too_long = check_scalar_text(text, where)  # a 5,000-digit version, a huge joined line
     if too_long is not None:
         out.problems.append(too_long)
         return
-    parsed = parse_pip_line(text, where)
-    if parsed.problem:
-        out.problems.append(parsed.problem)
-    elif parsed.include:
-        kind, name = parsed.include
-        if kind == "-c":
-            out.problems.append(
-                Problem(
-                    where,
-                    f"'{text}': constraint files are not supported",
-                    "pin the versions in the requirements themselves",
+    for parsed in parse_pip_entry(text, where):
+        if parsed.problem:
+            out.problems.append(parsed.problem)
+        elif parsed.include:
+            kind, name = parsed.include
+            if kind == "-c":
+                out.problems.append(
+                    Problem(
+                        where,
+                        f"'-c {name}': constraint files are not supported",
+                        "pin the versions in the requirements themselves",
+                    )
                 )
-            )
-        elif folder is None:
-            out.problems.append(
-                Problem(where, f"'{text}' names a file, which only load_definition reads")
-            )
-        else:
-            if files.stopped is not None:
-                return  # a budget is spent: the caller reports that alone
-            try:
-                real = files.locate(folder, name, where)
-            except SpecError as err:
-                out.problems += err.problems
-                return
-            sub = read_requirements(real, root=root, files=files, _chain=chain)
-            out.lines += sub.lines
-            out.problems += sub.problems
-    elif parsed.option or parsed.requirement:
-        out.lines.append(parsed.option or parsed.requirement or "")
+            elif folder is None:
+                out.problems.append(
+                    Problem(where, f"'-r {name}' names a file, which only load_definition reads")
+                )
+            else:
+                if out.files.stopped is not None:
+                    return  # a budget is spent: the caller reports that alone
+                try:
+                    real = out.files.locate(folder, name, where)
+                except SpecError as err:
+                    out.problems += err.problems
+                    return
+                _read(out, real, root, chain)
+        elif parsed.option or parsed.requirement:
+            out.lines.append(Located(where, parsed.option, parsed.requirement))
 
 
 def expand_pip_entries(
@@ -159,19 +182,33 @@ def expand_pip_entries(
     folder: Path,
     root: Path | None,
     files: DefinitionFiles | None = None,
-) -> tuple[list[object], list[Problem]]:
+) -> tuple[list[object], list[Problem], list[Problem]]:
     """A conda ``pip:`` list with its ``-r file`` lines replaced by the file's
-    lines (relative to ``folder``, read through ``files``). Other entries are
-    left for the parser."""
-    files = files or DefinitionFiles(root or folder)
-    out: list[object] = []
-    problems: list[Problem] = []
-    for j, entry in enumerate(entries):
-        if isinstance(entry, str) and re.match(r"\s*(-r|--requirement)[\s=]", entry):
-            sub = PipList()
-            _add_line(sub, entry.strip(), f"{where}[{j}]", folder, root, (), files)
-            out += sub.lines
-            problems += sub.problems
+    lines (relative to ``folder``), combined with the other entries as pip
+    would (duplicates and conflicts located at their file and line).
+    Returns the entries, problems and warnings. A list without ``-r`` is
+    returned as is, for the parser."""
+    if not any(isinstance(e, str) and _INCLUDE.match(e) for e in entries):
+        return entries, [], []
+    strings = [(f"{where}[{j}]", e) for j, e in enumerate(entries) if isinstance(e, str)]
+    others = [e for e in entries if not isinstance(e, str)]  # the parser reports them
+    done = read_pip_entries(strings, folder, root, files)
+    return [*done.lines, *others], done.problems, done.warnings
+
+
+def read_pip_entries(
+    entries: Sequence[tuple[str, object]],
+    folder: Path,
+    root: Path | None,
+    files: DefinitionFiles | None = None,
+) -> PipList:
+    """Pip list entries, each with the place it was written, read as one
+    list: ``-r`` files included (relative to ``folder``, read through
+    ``files``), then combined."""
+    collected = _Collected(files or DefinitionFiles(root or folder))
+    for where, entry in entries:
+        if isinstance(entry, str):
+            _add_line(collected, entry.strip(), where, folder, root, ())
         else:
-            out.append(entry)
-    return out, problems
+            collected.problems.append(Problem(where, "expected a pip requirement (a string)"))
+    return collected.combined()
