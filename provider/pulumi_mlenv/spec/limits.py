@@ -78,9 +78,8 @@ def check_lines(text: str, label: str) -> None:
 
 
 def _long_number(text: str) -> bool:
-    return any(
-        sum(c != "_" for c in m.group()) > MAX_NUMBER_DIGITS for m in _DIGIT_RUN.finditer(text)
-    )
+    runs = (m.group() for m in _DIGIT_RUN.finditer(text))
+    return any(len(run) - run.count("_") > MAX_NUMBER_DIGITS for run in runs)
 
 
 def check_scalar_text(text: str, where: str) -> Problem | None:
