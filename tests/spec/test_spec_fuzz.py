@@ -6,6 +6,7 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
+import pytest
 from _defs import definition
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -14,6 +15,9 @@ from pulumi_mlenv.errors import SpecError
 from pulumi_mlenv.spec import compute_hash, load_definition, parse_definition
 from pulumi_mlenv.spec.pip_requirements import parse_pip_line
 from pulumi_mlenv.spec.requirements_txt import split_requirements_text
+
+# Broken inputs repeat lines on purpose: the warnings they draw are expected.
+pytestmark = pytest.mark.filterwarnings("ignore::pulumi_mlenv.errors.DefinitionWarning")
 
 KEYS = st.sampled_from([
     "name", "version", "python", "docker", "spark", "conda", "dependencies", "pip", "channels",

@@ -30,6 +30,9 @@ from hypothesis import strategies as st
 from pulumi_mlenv.errors import MlenvError
 from pulumi_mlenv.spec import compute_hash, load_definition, to_dict, unpinned_packages
 
+# Broken inputs repeat lines on purpose: the warnings they draw are expected.
+pytestmark = pytest.mark.filterwarnings("ignore::pulumi_mlenv.errors.DefinitionWarning")
+
 CASES_PER_FORMAT = 1400
 CPU_SECONDS = 2.0
 PEAK_BYTES = 200 * 1024 * 1024
