@@ -111,6 +111,7 @@ def details(
             ("base image", info.base_image or "-"),
             ("base digest", info.base_digest or "-"),
             ("versions", ", ".join(info.versions) or "-"),
+            ("verified", _verified(info.verification)),
             ("lock", "\n".join(info.lock) or "-"),
         ]
         for key, value in rows:
@@ -119,6 +120,15 @@ def details(
         if info.dockerfile:
             console.print("Dockerfile:", style="bold")
             console.print(info.dockerfile, markup=False)
+
+
+def _verified(record: Any) -> str:
+    """``yes, <when> on <builder>`` / ``NO, <when>: <where>`` / ``never``."""
+    if record is None:
+        return "never (mlenv image verify rebuilds it and compares)"
+    if record.identical:
+        return f"yes, {record.verified_at} on {record.builder}: identical rebuild"
+    return f"NO, {record.verified_at} on {record.builder}: {record.summary}"
 
 
 def register(app: typer.Typer) -> None:

@@ -28,6 +28,7 @@ __all__ = ["COMMAND_MODULES", "app", "err_console", "main", "user_errors"]
 COMMAND_MODULES: tuple[str, ...] = (
     "pulumi_mlenv.cli.env_commands",
     "pulumi_mlenv.cli.build_commands",
+    "pulumi_mlenv.cli.verify_commands",
     "pulumi_mlenv.cli.workspace_commands",
 )
 

@@ -393,6 +393,9 @@ class ImageDetails:
     lock: tuple[str, ...]
     versions: tuple[str, ...]
     labels: tuple[tuple[str, str], ...]
+    #: The latest ``mlenv image verify`` of this digest (a
+    #: ``workspace.VerificationRecord``), or None when never verified.
+    verification: Any = None
 
     @property
     def image(self) -> str:
@@ -455,6 +458,7 @@ def image_details(query: str, *, settings: Settings, workspace: Any = None) -> I
         lock=tuple(record.lock) if record is not None else (),
         versions=versions,
         labels=tuple(sorted(labels.items())),
+        verification=workspace.last_verification(info.digest) if workspace is not None else None,
     )
 
 
