@@ -9,9 +9,11 @@ on a cold build here), so instead each ``RUN`` of a stage fixes its own
 times, *inside the step*, before BuildKit snapshots it:
 
 - every stage that has a ``RUN`` gets, right after its ``FROM``, a ``SHELL``
-  that wraps the stage's shell: it stamps a marker in ``/dev`` (a tmpfs, never
-  part of a layer) one second back, runs the command with the shell the stage
-  would have used, then sets the mtime of everything on the root file system
+  that wraps the stage's shell: it exports ``SOURCE_DATE_EPOCH`` (the
+  reproducible-builds convention: Python then writes hash-based ``.pyc``
+  files, many tools stop stamping the clock), stamps a marker in ``/dev`` (a
+  tmpfs, never part of a layer) one second back, runs the command with the
+  shell the stage would have used, then sets the mtime of everything on the root file system
   newer than the marker (files, directories, symbolic links) to
   ``SOURCE_DATE_EPOCH``, and exits with the command's status;
 - a user ``SHELL ["/bin/bash", "-c"]`` becomes the same wrapper around bash;
@@ -48,6 +50,7 @@ DEFAULT_SHELL = ("/bin/sh", "-c")
 #: ``$0`` of the wrapper: how a step's history entry is recognised as ours.
 STEP_MARK = "mlenv-fixed-times"
 _WRAPPER = (
+    "export SOURCE_DATE_EPOCH=${{SOURCE_DATE_EPOCH:-{epoch}}}; "
     "m=/dev/.mlenv-step-$$; touch -d @$(($(date +%s) - 1)) $m 2>/dev/null || m=; "
     '"$@"; rc=$?; '
     'if [ -n "$m" ]; then find / -xdev -newer $m -exec touch -h -d @{epoch} {{}} + '
