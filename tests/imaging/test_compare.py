@@ -150,3 +150,21 @@ def test_layer_steps_skip_entries_without_a_layer() -> None:
         ]
     }
     assert layer_steps(config) == ["a", "b"]
+
+
+def test_a_package_layer_names_the_distributions_that_differ() -> None:
+    site = "opt/mlenv/venv/lib/python3.11/site-packages"
+    a = _layer(
+        [
+            (f"{site}/six.py", b"1", 0o644, 0, 0),
+            (f"{site}/six-1.16.0.dist-info/RECORD", b"r", 0o644, 0, 0),
+        ]
+    )
+    b = _layer(
+        [
+            (f"{site}/six.py", b"2", 0o644, 0, 0),
+            (f"{site}/six-1.16.0.dist-info/RECORD", b"s", 0o644, 0, 0),
+        ]
+    )
+    diff = compare_layers(4, (_digest(a), a), (_digest(b), b), "COPY /mlenv-layer/ / # buildkit")
+    assert diff.step == "COPY /mlenv-layer/ / # buildkit (installs six)"

@@ -231,6 +231,19 @@ def _reason(paths: Sequence[PathDifference]) -> str:
     return ""
 
 
+def _packages(paths: Sequence[PathDifference]) -> list[str]:
+    """Distributions whose files differ (``.../site-packages/<name>/...``)."""
+    found: set[str] = set()
+    for diff in paths:
+        _, sep, rest = diff.path.partition("/site-packages/")
+        top = rest.split("/", 1)[0] if sep else ""
+        if top and not top.startswith(("_", ".")):
+            found.add(
+                top.split("-", 1)[0] if top.endswith(".dist-info") else top.removesuffix(".py")
+            )
+    return sorted(found)
+
+
 def compare_layers(
     index: int,
     recorded: tuple[str, bytes | None],
@@ -247,6 +260,9 @@ def compare_layers(
         reason = "same files, other bytes (compression or tar headers differ: another BuildKit?)"
     else:
         reason = _reason(diffs)
+    packages = _packages(diffs)
+    if packages and "/mlenv-" in step:  # one of our package stages: name what it installed
+        step = f"{step} (installs {', '.join(packages)})"
     return LayerDifference(
         index,
         digest_a,

@@ -17,6 +17,7 @@ is not reproducible, are named. Each verify is recorded in the workspace.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -30,7 +31,7 @@ from pulumi_mlenv.imaging.builder import build_image
 from pulumi_mlenv.imaging.buildkit import StepEvent
 from pulumi_mlenv.imaging.compare import ImageComparison, compare_images
 from pulumi_mlenv.imaging.dockerfile import LABEL_PREFIX
-from pulumi_mlenv.imaging.lock import lock_versions
+from pulumi_mlenv.imaging.lock import diff_locks, lock_versions
 from pulumi_mlenv.registry import ImageRef, RegistryClient
 from pulumi_mlenv.spec import (
     RECIPE_VERSION,
@@ -38,6 +39,7 @@ from pulumi_mlenv.spec import (
     compute_hash,
     extra_conda_packages,
     load_definition,
+    parse_definition,
     with_resolved_base,
 )
 
@@ -170,8 +172,6 @@ def _client(settings: Settings, address: str) -> RegistryClient:
 
 
 def _fetch(client: RegistryClient, repository: str, reference: str) -> tuple[str, Any, Any]:
-    import json
-
     found = client.manifest(repository, reference)
     if found is None:
         raise MlenvError(f"no image {client.host}/{repository}@{reference} in the registry")
@@ -180,7 +180,9 @@ def _fetch(client: RegistryClient, repository: str, reference: str) -> tuple[str
     return digest, manifest, config
 
 
-def _compare(client: RegistryClient, repository: str, recorded: str, rebuilt: str) -> Any:
+def _compare(
+    client: RegistryClient, repository: str, recorded: str, rebuilt: str
+) -> ImageComparison:
     a = _fetch(client, repository, recorded)
     b = _fetch(client, repository, rebuilt)
     layers_a = [x["digest"] for x in a[1].get("layers") or []]
@@ -226,8 +228,6 @@ def verify_image(
     if definition_path:
         spec = load_definition(definition_path)
     else:
-        from pulumi_mlenv.spec import parse_definition
-
         spec = parse_definition(_definition(query, workspace, record))
     spec = with_resolved_base(spec, record.base_digest)
     with _client(settings, record.registry) as client:
@@ -253,12 +253,12 @@ def verify_image(
     # (build_plan); only the requirements the installer reads are pinned.
     plan = replace(plan, spec=pin_to_lock(spec, tuple(record.lock)), image_name=tag)
     built = build_image(plan, progress=progress)
-    with _client(settings, record.registry) as client:
-        comparison = _compare(client, record.repository, record.digest, built.digest)
+    comparison = ImageComparison(record.digest, built.digest)
+    if not comparison.identical:
+        with _client(settings, record.registry) as client:
+            comparison = _compare(client, record.repository, record.digest, built.digest)
     changes: tuple[str, ...] = ()
     if record.lock and built.lock and tuple(record.lock) != tuple(built.lock):
-        from pulumi_mlenv.imaging.lock import diff_locks
-
         changes = tuple(diff_locks(record.lock, built.lock))
     stored = workspace.record_verification(
         VerificationRecord(
