@@ -27,64 +27,18 @@ from pulumi_mlenv.errors import SpecError
 from pulumi_mlenv.imaging.buildkit import StepEvent
 from pulumi_mlenv.service import ensure_image, materialize_local
 from pulumi_mlenv.spec import parse_definition
-from support.images import build_and_push
+from support.fake_conda import push_fake_micromamba_base as _push_fake_micromamba_base
 from support.services import env_tags, fresh_settings
 
 pytestmark = pytest.mark.docker
 
 ARGS_FILE = "/opt/mlenv/venv/conda-meta/fake-create-args"
 
-FAKE_MICROMAMBA = r"""#!/bin/sh
-# Fake micromamba for tests (no conda channel is reachable here).
-set -eu
-cmd=$1; shift
-prefix=""; prev=""
-for a in "$@"; do
-  case "$prev" in --prefix|-p) prefix=$a ;; esac
-  prev=$a
-done
-case "$cmd" in
-  create)
-    python3 -m venv "$prefix"
-    mkdir -p "$prefix/conda-meta"
-    printf '%s\n' "$@" > "$prefix/conda-meta/fake-create-args"
-    ;;
-  list)
-    prev=""; sep=""
-    printf '['
-    while read -r a; do
-      case "$prev" in --prefix|-c) prev=$a; continue ;; esac
-      prev=$a
-      case "$a" in -*) continue ;; esac
-      name=${a%%[=<>!~ ]*}
-      version=${a#"$name"}; version=${version#=}; version=${version#=}
-      printf '%s{"name": "%s", "version": "%s", "build_string": "fake_0"}' \
-        "$sep" "$name" "${version:-9.9.9}"
-      sep=", "
-    done < "$prefix/conda-meta/fake-create-args"
-    echo ']'
-    ;;
-  *) echo "fake micromamba: unexpected command $cmd" >&2; exit 2 ;;
-esac
-"""
-
 
 @pytest.fixture
 def settings(tmp_path: Path, machine: dict[str, str]) -> Settings:
     """Settings with a fresh workspace-registry namespace and cache folder."""
     return fresh_settings(tmp_path)
-
-
-def _push_fake_micromamba_base(settings: Settings, tmp_path: Path) -> str:
-    ref = f"{settings.registry}/base:fake-micromamba"
-    folder = tmp_path / "fake-base"
-    folder.mkdir()
-    (folder / "micromamba").write_text(FAKE_MICROMAMBA)
-    (folder / "Dockerfile").write_text(
-        f"FROM {settings.base_image}\nCOPY --chmod=755 micromamba /usr/local/bin/micromamba\n"
-    )
-    build_and_push(folder, ref, settings.buildkit_host)
-    return ref
 
 
 def _conda_spec(base: str | None, channels: list[str], deps: list[Any]) -> Any:

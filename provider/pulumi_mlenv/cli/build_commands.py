@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.live import Live
@@ -173,6 +173,7 @@ def details(
             ("base image", info.base_image or "-"),
             ("base digest", info.base_digest or "-"),
             ("versions", ", ".join(info.versions) or "-"),
+            ("verified", _verified(info.verification)),
             ("lock", "\n".join(info.lock) or "-"),
         ]
         for key, value in rows:
@@ -192,6 +193,15 @@ def shown_date(created: str | None) -> str:
     if created.startswith("1970-01-01T00:00:00"):
         return "reproducible build: no timestamp"
     return created
+
+
+def _verified(record: Any) -> str:
+    """``yes, <when> on <builder>`` / ``NO, <when>: <where>`` / ``never``."""
+    if record is None:
+        return "never (mlenv image verify rebuilds it and compares)"
+    if record.identical:
+        return f"yes, {record.verified_at} on {record.builder}: identical rebuild"
+    return f"NO, {record.verified_at} on {record.builder}: {record.summary}"
 
 
 def register(app: typer.Typer) -> None:

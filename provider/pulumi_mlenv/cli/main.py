@@ -31,6 +31,7 @@ __all__ = ["COMMAND_MODULES", "app", "err_console", "main", "out", "print_json",
 COMMAND_MODULES: tuple[str, ...] = (
     "pulumi_mlenv.cli.env_commands",
     "pulumi_mlenv.cli.build_commands",
+    "pulumi_mlenv.cli.verify_commands",
     "pulumi_mlenv.cli.workspace_commands",
 )
 

@@ -39,9 +39,11 @@ from pulumi_mlenv.imaging.dockerfile import (
     RenderOptions,
     render,
     render_resolve,
+    render_step_one,
 )
 from pulumi_mlenv.imaging.layers import group_pins, pinned_lock
 from pulumi_mlenv.imaging.lock import parse_lock
+from pulumi_mlenv.imaging.reproducible import needs_rewrite_timestamp
 from pulumi_mlenv.spec.build_context import changed_files
 from pulumi_mlenv.spec.model import EnvironmentSpec
 from pulumi_mlenv.spec.pinning import extra_conda_packages
@@ -164,12 +166,17 @@ def _uv_context(work_dir: Path) -> Path:
     return folder
 
 
-def _image_output(name: str, compression: str, push: bool = True) -> str:
+def _image_output(
+    name: str, compression: str, push: bool = True, *, rewrite_timestamp: bool = False
+) -> str:
     host = name.split("/", 1)[0]
     insecure = ",registry.insecure=true" if _LOOPBACK.match(host) else ""
+    # Only for steps whose times cannot be fixed inside the step (COPY/ADD):
+    # the exporter then recompresses this build's layers (imaging.reproducible).
+    clamp = ",rewrite-timestamp=true" if rewrite_timestamp else ""
     return (
         f"type=image,name={name},push={'true' if push else 'false'}{insecure}"
-        f",oci-mediatypes=true,compression={compression},force-compression=true"
+        f",oci-mediatypes=true,compression={compression},force-compression=true{clamp}"
     )
 
 
@@ -327,7 +334,12 @@ def build_image(job: ImageBuild, *, progress: ProgressCallback | None = None) ->
         request = BuildRequest(
             buildkit_host=job.buildkit_host,
             contexts=contexts,
-            output=_image_output(job.image_name, job.compression, job.push),
+            output=_image_output(
+                job.image_name,
+                job.compression,
+                job.push,
+                rewrite_timestamp=needs_rewrite_timestamp(render_step_one(job.spec, options)),
+            ),
             secrets=secrets,
             build_args={"SOURCE_DATE_EPOCH": "0"},
             no_cache=job.no_cache,

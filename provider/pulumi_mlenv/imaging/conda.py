@@ -169,6 +169,10 @@ def _install_script(spec: EnvironmentSpec, options: RenderOptions) -> list[str]:
         "awk -F'==| @ ' 'NR == FNR { seen[tolower($1)] = 1; print; next }"
         " !(tolower($1) in seen)' /tmp/mlenv-conda.lock /tmp/mlenv-pip.lock"
         f" | sort > {LOCK_PATH}",
+        # conda and micromamba stamp each transaction with the clock: fixed,
+        # so that two builds give the same bytes (docs/reproducibility.md).
+        f"if [ -f {VENV_PATH}/conda-meta/history ]; then sed -i -E"
+        f" 's/^==> [0-9: -]+ <==$/==> 1970-01-01 00:00:00 <==/' {VENV_PATH}/conda-meta/history; fi",
         f"mkdir -p {OUT_ROOT}/opt && mv {MLENV_ROOT} {OUT_ROOT}{MLENV_ROOT}",
         f"find {OUT_ROOT} -exec touch -h -d @$SOURCE_DATE_EPOCH {{}} +",
     ]

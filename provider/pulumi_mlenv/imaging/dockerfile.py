@@ -35,6 +35,7 @@ import shlex
 from dataclasses import dataclass
 
 from pulumi_mlenv.imaging.layers import LayerGroup
+from pulumi_mlenv.imaging.reproducible import fix_step_times
 from pulumi_mlenv.spec.model import EnvironmentSpec
 
 __all__ = [
@@ -310,10 +311,13 @@ def _interpreter_check(path: str) -> str:
 
 def render_step_one(spec: EnvironmentSpec, options: RenderOptions) -> list[str]:
     """Step 1's lines: the base (by digest, or the user's base Dockerfile
-    whose last stage becomes ``mlenv-base``), then the custom steps."""
+    whose last stage becomes ``mlenv-base``), then the custom steps, every
+    ``RUN`` of them wrapped to leave reproducible layers
+    (``imaging.reproducible.fix_step_times``)."""
     out = ["# Rendered by pulumi-mlenv. Step 1: base image and custom steps.", ""]
     out += _base_stage(spec, options.base_ref)
-    return out + [step.rstrip() for step in spec.docker.steps]
+    # Each RUN fixes the times of what it changed (imaging.reproducible).
+    return fix_step_times(out + [step.rstrip() for step in spec.docker.steps])
 
 
 def render(spec: EnvironmentSpec, options: RenderOptions) -> str:

@@ -297,6 +297,34 @@ class RegistryClient:
                 continue  # not a tar layer (an attestation, a foreign format)
         return None
 
+    def manifest(self, repository: str, reference: str) -> tuple[str, dict[str, Any]] | None:
+        """``(digest, manifest document)`` of ``repository:reference``, or
+        ``None`` when absent. An index is followed to its ``linux/amd64``
+        image manifest (whose digest is then the one returned)."""
+        scope = f"repository:{repository}:pull"
+        fetched = self._get_manifest(repository, reference, scope)
+        if fetched is None:
+            return None
+        digest, media_type, doc, _ = fetched
+        if media_type in _INDEX_TYPES or "manifests" in doc:
+            entry = _pick_platform(doc.get("manifests") or [], repository, reference)
+            sub = self._get_manifest(repository, str(entry["digest"]), scope)
+            if sub is None:
+                return None
+            digest, doc = sub[0], sub[2]
+        return digest, doc
+
+    def blob(self, repository: str, digest: str) -> bytes:
+        """The bytes of blob ``digest`` (a config or a layer), checked
+        against the digest. Raises ``RegistryError`` when it cannot be read."""
+        scope = f"repository:{repository}:pull"
+        response = self._t.request("GET", f"/v2/{repository}/blobs/{digest}", scope=scope)
+        if response.status_code != 200:
+            raise self._failure(response, f"reading blob {digest} of {repository}")
+        if _sha256(response.content) != digest:
+            raise RegistryError(f"registry {self.host}: blob {digest} has other content")
+        return response.content
+
     # -- changes ---------------------------------------------------------
 
     def tag(self, repository: str, digest: str, tag: str) -> None:

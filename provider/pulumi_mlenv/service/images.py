@@ -394,6 +394,9 @@ class ImageDetails:
     lock: tuple[str, ...]
     versions: tuple[str, ...]
     labels: tuple[tuple[str, str], ...]
+    #: The latest ``mlenv image verify`` of this digest (a
+    #: ``workspace.VerificationRecord``), or None when never verified.
+    verification: Any = None
 
     @property
     def image(self) -> str:
@@ -507,6 +510,7 @@ def image_details(
         lock=tuple(record.lock) if record is not None else (),
         versions=versions,
         labels=tuple(sorted(labels.items())),
+        verification=workspace.last_verification(info.digest) if workspace is not None else None,
     )
 
 

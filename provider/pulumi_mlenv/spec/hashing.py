@@ -35,7 +35,9 @@ __all__ = ["RECIPE_VERSION", "canonical_form", "compute_hash", "with_resolved_ba
 
 #: Bump only when the build recipe (Dockerfile rendering, installer flags)
 #: changes the images it produces: every hash moves, every image is rebuilt.
-RECIPE_VERSION = "3"
+#: 4: Docker steps fix their files' times, conda's history is unstamped
+#: (docs/reproducibility.md).
+RECIPE_VERSION = "4"
 
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 

@@ -6,6 +6,7 @@ A SQLite file by default (a plain path), any SQLAlchemy URL otherwise.
 from pulumi_mlenv.workspace.records import (
     ComputeTargetRecord,
     ImageRecord,
+    VerificationRecord,
     VersionConflict,
     VersionRecord,
 )
@@ -15,6 +16,7 @@ __all__ = [
     "KEEP",
     "ComputeTargetRecord",
     "ImageRecord",
+    "VerificationRecord",
     "VersionConflict",
     "VersionRecord",
     "Workspace",

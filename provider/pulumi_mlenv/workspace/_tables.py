@@ -29,7 +29,15 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import StaticPool
 
-__all__ = ["Base", "ComputeTargetRow", "ImageRow", "VersionRow", "normalise_url", "open_engine"]
+__all__ = [
+    "Base",
+    "ComputeTargetRow",
+    "ImageRow",
+    "VerificationRow",
+    "VersionRow",
+    "normalise_url",
+    "open_engine",
+]
 
 SQLITE_BUSY_MS = 30_000
 
@@ -72,6 +80,22 @@ class VersionRow(Base):
     tags: Mapped[list[list[str]]] = mapped_column(JSON)
     environment_variables: Mapped[list[list[str]]] = mapped_column(JSON)
     created_at: Mapped[str] = mapped_column(String(40))
+
+
+class VerificationRow(Base):
+    """A table of its own (not columns of ``mlenv_images``): tables are
+    created on open, so older workspace files get it without a migration."""
+
+    __tablename__ = "mlenv_verifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    digest: Mapped[str] = mapped_column(String(128), index=True)
+    env_hash: Mapped[str] = mapped_column(String(128))
+    builder: Mapped[str] = mapped_column(String(1024))
+    identical: Mapped[bool] = mapped_column(Boolean)
+    rebuilt_digest: Mapped[str] = mapped_column(String(128))
+    summary: Mapped[str] = mapped_column(Text)
+    verified_at: Mapped[str] = mapped_column(String(40))
 
 
 class ComputeTargetRow(Base):

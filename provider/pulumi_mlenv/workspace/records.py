@@ -11,7 +11,13 @@ from typing import Any
 
 from pulumi_mlenv.errors import MlenvError
 
-__all__ = ["ComputeTargetRecord", "ImageRecord", "VersionConflict", "VersionRecord"]
+__all__ = [
+    "ComputeTargetRecord",
+    "ImageRecord",
+    "VerificationRecord",
+    "VersionConflict",
+    "VersionRecord",
+]
 
 
 class VersionConflict(MlenvError):
@@ -99,3 +105,26 @@ class ComputeTargetRecord:
     kind: str
     url: str | None
     updated_at: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationRecord:
+    """One ``mlenv image verify`` of an image: it was rebuilt from its
+    recorded definition and lock, without any cache, on ``builder``.
+
+    ``digest`` is the verified image's manifest digest, ``rebuilt_digest``
+    what the rebuild gave; ``identical`` when they are equal. ``summary``
+    names the differing layers and steps in one line (empty when
+    identical). ``verified_at`` is filled by ``Workspace.record_verification``.
+    Images cannot carry this in a label (a label changes the digest): the
+    workspace keeps it, and the rebuild stays in the registry under the tag
+    ``verify-<hash>``.
+    """
+
+    digest: str
+    env_hash: str
+    builder: str
+    identical: bool
+    rebuilt_digest: str
+    summary: str = ""
+    verified_at: str = ""

@@ -29,6 +29,7 @@ from pulumi_mlenv.workspace._tables import (
     Base,
     ComputeTargetRow,
     ImageRow,
+    VerificationRow,
     VersionRow,
     normalise_url,
     open_engine,
@@ -36,6 +37,7 @@ from pulumi_mlenv.workspace._tables import (
 from pulumi_mlenv.workspace.records import (
     ComputeTargetRecord,
     ImageRecord,
+    VerificationRecord,
     VersionConflict,
     VersionRecord,
 )
@@ -96,6 +98,18 @@ def _image(row: ImageRow) -> ImageRecord:
         build_seconds=row.build_seconds,
         forced=row.forced,
         recorded_at=row.recorded_at,
+    )
+
+
+def _verification(row: VerificationRow) -> VerificationRecord:
+    return VerificationRecord(
+        digest=row.digest,
+        env_hash=row.env_hash,
+        builder=row.builder,
+        identical=row.identical,
+        rebuilt_digest=row.rebuilt_digest,
+        summary=row.summary,
+        verified_at=row.verified_at,
     )
 
 
@@ -221,6 +235,35 @@ class Workspace:
     def find_image_by_digest(self, digest: str) -> ImageRecord | None:
         """The last record of the image with this manifest digest, or ``None``."""
         return self._last_image(ImageRow.digest == digest)
+
+    # -- verifications (mlenv image verify) ---------------------------------
+
+    def record_verification(self, record: VerificationRecord) -> VerificationRecord:
+        """Append one verification of an image; returned with ``verified_at`` set."""
+        with self._tx() as s:
+            row = VerificationRow(
+                digest=record.digest,
+                env_hash=record.env_hash,
+                builder=record.builder,
+                identical=record.identical,
+                rebuilt_digest=record.rebuilt_digest,
+                summary=record.summary,
+                verified_at=_now(),
+            )
+            s.add(row)
+            s.flush()
+            return _verification(row)
+
+    def last_verification(self, digest: str) -> VerificationRecord | None:
+        """The latest verification of the image ``digest``, or ``None``."""
+        with self._tx() as s:
+            row = s.scalars(
+                select(VerificationRow)
+                .where(VerificationRow.digest == digest)
+                .order_by(VerificationRow.id.desc())
+                .limit(1)
+            ).first()
+            return _verification(row) if row else None
 
     # -- environment versions ----------------------------------------------
 
