@@ -11,5 +11,6 @@ start=$SECONDS
 "$here/setup-registry.sh"
 "$here/setup-buildkit.sh"
 "$here/setup-base-image.sh"
+"$here/setup-proxy.sh"
 "$here/setup-stack.sh"
 say "ready in $((SECONDS - start)) s"

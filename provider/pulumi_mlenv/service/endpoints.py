@@ -53,6 +53,9 @@ def backends_from(items: Sequence[Mapping[str, object]]) -> tuple[Backend, ...]:
         if not name or not address or ":" not in address:
             problems.append(Problem(where, f"no deployment address in {item!r}"))
             continue
+        # Pulumi passes numbers as floats: 90.0 is 90.
+        if isinstance(weight, float) and weight.is_integer():
+            weight = int(weight)
         if not isinstance(weight, int) or isinstance(weight, bool) or not 0 <= weight <= MAX_WEIGHT:
             problems.append(
                 Problem(
