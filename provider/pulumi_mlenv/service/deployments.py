@@ -65,7 +65,7 @@ __all__ = [
 SERVER_PACKAGE = "azureml-inference-server-http"
 SERVER_MODULE = "azureml_inference_server_http"
 #: Lines of the server's log shown when it fails to start.
-LOG_TAIL = 40
+LOG_TAIL = 60
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -477,7 +477,8 @@ def _start(
                 "--port",
                 str(port),
             ),
-            env={**dict(env.variables), "AZUREML_MODEL_DIR": model_dir},
+            # Unbuffered: the server's banner and its errors reach the log in order.
+            env={**dict(env.variables), "AZUREML_MODEL_DIR": model_dir, "PYTHONUNBUFFERED": "1"},
             mounts={model.uri: model_dir},
             workdir=CODE_DIR,
             labels={"org.pulumi-mlenv.model": model.label},
