@@ -27,7 +27,14 @@ _OUTPUTS = ("scoring_uri", "port_in_use", "status")
 
 
 def _weights(items: Any) -> dict[str, Any]:
-    return {str(i.get("name")): i.get("weight") for i in items or [] if isinstance(i, Mapping)}
+    """Weights by deployment name (Pulumi hands numbers over as floats: 90.0 is 90)."""
+    return {
+        str(i.get("name")): int(w)
+        if isinstance(w := i.get("weight"), float) and w.is_integer()
+        else w
+        for i in items or []
+        if isinstance(i, Mapping)
+    }
 
 
 def _addresses(items: Any) -> dict[str, str]:

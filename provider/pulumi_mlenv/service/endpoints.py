@@ -97,8 +97,13 @@ def check_endpoint(
     return problems
 
 
-def _home(settings: Settings, name: str) -> Path:
-    return Path(settings.cache_dir).expanduser() / "endpoints" / name
+def _home(settings: Settings, name: str, workspace_url: str) -> Path:
+    """The proxy's folder: one per endpoint name *and* workspace (two
+    workspaces may each have an endpoint called ``scoring``)."""
+    import hashlib
+
+    tag = hashlib.sha256(workspace_url.encode()).hexdigest()[:8]
+    return Path(settings.cache_dir).expanduser() / "endpoints" / f"{name}-{tag}"
 
 
 def apply_endpoint(
@@ -132,7 +137,7 @@ def apply_endpoint(
                     "give another port, or leave port unset to get a free one",
                 )
             chosen = port if port is not None else allocate_port(store.used_ports())
-            home = _home(settings, name)
+            home = _home(settings, name, workspace_url)
             record = store.put_endpoint(
                 EndpointRecord(name=name, port=chosen, backends=_rows(backends), home=str(home))
             )
