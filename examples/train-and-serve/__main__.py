@@ -28,9 +28,7 @@ registry = ContainerRegistry("registry", address=mlenv.get("registry") or "127.0
 workspace = Workspace("workspace", path=config.get("workspacePath"))
 docker = ComputeTarget("docker", kind="docker", workspace=workspace)
 
-sklearn = Environment(
-    "sklearn", source="environment.yml", workspace=workspace, registry=registry
-)
+sklearn = Environment("sklearn", source="environment.yml", workspace=workspace, registry=registry)
 # TODO(runs): Model("iris", run=training_run, path="model.pkl") once Run exists.
 model = Model("iris", path="outputs/model.pkl", environment=sklearn, workspace=workspace)
 
@@ -52,12 +50,16 @@ green = Deployment(
     timeout=180,
     workspace=workspace,
 )
+
+
+def weight(key: str, default: int) -> int:
+    value = config.get_int(key)
+    return default if value is None else value  # 0 is a weight: no traffic
+
+
 endpoint = Endpoint(
     "scoring",
-    deployments={
-        blue: config.get_int("blueWeight") or 90,
-        green: config.get_int("greenWeight") or 10,
-    },
+    deployments={blue: weight("blueWeight", 90), green: weight("greenWeight", 10)},
     workspace=workspace,
 )
 
