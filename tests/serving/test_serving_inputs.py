@@ -234,3 +234,57 @@ def test_proxy_configuration_text() -> None:
         8080, (Backend("blue", "127.0.0.1:9001", 50), Backend("green", "127.0.0.1:9002", 50))
     )
     assert config_id(text) == config_id(same) != config_id(moved)
+
+
+def _state(**changes: object) -> dict[str, object]:
+    base: dict[str, object] = {
+        "name": "blue",
+        "environment": "sklearn:1",
+        "environment_image": "r/mlenv/env@sha256:" + "a" * 64,
+        "model": "iris:1",
+        "entry": "score.py",
+        "entry_hash": "sha256:1",
+        "source": None,
+        "source_hash": "",
+        "compute": "unix:///var/run/docker.sock",
+        "port": None,
+        "timeout": 120,
+        "status": "healthy",
+    }
+    return {**base, **changes}
+
+
+NEW_IMAGE = "r/mlenv/env@sha256:" + "b" * 64
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # what the engine sends for "not known yet"
+REPLACE_CASES = [
+    ({}, {}),
+    ({"timeout": 300}, {}),
+    (
+        {"environment_image": NEW_IMAGE},
+        {"environment_image": "environment image aaaaaaaaaaaa -> bbbbbbbbbbbb"},
+    ),
+    ({"model": "iris:2"}, {"model": "model iris:1 -> iris:2"}),
+    ({"entry_hash": "sha256:2"}, {"entry_script": "entry script score.py changed"}),
+    ({"entry": "other.py"}, {"entry_script": "entry script score.py -> other.py"}),
+    ({"model": UNKNOWN}, {"model": "model version known once the model is registered"}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("change", "expected"), REPLACE_CASES)
+def test_deployment_replace_reasons_in_words(
+    change: dict[str, object], expected: dict[str, str]
+) -> None:
+    from pulumi_mlenv.resources.deployment import replace_reasons
+
+    assert replace_reasons(_state(), _state(**change)) == expected
+
+
+def test_an_unhealthy_deployment_is_replaced_and_source_changes_are_named() -> None:
+    from pulumi_mlenv.resources.deployment import replace_reasons
+
+    assert "status" in replace_reasons(_state(status="unhealthy"), _state())
+    old, new = (
+        _state(source="/src", source_hash="sha256:1"),
+        _state(source="/src", source_hash="sha256:2"),
+    )
+    assert replace_reasons(old, new) == {"source": "source folder content changed"}

@@ -29,7 +29,7 @@ from pulumi_mlenv.errors import MlenvError, SpecError
 from pulumi_mlenv.resources._provider import MlenvProvider, failures_of, say, without_none
 from pulumi_mlenv.resources._serving import is_unknown, ref_of, workspace_of
 
-__all__ = ["Deployment", "DeploymentProvider"]
+__all__ = ["Deployment", "DeploymentProvider", "replace_reasons"]
 
 DEFAULT_TIMEOUT = 120.0
 _DERIVED = ("entry_hash", "source_hash", "code_hash", "entry")
@@ -51,6 +51,49 @@ _OUTPUTS = (
 def _short(digest: Any) -> str:
     text = str(digest or "")
     return text.split(":", 1)[-1][:12] if text else "(none)"
+
+
+def _digest_of(image: Any) -> str:
+    return _short(str(image or "").rsplit("@", 1)[-1])
+
+
+def replace_reasons(olds: dict[str, Any], news: dict[str, Any]) -> dict[str, str]:
+    """Why a deployment must be replaced, in words, by input property (empty:
+    no replace). Pure. An environment or model not known yet in a preview
+    (it is being replaced or updated) is said as such: the new one replaces
+    the deployment if its image or version differs."""
+    reasons: dict[str, str] = {}
+    new_image = news.get("environment_image")
+    if is_unknown(new_image) or is_unknown(news.get("environment")):
+        reasons["environment_image"] = (
+            "environment image known once its environment is built or reused"
+            " (a new image replaces the deployment)"
+        )
+    elif olds.get("environment_image") != new_image:
+        reasons["environment_image"] = (
+            f"environment image {_digest_of(olds.get('environment_image'))}"
+            f" -> {_digest_of(new_image)}"
+        )
+    elif olds.get("environment") != news.get("environment"):
+        reasons["environment"] = (
+            f"environment {olds.get('environment')} -> {news.get('environment')}"
+        )
+    if is_unknown(news.get("model")):
+        reasons["model"] = "model version known once the model is registered"
+    elif olds.get("model") != news.get("model"):
+        reasons["model"] = f"model {olds.get('model')} -> {news.get('model')}"
+    if olds.get("entry") != news.get("entry"):
+        reasons["entry_script"] = f"entry script {olds.get('entry')} -> {news.get('entry')}"
+    elif olds.get("entry_hash") != news.get("entry_hash"):
+        reasons["entry_script"] = f"entry script {news.get('entry')} changed"
+    if news.get("source") and (olds.get("source_hash") or "") != (news.get("source_hash") or ""):
+        reasons["source"] = "source folder content changed"
+    for key in ("name", "compute", "port"):
+        if olds.get(key) != news.get(key):
+            reasons[key] = f"{key} {olds.get(key)} -> {news.get(key)}"
+    if olds.get("status") == "unhealthy":
+        reasons["status"] = "the running container is unhealthy (found by refresh)"
+    return reasons
 
 
 class DeploymentProvider(MlenvProvider):
@@ -102,36 +145,11 @@ class DeploymentProvider(MlenvProvider):
         )
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        if "code_hash" not in news or is_unknown(news):
+        if "code_hash" not in news:  # the code's inputs are not known yet
             return DiffResult(changes=True)
-        name = str(news.get("name"))
-        reasons: dict[str, str] = {}
-        if olds.get("environment_image") != news.get("environment_image"):
-            reasons["environment_image"] = (
-                f"environment image {_short(olds.get('environment_image', '').rsplit('@', 1)[-1])}"
-                f" -> {_short(str(news.get('environment_image', '')).rsplit('@', 1)[-1])}"
-            )
-        elif olds.get("environment") != news.get("environment"):
-            reasons["environment"] = (
-                f"environment {olds.get('environment')} -> {news.get('environment')}"
-            )
-        if olds.get("model") != news.get("model"):
-            reasons["model"] = f"model {olds.get('model')} -> {news.get('model')}"
-        if olds.get("entry") != news.get("entry"):
-            reasons["entry_script"] = f"entry script {olds.get('entry')} -> {news.get('entry')}"
-        elif olds.get("entry_hash") != news.get("entry_hash"):
-            reasons["entry_script"] = f"entry script {news.get('entry')} changed"
-        if (olds.get("source_hash") or "") != (news.get("source_hash") or "") and news.get(
-            "source"
-        ):
-            reasons["source"] = "source folder content changed"
-        for key in ("name", "compute", "port"):
-            if olds.get(key) != news.get(key):
-                reasons[key] = f"{key} {olds.get(key)} -> {news.get(key)}"
-        if olds.get("status") == "unhealthy":
-            reasons["status"] = "the running container is unhealthy (found by refresh)"
+        reasons = replace_reasons(olds, news)
         for reason in reasons.values():
-            say(name, f"replace: {reason}")
+            say(str(news.get("name")), f"replace: {reason}")
         updates = [k for k in ("timeout", "workspace") if olds.get(k) != news.get(k)]
         fixed_port = news.get("port") is not None and olds.get("port") == news.get("port")
         return DiffResult(
