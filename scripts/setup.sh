@@ -16,5 +16,6 @@ flock 9
 "$here/setup-registry.sh"
 "$here/setup-buildkit.sh"
 "$here/setup-base-image.sh"
+"$here/setup-proxy.sh"
 "$here/setup-stack.sh"
 say "ready in $((SECONDS - start)) s"

@@ -50,6 +50,15 @@ def machine() -> Iterator[dict[str, str]]:
     yield dict(os.environ)
 
 
+@pytest.fixture(scope="session")
+def proxy(machine: dict[str, str]) -> str:
+    """HAProxy from Debian's packages (endpoints), installed when missing."""
+    subprocess.run([str(ROOT / "scripts" / "setup-proxy.sh")], check=True, capture_output=True)
+    from pulumi_mlenv.compute.proxy import find_haproxy
+
+    return find_haproxy()
+
+
 @pytest.fixture
 def pulumi_backend(tmp_path: Path, machine: dict[str, str]) -> Iterator[str]:
     """A fresh local file backend per test, so stacks never leak between tests."""

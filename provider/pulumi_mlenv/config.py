@@ -15,6 +15,8 @@ a default that works on a developer machine prepared by ``make setup``.
 | Docker engine      | DOCKER_HOST            | unix:///var/run/docker.sock                   |
 | cache folder       | MLENV_CACHE_DIR        | $XDG_CACHE_HOME/pulumi-mlenv or ~/.cache/...   |
 | workspace (CLI)    | MLENV_WORKSPACE        | sqlite file mlenv-workspace.db in the cache   |
+| model store        | MLENV_MODEL_STORE      | models/ in the cache folder                   |
+| inference server   | MLENV_INFERENCE_SERVER | azureml-inference-server-http==1.5.1          |
 | registry login     | MLENV_REGISTRY_USERNAME and MLENV_REGISTRY_PASSWORD (MLENV_REGISTRY's host) |
 | plain-HTTP hosts   | MLENV_INSECURE_REGISTRIES | loopback only (host or host:port, commas) |
 | buildctl binary    | MLENV_BUILDCTL         | PATH, then the cache folder's BuildKit         |
@@ -44,6 +46,9 @@ DEFAULT_REGISTRY = "127.0.0.1:5000"
 DEFAULT_BUILDKIT_HOST = "unix:///run/pulumi-mlenv/buildkitd.sock"
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 INSTALLERS = ("uv", "pip")
+#: The package that serves models as web services (added to system-managed
+#: environments' inference images; user-managed ones must contain it).
+DEFAULT_INFERENCE_SERVER = "azureml-inference-server-http==1.5.1"
 
 # Where Debian/Ubuntu, Fedora/RHEL and Alpine keep the system bundle.
 HOST_CA_BUNDLES = (
@@ -128,6 +133,10 @@ class Settings:
     docker_host: str = DEFAULT_DOCKER_HOST
     cache_dir: Path = Path("~/.cache/pulumi-mlenv")
     workspace_url: str = ""
+    #: Where registered models are kept, one folder per content hash.
+    model_store: Path = Path("~/.cache/pulumi-mlenv/models")
+    #: Requirement of the inference server added to inference images.
+    inference_server: str = DEFAULT_INFERENCE_SERVER
     #: ``(host, username, password)`` registry logins; never printed.
     registry_credentials: tuple[tuple[str, str, str], ...] = field(default=(), repr=False)
 
@@ -169,6 +178,8 @@ class Settings:
             workspace_url=env.get("MLENV_WORKSPACE")
             or f"sqlite:///{cache_dir / 'mlenv-workspace.db'}",
             registry_credentials=_credentials_from_env(env),
+            model_store=Path(env.get("MLENV_MODEL_STORE") or cache_dir / "models"),
+            inference_server=env.get("MLENV_INFERENCE_SERVER") or DEFAULT_INFERENCE_SERVER,
         )
 
     def with_logins(self, *logins: tuple[str, str | None, str | None]) -> Settings:

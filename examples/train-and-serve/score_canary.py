@@ -1,0 +1,22 @@
+"""The canary's scoring script: the same model, with class probabilities."""
+
+import json
+import os
+import pickle
+
+model = None
+
+
+def init():
+    global model
+    with open(os.path.join(os.environ["AZUREML_MODEL_DIR"], "model.pkl"), "rb") as f:
+        model = pickle.load(f)
+
+
+def run(raw_data):
+    rows = json.loads(raw_data)["data"]
+    return {
+        "predictions": model.predict(rows).tolist(),
+        "probabilities": model.predict_proba(rows).round(4).tolist(),
+        "scorer": "green",
+    }

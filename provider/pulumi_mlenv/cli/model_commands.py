@@ -1,0 +1,168 @@
+"""``mlenv model register|list|show``: models registered in the workspace
+(``MLENV_WORKSPACE``), with the exact environment each came from."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pulumi_mlenv.cli.main import err_console, user_errors
+from pulumi_mlenv.config import Settings
+
+__all__ = ["model_app", "register"]
+
+model_app = typer.Typer(
+    help=(
+        "Models: files or folders registered as versioned artifacts with a content hash.\n\n"
+        "The same content under the same name keeps its version. A model knows the "
+        "environment it was trained in (name, version, image digest, lock)."
+    ),
+    no_args_is_help=True,
+)
+out = Console(highlight=False, soft_wrap=True)
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (for scripts).")]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``model`` group to the ``mlenv`` app."""
+    app.add_typer(model_app, name="model")
+
+
+def _as_dict(m: Any) -> dict[str, Any]:
+    lineage = m.lineage
+    return {
+        "name": m.name,
+        "version": m.version,
+        "content_hash": m.content_hash,
+        "uri": m.uri,
+        "source_path": m.source_path,
+        "size": m.size,
+        "files": list(m.files),
+        "description": m.description,
+        "created_at": m.created_at,
+        "lineage": {
+            "run_id": lineage.run_id,
+            "environment": {
+                "name": lineage.env_name,
+                "version": lineage.env_version,
+                "hash": lineage.env_hash,
+                "image": lineage.env_image,
+                "digest": lineage.env_digest,
+                "lock": list(lineage.env_lock),
+            },
+        },
+    }
+
+
+@model_app.command("register")
+def register_command(
+    name: Annotated[str, typer.Argument(help="Model name.", show_default=False)],
+    path: Annotated[Path, typer.Argument(help="The model's file or folder.", show_default=False)],
+    environment: Annotated[
+        str | None,
+        typer.Option(
+            "--environment",
+            "-e",
+            help="NAME[:VERSION] of the environment it was trained in (recorded as lineage).",
+        ),
+    ] = None,
+    description: Annotated[str | None, typer.Option(help="A short description.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Register PATH as model NAME; prints NAME:VERSION.
+
+    Examples:
+
+        mlenv model register iris outputs/model.pkl --environment sklearn:1
+    """
+    from pulumi_mlenv.service import models
+
+    settings = Settings.from_env()
+    with user_errors():
+        lineage = None
+        if environment:
+            env_name, _, env_version = environment.partition(":")
+            lineage = models.lineage_of_environment(
+                env_name, env_version or None, workspace_url=settings.workspace_url
+            )
+        done = models.register_model(
+            name,
+            path,
+            settings=settings,
+            workspace_url=settings.workspace_url,
+            lineage=lineage,
+            description=description,
+        )
+    if not done.new:
+        err_console.print(f"same content as {done.model.label}: version kept")
+    if as_json:
+        out.print_json(json.dumps(_as_dict(done.model)))
+    else:
+        out.print(done.model.label)
+
+
+@model_app.command("list")
+def list_command(
+    name: Annotated[str | None, typer.Argument(help="Only this model.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List registered model versions with their content hash and environment."""
+    from pulumi_mlenv.service import models
+
+    with user_errors():
+        records = models.list_models(name, workspace_url=Settings.from_env().workspace_url)
+    if as_json:
+        out.print_json(json.dumps([_as_dict(m) for m in records]))
+        return
+    table = Table(title="Models")
+    for column in ("name", "version", "content", "size", "environment", "registered"):
+        table.add_column(column, no_wrap=True)
+    for m in records:
+        env = f"{m.lineage.env_name}:{m.lineage.env_version}" if m.lineage.env_name else "-"
+        table.add_row(m.name, m.version, m.content_hash[7:19], str(m.size), env, m.created_at[:16])
+    out.print(table)
+    if not records:
+        out.print("no models registered" + (f" named {name}" if name else ""))
+
+
+@model_app.command("show")
+def show_command(
+    ref: Annotated[str, typer.Argument(help="NAME[:VERSION] (latest when no version).")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Show a model version and the exact environment it came from: name,
+    version, image digest and lock (when known)."""
+    from pulumi_mlenv.service import models
+
+    with user_errors():
+        m = models.find_model(ref, workspace_url=Settings.from_env().workspace_url)
+    if as_json:
+        out.print_json(json.dumps(_as_dict(m)))
+        return
+    lineage = m.lineage
+    lines = [
+        f"model:        {m.label}",
+        f"content hash: {m.content_hash}",
+        f"files:        {', '.join(m.files)} ({m.size} bytes)",
+        f"stored at:    {m.uri}",
+        f"registered:   {m.created_at}",
+        f"run:          {lineage.run_id or '(none recorded)'}",
+    ]
+    if lineage.env_name:
+        lines += [
+            f"environment:  {lineage.env_name}:{lineage.env_version}",
+            f"env hash:     {lineage.env_hash}",
+            f"image:        {lineage.env_image}",
+            f"digest:       {lineage.env_digest}",
+            "lock:" + ("" if lineage.env_lock else "         (none recorded)"),
+            *(f"  {line}" for line in lineage.env_lock),
+        ]
+    else:
+        lines.append("environment:  (not recorded: register with --environment NAME:VERSION)")
+    for line in lines:
+        out.print(line, markup=False)

@@ -1,0 +1,177 @@
+"""The Endpoint resource: a stable address in front of one or more
+deployments, with traffic weights (blue/green, canary), served by HAProxy.
+
+- ``check``: at least one deployment, weights whole numbers 0..256 not all
+  0, a fixed port free (each failure names its input).
+- ``diff``: new weights or deployments behind it are an *update*: the proxy
+  reloads gracefully and no deployment restarts; a new name or port is a
+  replace. A proxy that refresh found stopped is replaced.
+- ``delete``: the proxy stops and its port is freed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
+
+from pulumi_mlenv.errors import SpecError
+from pulumi_mlenv.resources._provider import MlenvProvider, failures_of, say
+from pulumi_mlenv.resources._serving import is_unknown, workspace_of
+
+__all__ = ["Endpoint", "EndpointProvider"]
+
+_OUTPUTS = ("scoring_uri", "port_in_use", "status")
+
+
+def _weights(items: Any) -> dict[str, Any]:
+    """Weights by deployment name (Pulumi hands numbers over as floats: 90.0 is 90)."""
+    return {
+        str(i.get("name")): int(w)
+        if isinstance(w := i.get("weight"), float) and w.is_integer()
+        else w
+        for i in items or []
+        if isinstance(i, Mapping)
+    }
+
+
+def _addresses(items: Any) -> dict[str, str]:
+    return {
+        str(i.get("name")): str(i.get("scoring_uri", "")).removeprefix("http://").split("/")[0]
+        for i in items or []
+        if isinstance(i, Mapping)
+    }
+
+
+class EndpointProvider(MlenvProvider):
+    """Dynamic provider of ``pulumi-python:dynamic/mlenv:Endpoint``."""
+
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        from pulumi_mlenv.service import endpoints
+
+        inputs = {k: v for k, v in news.items() if k not in _OUTPUTS and v is not None}
+        if is_unknown(inputs.get("deployments")) or is_unknown(inputs.get("port")):
+            return CheckResult(inputs, [])
+        port = inputs.get("port")
+        problems = endpoints.check_endpoint(
+            inputs.get("deployments") or [],
+            port=int(port) if port is not None else None,
+            check_port=olds.get("port") != port,
+        )
+        if problems:
+            return CheckResult(inputs, failures_of(SpecError(problems), "deployments"))
+        return CheckResult(inputs, [])
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        name = str(news.get("name"))
+        replaces = [k for k in ("name", "port") if olds.get(k) != news.get(k)]
+        if olds.get("status") == "stopped":
+            replaces.append("status")
+            say(name, "replace: the proxy is not running (found by refresh)")
+        changed = olds.get("deployments") != news.get("deployments")
+        if changed and not is_unknown(news.get("deployments")):
+            old, new = _weights(olds.get("deployments")), _weights(news.get("deployments"))
+            words = [
+                f"{k} {old.get(k, 'absent')} -> {new.get(k, 'removed')}"
+                for k in sorted(set(old) | set(new))
+                if old.get(k) != new.get(k)
+            ]
+            old_at, new_at = (
+                _addresses(olds.get("deployments")),
+                _addresses(news.get("deployments")),
+            )
+            words += [
+                f"{k} now at {new_at[k]} (was {old_at[k]})"
+                for k in sorted(set(old_at) & set(new_at))
+                if old_at[k] != new_at[k]
+            ]
+            say(name, f"update: traffic {', '.join(words)} (proxy reload, no restart)")
+        changed = changed or olds.get("workspace") != news.get("workspace")
+        return DiffResult(changes=bool(replaces) or changed, replaces=replaces)
+
+    def _apply(self, props: dict[str, Any]) -> dict[str, Any]:
+        from pulumi_mlenv.service import endpoints
+
+        settings = self.settings()
+        workspace = workspace_of(props, settings)
+        record = endpoints.apply_endpoint(
+            str(props["name"]),
+            endpoints.backends_from(props.get("deployments") or []),
+            settings=settings,
+            workspace_url=workspace,
+            port=int(props["port"]) if props.get("port") is not None else None,
+        )
+        shares = ", ".join(f"{n} {w}" for n, _, w in record.backends)
+        say(record.name, f"serving at {record.scoring_uri} ({shares})")
+        return {
+            **props,
+            "workspace": workspace,
+            "scoring_uri": record.scoring_uri,
+            "port_in_use": record.port,
+            "status": "running",
+        }
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        outs = self._apply(props)
+        return CreateResult(id_=str(props["name"]), outs=outs)
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(outs=self._apply(news))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        from pulumi_mlenv.service import endpoints
+
+        state = endpoints.endpoint_state(id_, workspace_url=str(props.get("workspace")))
+        outs = dict(props)
+        outs["status"] = "running" if state is not None and state.running else "stopped"
+        if outs["status"] != props.get("status"):
+            say(id_, f"proxy {outs['status']}; the next up starts it again", warn=True)
+        inputs = {k: v for k, v in outs.items() if k not in _OUTPUTS}
+        return ReadResult(id_=id_, outs=outs, inputs=inputs)
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        from pulumi_mlenv.service import endpoints
+
+        endpoints.remove_endpoint(id_, workspace_url=str(props.get("workspace")))
+
+
+class Endpoint(Resource, module="mlenv", name="Endpoint"):
+    """A stable scoring address in front of deployments, with traffic weights:
+    ``Endpoint("scoring", deployments={blue: 90, green: 10})``. Keys are
+    Deployment resources; weights whole numbers 0..256 (0: no traffic).
+    Changing them reloads the proxy; no deployment restarts."""
+
+    name: pulumi.Output[str]
+    scoring_uri: pulumi.Output[str]
+    """``http://127.0.0.1:<port>/score``; stays the same across updates."""
+    port_in_use: pulumi.Output[int]
+    status: pulumi.Output[str]
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        deployments: Mapping[Any, int],
+        port: int | None = None,
+        name: str | None = None,
+        workspace: Any = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        items = [
+            {
+                "name": getattr(deployment, "name", None),
+                "scoring_uri": getattr(deployment, "scoring_uri", None),
+                "weight": weight,
+            }
+            for deployment, weight in deployments.items()
+        ]
+        props: dict[str, Any] = {
+            "name": name or resource_name,
+            "deployments": items,
+            "port": port,
+            "workspace": getattr(workspace, "url", workspace),
+            **{k: None for k in _OUTPUTS},
+        }
+        super().__init__(EndpointProvider(), resource_name, props, opts)

@@ -1,0 +1,230 @@
+"""Use cases of models: register a file or folder as a versioned artifact
+with a content hash, and read back what is known about it (lineage).
+
+- ``register_model(name, path)``: copy the content into the model store
+  (one folder per content hash, shared by every name that has it) and
+  register a version; the same content under the same name keeps its version.
+- ``register_from_run(name, run, path)``: the same, from a path inside a
+  run's outputs, with the run's lineage. Runs are a separate use case: any
+  object with the fields of ``RunRecordLike`` plugs in.
+- ``lineage_of_environment(name, version)``: the lineage of "trained in this
+  environment version" read from the workspace (image by digest and lock).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from pulumi_mlenv.config import Settings
+from pulumi_mlenv.errors import MlenvError, SpecError
+from pulumi_mlenv.spec.artifacts import tree_digest
+from pulumi_mlenv.workspace.models import Lineage, ModelRecord, ServingStore
+
+__all__ = [
+    "Registered",
+    "RunRecordLike",
+    "find_model",
+    "lineage_of_environment",
+    "list_models",
+    "parse_model_ref",
+    "register_from_run",
+    "register_model",
+]
+
+
+class RunRecordLike(Protocol):
+    """What ``register_from_run`` reads from a run record: its id, the folder
+    holding its outputs, and the exact environment it ran in (name and
+    version as registered, definition hash, image by digest, lock lines)."""
+
+    @property
+    def run_id(self) -> str: ...
+    @property
+    def outputs_dir(self) -> str: ...
+    @property
+    def env_name(self) -> str | None: ...
+    @property
+    def env_version(self) -> str | None: ...
+    @property
+    def env_hash(self) -> str | None: ...
+    @property
+    def image(self) -> str | None: ...
+    @property
+    def lock(self) -> tuple[str, ...]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Registered:
+    """``model`` as registered; ``new`` is False when this content already
+    had a version under this name (nothing was written)."""
+
+    model: ModelRecord
+    new: bool
+
+
+def parse_model_ref(text: str) -> tuple[str, str | None]:
+    """``NAME[:VERSION]`` -> ``(name, version or None)``."""
+    name, _, version = text.strip().partition(":")
+    if not name:
+        raise SpecError.at("model", f"{text!r} is not a model name", "give NAME or NAME:VERSION")
+    return name, version or None
+
+
+def _check_name(name: str) -> None:
+    if not name or any(c in name for c in ":/\\@ ") or len(name) > 200:
+        raise SpecError.at(
+            "name",
+            f"{name!r} is not a usable model name",
+            "use letters, digits, '-', '_' or '.' (no ':', '/', '@' or spaces)",
+        )
+
+
+def _store_copy(source: Path, store: Path, content_hash: str) -> Path:
+    """The store's folder for ``content_hash``, filled from ``source`` when
+    missing (written to a temporary folder, then renamed: never half a copy)."""
+    target = store / content_hash.replace(":", "-")
+    if target.is_dir():
+        return target
+    store.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".incoming-", dir=store))
+    try:
+        if source.is_file():
+            shutil.copy2(source, tmp / source.name)
+        else:
+            shutil.copytree(
+                source,
+                tmp,
+                dirs_exist_ok=True,
+                ignore=shutil.ignore_patterns("__pycache__", ".git", "*.pyc", "*.pyo"),
+            )
+        os.chmod(tmp, 0o755)
+        try:
+            tmp.rename(target)
+        except OSError:  # another process stored the same content meanwhile
+            if not target.is_dir():
+                raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def register_model(
+    name: str,
+    path: str | Path,
+    *,
+    settings: Settings,
+    workspace_url: str,
+    lineage: Lineage | None = None,
+    description: str | None = None,
+    field: str = "path",
+) -> Registered:
+    """Register the file or folder at ``path`` as model ``name``. Raises
+    ``SpecError`` naming ``field`` when the path is missing or empty: nothing
+    is copied or registered then."""
+    _check_name(name)
+    source = Path(path).expanduser()
+    try:
+        digest = tree_digest(source)
+    except FileNotFoundError:
+        raise SpecError.at(
+            field, f"no file or folder at {source}", "give the path of the model's file or folder"
+        ) from None
+    except ValueError as exc:
+        raise SpecError.at(field, str(exc), "put the model's files in it") from None
+    folder = _store_copy(source, Path(settings.model_store).expanduser(), digest.digest)
+    with ServingStore(workspace_url) as store:
+        record, new = store.register_model(
+            name,
+            content_hash=digest.digest,
+            uri=str(folder),
+            source_path=str(source.resolve()),
+            size=digest.size,
+            files=digest.files,
+            description=description,
+            lineage=lineage,
+        )
+    return Registered(record, new)
+
+
+def register_from_run(
+    name: str,
+    run: RunRecordLike,
+    path: str,
+    *,
+    settings: Settings,
+    workspace_url: str,
+    description: str | None = None,
+) -> Registered:
+    """Register ``path`` (relative to the run's outputs folder) as model
+    ``name``, with the run's lineage: run id -> environment version -> image
+    digest -> lock. ``path`` may not leave the outputs folder."""
+    outputs = Path(run.outputs_dir).resolve()
+    target = (outputs / path).resolve()
+    if target != outputs and outputs not in target.parents:
+        raise SpecError.at(
+            "path", f"{path!r} is outside the run's outputs", "give a path inside the outputs"
+        )
+    lineage = Lineage(
+        run_id=run.run_id,
+        env_name=run.env_name,
+        env_version=run.env_version,
+        env_hash=run.env_hash,
+        env_image=run.image,
+        env_lock=tuple(run.lock),
+    )
+    return register_model(
+        name,
+        target,
+        settings=settings,
+        workspace_url=workspace_url,
+        lineage=lineage,
+        description=description,
+    )
+
+
+def lineage_of_environment(name: str, version: str | None, *, workspace_url: str) -> Lineage:
+    """ "Trained in environment ``name:version``": its hash, image by digest and
+    lock from the workspace. Raises ``SpecError`` (field ``environment``)
+    when no such version is registered."""
+    from pulumi_mlenv.workspace import Workspace
+
+    with Workspace(workspace_url) as ws:
+        record = ws.get_version(name, version)
+        if record is None:
+            shown = f"{name}:{version}" if version else name
+            raise SpecError.at(
+                "environment",
+                f"no environment version {shown} in the workspace",
+                "register the environment first (an Environment resource, or mlenv env versions)",
+            )
+        digest = record.image.rsplit("@", 1)[-1]
+        image = ws.find_image_by_digest(digest)
+    return Lineage(
+        env_name=record.name,
+        env_version=record.version,
+        env_hash=record.env_hash,
+        env_image=record.image,
+        env_lock=tuple(image.lock) if image is not None else (),
+    )
+
+
+def find_model(ref: str, *, workspace_url: str) -> ModelRecord:
+    """The model ``NAME[:VERSION]`` (latest when no version); ``MlenvError`` if none."""
+    name, version = parse_model_ref(ref)
+    with ServingStore(workspace_url) as store:
+        record = store.get_model(name, version)
+    if record is None:
+        raise MlenvError(f"no model {ref} in the workspace")
+    return record
+
+
+def list_models(name: str | None = None, *, workspace_url: str) -> list[ModelRecord]:
+    """Every registered model version (of ``name``)."""
+    with ServingStore(workspace_url) as store:
+        return store.list_models(name)
