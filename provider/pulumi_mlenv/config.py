@@ -16,6 +16,7 @@ a default that works on a developer machine prepared by ``make setup``.
 | cache folder       | MLENV_CACHE_DIR        | $XDG_CACHE_HOME/pulumi-mlenv or ~/.cache/...   |
 | workspace (CLI)    | MLENV_WORKSPACE        | sqlite file mlenv-workspace.db in the cache   |
 | registry login     | MLENV_REGISTRY_USERNAME and MLENV_REGISTRY_PASSWORD (MLENV_REGISTRY's host) |
+| build lease expiry | MLENV_LEASE_SECONDS    | 60 (SQLite workspace: frees a dead builder's) |
 """
 
 from __future__ import annotations
@@ -71,6 +72,8 @@ class Settings:
     docker_host: str = DEFAULT_DOCKER_HOST
     cache_dir: Path = Path("~/.cache/pulumi-mlenv")
     workspace_url: str = ""
+    #: Expiry of a SQLite workspace's build lease; a heartbeat renews it every third.
+    lease_seconds: float = 60.0
     #: ``(host, username, password)`` registry logins; never printed.
     registry_credentials: tuple[tuple[str, str, str], ...] = field(default=(), repr=False)
 
@@ -109,6 +112,7 @@ class Settings:
             workspace_url=env.get("MLENV_WORKSPACE")
             or f"sqlite:///{cache_dir / 'mlenv-workspace.db'}",
             registry_credentials=_credentials_from_env(env),
+            lease_seconds=float(env.get("MLENV_LEASE_SECONDS") or 60.0),
         )
 
     def with_overrides(self, **changes: object) -> Settings:

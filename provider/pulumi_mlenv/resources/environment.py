@@ -11,7 +11,8 @@ Lifecycle (``policy.decide`` holds the diff policy):
 - ``update``: metadata only: re-register under the new name/version if it changed.
 - ``read`` (refresh): an image deleted from its registry drops the resource so
   that the next ``up`` rebuilds it; a registry that does not answer changes nothing.
-- ``delete``: unregisters the version; never deletes an image.
+- ``delete``: releases this stack's hold on the version (archived once
+  nothing holds it, never deleted); never deletes an image.
 """
 
 from __future__ import annotations
@@ -205,6 +206,7 @@ class EnvironmentProvider(MlenvProvider):
             settings=settings,
             workspace_url=workspace,
             force=(spec.name, str(props.get("rebuild_trigger"))) in _FORCED,
+            holder=props.get("holder"),
         )
         name = spec.name
         verb = f"built in {result.build_seconds:.1f}s" if result.built else "reused"
@@ -232,6 +234,7 @@ class EnvironmentProvider(MlenvProvider):
             olds["image"],
             old=(olds["name"], olds["version"]),
             workspace_url=workspace,
+            holder=news.get("holder"),
         )
         outs["version"] = version
         return UpdateResult(outs=outs)
@@ -268,6 +271,7 @@ class EnvironmentProvider(MlenvProvider):
             props["version"],
             props.get("workspace") or settings.workspace_url,
             env_hash=props.get("hash"),
+            holder=props.get("holder"),
         )
 
     @staticmethod
@@ -337,6 +341,7 @@ _INPUT_KEYS = (
     "registry",
     "global_registry",
     "rebuild_trigger",
+    "holder",
     *_LOGIN_INPUTS,
     *_DERIVED,
 )
@@ -415,6 +420,9 @@ class Environment(Resource, module="mlenv", name="Environment"):
             "registry": getattr(registry, "address", registry),
             "global_registry": getattr(global_registry, "address", global_registry),
             "rebuild_trigger": rebuild_trigger,
+            # Who holds the version in the workspace: this stack (a destroy
+            # releases only its own hold).
+            "holder": f"{pulumi.get_project()}/{pulumi.get_stack()}",
             **{k: None for k in _OUTPUTS},
         }
         # Registry logins (secrets) travel as inputs; never copied to outputs.

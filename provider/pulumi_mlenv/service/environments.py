@@ -138,26 +138,19 @@ def provision(
     settings: Settings,
     workspace_url: str,
     force: bool = False,
+    holder: str | None = None,
 ) -> Provisioned:
     """Ensure the image (reuse by hash or build, R14) then register the
-    version in the workspace (R6). A new name with a known hash builds nothing
-    (R13, R15). A failed build raises before anything is registered."""
+    version in the workspace (R6), held by ``holder`` (``project/stack``). A
+    new name with a known hash builds nothing (R13, R15). A failed build
+    raises before anything is registered. A forced rebuild keeps the version:
+    same number, hash and definition, now at the new digest."""
     from pulumi_mlenv.service.images import ensure_image
-    from pulumi_mlenv.workspace import Workspace
+    from pulumi_mlenv.workspace import Holder, Workspace
 
     workspace = Workspace(workspace_url)
     result = ensure_image(resolved.spec, settings=settings, workspace=workspace, force=force)
     spec = resolved.spec
-    current = workspace.get_version(spec.name, spec.version) if spec.version else None
-    if (
-        current is not None
-        and current.env_hash != resolved.hash
-        and _as_written(current.definition) == _as_written(to_state(spec))
-    ):
-        # The same definition rebuilt on a moved base tag or a new recipe: the
-        # version follows its definition to the new image (the old one stays
-        # pullable by digest and recorded under its hash).
-        workspace.unregister_version(current.name, current.version)
     record = workspace.register_version(
         spec.name,
         resolved.hash,
@@ -167,6 +160,7 @@ def provision(
         description=spec.description,
         tags=spec.tags,
         environment_variables=spec.environment_variables,
+        holder=Holder.stack(holder) if holder else None,
     )
     shared = tuple(
         f"{v.name}:{v.version}"
@@ -206,7 +200,15 @@ def check_version(resolved: Resolved, workspace_url: str) -> Problem | None:
     if existing is None or existing.env_hash == resolved.hash:
         return None
     if _as_written(existing.definition) == _as_written(to_state(spec)):
-        return None  # the same definition; its base tag moved or the recipe changed (R17)
+        # A version always means one hash: a moved base tag (R17) makes a new one.
+        return Problem(
+            "version",
+            f"environment '{spec.name}' version {spec.version} is registered with hash "
+            f"{existing.env_hash[:12]}; the same definition now hashes to {resolved.hash[:12]} "
+            "because its base image tag points to another image (or the build recipe changed)",
+            "give a new version, pin the base image by digest (image@sha256:...), "
+            "or leave version unset to get the next number",
+        )
     return Problem(
         "version",
         f"environment '{spec.name}' version {spec.version} is already registered with "
@@ -228,18 +230,26 @@ def _as_written(definition: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in definition.items() if k not in metadata}
 
 
-def retire(name: str, version: str, workspace_url: str, env_hash: str | None = None) -> bool:
-    """Unregister a version, only if it still maps to ``env_hash`` (when given):
-    a replacement that kept the name and version has re-registered it already.
-    Images are never deleted: they are shared by content
-    (pulumi/pulumi-docker-build#606) and old digests stay pullable."""
-    from pulumi_mlenv.workspace import Workspace
+def retire(
+    name: str,
+    version: str,
+    workspace_url: str,
+    env_hash: str | None = None,
+    holder: str | None = None,
+) -> bool:
+    """Release ``holder``'s hold (``project/stack``) on a version that still maps
+    to ``env_hash`` (when given); the version is archived, never deleted, once
+    nothing holds it. Returns True when it is archived now. Images are never
+    deleted here: they are shared by content (pulumi/pulumi-docker-build#606);
+    ``mlenv gc`` deletes images no version and no holder uses."""
+    from pulumi_mlenv.workspace import Holder, Workspace
 
     workspace = Workspace(workspace_url)
     current = workspace.get_version(name, version)
     if current is None or (env_hash is not None and current.env_hash != env_hash):
         return False
-    return workspace.unregister_version(name, version)
+    after = workspace.release(name, version, Holder.stack(holder) if holder else None)
+    return after is not None and after.archived_at is not None
 
 
 def resolve_known(spec: EnvironmentSpec, base_image: str | None) -> Resolved:
@@ -261,11 +271,13 @@ def relabel(
     *,
     old: tuple[str, str],
     workspace_url: str,
+    holder: str | None = None,
 ) -> str:
     """Metadata-only change: the image stays. A new name or version label is
-    registered and the old one unregistered; otherwise the version's
-    description, tags and variables are updated. Returns the version."""
-    from pulumi_mlenv.workspace import Workspace
+    registered (held by ``holder``) and ``holder``'s hold on the old one
+    released (archived when unheld); otherwise the version's description,
+    tags and variables are updated. Returns the version."""
+    from pulumi_mlenv.workspace import Holder, Workspace
 
     workspace = Workspace(workspace_url)
     old_name, old_version = old
@@ -288,8 +300,9 @@ def relabel(
         description=spec.description,
         tags=spec.tags,
         environment_variables=spec.environment_variables,
+        holder=Holder.stack(holder) if holder else None,
     )
-    workspace.unregister_version(old_name, old_version)
+    workspace.release(old_name, old_version, Holder.stack(holder) if holder else None)
     return record.version
 
 

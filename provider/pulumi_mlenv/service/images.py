@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -248,7 +249,9 @@ def ensure_image(
                 )
         locks = Path(settings.cache_dir).expanduser() / "locks"
         locks.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(locks / f"{env_hash}.lock")):
+        # The workspace lease: one build per hash across processes and machines
+        # sharing the workspace; the file lock: the same within one cache folder.
+        with _build_lease(workspace, env_hash, settings), FileLock(str(locks / f"{env_hash}.lock")):
             previous = _lookup(workspace_client, env_hash)
             if previous and not force:  # built by another process while we waited
                 return _hit(
@@ -267,6 +270,14 @@ def ensure_image(
                 started,
                 warnings,
             )
+
+
+def _build_lease(
+    store: _Store | None, env_hash: str, settings: Settings
+) -> AbstractContextManager[None]:
+    """The workspace's build lease on the hash (``Workspace.build_lease``), if it has one."""
+    lease = getattr(store, "build_lease", None)
+    return nullcontext() if lease is None else lease(env_hash, settings.lease_seconds)
 
 
 def build_plan(spec: EnvironmentSpec, settings: Settings, *, no_cache: bool = False) -> ImageBuild:

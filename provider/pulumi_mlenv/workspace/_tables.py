@@ -2,9 +2,12 @@
 
 Portable SQL only: column types that SQLite and PostgreSQL both have
 (``JSON`` included), a unique constraint instead of locks for version
-numbers. SQLite gets WAL, a busy timeout and ``BEGIN IMMEDIATE`` so that
-several processes (Pulumi runs one provider process per plugin) can write
-the same file without "database is locked" errors.
+numbers. The schema is created and changed by the Alembic migrations in
+``workspace/migrations`` (never by ``create_all``): a table added here needs
+one new migration file there (docs/workspace.md says how). SQLite gets WAL,
+a busy timeout and ``BEGIN IMMEDIATE`` so that several processes (Pulumi
+runs one provider process per plugin) can write the same file without
+"database is locked" errors.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from sqlalchemy import (
     Boolean,
     Engine,
     Float,
+    Index,
     Integer,
     String,
     Text,
@@ -29,7 +33,16 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import StaticPool
 
-__all__ = ["Base", "ComputeTargetRow", "ImageRow", "VersionRow", "normalise_url", "open_engine"]
+__all__ = [
+    "Base",
+    "ComputeTargetRow",
+    "HoldRow",
+    "ImageRow",
+    "LeaseRow",
+    "VersionRow",
+    "normalise_url",
+    "open_engine",
+]
 
 SQLITE_BUSY_MS = 30_000
 
@@ -56,6 +69,8 @@ class ImageRow(Base):
     build_seconds: Mapped[float] = mapped_column(Float)
     forced: Mapped[bool] = mapped_column(Boolean)
     recorded_at: Mapped[str] = mapped_column(String(40))
+    #: When ``mlenv gc`` deleted the manifest from its registry (None: present).
+    deleted_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
 
 class VersionRow(Base):
@@ -72,6 +87,43 @@ class VersionRow(Base):
     tags: Mapped[list[list[str]]] = mapped_column(JSON)
     environment_variables: Mapped[list[list[str]]] = mapped_column(JSON)
     created_at: Mapped[str] = mapped_column(String(40))
+    #: When the last holder let go (None: active). Archived versions are never deleted.
+    archived_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+
+class HoldRow(Base):
+    """Who holds a version: a stack (``project/stack``), a run, a deployment.
+
+    ``digest`` is the image the version pointed to when the hold was taken:
+    retention never deletes a digest any hold names.
+    """
+
+    __tablename__ = "mlenv_holds"
+    __table_args__ = (
+        UniqueConstraint("kind", "holder", "name", "version", name="uq_mlenv_holds"),
+        Index("ix_mlenv_holds_name_version", "name", "version"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    holder: Mapped[str] = mapped_column(String(512))
+    name: Mapped[str] = mapped_column(String(255))
+    version: Mapped[str] = mapped_column(String(128))
+    digest: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
+    created_at: Mapped[str] = mapped_column(String(40))
+
+
+class LeaseRow(Base):
+    """A build lease on SQLite (PostgreSQL uses advisory locks): whoever holds
+    ``key`` builds; ``expires_at`` (epoch seconds) is pushed forward by a
+    heartbeat, so a holder that dies frees it when it expires."""
+
+    __tablename__ = "mlenv_leases"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[float] = mapped_column(Float)
+    acquired_at: Mapped[str] = mapped_column(String(40))
 
 
 class ComputeTargetRow(Base):
@@ -89,6 +141,10 @@ def normalise_url(url: str) -> str:
     if not text:
         raise ValueError("empty workspace URL")
     if "://" in text:
+        # psycopg 3 is the driver we ship; SQLAlchemy's bare scheme means psycopg2.
+        for scheme in ("postgresql://", "postgres://"):
+            if text.startswith(scheme):
+                return "postgresql+psycopg://" + text[len(scheme) :]
         return text
     return f"sqlite:///{Path(text).expanduser().resolve()}"
 
