@@ -23,7 +23,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, inspect, text
+from sqlalchemy import Connection, Engine, inspect, make_url, text
 
 from pulumi_mlenv.errors import MlenvError
 
@@ -95,7 +95,9 @@ def upgrade(engine: Engine, url: str, shown_url: str) -> None:
             if connection.dialect.name == "postgresql":
                 connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_SCHEMA_LOCK})
             _upgrade_locked(connection, shown_url)
-    _checked.add(url)
+    database = make_url(url).database or ""
+    if database not in ("", ":memory:") and not database.startswith("file::memory:"):
+        _checked.add(url)  # every in-memory database is a new one
 
 
 def _upgrade_locked(connection: Connection, shown_url: str) -> None:
