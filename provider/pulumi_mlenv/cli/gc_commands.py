@@ -15,7 +15,13 @@ from pulumi_mlenv.config import Settings
 
 __all__ = ["register"]
 
-console = Console(highlight=False, soft_wrap=True)
+
+def _out() -> Console:
+    """stdout, made when a command runs: a table piped to a file or a program is
+    printed whole (wide), never cut to the 80 columns rich assumes there."""
+    import sys
+
+    return Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 400)
 
 
 def _size(n: int) -> str:
@@ -80,13 +86,13 @@ def gc_command(
         for c in report.deleted:
             table.add_row(c.image, _size(c.size), ", ".join(c.versions) or "-")
         if report.deleted:
-            console.print(table)
-        console.print(
+            _out().print(table)
+        _out().print(
             f"{verb} {len(report.deleted)} image{'s' * (len(report.deleted) != 1)}, "
             f"{_size(report.bytes)} (compressed; shared layers stay while any image uses them)"
         )
         for c in report.kept:
-            console.print(f"kept {c.image}: held since the plan was made")
+            _out().print(f"kept {c.image}: held since the plan was made")
     for c, error in report.failed:
         err_console.print(f"error: {c.image}: {error}", markup=False)
     if report.deleted and not dry_run:

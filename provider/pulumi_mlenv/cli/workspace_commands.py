@@ -17,7 +17,13 @@ from pulumi_mlenv.config import Settings
 
 __all__ = ["explain_versions", "is_version_label", "register"]
 
-console = Console(highlight=False, soft_wrap=True)
+
+def _out() -> Console:
+    """stdout, made when a command runs: a table piped to a file or a program is
+    printed whole (wide), never cut to the 80 columns rich assumes there."""
+    import sys
+
+    return Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 400)
 
 
 @env_app.command("versions")
@@ -77,10 +83,10 @@ def versions_command(
             ", ".join(r.holders) or "-",
             when,
         )
-    console.print(table)
+    _out().print(table)
     if not records:
         where = f" for {name}" if name else ""
-        console.print(f"no {'' if all_ else 'active '}versions registered{where}")
+        _out().print(f"no {'' if all_ else 'active '}versions registered{where}")
 
 
 def is_version_label(text: str) -> bool:
@@ -98,7 +104,7 @@ def explain_versions(old: str, new: str) -> None:
     with user_errors():
         difference = explain(old, new, Settings.from_env().workspace_url)
     for line in difference.lines():
-        console.print(line, markup=False)
+        _out().print(line, markup=False)
 
 
 def register(app: typer.Typer) -> None:
