@@ -12,6 +12,8 @@ runs one provider process per plugin) can write the same file without
 
 from __future__ import annotations
 
+import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +44,7 @@ __all__ = [
     "VersionRow",
     "normalise_url",
     "open_engine",
+    "shared_engine",
 ]
 
 SQLITE_BUSY_MS = 30_000
@@ -183,3 +186,35 @@ def open_engine(url: str) -> Engine:
     event.listen(engine, "connect", _sqlite_pragmas)
     event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+_ENGINES: dict[str, Engine] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
+def _forget_engines_after_fork() -> None:
+    # A child must not share its parent's pooled connections.
+    for engine in _ENGINES.values():
+        engine.dispose(close=False)
+    _ENGINES.clear()
+
+
+os.register_at_fork(after_in_child=_forget_engines_after_fork)
+
+
+def shared_engine(url: str) -> tuple[Engine, bool]:
+    """The process's engine for ``url`` (already normalised) and whether it is
+    shared. A provider opens a workspace per operation: sharing the engine
+    keeps its pooled connection (a new PostgreSQL connection costs ~20 ms).
+    In-memory SQLite databases are never shared (each one is a new database)."""
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() == "sqlite" and (
+        database in ("", ":memory:") or database.startswith("file::memory:")
+    ):
+        return open_engine(url), False
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(url)
+        if engine is None:
+            engine = _ENGINES[url] = open_engine(url)
+        return engine, True

@@ -44,7 +44,7 @@ from pulumi_mlenv.workspace._tables import (
     LeaseRow,
     VersionRow,
     normalise_url,
-    open_engine,
+    shared_engine,
 )
 from pulumi_mlenv.workspace.records import (
     ComputeTargetRecord,
@@ -169,15 +169,15 @@ class Workspace:
 
     Opening creates the tables when missing and upgrades an older schema
     (one line on stderr); a schema newer than this code raises
-    ``SchemaTooNew``. One engine per object; call
-    ``close()`` (or use ``with``) to release it. Do not keep one in a Pulumi
+    ``SchemaTooNew``. Objects on one URL share one engine per process; call
+    ``close()`` (or use ``with``) when done. Do not keep one in a Pulumi
     provider object: open one per operation.
     """
 
     def __init__(self, url: str) -> None:
         try:
             self.url = normalise_url(url)
-            self._engine = open_engine(self.url)
+            self._engine, self._shared = shared_engine(self.url)
             upgrade(self._engine, self.url, _safe_url(self.url))
         except SchemaTooNew:
             raise
@@ -190,8 +190,10 @@ class Workspace:
         return f"Workspace({_safe_url(self.url)!r})"
 
     def close(self) -> None:
-        """Dispose of the engine and its connections."""
-        self._engine.dispose()
+        """Release the workspace: a private engine is disposed; the process's
+        shared engine for this URL keeps its pooled connections for the next."""
+        if not self._shared:
+            self._engine.dispose()
 
     def __enter__(self) -> Workspace:
         return self
