@@ -50,24 +50,52 @@ def populate(url: str, names: int, per_name: int, images_per_hash: int) -> None:
             h = _hash(n * per_name + v)
             digest = "sha256:" + h
             versions.append(
-                {"name": f"env-{n:03d}", "version": str(v), "env_hash": h,
-                 "image": f"127.0.0.1:5000/mlenv/env@{digest}",
-                 "definition": {"name": f"env-{n:03d}", "python": {"conda": {"pip": [f"p=={v}"]}}},
-                 "description": None, "tags": [], "environment_variables": [],
-                 "created_at": NOW, "archived_at": None if v > per_name - 5 else NOW}
-            )  # fmt: skip
+                {
+                    "name": f"env-{n:03d}",
+                    "version": str(v),
+                    "env_hash": h,
+                    "image": f"127.0.0.1:5000/mlenv/env@{digest}",
+                    "definition": {
+                        "name": f"env-{n:03d}",
+                        "python": {"conda": {"pip": [f"p=={v}"]}},
+                    },
+                    "description": None,
+                    "tags": [],
+                    "environment_variables": [],
+                    "created_at": NOW,
+                    "archived_at": None if v > per_name - 5 else NOW,
+                }
+            )
             if v > per_name - 5:
-                holds.append({"kind": "stack", "holder": f"proj/stack-{n % 10}",
-                              "name": f"env-{n:03d}", "version": str(v), "digest": digest,
-                              "created_at": NOW})  # fmt: skip
+                holds.append(
+                    {
+                        "kind": "stack",
+                        "holder": f"proj/stack-{n % 10}",
+                        "name": f"env-{n:03d}",
+                        "version": str(v),
+                        "digest": digest,
+                        "created_at": NOW,
+                    }
+                )
             for k in range(images_per_hash):
                 images.append(
-                    {"env_hash": h, "registry": "127.0.0.1:5000", "repository": "mlenv/env",
-                     "digest": f"sha256:{k:02d}{h[2:]}", "size": 10**8, "created": NOW,
-                     "base_image": "b", "base_digest": "sha256:" + "0" * 64,
-                     "dockerfile": "FROM b\n", "lock": ["numpy==2.1.3"], "build_seconds": 1.0,
-                     "forced": k > 0, "recorded_at": NOW, "deleted_at": None}
-                )  # fmt: skip
+                    {
+                        "env_hash": h,
+                        "registry": "127.0.0.1:5000",
+                        "repository": "mlenv/env",
+                        "digest": f"sha256:{k:02d}{h[2:]}",
+                        "size": 10**8,
+                        "created": NOW,
+                        "base_image": "b",
+                        "base_digest": "sha256:" + "0" * 64,
+                        "dockerfile": "FROM b\n",
+                        "lock": ["numpy==2.1.3"],
+                        "build_seconds": 1.0,
+                        "forced": k > 0,
+                        "recorded_at": NOW,
+                        "deleted_at": None,
+                    }
+                )
     with engine.begin() as conn:
         for table, rows in ((VersionRow, versions), (HoldRow, holds), (ImageRow, images)):
             for i in range(0, len(rows), 5000):
@@ -146,8 +174,10 @@ def main() -> None:
             for label, url in (("SQLite", sqlite), ("PostgreSQL", pg)):
                 t = time.perf_counter()
                 populate(url, args.names, args.per_name, args.images_per_hash)
-                print(f"{label}: {versions:,} versions, {images:,} image records loaded in "
-                      f"{time.perf_counter() - t:.1f} s")  # fmt: skip
+                print(
+                    f"{label}: {versions:,} versions, {images:,} image records loaded in "
+                    f"{time.perf_counter() - t:.1f} s"
+                )
                 results[label] = measure(url, args.names, args.per_name, args.repeat)
     finally:
         with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -167,8 +197,10 @@ def main() -> None:
         else:
             aim = "PG < 10 ms"
             ok = pg_ms < 10
-        print(f"{op:40} {lite_ms:10.2f} {pg_ms:14.2f} {pg_ms / lite_ms:10.2f}  {aim}"
-              f"{'' if ok else '  (missed)'}")  # fmt: skip
+        print(
+            f"{op:40} {lite_ms:10.2f} {pg_ms:14.2f} {pg_ms / lite_ms:10.2f}  {aim}"
+            f"{'' if ok else '  (missed)'}"
+        )
 
 
 if __name__ == "__main__":

@@ -17,15 +17,25 @@ IMAGE1, IMAGE2 = f"127.0.0.1:5000/mlenv/env@{D1}", f"127.0.0.1:5000/mlenv/env@{D
 
 
 def _definition(*pip: str) -> dict[str, object]:
-    return {"name": "train", "python": {"conda": {"dependencies": ["python=3.11", {"pip": list(pip)}]}}}
+    return {
+        "name": "train",
+        "python": {"conda": {"dependencies": ["python=3.11", {"pip": list(pip)}]}},
+    }
 
 
 def _image(env_hash: str, digest: str, lock: tuple[str, ...]) -> ImageRecord:
     return ImageRecord(
-        env_hash=env_hash, registry="127.0.0.1:5000", repository="mlenv/env", digest=digest,
-        size=1, created="2026-01-01T00:00:00Z", base_image=None, base_digest=None,
-        dockerfile="FROM x\n", lock=lock,
-    )  # fmt: skip
+        env_hash=env_hash,
+        registry="127.0.0.1:5000",
+        repository="mlenv/env",
+        digest=digest,
+        size=1,
+        created="2026-01-01T00:00:00Z",
+        base_image=None,
+        base_digest=None,
+        dockerfile="FROM x\n",
+        lock=lock,
+    )
 
 
 @pytest.fixture
@@ -34,10 +44,22 @@ def cli(workspace_url: str, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     and scoring:4."""
     with Workspace(workspace_url) as ws:
         stack = Holder.stack("proj/dev")
-        ws.register_version("train", "a" * 64, version=None, image=IMAGE1,
-                            definition=_definition("numpy==2.1.3", "pyyaml"), holder=stack)  # fmt: skip
-        ws.register_version("train", "b" * 64, version=None, image=IMAGE2,
-                            definition=_definition("numpy==2.2.0", "pyyaml"), holder=stack)  # fmt: skip
+        ws.register_version(
+            "train",
+            "a" * 64,
+            version=None,
+            image=IMAGE1,
+            definition=_definition("numpy==2.1.3", "pyyaml"),
+            holder=stack,
+        )
+        ws.register_version(
+            "train",
+            "b" * 64,
+            version=None,
+            image=IMAGE2,
+            definition=_definition("numpy==2.2.0", "pyyaml"),
+            holder=stack,
+        )
         ws.release("train", "1", stack)
         ws.hold("train", "2", Holder("run", "r-7"))
         ws.register_version("scoring", "c" * 64, version="4", image=IMAGE1, definition={})

@@ -34,8 +34,10 @@ def test_quickstart_is_r15(
     assert set(program.stack.preview().change_summary) == {"same"}
     with Workspace(url or str(program.workspace_db)) as ws:
         held = {v.label: v.holders for v in ws.list_versions()}
-    assert held == {label: ("stack:mlenv-quickstart/test",)
-                    for label in ("train:1", "experiments:7", "scoring:1")}  # fmt: skip
+    assert held == {
+        label: ("stack:mlenv-quickstart/test",)
+        for label in ("train:1", "experiments:7", "scoring:1")
+    }
     program.stack.destroy()
     with Workspace(url or str(program.workspace_db)) as ws:
         assert ws.list_versions() == []  # destroyed: archived, not deleted

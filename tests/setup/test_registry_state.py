@@ -6,6 +6,7 @@ shared one on 127.0.0.1:5000 is never restarted)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -42,10 +43,8 @@ def private(tmp_path: Path, machine: dict[str, str]) -> Iterator[dict[str, str]]
     yield env
     pidfile = tmp_path / "state" / f"registry-{port}.pid"
     if pidfile.exists():  # the registry this test started, by its pid
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(int(pidfile.read_text()), signal.SIGTERM)
-        except ProcessLookupError:
-            pass
 
 
 def _run(script: str, env: dict[str, str]) -> str:

@@ -48,10 +48,20 @@ def test_eight_runners_with_their_own_caches_build_once(
     go = tmp_path / "go"
     runners = [
         subprocess.Popen(
-            [sys.executable, "-c", RUNNER, workspace_url, settings.registry,
-             str(tmp_path / f"cache-{i}"), str(go), step],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-c",
+                RUNNER,
+                workspace_url,
+                settings.registry,
+                str(tmp_path / f"cache-{i}"),
+                str(go),
+                step,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for i in range(8)
     ]
     time.sleep(3)  # let them import and open the workspace before the start line

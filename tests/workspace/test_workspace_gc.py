@@ -48,12 +48,17 @@ def test_gc_deletes_exactly_the_unheld_images_and_keeps_held_digests_pullable(
     stack, run = Holder.stack("proj/dev"), Holder("run", "nightly-1")
     with Workspace(workspace_url) as ws:
         old, held_by_run, current = (
-            ensure_image(_tiny(uuid.uuid4().hex), settings=settings, workspace=ws)
-            for _ in range(3)
+            ensure_image(_tiny(uuid.uuid4().hex), settings=settings, workspace=ws) for _ in range(3)
         )
         for result in (old, held_by_run, current):
-            ws.register_version("train", result.env_hash, version=None, image=result.image,
-                                definition={"hash": result.env_hash}, holder=stack)  # fmt: skip
+            ws.register_version(
+                "train",
+                result.env_hash,
+                version=None,
+                image=result.image,
+                definition={"hash": result.env_hash},
+                holder=stack,
+            )
         ws.hold("train", "2", run)
         ws.release("train", "1", stack)  # replaced: nothing holds version 1
         ws.release("train", "2", stack)  # the stack moved on; the run still holds 2

@@ -38,24 +38,39 @@ def make_legacy_workspace(url: str) -> None:
         for i, (env_hash, n) in enumerate([(H1, 1), (H2, 2), (H1, 3)], start=1):
             s.add(
                 legacy.ImageRow(
-                    env_hash=env_hash, registry_host="127.0.0.1:5000", repository="mlenv/env",
-                    digest=D[n], size=10**11 + i, created=f"2026-01-0{i}T00:00:00Z",
-                    base_image="127.0.0.1:5000/mlenv/python:3.11-bookworm", base_digest=D[1],
-                    dockerfile="FROM base\n", lock=["six==1.16.0"], build_seconds=1.5,
-                    forced=i == 3, recorded_at=f"2026-01-0{i}T00:00:00+00:00",
+                    env_hash=env_hash,
+                    registry_host="127.0.0.1:5000",
+                    repository="mlenv/env",
+                    digest=D[n],
+                    size=10**11 + i,
+                    created=f"2026-01-0{i}T00:00:00Z",
+                    base_image="127.0.0.1:5000/mlenv/python:3.11-bookworm",
+                    base_digest=D[1],
+                    dockerfile="FROM base\n",
+                    lock=["six==1.16.0"],
+                    build_seconds=1.5,
+                    forced=i == 3,
+                    recorded_at=f"2026-01-0{i}T00:00:00+00:00",
                 )
-            )  # fmt: skip
-        for name, version, env_hash, n in [("train", "1", H1, 3), ("train", "2", H2, 2),
-                                           ("experiments", "7", H1, 3)]:  # fmt: skip
+            )
+        for name, version, env_hash, n in [
+            ("train", "1", H1, 3),
+            ("train", "2", H2, 2),
+            ("experiments", "7", H1, 3),
+        ]:
             s.add(
                 legacy.VersionRow(
-                    name=name, version=version, env_hash=env_hash,
-                    image=f"127.0.0.1:5000/mlenv/env@{D[n]}", definition={"name": name},
-                    description="training" if version == "1" else None, tags=[["team", "a"]],
+                    name=name,
+                    version=version,
+                    env_hash=env_hash,
+                    image=f"127.0.0.1:5000/mlenv/env@{D[n]}",
+                    definition={"name": name},
+                    description="training" if version == "1" else None,
+                    tags=[["team", "a"]],
                     environment_variables=[["OMP_NUM_THREADS", "2"]],
                     created_at=f"2026-01-0{version[0]}T00:00:00+00:00",
                 )
-            )  # fmt: skip
+            )
         s.add(legacy.ComputeTargetRow(name="local", kind="local", url=None, updated_at="t"))
     engine.dispose()
 
@@ -97,8 +112,10 @@ def test_a_workspace_from_before_migrations_is_upgraded_keeping_every_row(
         assert train.environment_variables == (("OMP_NUM_THREADS", "2"),)
         assert ws.find_image(H1) is not None and ws.find_image(H1).digest == D[3]  # type: ignore[union-attr]
         assert ws.hold("train", "2", Holder.stack("p/s")).holders == ("stack:p/s",)
-        assert ws.register_version("train", "c" * 64, version=None, image="i",
-                                   definition={}).version == "3"  # fmt: skip
+        assert (
+            ws.register_version("train", "c" * 64, version=None, image="i", definition={}).version
+            == "3"
+        )
     schema._checked.clear()  # a new process
     with Workspace(workspace_url):
         assert capsys.readouterr().err == ""  # up to date: nothing said, nothing done

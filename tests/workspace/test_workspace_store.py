@@ -199,8 +199,11 @@ def test_get_archive_and_latest(ws: Workspace):
     assert again.version == "4"
     assert [v.version for v in ws.list_versions("env")] == ["1", "2", "4"]
     assert [v.version for v in ws.list_versions("env", include_archived=True)] == [
-        "1", "2", "3", "4",
-    ]  # fmt: skip
+        "1",
+        "2",
+        "3",
+        "4",
+    ]
 
 
 def test_metadata_update_keeps_what_is_not_given(ws: Workspace):
@@ -290,8 +293,9 @@ IMG1, IMG2 = f"r/mlenv/env@{D1}", f"r/mlenv/env@{D2}"
 def test_a_version_stays_active_while_anyone_holds_it(ws: Workspace):
     """Two stacks declare train:1; destroying one releases only its own hold."""
     for stack in (STACK_A, STACK_B):
-        got = ws.register_version("train", H1, version="1", image=IMG1, definition=DEF_A,
-                                  holder=stack)  # fmt: skip
+        got = ws.register_version(
+            "train", H1, version="1", image=IMG1, definition=DEF_A, holder=stack
+        )
         assert got.version == "1"
     both = ws.get_version("train", "1")
     assert both is not None and both.holders == ("stack:proj/dev", "stack:proj/prod")
@@ -319,8 +323,9 @@ def test_replace_destroy_and_forced_rebuild_keep_history(ws: Workspace):
     # forced rebuild: delete-before-replace releases, create registers the same hash again
     ws.release("sk", "2", STACK_A)
     rebuilt = f"r/mlenv/env@{D3}"
-    v2b = ws.register_version("sk", H2, version=None, image=rebuilt, definition=DEF_B,
-                              holder=STACK_A)  # fmt: skip
+    v2b = ws.register_version(
+        "sk", H2, version=None, image=rebuilt, definition=DEF_B, holder=STACK_A
+    )
     assert (v2b.version, v2b.env_hash, v2b.image, v2b.status) == ("2", H2, rebuilt, "active")
     # destroy
     ws.release("sk", "2", STACK_A)
