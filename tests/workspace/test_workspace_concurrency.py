@@ -85,3 +85,40 @@ def test_concurrent_first_open_creates_tables_once(workspace_url: str, tmp_path:
     schema is made once, under a lock)."""
     results = run_children(workspace_url, tmp_path / "go", [["x"], ["y"], ["z"]])
     assert sorted(v for got in results for v in got) == ["1", "2", "3"]
+
+
+# Each child holds and releases train:1 as its own stack, over and over; the
+# last child then holds it for good.
+HOLDER = """
+import sys
+from pulumi_mlenv.workspace import Holder, Workspace
+url, me, keep = sys.argv[1], sys.argv[2], sys.argv[3] == "keep"
+ws = Workspace(url)
+holder = Holder.stack("proj/" + me)
+for _ in range(15):
+    ws.hold("train", "1", holder)
+    ws.release("train", "1", holder)
+if keep:
+    ws.hold("train", "1", holder)
+"""
+
+
+def test_concurrent_holds_and_releases_never_archive_a_held_version(workspace_url: str) -> None:
+    with Workspace(workspace_url) as ws:
+        ws.register_version("train", "h", version="1", image="img@h", definition={})
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", HOLDER, workspace_url, f"s{i}", "keep" if i == 0 else "go"],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(4)
+    ]
+    for proc in procs:
+        _, err = proc.communicate()
+        assert proc.returncode == 0, err
+    with Workspace(workspace_url) as ws:
+        train = ws.get_version("train", "1")
+        assert train is not None
+        assert train.holders == ("stack:proj/s0",)
+        assert train.status == "active"

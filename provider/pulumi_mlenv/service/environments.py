@@ -290,6 +290,8 @@ def relabel(
             environment_variables=spec.environment_variables,
             definition=to_state(spec),
         )
+        if holder:  # a resource made before holders were recorded takes its hold now
+            workspace.hold(old_name, old_version, Holder.stack(holder))
         return old_version
     record = workspace.register_version(
         spec.name,

@@ -339,6 +339,7 @@ class Workspace:
                 .where(VersionRow.name == name)
                 .order_by(VersionRow.id.desc())
                 .limit(1)
+                .with_for_update()
             ).first()
             if (
                 latest is not None
@@ -350,7 +351,9 @@ class Workspace:
             version = str(max((int(v) for v in labels if v.isdigit()), default=0) + 1)
         else:
             existing = s.scalars(
-                select(VersionRow).where(VersionRow.name == name, VersionRow.version == version)
+                select(VersionRow)
+                .where(VersionRow.name == name, VersionRow.version == version)
+                .with_for_update()
             ).first()
             if existing is not None:
                 if existing.env_hash != env_hash:
@@ -371,7 +374,9 @@ class Workspace:
     @staticmethod
     def _row(s: Session, name: str, version: str) -> VersionRow:
         row = s.scalars(
-            select(VersionRow).where(VersionRow.name == name, VersionRow.version == version)
+            select(VersionRow)
+            .where(VersionRow.name == name, VersionRow.version == version)
+            .with_for_update()
         ).first()
         if row is None:
             raise MlenvError(f"environment '{name}' version {version} is not registered")
@@ -424,8 +429,12 @@ class Workspace:
         before holders were recorded) only archives an unheld version.
         Returns the version as it is now, ``None`` when not registered."""
         with self._tx() as s:
+            # FOR UPDATE (PostgreSQL): a hold taken at the same time waits, so the
+            # count below cannot miss it and archive a held version.
             row = s.scalars(
-                select(VersionRow).where(VersionRow.name == name, VersionRow.version == version)
+                select(VersionRow)
+                .where(VersionRow.name == name, VersionRow.version == version)
+                .with_for_update()
             ).first()
             if row is None:
                 return None
