@@ -188,7 +188,7 @@ class EnvironmentProvider(MlenvProvider):
             changes=decision.action is not Action.SAME,
             replaces=list(decision.replaces),
             stables=[],
-            # A forced rebuild keeps name and version: unregister before registering again.
+            # A forced rebuild keeps name and version: release before registering again.
             delete_before_replace=decision.forced,
         )
 
