@@ -2,7 +2,7 @@
 # up whatever is missing first (see scripts/setup.sh).
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help setup up preview test test-fast bench destroy
+.PHONY: help setup up preview test test-fast bench destroy postgres registry-gc
 
 help:  ## this list
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -28,3 +28,9 @@ bench: setup  ## the benchmarks in benchmarks/ (tables of ratios)
 
 destroy: setup  ## pulumi destroy of the dev stack
 	@source scripts/env.sh && pulumi destroy --yes --stack dev
+
+postgres:  ## start a local PostgreSQL (127.0.0.1:5433) and print its workspace URL
+	@./scripts/setup-postgres.sh
+
+registry-gc:  ## reclaim the space of manifests `mlenv gc` deleted from the local registry
+	@./scripts/registry-gc.sh

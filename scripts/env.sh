@@ -1,11 +1,15 @@
 # Sourced by every script and by the Makefile's recipes: where things live.
 # Everything made by setup is either in the clone's ignored folders (.venv,
-# .state) or in the per-user cache shared by every clone on the machine.
+# .state: this clone's Pulumi backend and workspace), in the per-user cache
+# shared by every clone (built tools), or in the per-user state folder
+# (machine-wide services: registry storage, BuildKit config, PostgreSQL),
+# which no clone owns: deleting a clone loses none of it.
 # shellcheck shell=bash
 MLENV_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export MLENV_ROOT
 export MLENV_CACHE_DIR="${MLENV_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/pulumi-mlenv}"
 export MLENV_STATE="${MLENV_STATE:-$MLENV_ROOT/.state}"
+export MLENV_SERVICES_STATE="${MLENV_SERVICES_STATE:-${XDG_STATE_HOME:-$HOME/.local/state}/pulumi-mlenv}"
 
 # Versions: keep tools/*/go.mod and pyproject.toml in step with these.
 export PULUMI_CLI_VERSION="v3.274.1"     # pkg/v3 v3.272.0 (the SDK's) is not served

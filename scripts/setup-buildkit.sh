@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A standalone BuildKit daemon (reproducible digests, COPY --link, secrets),
 # built from its Go module into the per-user cache once per version, and
-# started with the OCI worker (runc) on the host network.
+# started with the OCI worker (runc) on the host network. Its config and log
+# live in the per-user state folder ($MLENV_SERVICES_STATE), not in a clone.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$MLENV_ROOT"
@@ -16,7 +17,7 @@ if [ ! -x "$bin/buildkitd" ] || [ ! -x "$bin/buildctl" ]; then
   (cd tools/buildkit && go build -trimpath -o "$bin/" \
      github.com/moby/buildkit/cmd/buildkitd github.com/moby/buildkit/cmd/buildctl)
 fi
-mkdir -p /run/pulumi-mlenv "$MLENV_CACHE_DIR/buildkit-root" "$MLENV_STATE/logs"
+mkdir -p /run/pulumi-mlenv "$MLENV_CACHE_DIR/buildkit-root" "$MLENV_SERVICES_STATE/logs"
 # 127.0.0.1:5001 is where tests run a registry that requires a login.
 config="$(cat <<TOML
 [worker.oci]
@@ -60,11 +61,11 @@ command -v runc >/dev/null || {
   say "buildkit: installing runc from Debian"
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q runc >/dev/null
 }
-printf '%s\n' "$config" >"$MLENV_STATE/buildkitd.toml"
+printf '%s\n' "$config" >"$MLENV_SERVICES_STATE/buildkitd.toml"
 printf '%s' "$sum" >"$stamp"
 say "buildkit: starting buildkitd on $BUILDKIT_HOST"
-nohup "$bin/buildkitd" --config "$MLENV_STATE/buildkitd.toml" \
+nohup "$bin/buildkitd" --config "$MLENV_SERVICES_STATE/buildkitd.toml" \
   --root "$MLENV_CACHE_DIR/buildkit-root" --addr "$BUILDKIT_HOST" \
-  >"$MLENV_STATE/logs/buildkitd.log" 2>&1 &
+  >"$MLENV_SERVICES_STATE/logs/buildkitd.log" 2>&1 &
 for _ in $(seq 1 60); do answers && { say "buildkit: up"; exit 0; }; sleep 0.5; done
-die "buildkitd did not answer; see $MLENV_STATE/logs/buildkitd.log"
+die "buildkitd did not answer; see $MLENV_SERVICES_STATE/logs/buildkitd.log"

@@ -20,9 +20,9 @@ if [ ! -x /usr/sbin/dockerd ] || [ ! -x /usr/bin/docker ]; then
 fi
 export MLENV_DOCKER_CLI=/usr/bin/docker
 [ "$DOCKER_HOST" = "unix:///var/run/docker.sock" ] || die "no Docker engine answers on $DOCKER_HOST"
-mkdir -p "$MLENV_STATE/logs"
+mkdir -p "$MLENV_SERVICES_STATE/logs"
 say "docker: starting dockerd (--bridge=none --iptables=false), log in .state/logs/dockerd.log"
 nohup /usr/sbin/dockerd --bridge=none --iptables=false --ip6tables=false \
-  --host unix:///var/run/docker.sock >"$MLENV_STATE/logs/dockerd.log" 2>&1 &
+  --host unix:///var/run/docker.sock >"$MLENV_SERVICES_STATE/logs/dockerd.log" 2>&1 &
 for _ in $(seq 1 60); do answers && { say "docker: engine is up"; exit 0; }; sleep 0.5; done
-die "dockerd did not answer within 30 s; see $MLENV_STATE/logs/dockerd.log"
+die "dockerd did not answer within 30 s; see $MLENV_SERVICES_STATE/logs/dockerd.log"

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# PostgreSQL for workspace tests: postgres_server, postgres_url, workspace_url.
+pytest_plugins = ["support.postgres"]
 
 
 def _project_env() -> dict[str, str]:

@@ -18,6 +18,7 @@ a default that works on a developer machine prepared by ``make setup``.
 | model store        | MLENV_MODEL_STORE      | models/ in the cache folder                   |
 | inference server   | MLENV_INFERENCE_SERVER | azureml-inference-server-http==1.5.1          |
 | registry login     | MLENV_REGISTRY_USERNAME and MLENV_REGISTRY_PASSWORD (MLENV_REGISTRY's host) |
+| build lease expiry | MLENV_LEASE_SECONDS    | 60 (SQLite workspace: frees a dead builder's) |
 | plain-HTTP hosts   | MLENV_INSECURE_REGISTRIES | loopback only (host or host:port, commas) |
 | buildctl binary    | MLENV_BUILDCTL         | PATH, then the cache folder's BuildKit         |
 
@@ -137,6 +138,8 @@ class Settings:
     model_store: Path = Path("~/.cache/pulumi-mlenv/models")
     #: Requirement of the inference server added to inference images.
     inference_server: str = DEFAULT_INFERENCE_SERVER
+    #: Expiry of a SQLite workspace's build lease; a heartbeat renews it every third.
+    lease_seconds: float = 60.0
     #: ``(host, username, password)`` registry logins; never printed.
     registry_credentials: tuple[tuple[str, str, str], ...] = field(default=(), repr=False)
 
@@ -180,6 +183,7 @@ class Settings:
             registry_credentials=_credentials_from_env(env),
             model_store=Path(env.get("MLENV_MODEL_STORE") or cache_dir / "models"),
             inference_server=env.get("MLENV_INFERENCE_SERVER") or DEFAULT_INFERENCE_SERVER,
+            lease_seconds=float(env.get("MLENV_LEASE_SECONDS") or 60.0),
         )
 
     def with_logins(self, *logins: tuple[str, str | None, str | None]) -> Settings:

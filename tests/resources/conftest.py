@@ -95,11 +95,12 @@ def program(machine: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -
 
 
 @pytest.fixture
-def example(machine: dict[str, str], tmp_path: Path) -> Callable[[str], Program]:
+def example(machine: dict[str, str], tmp_path: Path) -> Callable[..., Program]:
     """An example folder copied to a temporary folder, on its own backend and
-    registry namespace."""
+    registry namespace; its workspace a SQLite file, or ``workspace_url``
+    (``mlenv:workspace`` config) when given."""
 
-    def make(name: str) -> Program:
+    def make(name: str, workspace_url: str | None = None) -> Program:
         src = ROOT / "examples" / name
         dst = tmp_path / name
         shutil.copytree(src, dst)
@@ -107,9 +108,8 @@ def example(machine: dict[str, str], tmp_path: Path) -> Callable[[str], Program]
         backend.mkdir(exist_ok=True)
         registry = f"{machine['MLENV_REGISTRY']}/t-{uuid.uuid4().hex[:10]}"
         db = tmp_path / "ws.db"
-        stack = make_stack(
-            dst, f"file://{backend}", {"workspacePath": str(db), "mlenv:registry": registry}
-        )
+        where = {"mlenv:workspace": workspace_url} if workspace_url else {"workspacePath": str(db)}
+        stack = make_stack(dst, f"file://{backend}", {**where, "mlenv:registry": registry})
         return Program(stack=stack, workspace_db=db, registry=registry)
 
     return make

@@ -33,11 +33,12 @@ R15 = [
 ]
 
 
-def versions(program: Program) -> set[tuple[str, str]]:
+def versions(program: Program, *, archived: bool = False) -> set[tuple[str, str]]:
+    """The active versions in the workspace (the archived ones when asked)."""
+    which = "is not null" if archived else "is null"
     with sqlite3.connect(program.workspace_db) as db:
-        tables = {r[0] for r in db.execute("select name from sqlite_master where type='table'")}
-        table = next(t for t in tables if "version" in t)
-        return {(str(n), str(v)) for n, v in db.execute(f"select name, version from {table}")}
+        query = f"select name, version from mlenv_versions where archived_at {which}"
+        return {(str(n), str(v)) for n, v in db.execute(query)}
 
 
 def outputs(result: auto.UpResult) -> dict[str, dict[str, Any]]:
@@ -205,15 +206,24 @@ def test_moved_base_tag_replaces(program: Program, r15: dict[str, Any]) -> None:
     _docker("rm", container)
     _docker("push", tag)
 
+    # A version always means one hash: version 1 cannot silently follow the tag.
+    with pytest.raises(auto.CommandError) as err:
+        program.preview()
+    assert "environment 'on-a-moving-tag' version 1 is registered with hash" in str(err.value)
+    assert "base image tag points to another image" in str(err.value)
+    # Without a label it gets the next number; the preview says why it rebuilds.
+    del envs[-1]["version"]
+    program.set_envs(envs)
     preview = program.preview()
     assert preview.change_summary.get("replace") == 1
     assert f"on-a-moving-tag: replace: base image tag {tag} moved" in program.printed
-    # The definition as written is unchanged: version 1 follows it to the new image.
     before = program.stack.outputs()["e"].value
     after = outputs(program.up())["e"]
-    assert after["version"] == "1" and after["built"] is True
+    assert after["version"] == "2" and after["built"] is True
     assert after["image"] != before["image"]
-    assert ("on-a-moving-tag", "1") in versions(program)
+    assert ("on-a-moving-tag", "2") in versions(program)
+    assert ("on-a-moving-tag", "1") in versions(program, archived=True)  # history kept
     program.set_envs(R15)
     program.up()
     assert not any(name == "on-a-moving-tag" for name, _ in versions(program))
+    assert {v for n, v in versions(program, archived=True) if n == "on-a-moving-tag"} == {"1", "2"}

@@ -57,7 +57,8 @@ def create(p: EnvironmentProvider, world: FakeWorld, news: dict[str, Any]) -> di
 
 def versions(world: FakeWorld) -> set[tuple[str, str]]:
     with sqlite3.connect(world.root / "workspace.db") as db:
-        return {(str(n), str(v)) for n, v in db.execute("select name, version from mlenv_versions")}
+        rows = db.execute("select name, version from mlenv_versions where archived_at is null")
+        return {(str(n), str(v)) for n, v in rows}
 
 
 # -- check -------------------------------------------------------------------
@@ -274,7 +275,7 @@ def test_index_tokens_reach_the_build_and_nothing_that_is_stored_or_shown(
     assert token not in repr(
         {k: v for k, v in outs.items() if k not in ("python", "index_credentials")}
     )
-    stored = (world.root / "workspace.db").read_bytes()
+    stored = b"".join(p.read_bytes() for p in world.root.glob("workspace.db*"))
     assert token.encode() not in stored and b"v4lue-91ab" not in stored
     assert b"API_KEY" in stored
     changed = env("train", f"--extra-index-url https://ci:{token}@pypi.example/simple", "six==1")

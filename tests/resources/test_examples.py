@@ -5,6 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
+from pulumi_mlenv.workspace import Workspace
+from support.postgres import DATABASES
+
 from .conftest import Program
 
 
@@ -13,8 +18,12 @@ def _outputs(program: Program) -> dict[str, Any]:
     return {k: v.value for k, v in result.outputs.items()}
 
 
-def test_quickstart_is_r15(example: Callable[[str], Program]) -> None:
-    program = example("quickstart")
+@pytest.mark.parametrize("database", DATABASES)
+def test_quickstart_is_r15(
+    example: Callable[..., Program], database: str, request: pytest.FixtureRequest
+) -> None:
+    url = request.getfixturevalue("postgres_url") if database == "postgresql" else None
+    program = example("quickstart", url)
     out = _outputs(program)
     hashes, images, built = out["hashes"], out["images"], out["built"]
     assert hashes["train"] == hashes["experiments"] != hashes["scoring"]
@@ -23,7 +32,16 @@ def test_quickstart_is_r15(example: Callable[[str], Program]) -> None:
     assert sum(built.values()) == 2
     assert out["versions"] == {"train": "1", "experiments": "7", "scoring": "1"}
     assert set(program.stack.preview().change_summary) == {"same"}
+    with Workspace(url or str(program.workspace_db)) as ws:
+        held = {v.label: v.holders for v in ws.list_versions()}
+    assert held == {
+        label: ("stack:mlenv-quickstart/test",)
+        for label in ("train:1", "experiments:7", "scoring:1")
+    }
     program.stack.destroy()
+    with Workspace(url or str(program.workspace_db)) as ws:
+        assert ws.list_versions() == []  # destroyed: archived, not deleted
+        assert len(ws.list_versions(include_archived=True)) == 3
 
 
 def test_from_files_reads_each_format_as_it_is(example: Callable[[str], Program]) -> None:

@@ -1,4 +1,5 @@
-"""Several processes registering versions of one name in one SQLite file at once."""
+"""Several processes registering versions of one name in one workspace at once
+(a SQLite file, a PostgreSQL database)."""
 
 from __future__ import annotations
 
@@ -27,10 +28,10 @@ print(json.dumps(got))
 """
 
 
-def run_children(db: Path, go: Path, per_child: list[list[str]]) -> list[list[str]]:
+def run_children(db: str, go: Path, per_child: list[list[str]]) -> list[list[str]]:
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", CHILD, str(db), str(go), json.dumps(hashes)],
+            [sys.executable, "-c", CHILD, db, str(go), json.dumps(hashes)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -56,11 +57,13 @@ CASES = [
 
 
 @pytest.mark.parametrize(("per_child", "expect"), CASES)
-def test_concurrent_registration(tmp_path: Path, per_child: list[list[str]], expect: str):
-    db = tmp_path / "ws.db"
-    Workspace(str(db)).close()  # tables exist before the race, as after `pulumi up` of a Workspace
+def test_concurrent_registration(
+    workspace_url: str, tmp_path: Path, per_child: list[list[str]], expect: str
+):
+    db = workspace_url
+    Workspace(db).close()  # tables exist before the race, as after `pulumi up` of a Workspace
     results = run_children(db, tmp_path / "go", per_child)
-    registered = Workspace(str(db)).list_versions("shared")
+    registered = Workspace(db).list_versions("shared")
     if expect == "distinct":
         everything = [v for got in results for v in got]
         total = sum(len(h) for h in per_child)
@@ -77,8 +80,45 @@ def test_concurrent_registration(tmp_path: Path, per_child: list[list[str]], exp
         assert [r.version for r in registered] == ["1"]
 
 
-def test_concurrent_first_open_creates_tables_once(tmp_path: Path):
-    """Processes that open a fresh file at the same time all succeed."""
-    db = tmp_path / "fresh.db"
-    results = run_children(db, tmp_path / "go", [["x"], ["y"], ["z"]])
+def test_concurrent_first_open_creates_tables_once(workspace_url: str, tmp_path: Path):
+    """Processes that open a fresh database at the same time all succeed (the
+    schema is made once, under a lock)."""
+    results = run_children(workspace_url, tmp_path / "go", [["x"], ["y"], ["z"]])
     assert sorted(v for got in results for v in got) == ["1", "2", "3"]
+
+
+# Each child holds and releases train:1 as its own stack, over and over; the
+# last child then holds it for good.
+HOLDER = """
+import sys
+from pulumi_mlenv.workspace import Holder, Workspace
+url, me, keep = sys.argv[1], sys.argv[2], sys.argv[3] == "keep"
+ws = Workspace(url)
+holder = Holder.stack("proj/" + me)
+for _ in range(15):
+    ws.hold("train", "1", holder)
+    ws.release("train", "1", holder)
+if keep:
+    ws.hold("train", "1", holder)
+"""
+
+
+def test_concurrent_holds_and_releases_never_archive_a_held_version(workspace_url: str) -> None:
+    with Workspace(workspace_url) as ws:
+        ws.register_version("train", "h", version="1", image="img@h", definition={})
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", HOLDER, workspace_url, f"s{i}", "keep" if i == 0 else "go"],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(4)
+    ]
+    for proc in procs:
+        _, err = proc.communicate()
+        assert proc.returncode == 0, err
+    with Workspace(workspace_url) as ws:
+        train = ws.get_version("train", "1")
+        assert train is not None
+        assert train.holders == ("stack:proj/s0",)
+        assert train.status == "active"

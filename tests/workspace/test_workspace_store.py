@@ -1,8 +1,10 @@
-"""The workspace store: URLs, images, versions, compute targets (SQLite file)."""
+"""The workspace store: URLs, images, versions (history, holders), compute
+targets, on a SQLite file and on a real PostgreSQL server."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from pulumi_mlenv.errors import MlenvError
 from pulumi_mlenv.workspace import (
     KEEP,
     ComputeTargetRecord,
+    Holder,
     ImageRecord,
     VersionConflict,
     Workspace,
@@ -27,8 +30,10 @@ D1, D2, D3 = ("sha256:" + c * 64 for c in "123")
 
 
 @pytest.fixture
-def ws(tmp_path: Path) -> Workspace:
-    return Workspace(str(tmp_path / "ws.db"))
+def ws(workspace_url: str) -> Iterator[Workspace]:
+    """A fresh workspace on each database (SQLite file, PostgreSQL)."""
+    with Workspace(workspace_url) as store:
+        yield store
 
 
 def image(env_hash: str = H1, digest: str = D1, **kw: object) -> ImageRecord:
@@ -90,7 +95,7 @@ BAD_URLS = [
     ("nosuchdialect://host/db", "Can't load plugin"),
     ("sqlite:////proc/no/such/dir/ws.db", "opening workspace sqlite:////proc/no"),
     # A database server that does not answer: the error hides the password.
-    ("postgresql+psycopg2://mlenv:hunter2@127.0.0.1:1/ws", "opening workspace postgresql"),
+    ("postgresql://mlenv:hunter2@127.0.0.1:1/ws", "opening workspace postgresql://mlenv:***@"),
 ]
 
 
@@ -174,7 +179,7 @@ def test_version_steps(ws: Workspace):
     assert len(ws.list_versions()) == 9
 
 
-def test_get_unregister_and_latest(ws: Workspace):
+def test_get_archive_and_latest(ws: Workspace):
     for env_hash in (H1, H2, H3):
         ws.register_version("env", env_hash, version=None, image="i", definition={"h": env_hash})
     cases = [(None, "3"), ("2", "2"), ("1", "1"), ("9", None)]
@@ -182,13 +187,23 @@ def test_get_unregister_and_latest(ws: Workspace):
         record = ws.get_version("env", asked)
         assert (record.version if record else None) == expected, asked
     assert ws.get_version("nope") is None
-    assert ws.unregister_version("env", "3") is True
-    assert ws.unregister_version("env", "3") is False
+    archived = ws.release("env", "3", None)
+    assert archived is not None and archived.status == "archived"
+    # The latest *active* version answers NAME; NAME:3 still resolves.
     latest = ws.get_version("env")
     assert latest is not None and latest.version == "2"
-    # Numbering continues from what is registered now.
+    three = ws.get_version("env", "3")
+    assert three is not None and three.env_hash == H3 and three.status == "archived"
+    # Numbers are never reused: the next is 4, not 3.
     again = ws.register_version("env", H1, version=None, image="i", definition={"x": 1})
-    assert again.version == "3"
+    assert again.version == "4"
+    assert [v.version for v in ws.list_versions("env")] == ["1", "2", "4"]
+    assert [v.version for v in ws.list_versions("env", include_archived=True)] == [
+        "1",
+        "2",
+        "3",
+        "4",
+    ]
 
 
 def test_metadata_update_keeps_what_is_not_given(ws: Workspace):
@@ -263,6 +278,83 @@ def test_environment_variable_values_are_stored_as_given(ws: Workspace, tmp_path
     ws.register_version(
         "env", H1, version="1", image="i", definition={}, environment_variables={"A": "1"}
     )
-    assert os.path.getsize(tmp_path / "ws.db") > 0
+    if ws.url.startswith("sqlite"):
+        assert os.path.getsize(tmp_path / "ws.db") > 0
     record = ws.get_version("env", "1")
     assert record is not None and dict(record.environment_variables) == {"A": "1"}
+
+
+# -- history: holders and archive --------------------------------------------
+
+STACK_A, STACK_B = Holder.stack("proj/dev"), Holder.stack("proj/prod")
+IMG1, IMG2 = f"r/mlenv/env@{D1}", f"r/mlenv/env@{D2}"
+
+
+def test_a_version_stays_active_while_anyone_holds_it(ws: Workspace):
+    """Two stacks declare train:1; destroying one releases only its own hold."""
+    for stack in (STACK_A, STACK_B):
+        got = ws.register_version(
+            "train", H1, version="1", image=IMG1, definition=DEF_A, holder=stack
+        )
+        assert got.version == "1"
+    both = ws.get_version("train", "1")
+    assert both is not None and both.holders == ("stack:proj/dev", "stack:proj/prod")
+
+    after_a = ws.release("train", "1", STACK_A)
+    assert after_a is not None and after_a.status == "active"
+    assert after_a.holders == ("stack:proj/prod",)
+    assert [v.label for v in ws.list_versions("train")] == ["train:1"]
+
+    after_b = ws.release("train", "1", STACK_B)
+    assert after_b is not None and after_b.status == "archived" and after_b.archived_at
+    assert ws.list_versions("train") == []
+    # Archived, not deleted: resolvable, and the same hash and definition.
+    kept = ws.get_version("train", "1")
+    assert kept is not None and (kept.env_hash, kept.definition) == (H1, DEF_A)
+
+
+def test_replace_destroy_and_forced_rebuild_keep_history(ws: Workspace):
+    # up: version 1
+    v1 = ws.register_version("sk", H1, version=None, image=IMG1, definition=DEF_A, holder=STACK_A)
+    # replace (new definition): version 2 is created, then the old one's hold released
+    v2 = ws.register_version("sk", H2, version=None, image=IMG2, definition=DEF_B, holder=STACK_A)
+    ws.release("sk", v1.version, STACK_A)
+    assert (v1.version, v2.version) == ("1", "2")
+    # forced rebuild: delete-before-replace releases, create registers the same hash again
+    ws.release("sk", "2", STACK_A)
+    rebuilt = f"r/mlenv/env@{D3}"
+    v2b = ws.register_version(
+        "sk", H2, version=None, image=rebuilt, definition=DEF_B, holder=STACK_A
+    )
+    assert (v2b.version, v2b.env_hash, v2b.image, v2b.status) == ("2", H2, rebuilt, "active")
+    # destroy
+    ws.release("sk", "2", STACK_A)
+    history = ws.list_versions("sk", include_archived=True)
+    assert [(v.version, v.env_hash, v.status) for v in history] == [
+        ("1", H1, "archived"),
+        ("2", H2, "archived"),
+    ]
+    # Coming back to an old definition: a new number, never a reused one.
+    v3 = ws.register_version("sk", H1, version=None, image=IMG1, definition=DEF_A, holder=STACK_A)
+    assert v3.version == "3"
+    # An explicit label keeps its hash forever, archived or not.
+    ws.register_version("sk", H1, version="stable", image=IMG1, definition=DEF_A)
+    ws.release("sk", "stable", None)
+    with pytest.raises(VersionConflict):
+        ws.register_version("sk", H2, version="stable", image=IMG2, definition=DEF_B)
+
+
+def test_runs_and_deployments_hold_versions_too(ws: Workspace):
+    ws.register_version("sk", H1, version=None, image=IMG1, definition=DEF_A, holder=STACK_A)
+    run = Holder("run", "run-42")
+    held = ws.hold("sk", "1", run)
+    assert held.holders == ("run:run-42", "stack:proj/dev")
+    assert ws.holds_of(run) == [("sk", "1")]
+    assert ws.release("sk", "1", STACK_A).status == "active"  # type: ignore[union-attr]
+    assert ws.release("sk", "1", run).status == "archived"  # type: ignore[union-attr]
+    # Holding an archived version makes it active again.
+    assert ws.hold("sk", "1", Holder("deployment", "scoring-prod")).status == "active"
+    with pytest.raises(MlenvError, match="'sk' version 9 is not registered"):
+        ws.hold("sk", "9", run)
+    with pytest.raises(MlenvError, match="needs a kind and an id"):
+        Holder("run", " ")

@@ -35,8 +35,12 @@ def test_the_latest_verification_of_a_digest_is_returned(tmp_path: Path) -> None
 def test_a_workspace_made_before_verifications_gets_the_table_on_open(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     Workspace(str(path)).close()
-    with sqlite3.connect(path) as db:  # as a workspace file of an older release
+    with sqlite3.connect(path) as db:  # as a workspace file of the release before
         db.execute("DROP TABLE mlenv_verifications")
+        db.execute("UPDATE alembic_version SET version_num = '0002'")
+    from pulumi_mlenv.workspace import schema
+
+    schema._checked.clear()  # a new process
     with Workspace(str(path)) as store:
         store.record_verification(_record(True))
         assert store.last_verification(DIGEST) is not None

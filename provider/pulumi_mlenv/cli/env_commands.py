@@ -183,14 +183,19 @@ def validate_command(path: PathArg, root: RootOpt = None) -> None:
 
 @env_app.command("explain")
 def explain_command(
-    old: Annotated[Path, typer.Argument(help="The definition as it was.", show_default=False)],
-    new: Annotated[Path, typer.Argument(help="The definition as it is now.", show_default=False)],
+    old: Annotated[
+        Path, typer.Argument(help="The definition as it was, or NAME:VERSION.", show_default=False)
+    ],
+    new: Annotated[
+        Path, typer.Argument(help="The definition now, or NAME:VERSION.", show_default=False)
+    ],
     root: RootOpt = None,
 ) -> None:
     """Say why two definitions hash differently, one reason per line.
 
-    Prints nothing when they share a hash (same image). The two files may be
-    in different formats.
+    Prints nothing when two files share a hash (same image). The two files may
+    be in different formats. Two registered versions (NAME:VERSION, archived
+    ones too) also get what their images installed differently.
 
     Example:
 
@@ -198,7 +203,17 @@ def explain_command(
 
         pip: numpy==1.26.4 -> numpy==2.1.0
         conda channels: order changed
+
+        mlenv env explain train:1 train:2
+
+        pip: numpy==2.1.3 -> numpy==2.2.0
+        installed: numpy 2.1.3 -> 2.2.0
     """
+    from pulumi_mlenv.cli.workspace_commands import explain_versions, is_version_label
+
+    if is_version_label(str(old)) and is_version_label(str(new)):
+        explain_versions(str(old), str(new))
+        return
     with user_errors():
         before = specs.load_definition(old, root=root)
         after = specs.load_definition(new, root=root)

@@ -35,6 +35,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "pulumi_mlenv.cli.workspace_commands",
     "pulumi_mlenv.cli.model_commands",
     "pulumi_mlenv.cli.deploy_commands",
+    "pulumi_mlenv.cli.gc_commands",
 )
 
 app = typer.Typer(

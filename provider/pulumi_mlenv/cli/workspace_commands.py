@@ -1,8 +1,10 @@
-"""``mlenv env versions [NAME]``: how environments changed over time,
-read from the workspace (``MLENV_WORKSPACE``)."""
+"""``mlenv env versions NAME`` and ``mlenv env explain NAME:A NAME:B``: how
+environments changed over time, read from the workspace
+(``MLENV_WORKSPACE``)."""
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 import typer
@@ -12,38 +14,89 @@ from pulumi_mlenv.cli.env_commands import env_app
 from pulumi_mlenv.cli.main import out, user_errors
 from pulumi_mlenv.config import Settings
 
-__all__ = ["register"]
-
-console = out
+__all__ = ["explain_versions", "is_version_label", "register"]
 
 
 @env_app.command("versions")
 def versions_command(
     name: Annotated[str | None, typer.Argument(help="Only this environment.")] = None,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Archived versions too (nothing holds them).")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON list on stdout.")] = False,
 ) -> None:
-    """List the environment versions registered in the workspace, with the
-    hash and image each maps to. Versions that share a hash share an image.
+    """List environment versions: hash, image, status, holders and dates.
+
+    A version is active while a stack, run or deployment holds it; once
+    nothing does it is archived: hidden here unless --all, still resolvable
+    as NAME:VERSION. Versions that share a hash share an image.
 
     Examples:
 
-        mlenv env versions
+        mlenv env versions train
 
-        MLENV_WORKSPACE=sqlite:///team.db mlenv env versions train
+        mlenv env versions train --all --json
+
+        MLENV_WORKSPACE=postgresql+psycopg://mlenv@127.0.0.1:5433/mlenv mlenv env versions
     """
-    from pulumi_mlenv.service.environments import list_versions
+    from pulumi_mlenv.service.history import versions
 
     with user_errors():
-        records = list_versions(name, Settings.from_env().workspace_url)
+        records = versions(Settings.from_env().workspace_url, name, include_archived=all_)
+    if as_json:
+        rows = [
+            {
+                "name": r.name,
+                "version": r.version,
+                "hash": r.env_hash,
+                "image": r.image,
+                "status": r.status,
+                "holders": list(r.holders),
+                "registered": r.created_at,
+                "archived": r.archived_at,
+            }
+            for r in records
+        ]
+        typer.echo(json.dumps(rows, indent=2))
+        return
     table = Table(title="Environment versions", show_lines=False)
-    for column in ("name", "version", "hash", "image", "registered"):
+    for column in ("name", "version", "hash", "image", "status", "holders", "registered"):
         table.add_column(column, no_wrap=True)
     for r in records:
-        digest = r.image.rsplit("@", 1)[-1]
-        table.add_row(r.name, r.version, r.env_hash[:12], digest[:19], str(r.created_at)[:16])
-    console.print(table)
+        archived = f" (archived {r.archived_at[:10]})" if r.archived_at else ""
+        when = str(r.created_at)[:16] + archived
+        table.add_row(
+            r.name,
+            r.version,
+            r.env_hash[:12],
+            r.digest[:19] or r.image,
+            r.status,
+            ", ".join(r.holders) or "-",
+            when,
+        )
+    out.print(table)
     if not records:
-        console.print("no versions registered" + (f" for {name}" if name else ""))
+        where = f" for {name}" if name else ""
+        out.print(f"no {'' if all_ else 'active '}versions registered{where}")
+
+
+def is_version_label(text: str) -> bool:
+    """``NAME:VERSION`` that is not an existing file (``explain`` takes both)."""
+    from pathlib import Path
+
+    name, sep, version = text.rpartition(":")
+    return bool(sep and name and version and "/" not in text and not Path(text).exists())
+
+
+def explain_versions(old: str, new: str) -> None:
+    """Print why two registered versions differ: definition, then installed packages."""
+    from pulumi_mlenv.service.history import explain_versions as explain
+
+    with user_errors():
+        difference = explain(old, new, Settings.from_env().workspace_url)
+    for line in difference.lines():
+        out.print(line, markup=False)
 
 
 def register(app: typer.Typer) -> None:
-    """The command hangs off ``env_app``: importing this module is enough."""
+    """The commands hang off ``env_app``: importing this module is enough."""

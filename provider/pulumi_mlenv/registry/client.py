@@ -357,6 +357,30 @@ class RegistryClient:
                 f"expected {digest}"
             )
 
+    def delete_manifest(self, repository: str, digest: str) -> bool:
+        """Delete the manifest ``digest`` (and so every tag pointing to it) with
+        the OCI API's ``DELETE /v2/<repo>/manifests/<digest>``. True when
+        deleted, False when it was not there. Its blobs stay on disk until the
+        registry's garbage collection runs (scripts/registry-gc.sh)."""
+        if not digest.startswith("sha256:"):
+            raise RegistryError(f"registry {self.host}: delete needs a digest, not {digest!r}")
+        response = self._t.request(
+            "DELETE",
+            f"/v2/{repository}/manifests/{digest}",
+            scope=f"repository:{repository}:delete",
+        )
+        if response.status_code in (200, 202):
+            return True
+        if response.status_code == 404:
+            return False
+        if response.status_code == 405:
+            raise RegistryError(
+                f"registry {self.host} does not allow deletions (HTTP 405): enable them in "
+                "its configuration (storage: delete: enabled: true; scripts/setup-registry.sh "
+                "does for the local one)"
+            )
+        raise self._failure(response, f"deleting {repository}@{digest}")
+
     # -- helpers ---------------------------------------------------------
 
     def _get_manifest(

@@ -11,7 +11,8 @@ Lifecycle (``policy.decide`` holds the diff policy):
 - ``update``: metadata only: re-register under the new name/version if it changed.
 - ``read`` (refresh): an image deleted from its registry drops the resource so
   that the next ``up`` rebuilds it; a registry that does not answer changes nothing.
-- ``delete``: unregisters the version; never deletes an image.
+- ``delete``: releases this stack's hold on the version (archived once
+  nothing holds it, never deleted); never deletes an image.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ __all__ = [
 
 _UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # pulumi.runtime.rpc.UNKNOWN
 #: Where the environment goes: the workspace, registries, and the rebuild trigger.
-_PLACEMENT_INPUTS = ("workspace", "registry", "global_registry", "rebuild_trigger")
+_PLACEMENT_INPUTS = ("workspace", "registry", "global_registry", "rebuild_trigger", "holder")
 #: Registry logins: secret inputs, never copied to outputs.
 _LOGIN_INPUTS = (
     "registry_username",
@@ -225,7 +226,7 @@ class EnvironmentProvider(MlenvProvider):
             changes=decision.action is not Action.SAME,
             replaces=list(decision.replaces),
             stables=[],
-            # A forced rebuild keeps name and version: unregister before registering again.
+            # A forced rebuild keeps name and version: release before registering again.
             delete_before_replace=decision.forced,
         )
 
@@ -241,6 +242,7 @@ class EnvironmentProvider(MlenvProvider):
             settings=settings,
             workspace_url=workspace,
             force=envs.rebuild_requested(name, str(props.get("rebuild_trigger"))),
+            holder=props.get("holder"),
             backends=self.io,
         )
         verb = f"built in {result.build_seconds:.1f}s" if result.built else "reused"
@@ -264,6 +266,7 @@ class EnvironmentProvider(MlenvProvider):
             olds["image"],
             old=(olds["name"], olds["version"]),
             workspace_url=workspace,
+            holder=news.get("holder"),
             backends=self.io,
         )
         return UpdateResult(outs=outs)
@@ -303,6 +306,7 @@ class EnvironmentProvider(MlenvProvider):
             props["version"],
             props.get("workspace") or settings.workspace_url,
             env_hash=props.get("hash"),
+            holder=props.get("holder"),
             backends=self.io,
         )
 
@@ -415,6 +419,9 @@ class Environment(Resource, module="mlenv", name="Environment"):
             "registry": getattr(registry, "address", registry),
             "global_registry": getattr(global_registry, "address", global_registry),
             "rebuild_trigger": rebuild_trigger,
+            # Who holds the version in the workspace: this stack (a destroy
+            # releases only its own hold).
+            "holder": f"{pulumi.get_project()}/{pulumi.get_stack()}",
             **{k: None for k in (*_OUTPUTS, *STATE_KEYS)},
         }
         # A token written in an index URL makes its section a secret in state.

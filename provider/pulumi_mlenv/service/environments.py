@@ -37,7 +37,6 @@ from pulumi_mlenv.spec import (
 
 if TYPE_CHECKING:
     from pulumi_mlenv.imaging.buildkit import StepEvent
-    from pulumi_mlenv.workspace import VersionRecord
 
 __all__ = [
     "Provisioned",
@@ -45,7 +44,6 @@ __all__ = [
     "check_version",
     "definition_from_inputs",
     "image_state",
-    "list_versions",
     "provision",
     "relabel",
     "request_rebuild",
@@ -132,12 +130,17 @@ def provision(
     workspace_url: str | None = None,
     force: bool = False,
     progress: Callable[[StepEvent], None] | None = None,
+    holder: str | None = None,
     backends: Backends | None = None,
 ) -> Provisioned:
     """Ensure the image (reuse by hash or build, R14) then register the
-    version in the workspace (R6). A new name with a known hash builds nothing
-    (R13, R15). A failed build raises before anything is registered.
+    version in the workspace (R6), held by ``holder`` (``project/stack``). A
+    new name with a known hash builds nothing (R13, R15). A failed build
+    raises before anything is registered. A forced rebuild keeps the version:
+    same number, hash and definition, now at the new digest.
     ``workspace_url`` defaults to the settings' workspace."""
+    from pulumi_mlenv.workspace import Holder
+
     io = backends_or_real(backends)
     spec = resolved.spec
     with io.store(workspace_url or settings.workspace_url) as workspace:
@@ -149,16 +152,6 @@ def provision(
             progress=progress,
             backends=io,
         )
-        current = workspace.get_version(spec.name, spec.version) if spec.version else None
-        if (
-            current is not None
-            and current.env_hash != resolved.hash
-            and as_written(current.definition) == as_written(definition_state(spec))
-        ):
-            # The same definition rebuilt on a moved base tag or a new recipe: the
-            # version follows its definition to the new image (the old one stays
-            # pullable by digest and recorded under its hash).
-            workspace.unregister_version(current.name, current.version)
         record = workspace.register_version(
             spec.name,
             resolved.hash,
@@ -168,6 +161,7 @@ def provision(
             description=spec.description,
             tags=spec.tags,
             environment_variables=_names_only(spec),
+            holder=Holder.stack(holder) if holder else None,
         )
         shared = tuple(
             f"{v.name}:{v.version}"
@@ -208,7 +202,15 @@ def check_version(
     if existing is None or existing.env_hash == resolved.hash:
         return None
     if as_written(existing.definition) == as_written(definition_state(spec)):
-        return None  # the same definition; its base tag moved or the recipe changed (R17)
+        # A version always means one hash: a moved base tag makes a new one.
+        return Problem(
+            "version",
+            f"environment '{spec.name}' version {spec.version} is registered with hash "
+            f"{existing.env_hash[:12]}; the same definition now hashes to {resolved.hash[:12]} "
+            "because its base image tag points to another image (or the build recipe changed)",
+            "give a new version, pin the base image by digest (image@sha256:...), "
+            "or leave version unset to get the next number",
+        )
     return Problem(
         "version",
         f"environment '{spec.name}' version {spec.version} is already registered with "
@@ -225,31 +227,29 @@ def versions_sharing(
         return [f"{v.name}:{v.version}" for v in workspace.versions_for_hash(env_hash)]
 
 
-def list_versions(
-    name: str | None, workspace_url: str, *, backends: Backends | None = None
-) -> list[VersionRecord]:
-    """Registered versions (of ``name``, or all), as the workspace lists them."""
-    with backends_or_real(backends).store(workspace_url) as workspace:
-        return workspace.list_versions(name)
-
-
 def retire(
     name: str,
     version: str,
     workspace_url: str,
     env_hash: str | None = None,
     *,
+    holder: str | None = None,
     backends: Backends | None = None,
 ) -> bool:
-    """Unregister a version, only if it still maps to ``env_hash`` (when given):
-    a replacement that kept the name and version has re-registered it already.
-    Images are never deleted: they are shared by content
-    (pulumi/pulumi-docker-build#606) and old digests stay pullable."""
+    """Release ``holder``'s hold (``project/stack``) on a version that still
+    maps to ``env_hash`` (when given); the version is archived, never
+    deleted, once nothing holds it. Returns True when it is archived now.
+    Images are never deleted here: they are shared by content
+    (pulumi/pulumi-docker-build#606); ``mlenv gc`` deletes the images no
+    version and no holder uses."""
+    from pulumi_mlenv.workspace import Holder
+
     with backends_or_real(backends).store(workspace_url) as workspace:
         current = workspace.get_version(name, version)
         if current is None or (env_hash is not None and current.env_hash != env_hash):
             return False
-        return workspace.unregister_version(name, version)
+        after = workspace.release(name, version, Holder.stack(holder) if holder else None)
+        return after is not None and after.archived_at is not None
 
 
 def relabel(
@@ -258,11 +258,16 @@ def relabel(
     *,
     old: tuple[str, str],
     workspace_url: str,
+    holder: str | None = None,
     backends: Backends | None = None,
 ) -> str:
     """Metadata-only change: the image stays. A new name or version label is
-    registered and the old one unregistered; otherwise the version's
-    description, tags and variables are updated. Returns the version."""
+    registered (held by ``holder``) and ``holder``'s hold on the old one
+    released (archived when unheld); otherwise the version's description,
+    tags and variables are updated. Returns the version."""
+    from pulumi_mlenv.workspace import Holder
+
+    held = Holder.stack(holder) if holder else None
     spec = resolved.spec
     old_name, old_version = old
     with backends_or_real(backends).store(workspace_url) as workspace:
@@ -275,6 +280,8 @@ def relabel(
                 environment_variables=_names_only(spec),
                 definition=definition_state(spec),
             )
+            if held:  # a resource made before holders were recorded takes its hold now
+                workspace.hold(old_name, old_version, held)
             return old_version
         record = workspace.register_version(
             spec.name,
@@ -285,8 +292,9 @@ def relabel(
             description=spec.description,
             tags=spec.tags,
             environment_variables=_names_only(spec),
+            holder=held,
         )
-        workspace.unregister_version(old_name, old_version)
+        workspace.release(old_name, old_version, held)
         return record.version
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -259,11 +260,25 @@ def ensure_image(
                 return job.hit("workspace", workspace_client, found)
         locks = Path(settings.cache_dir).expanduser() / "locks"
         locks.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(locks / f"{env_hash}.lock")):
+        # The workspace lease: one build per hash across processes and machines
+        # sharing the workspace; the file lock: the same within one cache folder.
+        with (
+            _build_lease(workspace, env_hash, settings),
+            FileLock(str(locks / f"{env_hash}.lock")),
+        ):
             previous = _lookup(workspace_client, env_hash)
             if previous and not force:  # built by another process while we waited
                 return job.hit("workspace", workspace_client, previous)
             return _build(job, workspace_client, previous if force else None, force, progress)
+
+
+def _build_lease(
+    store: Workspace | None, env_hash: str, settings: Settings
+) -> AbstractContextManager[None]:
+    """The workspace's build lease on the hash, when there is a workspace."""
+    if store is None:
+        return nullcontext()
+    return store.build_lease(env_hash, settings.lease_seconds)
 
 
 def build_plan(

@@ -2,13 +2,18 @@
 
 Portable SQL only: column types that SQLite and PostgreSQL both have
 (``JSON`` included), a unique constraint instead of locks for version
-numbers. SQLite gets WAL, a busy timeout and ``BEGIN IMMEDIATE`` so that
-several processes (Pulumi runs one provider process per plugin) can write
-the same file without "database is locked" errors.
+numbers. The schema is created and changed by the Alembic migrations in
+``workspace/migrations`` (never by ``create_all``): a table added here needs
+one new migration file there (docs/workspace.md says how). SQLite gets WAL,
+a busy timeout and ``BEGIN IMMEDIATE`` so that several processes (Pulumi
+runs one provider process per plugin) can write the same file without
+"database is locked" errors.
 """
 
 from __future__ import annotations
 
+import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +23,7 @@ from sqlalchemy import (
     Boolean,
     Engine,
     Float,
+    Index,
     Integer,
     String,
     Text,
@@ -32,11 +38,14 @@ from sqlalchemy.pool import StaticPool
 __all__ = [
     "Base",
     "ComputeTargetRow",
+    "HoldRow",
     "ImageRow",
+    "LeaseRow",
     "VerificationRow",
     "VersionRow",
     "normalise_url",
     "open_engine",
+    "shared_engine",
 ]
 
 SQLITE_BUSY_MS = 30_000
@@ -64,6 +73,8 @@ class ImageRow(Base):
     build_seconds: Mapped[float] = mapped_column(Float)
     forced: Mapped[bool] = mapped_column(Boolean)
     recorded_at: Mapped[str] = mapped_column(String(40))
+    #: When ``mlenv gc`` deleted the manifest from its registry (None: present).
+    deleted_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
 
 class VersionRow(Base):
@@ -80,6 +91,43 @@ class VersionRow(Base):
     tags: Mapped[list[list[str]]] = mapped_column(JSON)
     environment_variables: Mapped[list[list[str]]] = mapped_column(JSON)
     created_at: Mapped[str] = mapped_column(String(40))
+    #: When the last holder let go (None: active). Archived versions are never deleted.
+    archived_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+
+class HoldRow(Base):
+    """Who holds a version: a stack (``project/stack``), a run, a deployment.
+
+    ``digest`` is the image the version pointed to when the hold was taken:
+    retention never deletes a digest any hold names.
+    """
+
+    __tablename__ = "mlenv_holds"
+    __table_args__ = (
+        UniqueConstraint("kind", "holder", "name", "version", name="uq_mlenv_holds"),
+        Index("ix_mlenv_holds_name_version", "name", "version"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    holder: Mapped[str] = mapped_column(String(512))
+    name: Mapped[str] = mapped_column(String(255))
+    version: Mapped[str] = mapped_column(String(128))
+    digest: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
+    created_at: Mapped[str] = mapped_column(String(40))
+
+
+class LeaseRow(Base):
+    """A build lease on SQLite (PostgreSQL uses advisory locks): whoever holds
+    ``key`` builds; ``expires_at`` (epoch seconds) is pushed forward by a
+    heartbeat, so a holder that dies frees it when it expires."""
+
+    __tablename__ = "mlenv_leases"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[float] = mapped_column(Float)
+    acquired_at: Mapped[str] = mapped_column(String(40))
 
 
 class VerificationRow(Base):
@@ -113,6 +161,10 @@ def normalise_url(url: str) -> str:
     if not text:
         raise ValueError("empty workspace URL")
     if "://" in text:
+        # psycopg 3 is the driver we ship; SQLAlchemy's bare scheme means psycopg2.
+        for scheme in ("postgresql://", "postgres://"):
+            if text.startswith(scheme):
+                return "postgresql+psycopg://" + text[len(scheme) :]
         return text
     return f"sqlite:///{Path(text).expanduser().resolve()}"
 
@@ -151,3 +203,35 @@ def open_engine(url: str) -> Engine:
     event.listen(engine, "connect", _sqlite_pragmas)
     event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+_ENGINES: dict[str, Engine] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
+def _forget_engines_after_fork() -> None:
+    # A child must not share its parent's pooled connections.
+    for engine in _ENGINES.values():
+        engine.dispose(close=False)
+    _ENGINES.clear()
+
+
+os.register_at_fork(after_in_child=_forget_engines_after_fork)
+
+
+def shared_engine(url: str) -> tuple[Engine, bool]:
+    """The process's engine for ``url`` (already normalised) and whether it is
+    shared. A provider opens a workspace per operation: sharing the engine
+    keeps its pooled connection (a new PostgreSQL connection costs ~20 ms).
+    In-memory SQLite databases are never shared (each one is a new database)."""
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() == "sqlite" and (
+        database in ("", ":memory:") or database.startswith("file::memory:")
+    ):
+        return open_engine(url), False
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(url)
+        if engine is None:
+            engine = _ENGINES[url] = open_engine(url)
+        return engine, True

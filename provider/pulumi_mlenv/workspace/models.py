@@ -15,18 +15,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, make_url, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from pulumi_mlenv.errors import MlenvError
 from pulumi_mlenv.workspace._serving_tables import (
-    SERVING_TABLES,
     DeploymentRow,
     EndpointRow,
     ModelRow,
 )
-from pulumi_mlenv.workspace._tables import Base, normalise_url, open_engine
+from pulumi_mlenv.workspace._tables import normalise_url, open_engine
 
 __all__ = [
     "DeploymentRecord",
@@ -194,15 +193,20 @@ def _version_key(version: str) -> tuple[int, str]:
 
 class ServingStore:
     """Models, deployments and endpoints in the workspace at ``url`` (a plain
-    path or any SQLAlchemy URL, as for ``Workspace``). Creates its tables
-    when missing. One short transaction per method."""
+    path or any SQLAlchemy URL, as for ``Workspace``). Opening brings the
+    schema up to date, through the same migrations as ``Workspace``. One
+    short transaction per method."""
 
     def __init__(self, url: str) -> None:
+        from alembic.util.exc import CommandError
+
+        from pulumi_mlenv.workspace.schema import upgrade
+
         try:
             self.url = normalise_url(url)
             self._engine = open_engine(self.url)
-            Base.metadata.create_all(self._engine, tables=list(SERVING_TABLES))
-        except (ValueError, ImportError, OSError, SQLAlchemyError) as exc:
+            upgrade(self._engine, self.url, make_url(self.url).render_as_string())
+        except (ValueError, ImportError, OSError, SQLAlchemyError, CommandError) as exc:
             reason = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
             raise MlenvError(f"opening the workspace's model tables: {reason}") from None
 

@@ -13,6 +13,7 @@ from pulumi_mlenv.errors import MlenvError
 
 __all__ = [
     "ComputeTargetRecord",
+    "Holder",
     "ImageRecord",
     "VerificationRecord",
     "VersionConflict",
@@ -62,6 +63,7 @@ class ImageRecord:
     build_seconds: float = 0.0
     forced: bool = False
     recorded_at: str = ""
+    deleted_at: str | None = None
 
     @property
     def image(self) -> str:
@@ -79,6 +81,10 @@ class VersionRecord:
     ``tags`` and ``environment_variables`` are ``(key, value)`` pairs in the
     given order; variable values are stored as given (the resource layer
     marks secret ones, never passes secrets here).
+
+    ``archived_at`` is set when the last holder let go: the version is
+    hidden from default listings but still resolvable and explained.
+    ``holders`` lists ``kind:id`` of who holds it (``stack:project/dev``).
     """
 
     name: str
@@ -90,11 +96,44 @@ class VersionRecord:
     tags: tuple[tuple[str, str], ...] = ()
     environment_variables: tuple[tuple[str, str], ...] = ()
     created_at: str = ""
+    archived_at: str | None = None
+    holders: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
         """``name:version``."""
         return f"{self.name}:{self.version}"
+
+    @property
+    def status(self) -> str:
+        """``active`` or ``archived``."""
+        return "archived" if self.archived_at else "active"
+
+    @property
+    def digest(self) -> str:
+        """The manifest digest of ``image`` (empty when it names none)."""
+        return self.image.rpartition("@")[2] if "@" in self.image else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """Who holds a version: ``kind`` is ``stack`` (id ``project/stack``),
+    ``run``, ``deployment`` or any other word; ``id`` is unique within it."""
+
+    kind: str
+    id: str
+
+    def __post_init__(self) -> None:
+        if not self.kind.strip() or not self.id.strip():
+            raise MlenvError(f"a holder needs a kind and an id (got {self.kind!r}, {self.id!r})")
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.id}"
+
+    @classmethod
+    def stack(cls, project_stack: str) -> Holder:
+        """The holder for a Pulumi stack, ``project/stack``."""
+        return cls("stack", project_stack)
 
 
 @dataclass(frozen=True, slots=True)

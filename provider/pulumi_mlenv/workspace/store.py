@@ -1,10 +1,16 @@
 """The workspace: where environment versions, images and compute targets are recorded.
 
 A ``Workspace`` opens one SQLAlchemy engine on any URL (a plain path means a
-SQLite file) and creates its tables on open. Every method is one short
-transaction, so several processes can share one workspace: SQLite is put in
-WAL mode with a busy timeout and ``BEGIN IMMEDIATE``; elsewhere a unique
-constraint on ``(name, version)`` plus a retry settles concurrent numbering.
+SQLite file) and brings its schema up to date on open (``workspace.schema``,
+Alembic). Every method is one short transaction, so several processes can
+share one workspace: SQLite is put in WAL mode with a busy timeout and
+``BEGIN IMMEDIATE``; elsewhere a unique constraint on ``(name, version)`` plus
+a retry settles concurrent numbering.
+
+Versions are history (docs/workspace.md): a ``(name, version)`` always means
+the hash it was first registered with; nothing deletes a version. Holders
+(stacks, runs, deployments) hold versions; a version nobody holds any more is
+*archived*: hidden from default listings, still resolvable.
 
 Secrets are never stored here: the resource layer hands over variable values
 it may store and marks secret ones itself.
@@ -12,7 +18,12 @@ it may store and marks secret ones itself.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import sys
+import threading
+import time
+import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -20,27 +31,31 @@ from enum import Enum
 from types import TracebackType
 from typing import Any, Final
 
-from sqlalchemy import delete, func, make_url, select
+from alembic.util.exc import CommandError
+from sqlalchemy import delete, func, make_url, select, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from pulumi_mlenv.errors import MlenvError
 from pulumi_mlenv.workspace._tables import (
-    Base,
     ComputeTargetRow,
+    HoldRow,
     ImageRow,
+    LeaseRow,
     VerificationRow,
     VersionRow,
     normalise_url,
-    open_engine,
+    shared_engine,
 )
 from pulumi_mlenv.workspace.records import (
     ComputeTargetRecord,
+    Holder,
     ImageRecord,
     VerificationRecord,
     VersionConflict,
     VersionRecord,
 )
+from pulumi_mlenv.workspace.schema import SchemaTooNew, upgrade
 
 __all__ = ["KEEP", "Pairs", "Workspace"]
 
@@ -98,6 +113,7 @@ def _image(row: ImageRow) -> ImageRecord:
         build_seconds=row.build_seconds,
         forced=row.forced,
         recorded_at=row.recorded_at,
+        deleted_at=row.deleted_at,
     )
 
 
@@ -113,7 +129,16 @@ def _verification(row: VerificationRow) -> VerificationRecord:
     )
 
 
-def _version(row: VersionRow) -> VersionRecord:
+def _digest(image: str) -> str | None:
+    return image.rpartition("@")[2] if "@" in image else None
+
+
+def _lock_key(key: str) -> int:
+    """A signed 64-bit advisory lock key for ``key`` (PostgreSQL)."""
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
+
+
+def _version(row: VersionRow, holders: Iterable[str] = ()) -> VersionRecord:
     return VersionRecord(
         name=row.name,
         version=row.version,
@@ -124,7 +149,28 @@ def _version(row: VersionRow) -> VersionRecord:
         tags=tuple((k, v) for k, v in row.tags),
         environment_variables=tuple((k, v) for k, v in row.environment_variables),
         created_at=row.created_at,
+        archived_at=row.archived_at,
+        holders=tuple(sorted(holders)),
     )
+
+
+def _holders(s: Session, rows: list[VersionRow]) -> dict[tuple[str, str], list[str]]:
+    """``{(name, version): ["kind:id", ...]}`` for ``rows``, in one query."""
+    out: dict[tuple[str, str], list[str]] = {}
+    if not rows:
+        return out
+    names = {r.name for r in rows}
+    query = select(HoldRow.name, HoldRow.version, HoldRow.kind, HoldRow.holder)
+    if len(names) <= 50:  # else read them all: cheaper than a long IN list
+        query = query.where(HoldRow.name.in_(names))
+    for name, version, kind, holder in s.execute(query):
+        out.setdefault((name, version), []).append(f"{kind}:{holder}")
+    return out
+
+
+def _versions(s: Session, rows: list[VersionRow]) -> list[VersionRecord]:
+    holders = _holders(s, rows)
+    return [_version(r, holders.get((r.name, r.version), ())) for r in rows]
 
 
 def _target(row: ComputeTargetRow) -> ComputeTargetRecord:
@@ -135,17 +181,21 @@ class Workspace:
     """A workspace store on ``url``: a plain path (SQLite file, made absolute),
     ``sqlite:///...``, or any SQLAlchemy URL (``postgresql+psycopg://...``).
 
-    Opening creates the tables when missing. One engine per object; call
-    ``close()`` (or use ``with``) to release it. Do not keep one in a Pulumi
+    Opening creates the tables when missing and upgrades an older schema
+    (one line on stderr); a schema newer than this code raises
+    ``SchemaTooNew``. Objects on one URL share one engine per process; call
+    ``close()`` (or use ``with``) when done. Do not keep one in a Pulumi
     provider object: open one per operation.
     """
 
     def __init__(self, url: str) -> None:
         try:
             self.url = normalise_url(url)
-            self._engine = open_engine(self.url)
-            Base.metadata.create_all(self._engine)
-        except (ValueError, ImportError, OSError, SQLAlchemyError) as exc:
+            self._engine, self._shared = shared_engine(self.url)
+            upgrade(self._engine, self.url, _safe_url(self.url))
+        except SchemaTooNew:
+            raise
+        except (ValueError, ImportError, OSError, SQLAlchemyError, CommandError) as exc:
             shown = _safe_url(url)
             reason = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
             raise MlenvError(f"opening workspace {shown}: {reason}") from None
@@ -154,8 +204,10 @@ class Workspace:
         return f"Workspace({_safe_url(self.url)!r})"
 
     def close(self) -> None:
-        """Dispose of the engine and its connections."""
-        self._engine.dispose()
+        """Release the workspace: a private engine is disposed; the process's
+        shared engine for this URL keeps its pooled connections for the next."""
+        if not self._shared:
+            self._engine.dispose()
 
     def __enter__(self) -> Workspace:
         return self
@@ -193,6 +245,7 @@ class Workspace:
                 latest is not None
                 and (latest.digest, latest.registry_host, latest.repository) == same
             ):
+                latest.deleted_at = None  # rebuilt after retention deleted it
                 return _image(latest)
             row = ImageRow(
                 env_hash=record.env_hash,
@@ -278,15 +331,20 @@ class Workspace:
         description: str | None = None,
         tags: Pairs = (),
         environment_variables: Pairs = (),
+        holder: Holder | None = None,
     ) -> VersionRecord:
-        """Register ``name`` at ``version`` for ``env_hash`` and return the record.
+        """Register ``name`` at ``version`` for ``env_hash``, held by ``holder``
+        (when given), and return the record.
 
         ``version=None`` numbers it: the next integer after the name's highest
-        integer version (``"1"`` first), unless the name's latest version has
-        this hash and definition already, which is returned unchanged
-        (idempotent: a retried ``pulumi up`` registers nothing new). An
-        explicit version that exists is returned when its hash matches and
-        raises ``VersionConflict`` otherwise. Safe when several processes
+        integer version, archived ones included (``"1"`` first; numbers are
+        never reused), unless the name's latest version has this hash and
+        definition already, which is returned (idempotent: a retried
+        ``pulumi up`` registers nothing new). An explicit version that exists
+        is returned when its hash matches and raises ``VersionConflict``
+        otherwise, archived or not. A returned version is active again, and
+        points at ``image`` (a forced rebuild moves the hash's image; the
+        number, hash and definition stay). Safe when several processes
         register the same name at once: each gets a distinct number or the
         idempotent answer.
         """
@@ -300,7 +358,10 @@ class Workspace:
         for attempt in range(_RETRIES):
             try:
                 with self._tx() as s:
-                    return self._register(s, name, env_hash, version, fields)
+                    row = self._register(s, name, env_hash, version, fields)
+                    if holder is not None:
+                        self._hold(s, row, holder)
+                    return _versions(s, [row])[0]
             except IntegrityError:
                 # Another process took this (name, version) between our read and write.
                 if attempt == _RETRIES - 1:
@@ -314,71 +375,182 @@ class Workspace:
         env_hash: str,
         version: str | None,
         fields: dict[str, Any],
-    ) -> VersionRecord:
+    ) -> VersionRow:
         if version is None:
             latest = s.scalars(
                 select(VersionRow)
                 .where(VersionRow.name == name)
                 .order_by(VersionRow.id.desc())
                 .limit(1)
+                .with_for_update()
             ).first()
             if (
                 latest is not None
                 and latest.env_hash == env_hash
                 and _canonical(latest.definition) == _canonical(fields["definition"])
             ):
-                return _version(latest)
+                return self._revive(latest, fields["image"])
             labels = s.scalars(select(VersionRow.version).where(VersionRow.name == name))
             version = str(max((int(v) for v in labels if v.isdigit()), default=0) + 1)
         else:
             existing = s.scalars(
-                select(VersionRow).where(VersionRow.name == name, VersionRow.version == version)
+                select(VersionRow)
+                .where(VersionRow.name == name, VersionRow.version == version)
+                .with_for_update()
             ).first()
             if existing is not None:
                 if existing.env_hash != env_hash:
                     raise VersionConflict(name, version, existing.env_hash, env_hash)
-                return _version(existing)
+                return self._revive(existing, fields["image"])
         row = VersionRow(name=name, version=version, env_hash=env_hash, created_at=_now(), **fields)
         s.add(row)
         s.flush()
-        return _version(row)
+        return row
+
+    @staticmethod
+    def _revive(row: VersionRow, image: str) -> VersionRow:
+        """An existing version registered again: active, at the hash's current image."""
+        row.archived_at = None
+        row.image = image
+        return row
+
+    @staticmethod
+    def _row(s: Session, name: str, version: str) -> VersionRow:
+        row = s.scalars(
+            select(VersionRow)
+            .where(VersionRow.name == name, VersionRow.version == version)
+            .with_for_update()
+        ).first()
+        if row is None:
+            raise MlenvError(f"environment '{name}' version {version} is not registered")
+        return row
+
+    @staticmethod
+    def _hold(s: Session, row: VersionRow, holder: Holder) -> None:
+        hold = s.scalars(
+            select(HoldRow).where(
+                HoldRow.kind == holder.kind,
+                HoldRow.holder == holder.id,
+                HoldRow.name == row.name,
+                HoldRow.version == row.version,
+            )
+        ).first()
+        if hold is None:
+            s.add(
+                HoldRow(
+                    kind=holder.kind,
+                    holder=holder.id,
+                    name=row.name,
+                    version=row.version,
+                    digest=_digest(row.image),
+                    created_at=_now(),
+                )
+            )
+        else:
+            hold.digest = _digest(row.image)
+        row.archived_at = None
+        s.flush()
+
+    def hold(self, name: str, version: str, holder: Holder) -> VersionRecord:
+        """Record that ``holder`` (a run, a deployment, a stack) uses ``name:version``;
+        the version is active again if it was archived, and its image digest
+        is protected from retention. Raises ``MlenvError`` when not registered."""
+        for attempt in range(_RETRIES):
+            try:
+                with self._tx() as s:
+                    row = self._row(s, name, version)
+                    self._hold(s, row, holder)
+                    return _versions(s, [row])[0]
+            except IntegrityError:  # the same holder holding it at the same time
+                if attempt == _RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def release(self, name: str, version: str, holder: Holder | None) -> VersionRecord | None:
+        """``holder`` lets go of ``name:version`` (only its own hold); the version is
+        archived when nothing holds it any more. ``holder=None`` (state written
+        before holders were recorded) only archives an unheld version.
+        Returns the version as it is now, ``None`` when not registered."""
+        with self._tx() as s:
+            # FOR UPDATE (PostgreSQL): a hold taken at the same time waits, so the
+            # count below cannot miss it and archive a held version.
+            row = s.scalars(
+                select(VersionRow)
+                .where(VersionRow.name == name, VersionRow.version == version)
+                .with_for_update()
+            ).first()
+            if row is None:
+                return None
+            if holder is not None:
+                s.execute(
+                    delete(HoldRow).where(
+                        HoldRow.kind == holder.kind,
+                        HoldRow.holder == holder.id,
+                        HoldRow.name == name,
+                        HoldRow.version == version,
+                    )
+                )
+            left = s.scalar(
+                select(func.count())
+                .select_from(HoldRow)
+                .where(HoldRow.name == name, HoldRow.version == version)
+            )
+            if not left and row.archived_at is None:
+                row.archived_at = _now()
+            s.flush()
+            return _versions(s, [row])[0]
+
+    def holds_of(self, holder: Holder) -> list[tuple[str, str]]:
+        """``(name, version)`` of everything ``holder`` holds."""
+        with self._tx() as s:
+            return [
+                (n, v)
+                for n, v in s.execute(
+                    select(HoldRow.name, HoldRow.version)
+                    .where(HoldRow.kind == holder.kind, HoldRow.holder == holder.id)
+                    .order_by(HoldRow.name, HoldRow.version)
+                )
+            ]
 
     def get_version(self, name: str, version: str | None = None) -> VersionRecord | None:
-        """``name`` at ``version``, or its latest registered version when ``None``."""
+        """``name`` at ``version`` (archived or not), or when ``None`` its latest
+        active version (its latest archived one when none is active)."""
         with self._tx() as s:
             query = select(VersionRow).where(VersionRow.name == name)
             if version is not None:
                 query = query.where(VersionRow.version == version)
+            else:
+                # Active first (archived_at NULL sorts as the smallest on both
+                # databases only when asked): order by "is archived", then newest.
+                query = query.order_by(VersionRow.archived_at.is_not(None))
             row = s.scalars(query.order_by(VersionRow.id.desc()).limit(1)).first()
-            return _version(row) if row else None
+            return _versions(s, [row])[0] if row else None
 
-    def versions_for_hash(self, env_hash: str) -> list[VersionRecord]:
-        """Every version registered with this hash (they share one image), by name
-        then registration order."""
+    def versions_for_hash(
+        self, env_hash: str, *, include_archived: bool = False
+    ) -> list[VersionRecord]:
+        """The active versions registered with this hash (they share one image),
+        by name then registration order; archived ones too when asked."""
         with self._tx() as s:
-            rows = s.scalars(
-                select(VersionRow)
-                .where(VersionRow.env_hash == env_hash)
-                .order_by(VersionRow.name, VersionRow.id)
-            )
-            return [_version(r) for r in rows]
+            query = select(VersionRow).where(VersionRow.env_hash == env_hash)
+            if not include_archived:
+                query = query.where(VersionRow.archived_at.is_(None))
+            rows = list(s.scalars(query.order_by(VersionRow.name, VersionRow.id)))
+            return _versions(s, rows)
 
-    def list_versions(self, name: str | None = None) -> list[VersionRecord]:
-        """All versions (of ``name`` when given), by name then registration order."""
+    def list_versions(
+        self, name: str | None = None, *, include_archived: bool = False
+    ) -> list[VersionRecord]:
+        """Active versions (of ``name`` when given), by name then registration
+        order, with their holders; archived ones too when asked."""
         with self._tx() as s:
             query = select(VersionRow)
             if name is not None:
                 query = query.where(VersionRow.name == name)
-            rows = s.scalars(query.order_by(VersionRow.name, VersionRow.id))
-            return [_version(r) for r in rows]
-
-    def unregister_version(self, name: str, version: str) -> bool:
-        """Remove a version; ``False`` when it was not registered. Images stay."""
-        with self._tx() as s:
-            result = s.execute(
-                delete(VersionRow).where(VersionRow.name == name, VersionRow.version == version)
-            )
-            return bool(getattr(result, "rowcount", 0))
+            if not include_archived:
+                query = query.where(VersionRow.archived_at.is_(None))
+            rows = list(s.scalars(query.order_by(VersionRow.name, VersionRow.id)))
+            return _versions(s, rows)
 
     def update_version_metadata(
         self,
@@ -414,6 +586,150 @@ class Workspace:
                 row.definition = _json_ready(definition)
             s.flush()
             return _version(row)
+
+    # -- retention -----------------------------------------------------------
+
+    def unheld_images(self, cutoff: str) -> list[tuple[ImageRecord, tuple[str, ...]]]:
+        """Images retention may delete, with the ``name:version`` labels (all
+        archived) that pointed at them: present in their registry, no active
+        version points at them, no hold names their digest, their hash's
+        current image is not one an active version uses, and last used
+        (recorded, or its last version archived) before ``cutoff`` (ISO time).
+        One record per registry, repository and digest."""
+        with self._tx() as s:
+            active = list(
+                s.execute(
+                    select(VersionRow.image, VersionRow.env_hash).where(
+                        VersionRow.archived_at.is_(None)
+                    )
+                )
+            )
+            protected = {d for image, _ in active if (d := _digest(image))}
+            protected |= {d for d in s.scalars(select(HoldRow.digest)) if d}
+            active_hashes = {h for _, h in active}
+            archived: dict[str, list[tuple[str, str]]] = {}
+            for name, version, image, when in s.execute(
+                select(
+                    VersionRow.name, VersionRow.version, VersionRow.image, VersionRow.archived_at
+                ).where(VersionRow.archived_at.is_not(None))
+            ):
+                if d := _digest(image):
+                    archived.setdefault(d, []).append((f"{name}:{version}", when or ""))
+            rows = list(
+                s.scalars(
+                    select(ImageRow).where(ImageRow.deleted_at.is_(None)).order_by(ImageRow.id)
+                )
+            )
+            current: dict[str, ImageRow] = {r.env_hash: r for r in rows}  # last row wins
+            groups: dict[tuple[str, str, str], ImageRow] = {}
+            for r in rows:
+                groups[(r.registry_host, r.repository, r.digest)] = r
+            out: list[tuple[ImageRecord, tuple[str, ...]]] = []
+            for row in groups.values():
+                if row.digest in protected:
+                    continue
+                if row.env_hash in active_hashes and current[row.env_hash].digest == row.digest:
+                    continue
+                labels = archived.get(row.digest, [])
+                last_used = max([row.recorded_at, *(when for _, when in labels)])
+                if last_used < cutoff:
+                    out.append((_image(row), tuple(sorted(label for label, _ in labels))))
+            return out
+
+    def digest_is_held(self, digest: str) -> bool:
+        """True when an active version or a hold names ``digest`` (checked again
+        right before a deletion)."""
+        with self._tx() as s:
+            pattern = f"%@{digest}"
+            in_use = s.scalar(
+                select(func.count())
+                .select_from(VersionRow)
+                .where(VersionRow.archived_at.is_(None), VersionRow.image.like(pattern))
+            )
+            held = s.scalar(
+                select(func.count()).select_from(HoldRow).where(HoldRow.digest == digest)
+            )
+            return bool(in_use or held)
+
+    def mark_image_deleted(self, registry: str, repository: str, digest: str) -> int:
+        """Record that retention deleted the manifest; returns the rows marked."""
+        with self._tx() as s:
+            rows = s.scalars(
+                select(ImageRow).where(
+                    ImageRow.registry_host == registry,
+                    ImageRow.repository == repository,
+                    ImageRow.digest == digest,
+                    ImageRow.deleted_at.is_(None),
+                )
+            ).all()
+            now = _now()
+            for row in rows:
+                row.deleted_at = now
+            return len(rows)
+
+    # -- build leases ----------------------------------------------------------
+
+    @contextmanager
+    def build_lease(self, key: str, ttl: float = 60.0, poll: float = 0.25) -> Iterator[None]:
+        """Hold the workspace-wide lease ``key`` (e.g. an environment hash) for
+        the ``with`` block; wait while another process, on any machine using
+        this workspace, holds it.
+
+        PostgreSQL: a session advisory lock, freed by the server when the
+        holder's connection ends (a process that dies frees it at once).
+        SQLite: a row with an expiry ``ttl`` seconds ahead, pushed forward by a
+        heartbeat thread; a holder that dies stops beating and the lease is
+        free once it expires.
+        """
+        if self._engine.dialect.name == "postgresql":
+            with self._engine.connect() as conn:
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+                lock = _lock_key(f"mlenv-lease:{key}")
+                conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": lock})
+                try:
+                    yield
+                finally:
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": lock})
+            return
+        owner = uuid.uuid4().hex
+        while not self._take_lease(key, owner, ttl):
+            time.sleep(poll)
+        stop = threading.Event()
+        beat = threading.Thread(
+            target=self._heartbeat, args=(key, owner, ttl, stop), daemon=True, name="mlenv-lease"
+        )
+        beat.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            beat.join()
+            with self._tx() as s:
+                s.execute(delete(LeaseRow).where(LeaseRow.key == key, LeaseRow.owner == owner))
+
+    def _take_lease(self, key: str, owner: str, ttl: float) -> bool:
+        with self._tx() as s:
+            row = s.get(LeaseRow, key)
+            now = time.time()
+            if row is not None and row.expires_at > now:
+                return False
+            if row is None:
+                s.add(LeaseRow(key=key, owner=owner, expires_at=now + ttl, acquired_at=_now()))
+            else:  # expired: its holder died
+                row.owner, row.expires_at, row.acquired_at = owner, now + ttl, _now()
+            return True
+
+    def _heartbeat(self, key: str, owner: str, ttl: float, stop: threading.Event) -> None:
+        while not stop.wait(ttl / 3):
+            try:
+                with self._tx() as s:
+                    row = s.get(LeaseRow, key)
+                    if row is None or row.owner != owner:
+                        print(f"mlenv: build lease {key[:12]} was lost", file=sys.stderr)
+                        return
+                    row.expires_at = time.time() + ttl
+            except SQLAlchemyError:  # a busy database: try again at the next beat
+                continue
 
     def count_versions(self) -> int:
         """How many versions are registered (all names)."""

@@ -1,0 +1,106 @@
+"""``mlenv gc``: retention. Deletes from their registries the images no
+active version and no holder uses, older than the retention."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pulumi_mlenv.cli.main import err_console, user_errors
+from pulumi_mlenv.config import Settings
+
+__all__ = ["register"]
+
+
+def _out() -> Console:
+    """stdout, made when a command runs: a table piped to a file or a program is
+    printed whole (wide), never cut to the 80 columns rich assumes there."""
+    import sys
+
+    return Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 400)
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000  # type: ignore[assignment]
+    return str(n)
+
+
+def gc_command(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List what would be deleted; delete nothing.")
+    ] = False,
+    keep_days: Annotated[
+        float, typer.Option("--keep-days", help="Keep images last used fewer days ago.")
+    ] = 30.0,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+) -> None:
+    """Delete images that nothing uses any more from their registries.
+
+    An image goes when every version that pointed at it is archived (no stack
+    holds it), no run or deployment holds its digest, and it was last used
+    more than --keep-days ago. A digest anything holds is never deleted.
+    Deleting frees registry space once the registry's garbage collection runs
+    (local registry: make registry-gc).
+
+    Examples:
+
+        mlenv gc --dry-run
+
+        mlenv gc --keep-days 7 --json
+    """
+    from pulumi_mlenv.service.retention import collect
+
+    settings = Settings.from_env()
+    with user_errors():
+        report = collect(settings.workspace_url, settings, keep_days=keep_days, dry_run=dry_run)
+    if as_json:
+        payload = {
+            "dry_run": report.dry_run,
+            "keep_days": report.keep_days,
+            "bytes": report.bytes,
+            "deleted": [
+                {
+                    "image": c.image,
+                    "hash": c.env_hash,
+                    "bytes": c.size,
+                    "versions": list(c.versions),
+                }
+                for c in report.deleted
+            ],
+            "kept": [c.image for c in report.kept],
+            "failed": [{"image": c.image, "error": e} for c, e in report.failed],
+        }
+        typer.echo(json.dumps(payload, indent=2))
+    else:
+        verb = "would delete" if dry_run else "deleted"
+        table = Table(title=f"Images {verb}", show_lines=False)
+        for column in ("image", "bytes", "versions (archived)"):
+            table.add_column(column, no_wrap=True)
+        for c in report.deleted:
+            table.add_row(c.image, _size(c.size), ", ".join(c.versions) or "-")
+        if report.deleted:
+            _out().print(table)
+        _out().print(
+            f"{verb} {len(report.deleted)} image{'s' * (len(report.deleted) != 1)}, "
+            f"{_size(report.bytes)} (compressed; shared layers stay while any image uses them)"
+        )
+        for c in report.kept:
+            _out().print(f"kept {c.image}: held since the plan was made")
+    for c, error in report.failed:
+        err_console.print(f"error: {c.image}: {error}", markup=False)
+    if report.deleted and not dry_run:
+        err_console.print("disk space returns when the registry's garbage collection runs")
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``mlenv gc``."""
+    app.command("gc")(gc_command)

@@ -1,0 +1,128 @@
+"""Retention (``mlenv gc``): delete from their registries the images that no
+active version and no holder uses any more, once older than the retention.
+
+An image (registry, repository, digest recorded in the workspace) may go when
+every version that pointed at it is archived, no hold (stack, run,
+deployment) names its digest, it is not its hash's current image while an
+active version has that hash, and it was last used (recorded, or its last
+version archived) more than ``keep_days`` ago. Each digest is checked again
+right before its deletion. Deleting a manifest frees no disk by itself: the
+registry's garbage collection does (scripts/registry-gc.sh for the local one).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from pulumi_mlenv.config import Settings
+from pulumi_mlenv.errors import MlenvError, RegistryError
+
+__all__ = ["Collectable", "GcReport", "collect", "plan"]
+
+
+@dataclass(frozen=True, slots=True)
+class Collectable:
+    """One image retention would delete."""
+
+    registry: str
+    repository: str
+    digest: str
+    size: int
+    env_hash: str
+    versions: tuple[str, ...]
+    last_recorded: str
+
+    @property
+    def image(self) -> str:
+        return f"{self.registry}/{self.repository}@{self.digest}"
+
+
+@dataclass(frozen=True, slots=True)
+class GcReport:
+    """What ``collect`` found and did: ``deleted`` (or would delete, on a dry
+    run), ``kept`` (held again since the plan), ``failed`` (image, reason)."""
+
+    dry_run: bool
+    keep_days: float
+    deleted: tuple[Collectable, ...]
+    kept: tuple[Collectable, ...] = ()
+    failed: tuple[tuple[Collectable, str], ...] = ()
+
+    @property
+    def bytes(self) -> int:
+        """Compressed bytes of the deleted images (shared layers counted in each)."""
+        return sum(c.size for c in self.deleted)
+
+
+def plan(workspace_url: str, keep_days: float, *, now: datetime | None = None) -> list[Collectable]:
+    """The images retention would delete now, oldest first."""
+    from pulumi_mlenv.workspace import Workspace
+
+    if keep_days < 0:
+        raise MlenvError(f"--keep-days {keep_days}: give 0 or more days")
+    cutoff = ((now or datetime.now(UTC)) - timedelta(days=keep_days)).isoformat(
+        timespec="microseconds"
+    )
+    with Workspace(workspace_url) as ws:
+        found = ws.unheld_images(cutoff)
+    items = [
+        Collectable(
+            registry=image.registry,
+            repository=image.repository,
+            digest=image.digest,
+            size=image.size,
+            env_hash=image.env_hash,
+            versions=labels,
+            last_recorded=image.recorded_at,
+        )
+        for image, labels in found
+    ]
+    return sorted(items, key=lambda c: c.last_recorded)
+
+
+def collect(
+    workspace_url: str,
+    settings: Settings,
+    *,
+    keep_days: float,
+    dry_run: bool,
+    now: datetime | None = None,
+) -> GcReport:
+    """Delete (or, on a dry run, list) what ``plan`` finds, and record each
+    deletion in the workspace."""
+    from pulumi_mlenv.registry import RegistryClient
+    from pulumi_mlenv.workspace import Workspace
+
+    candidates = plan(workspace_url, keep_days, now=now)
+    if dry_run:
+        return GcReport(dry_run=True, keep_days=keep_days, deleted=tuple(candidates))
+    deleted: list[Collectable] = []
+    kept: list[Collectable] = []
+    failed: list[tuple[Collectable, str]] = []
+    with Workspace(workspace_url) as ws:
+        for item in candidates:
+            if ws.digest_is_held(item.digest):  # held since the plan was made
+                kept.append(item)
+                continue
+            username, password = settings.login_for(item.registry)
+            try:
+                with RegistryClient(
+                    item.registry,
+                    username=username,
+                    password=password,
+                    ca_bundle=settings.ca_bundle,
+                ) as client:
+                    client.delete_manifest(item.repository, item.digest)
+            except RegistryError as err:
+                failed.append((item, str(err)))
+                continue
+            ws.mark_image_deleted(item.registry, item.repository, item.digest)
+            deleted.append(item)
+    return GcReport(
+        dry_run=False,
+        keep_days=keep_days,
+        deleted=tuple(deleted),
+        kept=tuple(kept),
+        failed=tuple(failed),
+    )

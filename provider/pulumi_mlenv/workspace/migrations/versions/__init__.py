@@ -1,0 +1,1 @@
+"""One file per schema change; ``down_revision`` names the change it follows."""
