@@ -10,10 +10,10 @@ from pulumi_mlenv.imaging.builder import index_text, requirements_text, secrets_
 from pulumi_mlenv.imaging.dockerfile import (
     BASE_STAGE,
     LOCK_PATH,
-    RESOLVED_STAGE,
+    PINNED_STAGE,
     RenderOptions,
     render,
-    render_resolve,
+    render_pin_step,
 )
 from pulumi_mlenv.imaging.layers import LayerGroup
 from pulumi_mlenv.spec import parse_definition
@@ -197,12 +197,12 @@ def test_package_stages_follow_the_index_not_its_token(other: str, same: bool) -
 
 
 def test_resolve_build_shares_the_venv_stage_and_ends_in_the_lock() -> None:
-    resolve = render_resolve(SYSTEM, OPTS)
+    resolve = render_pin_step(SYSTEM, OPTS)
     image = render(SYSTEM, LAYERED)
     venv = resolve[resolve.index("FROM mlenv-base AS mlenv-venv") : resolve.index("\nMLENV\n")]
     assert venv in image
     assert "uv pip compile" in resolve and "/run/secrets/requirements" in resolve
     assert resolve.rstrip().endswith(
-        f"FROM scratch AS {RESOLVED_STAGE}\nCOPY --from=mlenv-resolve /mlenv-resolved.txt /lock.txt"
+        f"FROM scratch AS {PINNED_STAGE}\nCOPY --from=mlenv-pin /mlenv-pinned.txt /lock.txt"
     )
     assert "s3cr3t-tok" not in resolve

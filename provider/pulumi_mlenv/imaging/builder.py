@@ -31,14 +31,14 @@ from pulumi_mlenv.imaging.buildkit import (
 from pulumi_mlenv.imaging.conda import find_missing_tool_message, render_conda
 from pulumi_mlenv.imaging.dockerfile import (
     LOCK_STAGE,
-    RESOLVED_STAGE,
+    PINNED_STAGE,
     SECRET_CA,
     SECRET_INDEX,
     SECRET_REQUIREMENTS,
     UV_CONTEXT,
     RenderOptions,
     render,
-    render_resolve,
+    render_pin_step,
     render_step_one,
 )
 from pulumi_mlenv.imaging.layers import group_pins, pinned_lock
@@ -61,8 +61,8 @@ __all__ = [
 #: Layer compression for pushed images; see docs/building.md for the measurements.
 DEFAULT_COMPRESSION = "gzip,compression-level=1"
 _USERINFO = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://([^/@\s]+)@")
-#: Step numbers of the resolve build start here in progress events.
-_RESOLVE_STEPS = 10_000
+#: Step numbers of the pin build start here in progress events.
+_PIN_STEPS = 10_000
 _LOOPBACK = re.compile(r"^(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$")
 
 
@@ -203,15 +203,15 @@ def _secret_file(root: Path, name: str, text: str) -> Path:
     return path
 
 
-def _resolve(
+def _pin_dependencies(
     job: ImageBuild,
     contexts: dict[str, Path],
     secrets: dict[str, Path],
     progress: ProgressCallback | None,
     docker_config: Path | None,
 ) -> str:
-    """Run the resolve build; return the resolver's output (every pin). Its
-    steps are reported numbered from ``_RESOLVE_STEPS`` (distinct from the
+    """Run the pin build; return the resolver's output (every pin). Its
+    steps are reported numbered from ``_PIN_STEPS`` (distinct from the
     image build's)."""
     root = contexts["dockerfile"].parent
     folder = root / "resolve"
@@ -219,7 +219,7 @@ def _resolve(
     options = RenderOptions(
         base_ref=job.base_ref, env_hash=job.env_hash, labels=(), cache_id=job.cache_id
     )
-    (folder / "Dockerfile").write_text(render_resolve(job.spec, options))
+    (folder / "Dockerfile").write_text(render_pin_step(job.spec, options))
     out = root / "resolved"
     request = BuildRequest(
         buildkit_host=job.buildkit_host,
@@ -227,15 +227,15 @@ def _resolve(
         output=f"type=local,dest={out}",
         secrets=secrets,
         build_args={"SOURCE_DATE_EPOCH": "0"},
-        target=RESOLVED_STAGE,
+        target=PINNED_STAGE,
         no_cache=job.no_cache,
         docker_config=docker_config,
     )
 
     def relay(event: StepEvent) -> None:
         if progress is not None:
-            name = f"resolve {event.name}"
-            progress(replace(event, number=_RESOLVE_STEPS + event.number, name=name))
+            name = f"pin {event.name}"
+            progress(replace(event, number=_PIN_STEPS + event.number, name=name))
 
     run_buildctl(
         request,
@@ -320,7 +320,8 @@ def build_image(job: ImageBuild, *, progress: ProgressCallback | None = None) ->
             if job.installer == "uv":
                 contexts[UV_CONTEXT] = _uv_context(job.work_dir)
             if job.installer == "uv" and not conda:
-                pins = pinned_lock(_resolve(job, contexts, secrets, progress, docker_config))
+                resolved = _pin_dependencies(job, contexts, secrets, progress, docker_config)
+                pins = pinned_lock(resolved)
         options = RenderOptions(
             base_ref=job.base_ref,
             env_hash=job.env_hash,

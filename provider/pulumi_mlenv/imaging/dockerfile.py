@@ -5,8 +5,8 @@ Stages, ordered by volatility:
 1. ``mlenv-base``: the base image *by digest* (or the user's base Dockerfile,
    whose last stage is renamed), then the custom Docker steps in order.
 2. Step 2 (system-managed only), uv: ``mlenv-venv`` makes the empty venv at
-   ``/opt/mlenv/venv`` from the base's Python. ``render_resolve`` adds
-   ``mlenv-resolve`` (``uv pip compile``, keyed on the hash) whose output the
+   ``/opt/mlenv/venv`` from the base's Python. ``render_pin_step`` adds
+   ``mlenv-pin`` (``uv pip compile``, keyed on the hash) whose output the
    builder reads back; ``render`` with ``options.layers`` then adds one
    ``mlenv-pkg-<group>`` stage per layer group (``imaging.layers``), each a
    ``--no-deps`` install of its pins into a venv-shaped prefix, and
@@ -44,11 +44,11 @@ __all__ = [
     "LOCK_PATH",
     "LOCK_STAGE",
     "MLENV_ROOT",
-    "RESOLVED_STAGE",
+    "PINNED_STAGE",
     "VENV_PATH",
     "RenderOptions",
     "render",
-    "render_resolve",
+    "render_pin_step",
     "render_step_one",
     "with_labels",
 ]
@@ -62,8 +62,8 @@ BASE_STAGE = "mlenv-base"
 BUILDER_STAGE = "mlenv-builder"
 LOCK_STAGE = "mlenv-lock"
 VENV_STAGE = "mlenv-venv"
-#: Target of the resolve build: ``/lock.txt``, the resolver's output.
-RESOLVED_STAGE = "mlenv-resolved"
+#: Target of the pin build: ``/lock.txt``, the resolver's output.
+PINNED_STAGE = "mlenv-pinned"
 #: Where a package stage leaves its files (a root of its own, like OUT_ROOT).
 LAYER_ROOT = "/mlenv-layer"
 LABEL_PREFIX = "org.pulumi-mlenv"
@@ -213,21 +213,21 @@ def _venv_stage(spec: EnvironmentSpec, options: RenderOptions) -> list[str]:
     return head + _uv_run(options, (), script)
 
 
-def _resolve_stages(spec: EnvironmentSpec, options: RenderOptions) -> list[str]:
-    out = f"/{RESOLVED_STAGE}.txt"
+def _pin_stages(spec: EnvironmentSpec, options: RenderOptions) -> list[str]:
+    out = f"/{PINNED_STAGE}.txt"
     script = [
         f"uv pip compile --quiet --python {VENV_PATH}/bin/python --no-header --no-annotate"
         f" {_pre_flag(spec)}-o {out} /run/secrets/{SECRET_REQUIREMENTS}",
         f"{_REDACT_SED} -i {out}",
     ]
     # The hash keys the resolution on the definition (secrets are not keyed).
-    head = [f"FROM {VENV_STAGE} AS mlenv-resolve", f"ENV MLENV_HASH={options.env_hash}"]
+    head = [f"FROM {VENV_STAGE} AS mlenv-pin", f"ENV MLENV_HASH={options.env_hash}"]
     return [
         *head,
         *_uv_run(options, (SECRET_REQUIREMENTS,), script),
         "",
-        f"FROM scratch AS {RESOLVED_STAGE}",
-        f"COPY --from=mlenv-resolve {out} /lock.txt",
+        f"FROM scratch AS {PINNED_STAGE}",
+        f"COPY --from=mlenv-pin {out} /lock.txt",
     ]
 
 
@@ -257,13 +257,13 @@ def _package_stages(spec: EnvironmentSpec, options: RenderOptions) -> list[str]:
     return out
 
 
-def render_resolve(spec: EnvironmentSpec, options: RenderOptions) -> str:
-    """The Dockerfile of the resolve build (uv, system-managed): its
-    ``RESOLVED_STAGE`` holds ``/lock.txt``, every pin of the environment. Its
+def render_pin_step(spec: EnvironmentSpec, options: RenderOptions) -> str:
+    """The Dockerfile of the pin build (uv, system-managed): its
+    ``PINNED_STAGE`` holds ``/lock.txt``, every pin of the environment. Its
     base and venv stages are those of ``render``: the build re-uses them."""
     out = render_step_one(spec, options)
     out += ["", "# Resolve the environment (secrets mounted, never copied)."]
-    out += [*_venv_stage(spec, options), "", *_resolve_stages(spec, options)]
+    out += [*_venv_stage(spec, options), "", *_pin_stages(spec, options)]
     return "\n".join(out) + "\n"
 
 
