@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.server
 import io
 import json
+import os
 import subprocess
 import tarfile
 import threading
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from pulumi_mlenv.config import Settings
+from pulumi_mlenv.imaging.vault import vault_base
 from pulumi_mlenv.service import ensure_image
 from pulumi_mlenv.spec import parse_definition
 
@@ -106,6 +108,11 @@ def test_ca_bundle_and_index_token_are_absent(
             _assert_layer_clean(_read(outer, name), fragment if own else None, bundle, name)
     assert TOKEN not in "\n".join(result.lock)
     assert TOKEN not in (result.dockerfile or "")
+    # Nothing that held the token outlives the build, on disk or in memory.
+    leftovers = [*settings.cache_dir.rglob("*"), *vault_base().glob(f"*-{os.getpid()}-*/**/*")]
+    for path in leftovers:
+        if path.is_file():
+            assert TOKEN.encode() not in path.read_bytes(), path
 
 
 def _read(archive: tarfile.TarFile, name: str) -> bytes:

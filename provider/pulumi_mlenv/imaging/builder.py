@@ -44,6 +44,7 @@ from pulumi_mlenv.imaging.dockerfile import (
 from pulumi_mlenv.imaging.layers import group_pins, pinned_lock
 from pulumi_mlenv.imaging.lock import parse_lock
 from pulumi_mlenv.imaging.reproducible import needs_rewrite_timestamp
+from pulumi_mlenv.imaging.vault import vault
 from pulumi_mlenv.spec.build_context import changed_files
 from pulumi_mlenv.spec.model import EnvironmentSpec
 from pulumi_mlenv.spec.pinning import extra_conda_packages
@@ -295,7 +296,10 @@ def build_image(job: ImageBuild, *, progress: ProgressCallback | None = None) ->
     conda = system and bool(extra_conda_packages(job.spec))
     job.work_dir.mkdir(parents=True, exist_ok=True)
     redact = secrets_of(job.spec)
-    with tempfile.TemporaryDirectory(prefix="build-", dir=job.work_dir) as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="build-", dir=job.work_dir) as tmp,
+        vault("build") as private,  # the secret files: in memory, never on disk
+    ):
         root = Path(tmp)
         os.chmod(root, 0o700)
         context = root / "context"
@@ -307,14 +311,14 @@ def build_image(job: ImageBuild, *, progress: ProgressCallback | None = None) ->
             contexts["context"] = _checked_context(job.spec)
         secrets: dict[str, Path] = {}
         pins: tuple[str, ...] | None = None
-        docker_config = _docker_config(root, job.registry_auth)
+        docker_config = _docker_config(private, job.registry_auth)
         if system:
             secrets[SECRET_REQUIREMENTS] = _secret_file(
-                root, "requirements", requirements_text(job.spec)
+                private, "requirements", requirements_text(job.spec)
             )
-            secrets[SECRET_INDEX] = _secret_file(root, "index", index_text(job.spec))
+            secrets[SECRET_INDEX] = _secret_file(private, "index", index_text(job.spec))
             # An empty file when there is no bundle.
-            ca = secrets[SECRET_CA] = _secret_file(root, "ca", "")
+            ca = secrets[SECRET_CA] = _secret_file(private, "ca", "")
             if job.ca_bundle:
                 shutil.copyfile(job.ca_bundle, ca)
             if job.installer == "uv":

@@ -36,6 +36,7 @@ from pulumi_mlenv.imaging.dockerfile import (
     UV_CONTEXT,
     VENV_PATH,
 )
+from pulumi_mlenv.imaging.vault import vault
 
 __all__ = [
     "APP_ROOT",
@@ -155,14 +156,17 @@ def build_inference_image(
         job.env_image, system_managed=job.system_managed, server=job.server, labels=labels
     )
     job.work_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="inference-", dir=job.work_dir) as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="inference-", dir=job.work_dir) as tmp,
+        vault("inference") as private,  # the secret files: in memory, never on disk
+    ):
         root = Path(tmp)
         os.chmod(root, 0o700)
         context = root / "context"
         shutil.copytree(job.code_dir, context / "code")
         (context / "Dockerfile").write_text(dockerfile)
         contexts: dict[str, Path] = {"context": context, "dockerfile": context}
-        ca = _secret_file(root, "ca", "")
+        ca = _secret_file(private, "ca", "")
         if job.ca_bundle:
             shutil.copyfile(job.ca_bundle, ca)
         if job.system_managed:
@@ -173,7 +177,7 @@ def build_inference_image(
             output=_image_output(job.image_name, "gzip,compression-level=1"),
             secrets={SECRET_CA: ca},
             build_args={"SOURCE_DATE_EPOCH": "0"},
-            docker_config=_docker_config(root, job.registry_auth),
+            docker_config=_docker_config(private, job.registry_auth),
         )
         outcome = run_buildctl(request, metadata_file=root / "metadata.json", progress=progress)
     if outcome.digest is None:

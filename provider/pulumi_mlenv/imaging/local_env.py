@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 from filelock import FileLock
@@ -18,6 +17,7 @@ from pulumi_mlenv.errors import BuildError
 from pulumi_mlenv.imaging.builder import find_uv, requirements_text, secrets_of
 from pulumi_mlenv.imaging.buildkit import failed_package
 from pulumi_mlenv.imaging.lock import parse_lock
+from pulumi_mlenv.imaging.vault import vault
 from pulumi_mlenv.spec.model import EnvironmentSpec
 from pulumi_mlenv.spec.pinning import python_version
 
@@ -56,8 +56,8 @@ def local_environment(spec: EnvironmentSpec, env_hash: str, settings: Settings) 
             env.update(SSL_CERT_FILE=settings.ca_bundle, PIP_CERT=settings.ca_bundle)
         version = python_version(spec)
         redact = secrets_of(spec)
-        with tempfile.TemporaryDirectory(prefix="reqs-", dir=root) as tmp:
-            reqs = Path(tmp) / "requirements.txt"
+        with vault("venv") as private:  # the requirements may hold index tokens
+            reqs = private / "requirements.txt"
             reqs.touch(mode=0o600)
             reqs.write_text(requirements_text(spec))
             python = target / "bin" / "python"
