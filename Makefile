@@ -21,7 +21,7 @@ test: setup  ## ruff, mypy and the whole test suite (both tiers)
 
 test-fast:  ## ruff, mypy and the fast tier: no Docker, BuildKit, registry or Pulumi CLI needed
 	@./scripts/setup-python.sh
-	@./scripts/test.sh -m "not docker and not engine"
+	@MLENV_FAST_ONLY=1 ./scripts/test.sh
 
 bench: setup  ## the benchmarks in benchmarks/ (tables of ratios)
 	@source scripts/env.sh && for b in benchmarks/bench_*.py; do echo "== $$b"; python "$$b"; done

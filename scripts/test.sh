@@ -9,5 +9,9 @@ ruff check provider tests benchmarks examples
 ruff format --check provider tests benchmarks examples
 say "mypy"
 mypy
-say "pytest"
-pytest "$@"
+say "pytest: fast tier (no daemons), on every core"
+pytest -m "not docker and not engine" -n auto "$@"
+if [ "${MLENV_FAST_ONLY:-0}" != 1 ]; then
+  say "pytest: docker and engine tier (the daemons setup started)"
+  pytest -m "docker or engine" "$@"
+fi

@@ -100,7 +100,7 @@ UNREACHABLE = [
 ]
 
 
-@pytest.mark.parametrize(("url", "reason"), UNREACHABLE)
+@pytest.mark.parametrize(("url", "reason"), UNREACHABLE, ids=["unix", "tcp", "ssh"])
 def test_unreachable_engines_give_one_line_naming_the_url(url: str, reason: str):
     with pytest.raises(EngineError) as info:
         DockerTarget(url).check()
