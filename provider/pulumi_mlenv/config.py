@@ -15,6 +15,8 @@ a default that works on a developer machine prepared by ``make setup``.
 | Docker engine      | DOCKER_HOST            | unix:///var/run/docker.sock                   |
 | cache folder       | MLENV_CACHE_DIR        | $XDG_CACHE_HOME/pulumi-mlenv or ~/.cache/...   |
 | workspace (CLI)    | MLENV_WORKSPACE        | sqlite file mlenv-workspace.db in the cache   |
+| run folders        | MLENV_RUNS_DIR         | runs/ in the cache folder (logs, outputs)     |
+| Spark              | SPARK_HOME             | the pyspark that scripts/setup-spark.sh installs |
 | registry login     | MLENV_REGISTRY_USERNAME and MLENV_REGISTRY_PASSWORD (MLENV_REGISTRY's host) |
 """
 
@@ -71,6 +73,10 @@ class Settings:
     docker_host: str = DEFAULT_DOCKER_HOST
     cache_dir: Path = Path("~/.cache/pulumi-mlenv")
     workspace_url: str = ""
+    #: One folder per run: ``<runs_dir>/<id>/output.log`` and ``outputs/``.
+    runs_dir: Path = Path("~/.cache/pulumi-mlenv/runs")
+    #: Folder with ``bin/spark-submit``; ``None``: the one setup installed, or PATH.
+    spark_home: str | None = None
     #: ``(host, username, password)`` registry logins; never printed.
     registry_credentials: tuple[tuple[str, str, str], ...] = field(default=(), repr=False)
 
@@ -109,6 +115,8 @@ class Settings:
             workspace_url=env.get("MLENV_WORKSPACE")
             or f"sqlite:///{cache_dir / 'mlenv-workspace.db'}",
             registry_credentials=_credentials_from_env(env),
+            runs_dir=Path(env.get("MLENV_RUNS_DIR") or cache_dir / "runs"),
+            spark_home=env.get("SPARK_HOME") or None,
         )
 
     def with_overrides(self, **changes: object) -> Settings:

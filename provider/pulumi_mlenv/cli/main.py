@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "pulumi_mlenv.cli.env_commands",
     "pulumi_mlenv.cli.build_commands",
     "pulumi_mlenv.cli.workspace_commands",
+    "pulumi_mlenv.cli.run_commands",
 )
 
 app = typer.Typer(

@@ -8,7 +8,7 @@ registry (R17 base digests), build (``service.ensure_image``) and workspace
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -138,15 +138,19 @@ def provision(
     settings: Settings,
     workspace_url: str,
     force: bool = False,
+    progress: Callable[[Any], None] | None = None,
 ) -> Provisioned:
     """Ensure the image (reuse by hash or build, R14) then register the
     version in the workspace (R6). A new name with a known hash builds nothing
-    (R13, R15). A failed build raises before anything is registered."""
+    (R13, R15). A failed build raises before anything is registered.
+    ``progress`` receives the build's step events (``imaging.buildkit.StepEvent``)."""
     from pulumi_mlenv.service.images import ensure_image
     from pulumi_mlenv.workspace import Workspace
 
     workspace = Workspace(workspace_url)
-    result = ensure_image(resolved.spec, settings=settings, workspace=workspace, force=force)
+    result = ensure_image(
+        resolved.spec, settings=settings, workspace=workspace, force=force, progress=progress
+    )
     spec = resolved.spec
     current = workspace.get_version(spec.name, spec.version) if spec.version else None
     if (

@@ -1,4 +1,4 @@
-"""The workspace: environment versions, images and compute targets, in any SQL database.
+"""The workspace: environment versions, images, compute targets and runs, in any SQL database.
 
 A SQLite file by default (a plain path), any SQLAlchemy URL otherwise.
 """
@@ -9,12 +9,16 @@ from pulumi_mlenv.workspace.records import (
     VersionConflict,
     VersionRecord,
 )
+from pulumi_mlenv.workspace.runs import RunRecord, RunStatus, RunStore
 from pulumi_mlenv.workspace.store import KEEP, Workspace
 
 __all__ = [
     "KEEP",
     "ComputeTargetRecord",
     "ImageRecord",
+    "RunRecord",
+    "RunStatus",
+    "RunStore",
     "VersionConflict",
     "VersionRecord",
     "Workspace",
