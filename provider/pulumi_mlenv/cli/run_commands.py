@@ -39,7 +39,8 @@ compute_app = typer.Typer(
     help="Compute targets: local (this host), docker (an engine) and spark (a cluster).",
     no_args_is_help=True,
 )
-out = Console(highlight=False, soft_wrap=True)
+# Piped output is read by scripts: wide enough that no table cell is cut.
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 EXIT_CANCELLED = 130
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the run as one JSON object.")]
 TAIL_LINES = 20

@@ -121,6 +121,39 @@ class DockerTarget:
                     container.remove(force=True)
             client.close()
 
+    def image_file(
+        self, image: str, path: str, login: tuple[str, str] | None, on_progress: Sink
+    ) -> str | None:
+        """The text of ``path`` inside ``image`` (pulled when missing), or
+        ``None`` when the image has no such file. Nothing runs: the file is
+        read from a created, never started, container."""
+        import io
+        import tarfile
+
+        from docker.errors import DockerException, NotFound
+
+        self.check()
+        client = self._client(None)
+        container = None
+        try:
+            _ensure_image(client, image, login, on_progress)
+            container = client.containers.create(image, ["true"], network_mode="host")
+            try:
+                chunks, _ = container.get_archive(path)
+            except NotFound:
+                return None
+            with tarfile.open(fileobj=io.BytesIO(b"".join(chunks))) as tar:
+                member = tar.extractfile(tar.getmembers()[0])
+                return member.read().decode("utf-8", "replace") if member else None
+        except DockerException as exc:
+            reason = _reason(exc)
+            raise EngineError(f"reading {path} from {image} on {self.url}: {reason}") from None
+        finally:
+            if container is not None:
+                with contextlib.suppress(DockerException):
+                    container.remove(force=True)
+            client.close()
+
     def execute(self, job: Job, on_output: Sink, on_progress: Sink) -> int:
         """Run the job in a fresh container of ``job.image``; see ``ComputeTarget``."""
         from docker.errors import DockerException

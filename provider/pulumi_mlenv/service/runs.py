@@ -320,6 +320,7 @@ def _host_python(env: Prepared, settings: Settings, events: Events) -> tuple[str
 
 def _plan(
     kind: str,
+    target: ComputeTarget,
     env: Prepared,
     base: Job,
     settings: Settings,
@@ -334,7 +335,15 @@ def _plan(
             image=env.image,
             registry_login=(user, password) if user and password else None,
         )
-        return _Plan(job, env.lock, None, 0.0)
+        lock = env.lock
+        if not lock and isinstance(target, DockerTarget):
+            # An image this workspace did not build: its lock is a file in the image.
+            from pulumi_mlenv.imaging.dockerfile import LOCK_PATH
+            from pulumi_mlenv.imaging.lock import parse_lock
+
+            text = target.image_file(env.image, LOCK_PATH, job.registry_login, events.on_progress)
+            lock = parse_lock(text or "")
+        return _Plan(job, lock, None, 0.0)
     python, lock = _host_python(env, settings, events)
     if kind != "spark":
         return _Plan(replace(base, python=python), lock, None, 0.0)
@@ -399,7 +408,7 @@ def _run(
         outputs=outputs,
         python="python",
     )
-    plan = _plan(target_record.kind, env, base, settings, events)
+    plan = _plan(target_record.kind, target, env, base, settings, events)
     store = RunStore(workspace_url)
     try:
         record = store.add(
