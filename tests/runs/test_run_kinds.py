@@ -10,7 +10,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from tests.runs.conftest import MASTER, Cli, definition, spark_home
 
 pytestmark = pytest.mark.docker
