@@ -10,7 +10,8 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.runs.conftest import MASTER, Cli, definition, spark_home
+
+from support.runs import MASTER, Cli, definition, spark_home
 
 pytestmark = pytest.mark.docker
 
