@@ -2,7 +2,7 @@
 # up whatever is missing first (see scripts/setup.sh).
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help setup up preview test bench destroy
+.PHONY: help setup up preview test bench destroy spark
 
 help:  ## this list
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -18,6 +18,9 @@ preview: setup  ## pulumi preview --diff of the quickstart
 
 test: setup  ## ruff, mypy and the whole test suite
 	@./scripts/test.sh
+
+spark: setup  ## a local Spark cluster (master spark://127.0.0.1:7077 + a worker), compute target spark-local
+	@./scripts/setup-spark.sh
 
 bench: setup  ## the benchmarks in benchmarks/ (tables of ratios)
 	@source scripts/env.sh && for b in benchmarks/bench_*.py; do echo "== $$b"; python "$$b"; done

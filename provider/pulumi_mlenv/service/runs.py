@@ -73,7 +73,9 @@ class RunRequest:
     version). ``compute``: ``local``, ``docker`` or a registered target's
     name. ``source``: the folder snapshotted and mounted; the script's own
     folder when not given. ``script`` is relative to ``source`` (or to the
-    current folder, inside ``source``).
+    current folder, inside ``source``). ``expect_hash``: refuse to run when
+    the registered version named does not have this hash (the Pulumi
+    resource passes its Environment's hash).
     """
 
     script: str
@@ -81,6 +83,7 @@ class RunRequest:
     compute: str = "local"
     arguments: tuple[str, ...] = ()
     source: str | None = None
+    expect_hash: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -254,8 +257,8 @@ def _from_version(
     )
     if expect_hash is not None and record.env_hash != expect_hash:
         raise MlenvError(
-            f"environment {record.label} now maps to hash {record.env_hash[:12]}, "
-            f"not {expect_hash[:12]}: the recorded run's environment cannot be rebuilt on the host"
+            f"environment {record.label} maps to hash {record.env_hash[:12]} in the "
+            f"workspace, not {expect_hash[:12]}: is it registered in another workspace?"
         )
     return Prepared(
         name=record.name,
@@ -269,18 +272,27 @@ def _from_version(
 
 
 def prepare_environment(
-    reference: str, settings: Settings, workspace_url: str, events: Events
+    reference: str,
+    settings: Settings,
+    workspace_url: str,
+    events: Events,
+    expect_hash: str | None = None,
 ) -> Prepared:
     """A definition file or folder (registered now, R6), else ``NAME[:VERSION]``."""
     if Path(reference).expanduser().exists():
-        return _from_definition(str(Path(reference).expanduser()), settings, workspace_url, events)
+        env = _from_definition(str(Path(reference).expanduser()), settings, workspace_url, events)
+        if expect_hash is not None and env.env_hash != expect_hash:
+            raise MlenvError(
+                f"definition {reference} hashes to {env.env_hash[:12]}, not {expect_hash[:12]}"
+            )
+        return env
     name, _, version = reference.partition(":")
     if not name or "/" in name:
         raise SpecError.at(
             "environment", f"definition {reference!r} does not exist",
             "give a definition file or folder, or NAME[:VERSION] of a registered version",
         )  # fmt: skip
-    return _from_version(name, version or None, workspace_url)
+    return _from_version(name, version or None, workspace_url, expect_hash)
 
 
 # -- the job -------------------------------------------------------------------
@@ -472,7 +484,9 @@ def submit(
     source_folder, script = locate_script(request.script, request.source)
     target_record, target = resolve_compute(request.compute, settings, workspace_url)
     target.check()
-    env = prepare_environment(request.environment, settings, workspace_url, events)
+    env = prepare_environment(
+        request.environment, settings, workspace_url, events, request.expect_hash
+    )
     return _run(
         env=env,
         target_record=target_record,
