@@ -160,10 +160,13 @@ class DockerTarget:
 
         if not job.image:
             raise EngineError(f"running on {self.url}: the job names no image")
-        self.check()
         client = self._client(None)  # no timeout: a run takes as long as it takes
         container = None
         try:
+            try:
+                client.ping()
+            except Exception as exc:  # any failure to answer a ping means unreachable
+                raise EngineError(f"docker engine {self.url} unreachable: {_reason(exc)}") from None
             _ensure_image(client, job.image, job.registry_login, on_progress)
             container = client.containers.create(
                 job.image,
