@@ -88,3 +88,32 @@ def test_a_second_spark_run_packs_nothing_and_reuses_spark_packages(
     assert archives[0].stat().st_mtime_ns == stamp
     assert "downloading" not in second.stdout  # Ivy found the jar in its cache
     assert "PROBE " in second.stdout
+
+
+def test_a_user_managed_environment_runs_its_own_interpreter(cli: Cli, tmp_path: Path):
+    """Nothing is installed for it (R4): the host and the image run the
+    interpreter the definition names."""
+    (tmp_path / "env").mkdir()
+    env_file = tmp_path / "env" / "mlenv.yml"
+    env_file.write_text(
+        "name: own-python\npython:\n  user_managed: true\n  interpreter_path: /usr/bin/python3\n"
+    )
+    (tmp_path / "src").mkdir()
+    script = tmp_path / "src" / "which.py"
+    script.write_text("import sys\nprint('PYTHON', sys.executable)\n")
+    for compute in ("local", "docker"):
+        done = cli("run", "submit", str(script), "--env", str(env_file), "-c", compute)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert "PYTHON /usr/bin/python3\n" in done.stdout
+    missing = tmp_path / "env2"
+    missing.mkdir()
+    (missing / "mlenv.yml").write_text(
+        "name: no-python\npython:\n  user_managed: true\n  interpreter_path: /opt/none/python\n"
+        "docker:\n  steps:\n"
+        "    - RUN mkdir -p /opt/none && ln -s /usr/bin/python3 /opt/none/python\n"
+    )
+    done = cli("run", "submit", str(script), "--env", str(missing / "mlenv.yml"), "-c", "local")
+    assert done.returncode == 2
+    assert "python.interpreter_path: the user-managed interpreter '/opt/none/python'" in done.stderr
+    assert "does not exist on this host" in done.stderr
+    assert "no-python" not in cli("env", "versions").stdout  # refused before anything was built

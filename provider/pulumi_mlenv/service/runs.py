@@ -306,6 +306,18 @@ class _Plan:
     pack_seconds: float
 
 
+def check_host_interpreter(spec: EnvironmentSpec) -> str:
+    """The user-managed interpreter of ``spec``, which must exist on this host."""
+    path = spec.python.interpreter_path or ""
+    if not Path(path).is_file():
+        raise SpecError.at(
+            "python.interpreter_path",
+            f"the user-managed interpreter {path!r} does not exist on this host",
+            "install it, or run on docker where the image has it",
+        )
+    return path
+
+
 def _host_python(env: Prepared, settings: Settings, events: Events) -> tuple[str, tuple[str, ...]]:
     """The host interpreter of ``env`` and the lock it has: a user-managed
     interpreter as given, else the virtualenv keyed by hash (made once)."""
@@ -313,14 +325,7 @@ def _host_python(env: Prepared, settings: Settings, events: Events) -> tuple[str
 
     spec = env.spec
     if spec.python.user_managed:
-        path = spec.python.interpreter_path or ""
-        if not Path(path).is_file():
-            raise SpecError.at(
-                "python.interpreter_path",
-                f"the user-managed interpreter {path!r} does not exist on this host",
-                "install it, or run on docker where the image has it",
-            )
-        return path, env.lock
+        return check_host_interpreter(spec), env.lock
     venv = Path(settings.cache_dir).expanduser() / "venvs" / env.env_hash
     if not (venv / ".mlenv-complete").exists():
         events.on_progress(f"making the virtualenv of {env.name}:{env.version} (once per hash)")
@@ -484,6 +489,14 @@ def submit(
     source_folder, script = locate_script(request.script, request.source)
     target_record, target = resolve_compute(request.compute, settings, workspace_url)
     target.check()
+    reference = Path(request.environment).expanduser()
+    if target_record.kind != "docker" and reference.exists():
+        # A host interpreter that is not there fails before anything is built.
+        from pulumi_mlenv.service.environments import definition_from_inputs
+
+        spec = definition_from_inputs({"source": str(reference.resolve())})
+        if spec.python.user_managed:
+            check_host_interpreter(spec)
     env = prepare_environment(
         request.environment, settings, workspace_url, events, request.expect_hash
     )
