@@ -19,29 +19,32 @@ CLI), the target stops what it started and the run is recorded
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
-from pulumi_mlenv.compute import (
-    ComputeTarget,
-    DockerTarget,
-    Job,
-    LocalTarget,
-    Sink,
-    SparkTarget,
-)
+from pulumi_mlenv.compute import ComputeTarget, Job
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.errors import MlenvError, SpecError
-from pulumi_mlenv.spec import EnvironmentSpec
+from pulumi_mlenv.service.compute_targets import (
+    BUILTIN_TARGETS,
+    compute_targets,
+    resolve_compute,
+)
+from pulumi_mlenv.service.run_environments import (
+    Events,
+    Prepared,
+    check_host_interpreter,
+    from_version,
+    plan_job,
+    prepare_environment,
+)
 from pulumi_mlenv.workspace import ComputeTargetRecord, RunRecord, RunStatus, RunStore
 
 __all__ = [
     "BUILTIN_TARGETS",
     "LOG_NAME",
+    "Events",
     "Prepared",
     "RunRequest",
     "Submitted",
@@ -51,17 +54,12 @@ __all__ = [
     "locate_script",
     "log_tail",
     "rerun",
+    "resolve_compute",
     "submit",
 ]
 
-#: Targets every workspace has without registering them.
-BUILTIN_TARGETS = ("local", "docker")
 #: The run's merged output, in its folder.
 LOG_NAME = "output.log"
-
-
-def _ignore(_text: str) -> None:
-    return None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -87,21 +85,6 @@ class RunRequest:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Prepared:
-    """The environment as a run uses it: the version, its hash, image by
-    digest and lock, the definition and the variables to set."""
-
-    name: str
-    version: str
-    env_hash: str
-    image: str
-    lock: tuple[str, ...]
-    spec: EnvironmentSpec
-    variables: tuple[tuple[str, str], ...]
-    built: bool = False
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class Submitted:
     """A finished run: its record, whether an image was built for it, and
     (Spark) whether its environment was packed now (``False``: reused)."""
@@ -110,19 +93,6 @@ class Submitted:
     built: bool = False
     packed: bool | None = None
     pack_seconds: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class Events:
-    """Where a run's output and progress go (the CLI prints them; the
-    Pulumi provider keeps them in the run's log only)."""
-
-    on_output: Sink = _ignore
-    on_progress: Sink = _ignore
-    on_build: Callable[[Any], None] | None = None
-
-
-# -- checks before anything starts -------------------------------------------
 
 
 def locate_script(script: str, source: str | None) -> tuple[Path, str]:
@@ -162,227 +132,6 @@ def locate_script(script: str, source: str | None) -> tuple[Path, str]:
         )
     path = path.resolve()
     return path.parent, path.name
-
-
-def compute_targets(settings: Settings, workspace_url: str) -> list[ComputeTargetRecord]:
-    """The built-in targets (``local``, ``docker`` on ``DOCKER_HOST``) and
-    those registered in the workspace, by name."""
-    from pulumi_mlenv.workspace import Workspace
-
-    builtin = [
-        ComputeTargetRecord(name="local", kind="local", url=None),
-        ComputeTargetRecord(name="docker", kind="docker", url=settings.docker_host),
-    ]
-    with Workspace(workspace_url) as workspace:
-        registered = workspace.list_compute_targets()
-    names = {t.name for t in registered}
-    return sorted([*(t for t in builtin if t.name not in names), *registered], key=lambda t: t.name)
-
-
-def _target(record: ComputeTargetRecord, settings: Settings) -> ComputeTarget:
-    if record.kind == "local":
-        return LocalTarget()
-    if record.kind == "docker":
-        return DockerTarget(record.url or settings.docker_host)
-    if record.kind == "spark":
-        if not record.url:
-            raise SpecError.at("compute", f"spark target {record.name!r} has no master URL")
-        return SparkTarget(record.url, settings.spark_home, str(settings.cache_dir))
-    raise SpecError.at(
-        "compute", f"compute target {record.name!r} has unknown kind {record.kind!r}"
-    )
-
-
-def resolve_compute(
-    name: str, settings: Settings, workspace_url: str
-) -> tuple[ComputeTargetRecord, ComputeTarget]:
-    """The target called ``name`` (a registered one wins over a built-in of
-    the same name). Raises ``SpecError`` listing the known names."""
-    targets = compute_targets(settings, workspace_url)
-    for record in targets:
-        if record.name == name:
-            return record, _target(record, settings)
-    known = ", ".join(t.name for t in targets)
-    raise SpecError.at(
-        "compute", f"unknown compute target {name!r}",
-        f"use one of: {known} (mlenv compute list; mlenv compute add registers one)",
-    )  # fmt: skip
-
-
-# -- the environment -----------------------------------------------------------
-
-
-def _from_definition(path: str, settings: Settings, workspace_url: str, events: Events) -> Prepared:
-    from pulumi_mlenv.service import environments as envs
-
-    spec = envs.definition_from_inputs({"source": str(Path(path).resolve())})
-    resolved = envs.resolve(spec, settings)
-    events.on_progress(f"environment {spec.name}: hash {resolved.hash[:12]}, ensuring its image")
-    provisioned = envs.provision(
-        resolved, settings=settings, workspace_url=workspace_url, progress=events.on_build
-    )
-    return Prepared(
-        name=resolved.spec.name,
-        version=provisioned.version,
-        env_hash=resolved.hash,
-        image=provisioned.image,
-        lock=provisioned.lock,
-        spec=resolved.spec,
-        variables=resolved.spec.environment_variables,
-        built=provisioned.built,
-    )
-
-
-def _from_version(
-    name: str, version: str | None, workspace_url: str, expect_hash: str | None = None
-) -> Prepared:
-    from pulumi_mlenv.service import environments as envs
-    from pulumi_mlenv.workspace import Workspace
-
-    with Workspace(workspace_url) as workspace:
-        record = workspace.get_version(name, version)
-        if record is None:
-            label = f"{name}:{version}" if version else name
-            raise SpecError.at(
-                "environment",
-                f"no definition file {label!r} and no environment {label} in the workspace",
-                "give a definition file, or NAME[:VERSION] of a registered version "
-                "(mlenv env versions lists them)",
-            )
-        digest = record.image.rsplit("@", 1)[-1]
-        image = workspace.find_image_by_digest(digest)
-    metadata = {"name": record.name, "version": record.version}
-    spec = envs.spec_from_state(
-        {**record.definition, **metadata}, image.base_digest if image else None
-    )
-    if expect_hash is not None and record.env_hash != expect_hash:
-        raise MlenvError(
-            f"environment {record.label} maps to hash {record.env_hash[:12]} in the "
-            f"workspace, not {expect_hash[:12]}: is it registered in another workspace?"
-        )
-    return Prepared(
-        name=record.name,
-        version=record.version,
-        env_hash=record.env_hash,
-        image=record.image,
-        lock=tuple(image.lock) if image else (),
-        spec=spec,
-        variables=record.environment_variables,
-    )
-
-
-def prepare_environment(
-    reference: str,
-    settings: Settings,
-    workspace_url: str,
-    events: Events,
-    expect_hash: str | None = None,
-) -> Prepared:
-    """A definition file or folder (registered now, R6), else ``NAME[:VERSION]``."""
-    if Path(reference).expanduser().exists():
-        env = _from_definition(str(Path(reference).expanduser()), settings, workspace_url, events)
-        if expect_hash is not None and env.env_hash != expect_hash:
-            raise MlenvError(
-                f"definition {reference} hashes to {env.env_hash[:12]}, not {expect_hash[:12]}"
-            )
-        return env
-    name, _, version = reference.partition(":")
-    if not name or "/" in name:
-        raise SpecError.at(
-            "environment", f"definition {reference!r} does not exist",
-            "give a definition file or folder, or NAME[:VERSION] of a registered version",
-        )  # fmt: skip
-    return _from_version(name, version or None, workspace_url, expect_hash)
-
-
-# -- the job -------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Plan:
-    job: Job
-    lock: tuple[str, ...]
-    packed: bool | None
-    pack_seconds: float
-
-
-def check_host_interpreter(spec: EnvironmentSpec) -> str:
-    """The user-managed interpreter of ``spec``, which must exist on this host."""
-    path = spec.python.interpreter_path or ""
-    if not Path(path).is_file():
-        raise SpecError.at(
-            "python.interpreter_path",
-            f"the user-managed interpreter {path!r} does not exist on this host",
-            "install it, or run on docker where the image has it",
-        )
-    return path
-
-
-def _host_python(env: Prepared, settings: Settings, events: Events) -> tuple[str, tuple[str, ...]]:
-    """The host interpreter of ``env`` and the lock it has: a user-managed
-    interpreter as given, else the virtualenv keyed by hash (made once)."""
-    from pulumi_mlenv.service.images import materialize_local
-
-    spec = env.spec
-    if spec.python.user_managed:
-        return check_host_interpreter(spec), env.lock
-    venv = Path(settings.cache_dir).expanduser() / "venvs" / env.env_hash
-    if not (venv / ".mlenv-complete").exists():
-        events.on_progress(f"making the virtualenv of {env.name}:{env.version} (once per hash)")
-    venv = materialize_local(spec, settings)
-    lock_file = venv / "lock.txt"
-    lock = tuple(lock_file.read_text().split()) if lock_file.exists() else env.lock
-    return str(venv / "bin" / "python"), lock
-
-
-def _plan(
-    kind: str,
-    target: ComputeTarget,
-    env: Prepared,
-    base: Job,
-    settings: Settings,
-    events: Events,
-) -> _Plan:
-    if kind == "docker":
-        registry = env.image.split("/", 1)[0]
-        user, password = settings.login_for(registry)
-        job = replace(
-            base,
-            python=env.spec.python.interpreter_path or "python",
-            image=env.image,
-            registry_login=(user, password) if user and password else None,
-        )
-        lock = env.lock
-        if not lock and isinstance(target, DockerTarget):
-            # An image this workspace did not build: its lock is a file in the image.
-            from pulumi_mlenv.imaging.dockerfile import LOCK_PATH
-            from pulumi_mlenv.imaging.lock import parse_lock
-
-            text = target.image_file(env.image, LOCK_PATH, job.registry_login, events.on_progress)
-            lock = parse_lock(text or "")
-        return _Plan(job, lock, None, 0.0)
-    python, lock = _host_python(env, settings, events)
-    if kind != "spark":
-        return _Plan(replace(base, python=python), lock, None, 0.0)
-    spark = env.spec.spark
-    job = replace(
-        base,
-        python=python,
-        spark_packages=tuple(str(p) for p in spark.packages),
-        spark_repositories=spark.repositories,
-    )
-    if env.spec.python.user_managed:
-        return _Plan(replace(job, executor_python=python), lock, None, 0.0)
-    from pulumi_mlenv.imaging.pack import archive_path, pack_environment
-
-    started = time.monotonic()
-    if not archive_path(settings.cache_dir, env.env_hash).exists():
-        events.on_progress("packing the environment for Spark executors (once per hash)")
-    archive, packed = pack_environment(Path(python).parent.parent, settings.cache_dir, env.env_hash)
-    seconds = time.monotonic() - started
-    if packed:
-        events.on_progress(f"packed {archive.name} in {seconds:.1f} s")
-    return _Plan(replace(job, archive=archive), lock, packed, seconds if packed else 0.0)
 
 
 # -- running and recording -----------------------------------------------------
@@ -425,7 +174,7 @@ def _run(
         outputs=outputs,
         python="python",
     )
-    plan = _plan(target_record.kind, target, env, base, settings, events)
+    plan = plan_job(target_record.kind, target, env, base, settings, events)
     store = RunStore(workspace_url)
     try:
         record = store.add(
@@ -537,7 +286,7 @@ def rerun(
         )
     target_record, target = resolve_compute(old.compute, settings, workspace_url)
     target.check()
-    env = _from_version(old.env_name, old.env_version, workspace_url, expect_hash=old.env_hash)
+    env = from_version(old.env_name, old.env_version, workspace_url, expect_hash=old.env_hash)
     env = replace(env, image=old.image or env.image, lock=old.lock)
     return _run(
         env=env,
