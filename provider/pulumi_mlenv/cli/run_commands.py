@@ -30,7 +30,7 @@ __all__ = ["compute_app", "register", "run_app"]
 
 run_app = typer.Typer(
     help=(
-        "Runs: an environment, a compute target and a script (R3), recorded in the "
+        "Runs: an environment, a compute target and a script, recorded in the "
         "workspace with the image digest, lock and source hash they used."
     ),
     no_args_is_help=True,
