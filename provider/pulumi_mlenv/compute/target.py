@@ -25,7 +25,15 @@ from typing import IO, Protocol, runtime_checkable
 from pulumi_mlenv.compute.job import OUTPUTS_VARIABLE, Job, Sink
 from pulumi_mlenv.errors import EngineError, SpecError
 
-__all__ = ["KINDS", "ComputeTarget", "LocalTarget", "parse_target", "stop_process"]
+__all__ = [
+    "KINDS",
+    "ComputeTarget",
+    "LocalTarget",
+    "parse_target",
+    "read_chunks",
+    "run_streaming",
+    "stop_process",
+]
 
 KINDS = ("docker", "local", "spark")
 #: How long a stopped process gets to end before it is killed.

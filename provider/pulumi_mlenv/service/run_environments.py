@@ -10,6 +10,7 @@ definition's Spark packages (``spark``).
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -184,6 +185,28 @@ def host_python(env: Prepared, settings: Settings, events: Events) -> tuple[str,
     return str(venv / "bin" / "python"), lock
 
 
+def _image_lock(
+    target: DockerTarget, job: Job, settings: Settings, events: Events
+) -> tuple[str, ...]:
+    """The lock inside an image this workspace did not build (read once per
+    digest: a digest names one content, so the answer is cached)."""
+    from pulumi_mlenv.imaging.dockerfile import LOCK_PATH
+    from pulumi_mlenv.imaging.lock import parse_lock
+
+    assert job.image is not None
+    digest = job.image.rsplit("@", 1)[-1].replace(":", "-")
+    cached = Path(settings.cache_dir).expanduser() / "image-locks" / f"{digest}.txt"
+    if cached.is_file():
+        return parse_lock(cached.read_text())
+    text = target.image_file(job.image, LOCK_PATH, job.registry_login, events.on_progress) or ""
+    if "@sha256:" in job.image:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_suffix(f".{os.getpid()}.partial")
+        partial.write_text(text)
+        os.replace(partial, cached)
+    return parse_lock(text)
+
+
 def plan_job(
     kind: str,
     target: ComputeTarget,
@@ -203,12 +226,7 @@ def plan_job(
         )
         lock = env.lock
         if not lock and isinstance(target, DockerTarget):
-            # An image this workspace did not build: its lock is a file in the image.
-            from pulumi_mlenv.imaging.dockerfile import LOCK_PATH
-            from pulumi_mlenv.imaging.lock import parse_lock
-
-            text = target.image_file(env.image, LOCK_PATH, job.registry_login, events.on_progress)
-            lock = parse_lock(text or "")
+            lock = _image_lock(target, job, settings, events)
         return Plan(job, lock, None, 0.0)
     python, lock = host_python(env, settings, events)
     if kind != "spark":

@@ -163,7 +163,6 @@ def _run(
     run_id = _new_id()
     folder = Path(settings.runs_dir).expanduser() / run_id
     outputs = folder / "outputs"
-    outputs.mkdir(parents=True)
     log_path = folder / LOG_NAME
     base = Job(
         name=run_id,
@@ -175,6 +174,7 @@ def _run(
         python="python",
     )
     plan = plan_job(target_record.kind, target, env, base, settings, events)
+    outputs.mkdir(parents=True)  # only once the environment is ready for the target
     store = RunStore(workspace_url)
     try:
         record = store.add(
@@ -205,14 +205,15 @@ def _run(
                 log.flush()
                 events.on_output(text)
 
-            store.mark_running(run_id)
             try:
+                store.mark_running(run_id)
                 code = target.execute(plan.job, output, events.on_progress)
             except KeyboardInterrupt:
                 store.finish(run_id, RunStatus.CANCELLED, None, "interrupted")
                 raise
-            except MlenvError as err:
-                store.finish(run_id, RunStatus.FAILED, None, str(err))
+            except Exception as err:  # whatever stopped it, the run must not stay "running"
+                reason = str(err) if isinstance(err, MlenvError) else f"{type(err).__name__}: {err}"
+                store.finish(run_id, RunStatus.FAILED, None, reason)
                 raise
         status = RunStatus.COMPLETED if code == 0 else RunStatus.FAILED
         record = store.finish(run_id, status, code)
