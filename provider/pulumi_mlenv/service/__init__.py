@@ -7,6 +7,9 @@ below them.
   and what is known about one (``image_details``).
 - ``environments``: from inputs to a resolved definition, then to an image
   and a registered version.
+- ``runs``: environment + compute target + script -> a recorded run
+  (``submit``, ``rerun``), with ``run_environments`` (what each kind of
+  target needs), ``compute_targets`` and ``sources`` (snapshots by content).
 """
 
 from pulumi_mlenv.service.images import (
