@@ -2,7 +2,7 @@
 # up whatever is missing first (see scripts/setup.sh).
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help setup up preview test test-fast bench destroy postgres registry-gc
+.PHONY: help setup up preview test test-fast bench destroy postgres registry-gc spark
 
 help:  ## this list
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -22,6 +22,9 @@ test: setup  ## ruff, mypy and the whole test suite (both tiers)
 test-fast:  ## ruff, mypy and the fast tier: no Docker, BuildKit, registry or Pulumi CLI needed
 	@./scripts/setup-python.sh
 	@MLENV_FAST_ONLY=1 ./scripts/test.sh
+
+spark: setup  ## a local Spark cluster (master spark://127.0.0.1:7077 + a worker), compute target spark-local
+	@./scripts/setup-spark.sh
 
 bench: setup  ## the benchmarks in benchmarks/ (tables of ratios)
 	@source scripts/env.sh && for b in benchmarks/bench_*.py; do echo "== $$b"; python "$$b"; done

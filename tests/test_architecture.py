@@ -19,8 +19,9 @@ MAY_IMPORT: dict[str, set[str] | None] = {
     "workspace": {"errors", "config"},
     "compute": {"errors", "config"},
     "policy": {"spec"},
+    "run_policy": {"spec", "errors"},
     "service": {"spec", "imaging", "registry", "workspace", "compute", "errors", "config"},
-    "resources": {"service", "spec", "policy", "errors", "config"},
+    "resources": {"service", "spec", "policy", "run_policy", "errors", "config"},
     "cli": {"service", "spec", "policy", "errors", "config"},
 }
 #: Third-party packages only some rooms may touch.

@@ -17,6 +17,8 @@ a default that works on a developer machine prepared by ``make setup``.
 | workspace (CLI)    | MLENV_WORKSPACE        | sqlite file mlenv-workspace.db in the cache   |
 | model store        | MLENV_MODEL_STORE      | models/ in the cache folder                   |
 | inference server   | MLENV_INFERENCE_SERVER | azureml-inference-server-http==1.5.1          |
+| run folders        | MLENV_RUNS_DIR         | runs/ in the cache folder (logs, outputs)     |
+| Spark              | SPARK_HOME             | the pyspark that scripts/setup-spark.sh installs |
 | registry login     | MLENV_REGISTRY_USERNAME and MLENV_REGISTRY_PASSWORD (MLENV_REGISTRY's host) |
 | build lease expiry | MLENV_LEASE_SECONDS    | 60 (SQLite workspace: frees a dead builder's) |
 | plain-HTTP hosts   | MLENV_INSECURE_REGISTRIES | loopback only (host or host:port, commas) |
@@ -140,6 +142,10 @@ class Settings:
     inference_server: str = DEFAULT_INFERENCE_SERVER
     #: Expiry of a SQLite workspace's build lease; a heartbeat renews it every third.
     lease_seconds: float = 60.0
+    #: One folder per run: ``<runs_dir>/<id>/output.log`` and ``outputs/``.
+    runs_dir: Path = Path("~/.cache/pulumi-mlenv/runs")
+    #: Folder with ``bin/spark-submit``; ``None``: the one setup installed, or PATH.
+    spark_home: str | None = None
     #: ``(host, username, password)`` registry logins; never printed.
     registry_credentials: tuple[tuple[str, str, str], ...] = field(default=(), repr=False)
 
@@ -184,6 +190,8 @@ class Settings:
             model_store=Path(env.get("MLENV_MODEL_STORE") or cache_dir / "models"),
             inference_server=env.get("MLENV_INFERENCE_SERVER") or DEFAULT_INFERENCE_SERVER,
             lease_seconds=float(env.get("MLENV_LEASE_SECONDS") or 60.0),
+            runs_dir=Path(env.get("MLENV_RUNS_DIR") or cache_dir / "runs"),
+            spark_home=env.get("SPARK_HOME") or None,
         )
 
     def with_logins(self, *logins: tuple[str, str | None, str | None]) -> Settings:

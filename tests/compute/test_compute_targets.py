@@ -1,4 +1,5 @@
-"""Compute targets: parsing, reachability, and a run on the host and on the engine."""
+"""Compute targets: parsing, reachability, and a run on the host and on the engine.
+(Whole jobs on each kind: tests/runs.)"""
 
 from __future__ import annotations
 
@@ -10,7 +11,14 @@ import sys
 import docker
 import pytest
 
-from pulumi_mlenv.compute import KINDS, ComputeTarget, DockerTarget, LocalTarget, parse_target
+from pulumi_mlenv.compute import (
+    KINDS,
+    ComputeTarget,
+    DockerTarget,
+    LocalTarget,
+    SparkTarget,
+    parse_target,
+)
 from pulumi_mlenv.compute.docker_target import RUN_LABEL
 from pulumi_mlenv.errors import EngineError, MlenvError, SpecError
 
@@ -32,6 +40,8 @@ PARSED = [
     ("docker", "tcp://127.0.0.1:2375", DockerTarget, "tcp://127.0.0.1:2375"),
     ("docker", "ssh://ml@gpu-box", DockerTarget, "ssh://ml@gpu-box"),
     ("docker", None, DockerTarget, DOCKER_HOST),
+    ("spark", "spark://127.0.0.1:7077", SparkTarget, "spark://127.0.0.1:7077"),
+    ("spark", "spark://m1:7077,m2:7077", SparkTarget, "spark://m1:7077,m2:7077"),
 ]
 
 
@@ -48,8 +58,10 @@ def test_parse_target(kind: str, url: str | None, cls: type, parsed_url: str | N
 
 INVALID = [
     # (kind, url, field, words in the message)
-    ("k8s", None, "kind", "kind: unknown compute target kind 'k8s'; use one of: docker, local"),
-    ("", None, "kind", "use one of: docker, local"),
+    ("k8s", None, "kind", "kind: unknown compute target kind 'k8s'; use one of: docker, local, spark"),  # noqa: E501
+    ("", None, "kind", "use one of: docker, local, spark"),
+    ("spark", None, "url", "a spark target needs its master URL"),
+    ("spark", "http://127.0.0.1:7077", "url", "unsupported Spark master URL"),
     ("local", "unix:///var/run/docker.sock", "url", "takes no url"),
     ("docker", "http://127.0.0.1:2375", "url", "unsupported Docker engine URL 'http://127.0.0.1:2375'"),
     ("docker", "/var/run/docker.sock", "url", "use unix:///var/run/docker.sock, tcp://host:2375"),
@@ -63,7 +75,7 @@ def test_bad_targets_name_the_field(kind: str, url: str | None, field: str, says
     assert isinstance(info.value, MlenvError)
     assert [p.path for p in info.value.problems] == [field]
     assert says in str(info.value)
-    assert set(KINDS) == {"docker", "local"}
+    assert set(KINDS) == {"docker", "local", "spark"}
 
 
 # -- the host ------------------------------------------------------------------

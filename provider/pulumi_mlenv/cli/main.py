@@ -36,6 +36,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "pulumi_mlenv.cli.model_commands",
     "pulumi_mlenv.cli.deploy_commands",
     "pulumi_mlenv.cli.gc_commands",
+    "pulumi_mlenv.cli.run_commands",
 )
 
 app = typer.Typer(

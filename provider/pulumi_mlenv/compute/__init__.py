@@ -1,6 +1,20 @@
-"""Where scripts run: the host (``LocalTarget``) or a Docker engine by URL (``DockerTarget``)."""
+"""Where scripts run: the host (``LocalTarget``), a Docker engine by URL
+(``DockerTarget``), a Spark standalone cluster by master URL (``SparkTarget``).
+Each takes a ``Job`` and returns the script's exit code."""
 
 from pulumi_mlenv.compute.docker_target import DockerTarget
+from pulumi_mlenv.compute.job import OUTPUTS_VARIABLE, Job, Sink
+from pulumi_mlenv.compute.spark_target import SparkTarget
 from pulumi_mlenv.compute.target import KINDS, ComputeTarget, LocalTarget, parse_target
 
-__all__ = ["KINDS", "ComputeTarget", "DockerTarget", "LocalTarget", "parse_target"]
+__all__ = [
+    "KINDS",
+    "OUTPUTS_VARIABLE",
+    "ComputeTarget",
+    "DockerTarget",
+    "Job",
+    "LocalTarget",
+    "Sink",
+    "SparkTarget",
+    "parse_target",
+]

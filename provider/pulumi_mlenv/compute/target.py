@@ -1,34 +1,54 @@
 """Where scripts run (R3): one small interface, several targets.
 
-``LocalTarget`` runs a host process; ``DockerTarget`` (in ``docker_target``)
-runs a container on a Docker engine reached by URL. Runs proper come in a
-later issue; ``run`` here is the smallest useful form: a command, its
-environment variables, and back the exit code and the combined output.
+``LocalTarget`` runs a host process; ``DockerTarget`` (``docker_target``) a
+container on a Docker engine reached by URL; ``SparkTarget``
+(``spark_target``) a ``spark-submit`` to a standalone cluster's master.
+Every target takes a ``Job`` (``compute.job``), streams what the script
+prints, and returns its exit code. Interrupted (``KeyboardInterrupt``: Ctrl-C,
+or SIGTERM turned into one by the caller), a target stops what it started
+(process group, container, Spark application) before the exception goes on.
+
+Targets are plain frozen values (a kind and a URL): they pickle, so a Pulumi
+provider may hold one; every client is made inside a call.
 """
 
 from __future__ import annotations
 
+import codecs
 import os
+import signal
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import IO, Protocol, runtime_checkable
 
+from pulumi_mlenv.compute.job import OUTPUTS_VARIABLE, Job, Sink
 from pulumi_mlenv.errors import EngineError, SpecError
 
-__all__ = ["KINDS", "ComputeTarget", "LocalTarget", "parse_target"]
+__all__ = [
+    "KINDS",
+    "ComputeTarget",
+    "LocalTarget",
+    "parse_target",
+    "read_chunks",
+    "run_streaming",
+    "stop_process",
+]
 
-KINDS = ("docker", "local")
+KINDS = ("docker", "local", "spark")
+#: How long a stopped process gets to end before it is killed.
+STOP_GRACE_SECONDS = 10
 
 
 @runtime_checkable
 class ComputeTarget(Protocol):
-    """A place to run a command in an environment's image.
+    """A place to run a ``Job``.
 
-    ``kind`` is one of ``KINDS``; ``url`` the engine address (``None`` for
-    the host). ``check()`` raises ``EngineError`` with one line naming what
-    was tried when the target cannot be reached. ``run`` returns
-    ``(exit code, stdout and stderr interleaved)``.
+    ``kind`` is one of ``KINDS``; ``url`` the engine or master address
+    (``None`` for the host). ``check()`` raises ``EngineError`` with one line
+    naming what was tried when the target does not answer. ``execute`` runs
+    the job, streaming the script's output to ``on_output`` and progress
+    lines to ``on_progress``, and returns the script's exit code.
     """
 
     @property
@@ -39,17 +59,70 @@ class ComputeTarget(Protocol):
 
     def check(self) -> None: ...
 
-    def run(self, image: str, command: list[str], env: Mapping[str, str]) -> tuple[int, str]: ...
+    def execute(self, job: Job, on_output: Sink, on_progress: Sink) -> int: ...
+
+
+def read_chunks(stream: IO[bytes]) -> Iterator[str]:
+    """Text from a pipe as soon as it arrives (UTF-8, split sequences kept whole)."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    while chunk := stream.read1(65536):  # type: ignore[attr-defined]
+        text = decoder.decode(chunk)
+        if text:
+            yield text
+    tail = decoder.decode(b"", final=True)
+    if tail:
+        yield tail
+
+
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the process's group (it was started in a session of its
+    own), then SIGKILL after a grace period; returns once it has ended."""
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=STOP_GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    except ProcessLookupError:
+        proc.wait()
+
+
+def run_streaming(
+    command: list[str], *, cwd: str, env: Mapping[str, str], on_output: Sink, what: str
+) -> int:
+    """Run ``command`` in a session of its own, stream its merged output,
+    return its exit code; interrupted, stop its whole process group."""
+    try:
+        proc = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # so that stopping it reaches its children too
+        )
+    except OSError as exc:
+        raise EngineError(f"{what}: {exc.strerror or exc} ({command[0]})") from None
+    try:
+        assert proc.stdout is not None
+        for text in read_chunks(proc.stdout):
+            on_output(text)
+        return proc.wait()
+    finally:
+        stop_process(proc)
+        if proc.stdout is not None:
+            proc.stdout.close()
 
 
 @dataclass(frozen=True, slots=True)
 class LocalTarget:
-    """The host itself: commands run as child processes of the caller.
-
-    The host has no images: ``image`` is not used (give the interpreter of a
-    materialised environment in ``command``). ``env`` is added to the
-    caller's environment.
-    """
+    """The host itself: the script runs as a child process with the job's
+    interpreter (a virtualenv made from the definition, or a user-managed
+    interpreter), in the source snapshot, with the variables added to the
+    caller's environment."""
 
     @property
     def kind(self) -> str:
@@ -62,8 +135,28 @@ class LocalTarget:
     def check(self) -> None:
         """The host is always reachable."""
 
+    def execute(self, job: Job, on_output: Sink, on_progress: Sink) -> int:
+        """Run ``python script args`` in ``job.source``; see ``ComputeTarget``."""
+        del on_progress  # nothing to fetch: the environment is on the host already
+        bin_dir = os.path.dirname(job.python)
+        env = {
+            **os.environ,
+            **dict(job.variables),
+            OUTPUTS_VARIABLE: str(job.outputs),
+            "PYTHONUNBUFFERED": "1",  # the script's output streams as it comes
+            "PATH": os.pathsep.join(p for p in (bin_dir, os.environ.get("PATH", "")) if p),
+        }
+        return run_streaming(
+            [job.python, job.script, *job.arguments],
+            cwd=str(job.source),
+            env=env,
+            on_output=on_output,
+            what="running on the host",
+        )
+
     def run(self, image: str, command: list[str], env: Mapping[str, str]) -> tuple[int, str]:
-        """Run ``command`` and return its exit code and combined output."""
+        """Run ``command`` and return its exit code and combined output
+        (``image`` is not used: the host has none)."""
         if not command:
             raise EngineError("running on the host: empty command")
         try:
@@ -85,11 +178,13 @@ def parse_target(kind: str, url: str | None) -> ComputeTarget:
     """The target for ``kind`` and ``url``.
 
     ``local`` takes no URL. ``docker`` takes ``unix://``, ``tcp://`` or
-    ``ssh://``; no URL means the ``DOCKER_HOST`` setting. Raises ``SpecError``
-    (an ``MlenvError``) naming the field (``kind`` or ``url``) and what is
-    allowed. Nothing is contacted: call ``check()`` for that.
+    ``ssh://``; no URL means the ``DOCKER_HOST`` setting. ``spark`` takes a
+    master URL ``spark://host:port`` (several masters: ``spark://h1:7077,h2:7077``).
+    Raises ``SpecError`` (an ``MlenvError``) naming the field (``kind`` or
+    ``url``) and what is allowed. Nothing is contacted: call ``check()``.
     """
     from pulumi_mlenv.compute.docker_target import DockerTarget
+    from pulumi_mlenv.compute.spark_target import SparkTarget
 
     name = (kind or "").strip().lower()
     if name == "local":
@@ -105,6 +200,12 @@ def parse_target(kind: str, url: str | None) -> ComputeTarget:
 
             url = Settings.from_env().docker_host
         return DockerTarget(url)
+    if name == "spark":
+        if not url:
+            raise SpecError.at(
+                "url", "a spark target needs its master URL", "e.g. spark://127.0.0.1:7077"
+            )
+        return SparkTarget(url)
     raise SpecError.at(
         "kind",
         f"unknown compute target kind {kind!r}",

@@ -1,6 +1,6 @@
 """Pulumi dynamic resources: thin adapters from properties to the service.
 
-from pulumi_mlenv.resources import ComputeTarget, ContainerRegistry, Environment, Workspace
+from pulumi_mlenv.resources import ComputeTarget, ContainerRegistry, Environment, Run, Workspace
 from pulumi_mlenv.resources import Deployment, Endpoint, Model
 """
 
@@ -10,6 +10,7 @@ from pulumi_mlenv.resources.endpoint import Endpoint
 from pulumi_mlenv.resources.environment import Environment
 from pulumi_mlenv.resources.model import Model
 from pulumi_mlenv.resources.registry import ContainerRegistry
+from pulumi_mlenv.resources.run import Run
 from pulumi_mlenv.resources.workspace import Workspace
 
 __all__ = [
@@ -19,5 +20,6 @@ __all__ = [
     "Endpoint",
     "Environment",
     "Model",
+    "Run",
     "Workspace",
 ]

@@ -1,6 +1,7 @@
 """The ComputeTarget resource: where scripts run (R3), recorded in the
-workspace: ``local`` (a host process) or ``docker`` (an engine by URL:
-``unix://``, ``tcp://`` or ``ssh://``)."""
+workspace: ``local`` (a host process), ``docker`` (an engine by URL:
+``unix://``, ``tcp://`` or ``ssh://``) or ``spark`` (a standalone cluster's
+master, ``spark://host:7077``)."""
 
 from __future__ import annotations
 
@@ -60,8 +61,9 @@ class ComputeTargetProvider(MlenvProvider):
 
 
 class ComputeTarget(Resource, module="mlenv", name="ComputeTarget"):
-    """A compute target recorded in the workspace. ``kind``: ``local`` or
-    ``docker`` (``url`` defaults to ``DOCKER_HOST``)."""
+    """A compute target recorded in the workspace. ``kind``: ``local``,
+    ``docker`` (``url`` defaults to ``DOCKER_HOST``) or ``spark`` (``url``:
+    the master, ``spark://host:7077``)."""
 
     name: pulumi.Output[str]
     kind: pulumi.Output[str]

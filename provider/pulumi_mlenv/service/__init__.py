@@ -10,6 +10,10 @@ below them.
 - ``environments``: inputs -> definition -> image + registered version.
 - ``registries``, ``targets``, ``workspaces``: the other resources' use cases.
 - ``ports`` / ``backends``: the outside world behind small interfaces.
+- ``runs``: environment + compute target + script -> a recorded run
+  (``submit``, ``rerun``), with ``run_environments`` (what each kind of
+  target needs), ``compute_targets`` and ``sources`` (snapshots by content).
+- ``models``, ``deployments``: a model's content and lineage; serving it.
 """
 
 from pulumi_mlenv.imaging.buildkit import StepEvent

@@ -10,7 +10,7 @@ from pulumi_mlenv.service.ports import Backends
 if TYPE_CHECKING:
     from pulumi_mlenv.workspace import ComputeTargetRecord
 
-__all__ = ["check_target", "forget_target", "record_target"]
+__all__ = ["add_target", "check_target", "forget_target", "record_target"]
 
 
 def check_target(kind: str, url: str | None, *, backends: Backends | None = None) -> None:
@@ -31,3 +31,14 @@ def forget_target(name: str, workspace_url: str, *, backends: Backends | None = 
     """Remove a named target from the workspace; False when it was not there."""
     with backends_or_real(backends).store(workspace_url) as workspace:
         return workspace.delete_compute_target(name)
+
+
+def add_target(
+    name: str, kind: str, url: str | None, workspace_url: str, *, backends: Backends | None = None
+) -> ComputeTargetRecord:
+    """Record a named target after checking its kind and URL (``SpecError``
+    naming the field), without contacting it: a run checks it first."""
+    io = backends_or_real(backends)
+    target = io.compute(kind, url)
+    with io.store(workspace_url) as workspace:
+        return workspace.upsert_compute_target(name, target.kind, target.url)

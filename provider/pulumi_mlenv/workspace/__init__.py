@@ -1,5 +1,5 @@
 """The workspace: environment versions (history, holders), images, compute
-targets and build leases, in any SQL database.
+targets, runs and build leases, in any SQL database.
 
 A SQLite file by default (a plain path), PostgreSQL for a team
 (``postgresql+psycopg://...``), any SQLAlchemy URL otherwise. The schema is
@@ -14,6 +14,7 @@ from pulumi_mlenv.workspace.records import (
     VersionConflict,
     VersionRecord,
 )
+from pulumi_mlenv.workspace.runs import RunRecord, RunStatus, RunStore
 from pulumi_mlenv.workspace.schema import SchemaTooNew
 from pulumi_mlenv.workspace.store import KEEP, Workspace
 
@@ -22,6 +23,9 @@ __all__ = [
     "ComputeTargetRecord",
     "Holder",
     "ImageRecord",
+    "RunRecord",
+    "RunStatus",
+    "RunStore",
     "SchemaTooNew",
     "VerificationRecord",
     "VersionConflict",

@@ -1,0 +1,60 @@
+"""Compute targets as runs see them: the built-in ``local`` and ``docker``
+(on ``DOCKER_HOST``) and those registered in the workspace (``mlenv compute
+add``, the ComputeTarget resource, ``make spark``), by name."""
+
+from __future__ import annotations
+
+from pulumi_mlenv.compute import ComputeTarget, DockerTarget, LocalTarget, SparkTarget
+from pulumi_mlenv.config import Settings
+from pulumi_mlenv.errors import SpecError
+from pulumi_mlenv.workspace import ComputeTargetRecord
+
+__all__ = ["BUILTIN_TARGETS", "compute_targets", "resolve_compute"]
+
+#: Targets every workspace has without registering them.
+BUILTIN_TARGETS = ("local", "docker")
+
+
+def compute_targets(settings: Settings, workspace_url: str) -> list[ComputeTargetRecord]:
+    """The built-in targets (``local``, ``docker`` on ``DOCKER_HOST``) and
+    those registered in the workspace, by name."""
+    from pulumi_mlenv.workspace import Workspace
+
+    builtin = [
+        ComputeTargetRecord(name="local", kind="local", url=None),
+        ComputeTargetRecord(name="docker", kind="docker", url=settings.docker_host),
+    ]
+    with Workspace(workspace_url) as workspace:
+        registered = workspace.list_compute_targets()
+    names = {t.name for t in registered}
+    return sorted([*(t for t in builtin if t.name not in names), *registered], key=lambda t: t.name)
+
+
+def _target(record: ComputeTargetRecord, settings: Settings) -> ComputeTarget:
+    if record.kind == "local":
+        return LocalTarget()
+    if record.kind == "docker":
+        return DockerTarget(record.url or settings.docker_host)
+    if record.kind == "spark":
+        if not record.url:
+            raise SpecError.at("compute", f"spark target {record.name!r} has no master URL")
+        return SparkTarget(record.url, settings.spark_home, str(settings.cache_dir))
+    raise SpecError.at(
+        "compute", f"compute target {record.name!r} has unknown kind {record.kind!r}"
+    )
+
+
+def resolve_compute(
+    name: str, settings: Settings, workspace_url: str
+) -> tuple[ComputeTargetRecord, ComputeTarget]:
+    """The target called ``name`` (a registered one wins over a built-in of
+    the same name). Raises ``SpecError`` listing the known names."""
+    targets = compute_targets(settings, workspace_url)
+    for record in targets:
+        if record.name == name:
+            return record, _target(record, settings)
+    known = ", ".join(t.name for t in targets)
+    raise SpecError.at(
+        "compute", f"unknown compute target {name!r}",
+        f"use one of: {known} (mlenv compute list; mlenv compute add registers one)",
+    )  # fmt: skip

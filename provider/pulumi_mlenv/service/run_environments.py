@@ -1,0 +1,269 @@
+"""What a run needs of its environment, and the job a target runs.
+
+``prepare_environment``: a definition file or folder is registered exactly
+as the ``Environment`` resource would register it (R6) and its image
+ensured; ``NAME[:VERSION]`` reads a registered version. ``plan_job``: what
+the target needs: the image by digest (``docker``), the virtualenv keyed by
+hash (``local``, R7/R9), and that virtualenv packed once per hash with the
+definition's Spark packages (``spark``).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from pulumi_mlenv.compute import ComputeTarget, DockerTarget, Job, Sink
+from pulumi_mlenv.config import Settings
+from pulumi_mlenv.errors import MlenvError, SpecError
+from pulumi_mlenv.spec import EnvironmentSpec
+
+__all__ = [
+    "Events",
+    "Plan",
+    "Prepared",
+    "check_host_interpreter",
+    "from_version",
+    "plan_job",
+    "prepare_environment",
+]
+
+
+def _ignore(_text: str) -> None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Events:
+    """Where a run's output and progress go (the CLI prints them; the
+    Pulumi provider keeps them in the run's log only)."""
+
+    on_output: Sink = _ignore
+    on_progress: Sink = _ignore
+    on_build: Callable[[Any], None] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Prepared:
+    """The environment as a run uses it: the version, its hash, image by
+    digest and lock, the definition and the variables to set."""
+
+    name: str
+    version: str
+    env_hash: str
+    image: str
+    lock: tuple[str, ...]
+    spec: EnvironmentSpec
+    variables: tuple[tuple[str, str], ...]
+    built: bool = False
+
+
+def _from_definition(path: str, settings: Settings, workspace_url: str, events: Events) -> Prepared:
+    from pulumi_mlenv.service import environments as envs
+
+    spec = envs.definition_from_inputs({"source": str(Path(path).resolve())})
+    resolved = envs.resolve(spec, settings)
+    events.on_progress(f"environment {spec.name}: hash {resolved.hash[:12]}, ensuring its image")
+    provisioned = envs.provision(
+        resolved, settings=settings, workspace_url=workspace_url, progress=events.on_build
+    )
+    return Prepared(
+        name=resolved.spec.name,
+        version=provisioned.version,
+        env_hash=resolved.hash,
+        image=provisioned.image,
+        lock=provisioned.lock,
+        spec=resolved.spec,
+        variables=resolved.spec.environment_variables,
+        built=provisioned.built,
+    )
+
+
+def from_version(
+    name: str, version: str | None, workspace_url: str, expect_hash: str | None = None
+) -> Prepared:
+    from pulumi_mlenv.spec import parse_definition, with_resolved_base
+    from pulumi_mlenv.workspace import Workspace
+
+    with Workspace(workspace_url) as workspace:
+        record = workspace.get_version(name, version)
+        if record is None:
+            label = f"{name}:{version}" if version else name
+            raise SpecError.at(
+                "environment",
+                f"no definition file {label!r} and no environment {label} in the workspace",
+                "give a definition file, or NAME[:VERSION] of a registered version "
+                "(mlenv env versions lists them)",
+            )
+        digest = record.image.rsplit("@", 1)[-1]
+        image = workspace.find_image_by_digest(digest)
+    metadata = {"name": record.name, "version": record.version}
+    spec = with_resolved_base(
+        parse_definition({**record.definition, **metadata}), image.base_digest if image else None
+    )
+    if expect_hash is not None and record.env_hash != expect_hash:
+        raise MlenvError(
+            f"environment {record.label} maps to hash {record.env_hash[:12]} in the "
+            f"workspace, not {expect_hash[:12]}: is it registered in another workspace?"
+        )
+    return Prepared(
+        name=record.name,
+        version=record.version,
+        env_hash=record.env_hash,
+        image=record.image,
+        lock=tuple(image.lock) if image else (),
+        spec=spec,
+        variables=_variables(record.environment_variables),
+    )
+
+
+def _variables(recorded: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """The variables of a registered version: the workspace keeps their names
+    only (values may be secrets), so each takes its value from the submitting
+    process's environment, where it is set; the others are left unset."""
+    import os
+
+    from pulumi_mlenv.service.environments import WITHHELD
+
+    out = []
+    for name, value in recorded:
+        if value != WITHHELD:
+            out.append((name, value))  # recorded before values were withheld
+        elif name in os.environ:
+            out.append((name, os.environ[name]))
+    return tuple(out)
+
+
+def prepare_environment(
+    reference: str,
+    settings: Settings,
+    workspace_url: str,
+    events: Events,
+    expect_hash: str | None = None,
+) -> Prepared:
+    """A definition file or folder (registered now, R6), else ``NAME[:VERSION]``."""
+    if Path(reference).expanduser().exists():
+        env = _from_definition(str(Path(reference).expanduser()), settings, workspace_url, events)
+        if expect_hash is not None and env.env_hash != expect_hash:
+            raise MlenvError(
+                f"definition {reference} hashes to {env.env_hash[:12]}, not {expect_hash[:12]}"
+            )
+        return env
+    name, _, version = reference.partition(":")
+    if not name or "/" in name:
+        raise SpecError.at(
+            "environment", f"definition {reference!r} does not exist",
+            "give a definition file or folder, or NAME[:VERSION] of a registered version",
+        )  # fmt: skip
+    return from_version(name, version or None, workspace_url, expect_hash)
+
+
+# -- the job -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    job: Job
+    lock: tuple[str, ...]
+    packed: bool | None
+    pack_seconds: float
+
+
+def check_host_interpreter(spec: EnvironmentSpec) -> str:
+    """The user-managed interpreter of ``spec``, which must exist on this host."""
+    path = spec.python.interpreter_path or ""
+    if not Path(path).is_file():
+        raise SpecError.at(
+            "python.interpreter_path",
+            f"the user-managed interpreter {path!r} does not exist on this host",
+            "install it, or run on docker where the image has it",
+        )
+    return path
+
+
+def host_python(env: Prepared, settings: Settings, events: Events) -> tuple[str, tuple[str, ...]]:
+    """The host interpreter of ``env`` and the lock it has: a user-managed
+    interpreter as given, else the virtualenv keyed by hash (made once)."""
+    from pulumi_mlenv.service.images import materialize_local
+
+    spec = env.spec
+    if spec.python.user_managed:
+        return check_host_interpreter(spec), env.lock
+    venv = Path(settings.cache_dir).expanduser() / "venvs" / env.env_hash
+    if not (venv / ".mlenv-complete").exists():
+        events.on_progress(f"making the virtualenv of {env.name}:{env.version} (once per hash)")
+    venv = materialize_local(spec, settings)
+    lock_file = venv / "lock.txt"
+    lock = tuple(lock_file.read_text().split()) if lock_file.exists() else env.lock
+    return str(venv / "bin" / "python"), lock
+
+
+def _image_lock(
+    target: DockerTarget, job: Job, settings: Settings, events: Events
+) -> tuple[str, ...]:
+    """The lock inside an image this workspace did not build (read once per
+    digest: a digest names one content, so the answer is cached)."""
+    from pulumi_mlenv.imaging.dockerfile import LOCK_PATH
+    from pulumi_mlenv.imaging.lock import parse_lock
+
+    assert job.image is not None
+    digest = job.image.rsplit("@", 1)[-1].replace(":", "-")
+    cached = Path(settings.cache_dir).expanduser() / "image-locks" / f"{digest}.txt"
+    if cached.is_file():
+        return parse_lock(cached.read_text())
+    text = target.image_file(job.image, LOCK_PATH, job.registry_login, events.on_progress) or ""
+    if "@sha256:" in job.image:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_suffix(f".{os.getpid()}.partial")
+        partial.write_text(text)
+        os.replace(partial, cached)
+    return parse_lock(text)
+
+
+def plan_job(
+    kind: str,
+    target: ComputeTarget,
+    env: Prepared,
+    base: Job,
+    settings: Settings,
+    events: Events,
+) -> Plan:
+    if kind == "docker":
+        registry = env.image.split("/", 1)[0]
+        user, password = settings.login_for(registry)
+        job = replace(
+            base,
+            python=env.spec.python.interpreter_path or "python",
+            image=env.image,
+            registry_login=(user, password) if user and password else None,
+        )
+        lock = env.lock
+        if not lock and isinstance(target, DockerTarget):
+            lock = _image_lock(target, job, settings, events)
+        return Plan(job, lock, None, 0.0)
+    python, lock = host_python(env, settings, events)
+    if kind != "spark":
+        return Plan(replace(base, python=python), lock, None, 0.0)
+    spark = env.spec.spark
+    job = replace(
+        base,
+        python=python,
+        spark_packages=tuple(str(p) for p in spark.packages),
+        spark_repositories=spark.repositories,
+    )
+    if env.spec.python.user_managed:
+        return Plan(replace(job, executor_python=python), lock, None, 0.0)
+    from pulumi_mlenv.imaging.pack import archive_path, pack_environment
+
+    started = time.monotonic()
+    if not archive_path(settings.cache_dir, env.env_hash).exists():
+        events.on_progress("packing the environment for Spark executors (once per hash)")
+    archive, packed = pack_environment(Path(python).parent.parent, settings.cache_dir, env.env_hash)
+    seconds = time.monotonic() - started
+    if packed:
+        events.on_progress(f"packed {archive.name} in {seconds:.1f} s")
+    return Plan(replace(job, archive=archive), lock, packed, seconds if packed else 0.0)

@@ -1,0 +1,329 @@
+"""Runs (R3): an environment, a compute target and a script become a
+recorded run.
+
+``submit`` checks the script, source and target before anything starts,
+resolves the environment (a definition file is registered exactly as the
+``Environment`` resource would register it, R6; ``NAME[:VERSION]`` reads a
+registered version), gets what the target needs (the image by digest for
+``docker``; a virtualenv keyed by hash for ``local``; that virtualenv packed
+once per hash for ``spark``), snapshots the source by content, records the
+run, runs it while streaming its output to the caller and to the run's log,
+and records how it ended. ``rerun`` repeats a recorded run with the same
+digest, lock, hash and source snapshot, whatever the environment's latest
+version is.
+
+Interrupted (``KeyboardInterrupt``: Ctrl-C, or SIGTERM made into one by the
+CLI), the target stops what it started and the run is recorded
+``cancelled`` before the exception goes on.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from pulumi_mlenv.compute import ComputeTarget, Job
+from pulumi_mlenv.config import Settings
+from pulumi_mlenv.errors import MlenvError, SpecError
+from pulumi_mlenv.service.compute_targets import (
+    BUILTIN_TARGETS,
+    compute_targets,
+    resolve_compute,
+)
+from pulumi_mlenv.service.run_environments import (
+    Events,
+    Prepared,
+    check_host_interpreter,
+    from_version,
+    plan_job,
+    prepare_environment,
+)
+from pulumi_mlenv.workspace import ComputeTargetRecord, RunRecord, RunStatus, RunStore
+
+__all__ = [
+    "BUILTIN_TARGETS",
+    "LOG_NAME",
+    "Events",
+    "Prepared",
+    "RunRequest",
+    "Submitted",
+    "compute_targets",
+    "get_run",
+    "list_runs",
+    "locate_script",
+    "log_tail",
+    "rerun",
+    "resolve_compute",
+    "submit",
+]
+
+#: The run's merged output, in its folder.
+LOG_NAME = "output.log"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunRequest:
+    """What the user asks for.
+
+    ``environment``: a definition file or folder (any supported format), or
+    ``NAME[:VERSION]`` of a registered version (the latest without a
+    version). ``compute``: ``local``, ``docker`` or a registered target's
+    name. ``source``: the folder snapshotted and mounted; the script's own
+    folder when not given. ``script`` is relative to ``source`` (or to the
+    current folder, inside ``source``). ``expect_hash``: refuse to run when
+    the registered version named does not have this hash (the Pulumi
+    resource passes its Environment's hash).
+    """
+
+    script: str
+    environment: str
+    compute: str = "local"
+    arguments: tuple[str, ...] = ()
+    source: str | None = None
+    expect_hash: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Submitted:
+    """A finished run: its record, whether an image was built for it, and
+    (Spark) whether its environment was packed now (``False``: reused)."""
+
+    record: RunRecord
+    built: bool = False
+    packed: bool | None = None
+    pack_seconds: float = 0.0
+
+
+def locate_script(script: str, source: str | None) -> tuple[Path, str]:
+    """``(source folder, script path relative to it)``. Raises ``SpecError``
+    naming ``script`` or ``source`` when either is missing or the script is
+    outside the source."""
+    if source is not None:
+        folder = Path(source).expanduser()
+        if not folder.is_dir():
+            raise SpecError.at(
+                "source", f"source folder {source!r} does not exist",
+                "give the folder that holds the script and what it reads",
+            )  # fmt: skip
+        folder = folder.resolve()
+        candidate = Path(script).expanduser()
+        inside = folder / candidate
+        if not candidate.is_absolute() and inside.is_file():
+            path = inside.resolve()
+        elif candidate.is_file():
+            path = candidate.resolve()
+        else:
+            raise SpecError.at(
+                "script", f"script {script!r} not found in {folder} nor in the current folder",
+                "give a path relative to --source",
+            )  # fmt: skip
+        if not path.is_relative_to(folder):
+            raise SpecError.at(
+                "script",
+                f"script {script!r} is outside the source folder {folder}",
+                "put it in the source folder, or give a source folder that holds it",
+            )
+        return folder, path.relative_to(folder).as_posix()
+    path = Path(script).expanduser()
+    if not path.is_file():
+        raise SpecError.at(
+            "script", f"script {script!r} not found", "give the path of a Python file"
+        )
+    path = path.resolve()
+    return path.parent, path.name
+
+
+# -- running and recording -----------------------------------------------------
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def _run(
+    *,
+    env: Prepared,
+    target_record: ComputeTargetRecord,
+    target: ComputeTarget,
+    source_folder: Path,
+    script: str,
+    arguments: tuple[str, ...],
+    settings: Settings,
+    workspace_url: str,
+    events: Events,
+    rerun_of: RunRecord | None = None,
+) -> Submitted:
+    from pulumi_mlenv.service.sources import snapshot
+
+    if rerun_of is not None:
+        source_hash, snap = rerun_of.source_hash, source_folder
+    else:
+        source_hash, snap = snapshot(source_folder, settings.cache_dir)
+    run_id = _new_id()
+    folder = Path(settings.runs_dir).expanduser() / run_id
+    outputs = folder / "outputs"
+    log_path = folder / LOG_NAME
+    base = Job(
+        name=run_id,
+        source=snap,
+        script=script,
+        arguments=arguments,
+        variables=env.variables,
+        outputs=outputs,
+        python="python",
+    )
+    plan = plan_job(target_record.kind, target, env, base, settings, events)
+    outputs.mkdir(parents=True)  # only once the environment is ready for the target
+    store = RunStore(workspace_url)
+    try:
+        record = store.add(
+            RunRecord(
+                id=run_id,
+                env_name=env.name,
+                env_version=env.version,
+                env_hash=env.env_hash,
+                image=env.image,
+                lock=plan.lock,
+                compute=target_record.name,
+                compute_kind=target_record.kind,
+                compute_url=target_record.url,
+                source_hash=source_hash,
+                source_path=str(snap),
+                script=script,
+                arguments=arguments,
+                variables=tuple(k for k, _ in env.variables),
+                logs_path=str(log_path),
+                outputs_path=str(outputs),
+                rerun_of=rerun_of.id if rerun_of else None,
+            )
+        )
+        with log_path.open("w", encoding="utf-8") as log:
+
+            def output(text: str) -> None:
+                log.write(text)
+                log.flush()
+                events.on_output(text)
+
+            try:
+                store.mark_running(run_id)
+                code = target.execute(plan.job, output, events.on_progress)
+            except KeyboardInterrupt:
+                store.finish(run_id, RunStatus.CANCELLED, None, "interrupted")
+                raise
+            except Exception as err:  # whatever stopped it, the run must not stay "running"
+                reason = str(err) if isinstance(err, MlenvError) else f"{type(err).__name__}: {err}"
+                store.finish(run_id, RunStatus.FAILED, None, reason)
+                raise
+        status = RunStatus.COMPLETED if code == 0 else RunStatus.FAILED
+        record = store.finish(run_id, status, code)
+    finally:
+        store.close()
+    return Submitted(
+        record=record, built=env.built, packed=plan.packed, pack_seconds=plan.pack_seconds
+    )
+
+
+def submit(
+    request: RunRequest,
+    *,
+    settings: Settings,
+    workspace_url: str | None = None,
+    events: Events | None = None,
+) -> Submitted:
+    """Run ``request`` and record it; see the module docstring. Raises
+    ``SpecError`` (script, source, compute, environment) and ``EngineError``
+    (target not answering) before anything is built or recorded."""
+    events = events or Events()
+    workspace_url = workspace_url or settings.workspace_url
+    source_folder, script = locate_script(request.script, request.source)
+    target_record, target = resolve_compute(request.compute, settings, workspace_url)
+    target.check()
+    reference = Path(request.environment).expanduser()
+    if target_record.kind != "docker" and reference.exists():
+        # A host interpreter that is not there fails before anything is built.
+        from pulumi_mlenv.service.environments import definition_from_inputs
+
+        spec = definition_from_inputs({"source": str(reference.resolve())})
+        if spec.python.user_managed:
+            check_host_interpreter(spec)
+    env = prepare_environment(
+        request.environment, settings, workspace_url, events, request.expect_hash
+    )
+    return _run(
+        env=env,
+        target_record=target_record,
+        target=target,
+        source_folder=source_folder,
+        script=script,
+        arguments=tuple(request.arguments),
+        settings=settings,
+        workspace_url=workspace_url,
+        events=events,
+    )
+
+
+def rerun(
+    run_id: str,
+    *,
+    settings: Settings,
+    workspace_url: str | None = None,
+    events: Events | None = None,
+) -> Submitted:
+    """Run a recorded run again: the same compute target, script, arguments
+    and source snapshot, and the environment it used (the same image digest
+    and lock; on the host and Spark, the virtualenv of the same hash)."""
+    events = events or Events()
+    workspace_url = workspace_url or settings.workspace_url
+    store = RunStore(workspace_url)
+    try:
+        old = store.get(run_id)
+    finally:
+        store.close()
+    snap = Path(old.source_path)
+    if not snap.is_dir():
+        raise MlenvError(
+            f"the source snapshot of run {old.id} ({snap}) is gone: submit the run again"
+        )
+    target_record, target = resolve_compute(old.compute, settings, workspace_url)
+    target.check()
+    env = from_version(old.env_name, old.env_version, workspace_url, expect_hash=old.env_hash)
+    env = replace(env, image=old.image or env.image, lock=old.lock)
+    return _run(
+        env=env,
+        target_record=target_record,
+        target=target,
+        source_folder=snap,
+        script=old.script,
+        arguments=old.arguments,
+        settings=settings,
+        workspace_url=workspace_url,
+        events=events,
+        rerun_of=old,
+    )
+
+
+def get_run(run_id: str, workspace_url: str) -> RunRecord:
+    """The run with this id (or unique prefix)."""
+    store = RunStore(workspace_url)
+    try:
+        return store.get(run_id)
+    finally:
+        store.close()
+
+
+def list_runs(workspace_url: str, limit: int = 50) -> list[RunRecord]:
+    """The latest runs, newest first."""
+    store = RunStore(workspace_url)
+    try:
+        return store.list(limit)
+    finally:
+        store.close()
+
+
+def log_tail(record: RunRecord, lines: int = 20) -> str:
+    """The last ``lines`` lines of the run's log ('' when it has none)."""
+    path = Path(record.logs_path)
+    if not path.is_file():
+        return ""
+    return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])

@@ -1,0 +1,79 @@
+"""A run's source folder, by content: a hash and a snapshot.
+
+The hash covers each file's path (relative, POSIX) and bytes, in sorted
+order: not modes, times or the folder's own path (so the same code hashes
+the same on any machine). Folders that are caches or tooling, never code, are
+left out (``IGNORED``). The snapshot is a copy under
+``<cache_dir>/sources/<hash>``, made once (renamed into place when whole)
+and shared by every run of the same content: a run, and its rerun, read
+exactly what was hashed, whatever happens to the folder afterwards.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+__all__ = ["IGNORED", "snapshot", "source_files", "source_hash"]
+
+IGNORED = frozenset(
+    {".git", ".hg", ".svn", "__pycache__", ".venv", ".mypy_cache", ".pytest_cache",
+     ".ruff_cache", ".ipynb_checkpoints", ".state"}
+)  # fmt: skip
+
+
+def source_files(folder: Path) -> Iterator[tuple[str, Path]]:
+    """``(relative POSIX path, path)`` of every file under ``folder``, sorted,
+    without ``IGNORED`` folders and byte-code files."""
+    found: list[tuple[str, Path]] = []
+    for base, dirs, files in os.walk(folder):
+        dirs[:] = [d for d in dirs if d not in IGNORED]
+        for name in files:
+            if name.endswith((".pyc", ".pyo")):
+                continue
+            path = Path(base) / name
+            if path.is_file():
+                found.append((path.relative_to(folder).as_posix(), path))
+    yield from sorted(found)
+
+
+def source_hash(folder: Path) -> str:
+    """sha256 over the sorted paths and contents of ``source_files``."""
+    digest = hashlib.sha256()
+    for rel, path in source_files(folder):
+        content = hashlib.sha256()
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                content.update(block)
+        digest.update(f"{rel}\0{content.hexdigest()}\n".encode())
+    return digest.hexdigest()
+
+
+def snapshot(folder: Path, cache_dir: Path) -> tuple[str, Path]:
+    """``(hash, snapshot folder)`` of ``folder``; copies only when this
+    content has no snapshot yet."""
+    folder = Path(folder)
+    digest = source_hash(folder)
+    root = Path(cache_dir).expanduser() / "sources"
+    target = root / digest
+    if target.is_dir():
+        return digest, target
+    root.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=f".{digest[:12]}-", dir=root))
+    try:
+        for rel, path in source_files(folder):
+            dest = partial / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, dest)
+        try:
+            partial.rename(target)
+        except OSError:  # another run made the same snapshot meanwhile
+            if not target.is_dir():
+                raise
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return digest, target

@@ -1,0 +1,206 @@
+"""Run records (R3, R6): what ran, with what, where, and how it ended.
+
+A run points at an environment version *and* at what that version was when
+the run started: its hash, the image by digest and the lock. A rerun reads
+those, never the environment's latest version. Only the *names* of the
+variables set are kept; their values never reach the workspace.
+
+Status moves ``queued`` -> ``running`` -> ``completed`` | ``failed`` |
+``cancelled`` (``queued`` -> ``failed`` when the target fails before the
+script starts).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import make_url, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from pulumi_mlenv.errors import MlenvError
+from pulumi_mlenv.workspace._run_tables import RunRow
+from pulumi_mlenv.workspace._tables import normalise_url, open_engine
+
+__all__ = ["FINAL", "RunRecord", "RunStatus", "RunStore"]
+
+
+class RunStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+#: States a run never leaves.
+FINAL = frozenset({RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED})
+
+
+def now() -> str:
+    """The current time as stored: ISO 8601, UTC, microseconds."""
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunRecord:
+    """One run.
+
+    ``image`` is the image by digest (``None`` for a run on the host, whose
+    virtualenv is keyed by ``env_hash``). ``lock`` is the installed set the
+    run used. ``compute`` is the target's name (``local``, ``docker`` or a
+    registered name) with its ``compute_kind`` and ``compute_url``.
+    ``source_hash`` is the sha256 of the source folder's content and
+    ``source_path`` its snapshot. ``script`` is relative to the source.
+    ``variables`` holds names only. ``exit_code`` is ``None`` until the
+    script ends (and for a run that never started it). ``error`` says why a
+    run failed without (or beside) an exit code. ``rerun_of`` is the id of
+    the run this one repeats.
+    """
+
+    id: str
+    env_name: str
+    env_version: str
+    env_hash: str
+    image: str | None
+    lock: tuple[str, ...]
+    compute: str
+    compute_kind: str
+    compute_url: str | None
+    source_hash: str
+    source_path: str
+    script: str
+    arguments: tuple[str, ...]
+    variables: tuple[str, ...]
+    logs_path: str
+    outputs_path: str
+    status: RunStatus = RunStatus.QUEUED
+    exit_code: int | None = None
+    error: str | None = None
+    created_at: str = ""
+    started_at: str | None = None
+    ended_at: str | None = None
+    rerun_of: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready values (lists for tuples, the status as text)."""
+        data = asdict(self)
+        data["status"] = self.status.value
+        for key in ("lock", "arguments", "variables"):
+            data[key] = list(data[key])
+        return data
+
+
+def _record(row: RunRow) -> RunRecord:
+    return RunRecord(
+        id=row.id,
+        env_name=row.env_name,
+        env_version=row.env_version,
+        env_hash=row.env_hash,
+        image=row.image,
+        lock=tuple(row.lock),
+        compute=row.compute,
+        compute_kind=row.compute_kind,
+        compute_url=row.compute_url,
+        source_hash=row.source_hash,
+        source_path=row.source_path,
+        script=row.script,
+        arguments=tuple(row.arguments),
+        variables=tuple(row.variables),
+        logs_path=row.logs_path,
+        outputs_path=row.outputs_path,
+        status=RunStatus(row.status),
+        exit_code=row.exit_code,
+        error=row.error,
+        created_at=row.created_at,
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        rerun_of=row.rerun_of,
+    )
+
+
+class RunStore:
+    """Run records in the workspace at ``url`` (any URL ``Workspace`` takes).
+
+    Every method is one short transaction; open one store per operation in
+    a Pulumi provider (it holds an engine).
+    """
+
+    def __init__(self, url: str) -> None:
+        from alembic.util.exc import CommandError
+
+        from pulumi_mlenv.workspace.schema import upgrade
+
+        try:
+            self.url = normalise_url(url)
+            self._engine = open_engine(self.url)
+            # The same migrations as Workspace: one schema, one history.
+            upgrade(self._engine, self.url, make_url(self.url).render_as_string())
+        except (ValueError, ImportError, OSError, SQLAlchemyError, CommandError) as exc:
+            reason = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
+            raise MlenvError(f"opening the workspace's runs: {reason}") from None
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def _session(self) -> Session:
+        return Session(self._engine, expire_on_commit=False)
+
+    def add(self, record: RunRecord) -> RunRecord:
+        """Store a new run (``created_at`` set now when empty) and return it."""
+        record = replace(record, created_at=record.created_at or now())
+        data = record.to_dict()
+        with self._session() as s, s.begin():
+            s.add(RunRow(**data))
+        return record
+
+    def _update(self, run_id: str, **fields: Any) -> RunRecord:
+        with self._session() as s, s.begin():
+            row = s.get(RunRow, run_id)
+            if row is None:
+                raise MlenvError(f"no run {run_id} in the workspace")
+            for key, value in fields.items():
+                setattr(row, key, value)
+            s.flush()
+            return _record(row)
+
+    def mark_running(self, run_id: str) -> RunRecord:
+        """The script is starting now."""
+        return self._update(run_id, status=RunStatus.RUNNING.value, started_at=now())
+
+    def finish(
+        self, run_id: str, status: RunStatus, exit_code: int | None, error: str | None = None
+    ) -> RunRecord:
+        """The run ended with ``status`` (one of ``FINAL``)."""
+        if status not in FINAL:
+            raise ValueError(f"{status} is not a final status")
+        return self._update(
+            run_id, status=status.value, exit_code=exit_code, error=error, ended_at=now()
+        )
+
+    def get(self, run_id: str) -> RunRecord:
+        """The run with this id, or the one run whose id starts with it.
+        Raises ``MlenvError`` when none or several match."""
+        key = run_id.strip()
+        with self._session() as s:
+            row = s.get(RunRow, key)
+            if row is not None:
+                return _record(row)
+            if len(key) >= 4:
+                rows = s.scalars(select(RunRow).where(RunRow.id.startswith(key)).limit(2)).all()
+                if len(rows) == 1:
+                    return _record(rows[0])
+                if rows:
+                    raise MlenvError(f"run id {key!r} is ambiguous: give more characters")
+        raise MlenvError(f"no run {key!r} in the workspace (mlenv run list shows them)")
+
+    def list(self, limit: int = 50) -> list[RunRecord]:
+        """The latest runs, newest first."""
+        with self._session() as s:
+            rows = s.scalars(
+                select(RunRow).order_by(RunRow.created_at.desc(), RunRow.id).limit(limit)
+            )
+            return [_record(r) for r in rows]
