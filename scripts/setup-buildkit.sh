@@ -9,6 +9,14 @@ cd "$MLENV_ROOT"
 bin="$MLENV_BUILDKIT_BIN"
 
 answers() { timeout 10 "$bin/buildctl" --addr "$BUILDKIT_HOST" debug workers >/dev/null 2>&1; }
+# A busy machine can make a running daemon slow to answer: never start a
+# second one on the same socket (it would take the socket from the first and
+# fail every build in progress); wait for the one that runs.
+running() { pgrep -f "buildkitd --config .*--addr $BUILDKIT_HOST" >/dev/null 2>&1; }
+if ! answers && running; then
+  say "buildkit: the daemon on $BUILDKIT_HOST is busy; waiting for it"
+  for _ in $(seq 1 60); do answers && break; sleep 2; done
+fi
 
 if [ ! -x "$bin/buildkitd" ] || [ ! -x "$bin/buildctl" ]; then
   command -v go >/dev/null || die "Go is needed to build BuildKit here: install Go 1.22+ and rerun"
