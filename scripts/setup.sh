@@ -10,12 +10,15 @@ start=$SECONDS
 mkdir -p "$MLENV_CACHE_DIR"
 exec 9>"$MLENV_CACHE_DIR/setup.lock"
 flock 9
-"$here/setup-python.sh"
-"$here/setup-pulumi.sh"
-"$here/setup-docker.sh"
-"$here/setup-registry.sh"
-"$here/setup-buildkit.sh"
-"$here/setup-base-image.sh"
-"$here/setup-proxy.sh"
-"$here/setup-stack.sh"
+# The steps run without the lock's descriptor: a daemon they start must not
+# inherit it, or it would hold the lock for as long as it lives.
+step() { "$here/$1" 9>&-; }
+step setup-python.sh
+step setup-pulumi.sh
+step setup-docker.sh
+step setup-registry.sh
+step setup-buildkit.sh
+step setup-base-image.sh
+step setup-proxy.sh
+step setup-stack.sh
 say "ready in $((SECONDS - start)) s"
