@@ -32,6 +32,8 @@ for name, spec in json.loads(cfg.get("targets") or "{}").items():
 for name, spec in json.loads(cfg.get("envs") or "{}").items():
     if "secret_variable" in spec:  # its value: the secret config value `token`
         spec["environment_variables"] = {spec.pop("secret_variable"): cfg.require_secret("token")}
+    if spec.pop("secret_index", False):  # a private index line: the secret config `indexLine`
+        spec["python"]["conda"]["dependencies"][1]["pip"].insert(0, cfg.require_secret("indexLine"))
     env = Environment(name, workspace=workspace, **spec)  # registry from mlenv:registry
     pulumi.export(name, {"image": env.image, "version": env.version, "built": env.built})
 """
@@ -152,13 +154,14 @@ def test_secrets_stay_out_of_state_the_workspace_and_the_output(
 ) -> None:
     value = f"s3cr3t-{uuid.uuid4().hex}"
     index_token = f"t0ken-{uuid.uuid4().hex}"
-    python = six()
-    # A private index with a token in its URL (PyPI ignores the login).
-    python["conda"]["dependencies"][1]["pip"].insert(
-        0, f"--extra-index-url https://ci:{index_token}@pypi.org/simple"
+    # A private index with a token in its URL (PyPI ignores the login), given
+    # as a secret as a program would (stack config, a secret manager).
+    program = stack(
+        envs={"secretive": {"python": six(), "secret_variable": "API_TOKEN", "secret_index": True}}
     )
-    program = stack(envs={"secretive": {"python": python, "secret_variable": "API_TOKEN"}})
     program.stack.set_config("token", auto.ConfigValue(value, secret=True))
+    index_line = f"--extra-index-url https://ci:{index_token}@pypi.org/simple"
+    program.stack.set_config("indexLine", auto.ConfigValue(index_line, secret=True))
     program.up()
     state_files = list((tmp_path / "backend").rglob("*.json"))
     assert state_files

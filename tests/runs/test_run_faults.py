@@ -48,7 +48,7 @@ def test_missing_script_or_source_stops_before_anything_starts(
     assert no_env.returncode == 2
     assert "no environment never-registered:4 in the workspace" in no_env.stderr
     assert cli.runs() == []  # nothing recorded, nothing registered
-    assert "no versions registered" in cli("env", "versions").stdout
+    assert "no active versions registered" in cli("env", "versions").stdout
 
 
 @pytest.mark.parametrize("compute", ["local", "docker"])

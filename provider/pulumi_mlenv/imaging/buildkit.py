@@ -108,6 +108,14 @@ def _seconds(started: str | None, completed: str | None) -> float | None:
     return round((parse(completed) - parse(started)).total_seconds(), 3)
 
 
+def _step_line(event: StepEvent) -> str:
+    """A step's change as buildctl's plain progress writes it (``#7 DONE 1.2s``)."""
+    if event.status == "started":
+        return f"#{event.number} {event.name}"
+    seconds = f" {event.seconds:.1f}s" if event.seconds is not None else ""
+    return f"#{event.number} {event.status.upper()}{seconds}"
+
+
 class ProgressDecoder:
     """Turns buildctl's ``--progress=rawjson`` lines into step events and log
     lines. Steps (BuildKit's vertexes, by digest) are numbered in the order
@@ -143,6 +151,7 @@ class ProgressDecoder:
             event = self._vertex(vertex)
             if event is not None:
                 events.append(event)
+                logs.append(_step_line(event))  # the log reads like buildctl's plain one
         for entry in status.get("logs") or []:
             logs += self._log(entry)
         return events, logs

@@ -144,9 +144,18 @@ def _holds_credentials(value: Any) -> bool:
     return False
 
 
-def _shown(props: Mapping[str, Any]) -> ResolvedEnvironment:
-    """The stored value as it may be shown: URL credentials stay masked."""
-    return ResolvedEnvironment.from_state(props, _metadata(props), credentials=False)
+def _for_build(props: Mapping[str, Any]) -> ResolvedEnvironment:
+    """The stored value, with the URL credentials it needs for a build read
+    again from the inputs (a secret ``python``/``spark`` input, or the
+    ``source`` file): state never holds them in plain text."""
+    from pulumi_mlenv.service import environments as envs
+    from pulumi_mlenv.service.resolved import needs_credentials, with_credentials_from
+
+    resolved = _resolved(props)
+    if not needs_credentials(resolved.spec):
+        return resolved
+    inputs = {**{k: props.get(k) for k in HASH_INPUTS}, **_metadata(props)}
+    return with_credentials_from(resolved, envs.definition_from_inputs(inputs))
 
 
 class EnvironmentProvider(MlenvProvider):
@@ -206,7 +215,7 @@ class EnvironmentProvider(MlenvProvider):
             news,
             old_hash=olds["hash"],
             new_hash=news["hash"],
-            explain=lambda: explain(_shown(olds).spec, _shown(news).spec),
+            explain=lambda: explain(_resolved(olds).spec, _resolved(news).spec),
         )
         name = str(news.get("name"))
         for reason in decision.reasons:
@@ -234,7 +243,7 @@ class EnvironmentProvider(MlenvProvider):
         from pulumi_mlenv.service import environments as envs
 
         settings = self._settings_for(props)
-        resolved = _resolved(props)
+        resolved = _for_build(props)
         name = resolved.spec.name
         workspace = props.get("workspace") or settings.workspace_url
         result = envs.provision(
@@ -438,8 +447,6 @@ class Environment(Resource, module="mlenv", name="Environment"):
             props,
             pulumi.ResourceOptions.merge(
                 opts,
-                pulumi.ResourceOptions(
-                    additional_secret_outputs=["environment_variables", "index_credentials"]
-                ),
+                pulumi.ResourceOptions(additional_secret_outputs=["environment_variables"]),
             ),
         )

@@ -30,7 +30,16 @@ from pulumi_mlenv.resources._provider import MlenvProvider, failures_of, say, wi
 __all__ = ["Run", "RunProvider"]
 
 _UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # pulumi.runtime.rpc.UNKNOWN
-_INPUTS = ("name", "script", "source", "arguments", "environment", "compute", "workspace")
+_INPUTS = (
+    "name",
+    "script",
+    "source",
+    "arguments",
+    "environment",
+    "variables",
+    "compute",
+    "workspace",
+)
 _OUTPUTS = (
     "run_id",
     "status",
@@ -108,6 +117,7 @@ class RunProvider(MlenvProvider):
             compute=props.get("compute") or "local",
             arguments=tuple(str(a) for a in props.get("arguments") or ()),
             expect_hash=env.get("hash"),
+            variables=tuple(sorted((props.get("variables") or {}).items())),
         )
         result = submit(request, settings=settings)
         record = result.record
@@ -180,6 +190,7 @@ class Run(Resource, module="mlenv", name="Run"):
     ) -> None:
         import os
 
+        environment_resource = environment
         if hasattr(environment, "hash"):
             environment = {
                 "name": environment.name,
@@ -200,10 +211,20 @@ class Run(Resource, module="mlenv", name="Run"):
             "source": source,
             "arguments": list(arguments or []),
             "environment": environment,
+            # The environment's variables with their values: a secret output
+            # of the Environment (the workspace keeps their names only).
+            "variables": getattr(environment_resource, "environment_variables", None),
             "compute": getattr(compute, "name", compute),
             "workspace": getattr(workspace, "url", workspace),
             "env_hash": None,
             "source_hash": None,
             **{k: None for k in _OUTPUTS},
         }
-        super().__init__(RunProvider(), resource_name, props, opts)
+        super().__init__(
+            RunProvider(),
+            resource_name,
+            props,
+            pulumi.ResourceOptions.merge(
+                opts, pulumi.ResourceOptions(additional_secret_outputs=["variables"])
+            ),
+        )

@@ -46,7 +46,6 @@ __all__ = [
 
 #: Keys a resolved environment adds to a resource's checked inputs.
 STATE_KEYS = (
-    "index_credentials",
     "hash",
     "definition_hash",
     "definition",
@@ -98,11 +97,9 @@ class ResolvedEnvironment:
     def state(self) -> dict[str, Any]:
         """The value as plain values for a resource's checked inputs. The
         environment variables stay out (they are kept as a secret input), and
-        so do credentials written in URLs: the definition keeps them masked,
-        and ``index_credentials`` (a secret) holds what puts them back."""
-        _, credentials = split_credentials(self.spec)
+        so do credentials written in URLs: the definition keeps them masked
+        (``with_credentials_from`` puts them back from the inputs, for a build)."""
         return {
-            "index_credentials": [list(pair) for pair in credentials] or None,
             "hash": self.hash,
             "definition_hash": self.definition_hash,
             "definition": definition_state(self.spec),
@@ -117,20 +114,14 @@ class ResolvedEnvironment:
         cls,
         props: Mapping[str, Any],
         metadata: Mapping[str, Any] | None = None,
-        *,
-        credentials: bool = True,
     ) -> ResolvedEnvironment:
         """The value ``state()`` stored, with ``metadata`` (name, version,
-        description, tags, variables) laid over the stored definition, and its
-        URL credentials put back (``credentials=False`` keeps them masked:
-        for what is shown). Nothing is recomputed but the parse; older states
-        without the definition hash, curated name or unpinned list get them
-        computed."""
+        description, tags, variables) laid over the stored definition (URL
+        credentials masked). Nothing is recomputed but the parse; older
+        states without the definition hash, curated name or unpinned list
+        get them computed."""
         definition = {**props["definition"], **(metadata or {})}
         spec = with_resolved_base(parse_definition(definition), props.get("base_digest"))
-        if credentials and props.get("index_credentials"):
-            pairs = tuple((str(a), str(b)) for a, b in props["index_credentials"])
-            spec = restore_credentials(spec, pairs)
         definition_hash = props.get("definition_hash")
         if definition_hash is None:
             definition_hash = compute_hash(with_resolved_base(spec, None))
@@ -143,6 +134,24 @@ class ResolvedEnvironment:
             curated_name=props.get("curated_name") if "unpinned" in props else curated_name(spec),
             unpinned=tuple(unpinned) if unpinned is not None else tuple(unpinned_packages(spec)),
         )
+
+
+def needs_credentials(spec: EnvironmentSpec) -> bool:
+    """Whether a stored definition has masked URL credentials to put back."""
+    lines = [*(spec.python.conda.pip if spec.python.conda else ())]
+    lines += [*(spec.python.conda.pip_options if spec.python.conda else ())]
+    lines += list(spec.spark.repositories)
+    return any(f"://{MASK}@" in line for line in lines)
+
+
+def with_credentials_from(
+    resolved: ResolvedEnvironment, written: EnvironmentSpec
+) -> ResolvedEnvironment:
+    """``resolved`` with the URL credentials of ``written`` (the definition
+    read again from the resource's inputs, where they are a secret) put back
+    into its masked lines: only a build needs them, and nothing stores them."""
+    _, pairs = split_credentials(written)
+    return replace(resolved, spec=restore_credentials(resolved.spec, pairs))
 
 
 def definition_state(spec: EnvironmentSpec) -> dict[str, Any]:

@@ -20,7 +20,7 @@ CLI), the target stops what it started and the run is recorded
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pulumi_mlenv.compute import ComputeTarget, Job
@@ -73,7 +73,11 @@ class RunRequest:
     folder when not given. ``script`` is relative to ``source`` (or to the
     current folder, inside ``source``). ``expect_hash``: refuse to run when
     the registered version named does not have this hash (the Pulumi
-    resource passes its Environment's hash).
+    resource passes its Environment's hash). ``variables``: the values of the
+    environment's variables when the caller has them (the Pulumi resource:
+    its Environment's secret output); otherwise a definition file gives
+    them, and a registered version takes them from the submitting process
+    (the workspace keeps names only).
     """
 
     script: str
@@ -82,6 +86,7 @@ class RunRequest:
     arguments: tuple[str, ...] = ()
     source: str | None = None
     expect_hash: str | None = None
+    variables: tuple[tuple[str, str], ...] | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -250,6 +255,8 @@ def submit(
     env = prepare_environment(
         request.environment, settings, workspace_url, events, request.expect_hash
     )
+    if request.variables is not None:
+        env = replace(env, variables=request.variables)
     return _run(
         env=env,
         target_record=target_record,
