@@ -23,8 +23,8 @@ test-fast:  ## ruff, mypy and the fast tier: no Docker, BuildKit, registry or Pu
 	@./scripts/setup-python.sh
 	@./scripts/test.sh -m "not docker and not engine"
 
-bench: setup  ## the benchmarks in benchmarks/ (tables of ratios)
-	@source scripts/env.sh && for b in benchmarks/bench_*.py; do echo "== $$b"; python "$$b"; done
+bench: setup  ## the benchmarks in benchmarks/ (tables of ratios; BENCH_ARGS=--quick for a smoke run)
+	@source scripts/env.sh && for b in benchmarks/bench_*.py; do echo "== $$b"; python "$$b" $(BENCH_ARGS) || exit 1; done
 
 destroy: setup  ## pulumi destroy of the dev stack
 	@source scripts/env.sh && pulumi destroy --yes --stack dev

@@ -336,6 +336,13 @@ _INPUT_KEYS = (
 )
 
 
+#: Outputs the program may read (``Environment.<name>``, docs/resources.md):
+#: always passed, so that the attribute exists before the value is known.
+_OUTPUT_ATTRIBUTES = frozenset(
+    (*_OUTPUTS, "name", "hash", "curated_name", "definition_hash", "unpinned", "base_digest")
+)
+
+
 class Environment(Resource, module="mlenv", name="Environment"):
     """A machine-learning environment (R1): packages, base image, Docker
     steps, Spark packages and variables, versioned in a workspace and built
@@ -422,6 +429,10 @@ class Environment(Resource, module="mlenv", name="Environment"):
         for key, registry_arg in (("registry", registry), ("global_registry", global_registry)):
             username, password = getattr(registry_arg, "login", (None, None))
             props[f"{key}_username"], props[f"{key}_password"] = username, password
+        # An input left out is sent as nothing either way; dropping it here
+        # spares the SDK an output and its futures per property (a preview of
+        # 1,000 environments pays that per resource). Declared outputs stay.
+        props = {k: v for k, v in props.items() if v is not None or k in _OUTPUT_ATTRIBUTES}
         super().__init__(
             EnvironmentProvider(),
             resource_name,
