@@ -24,7 +24,7 @@ from pulumi_mlenv.config import Settings
 from pulumi_mlenv.imaging.builder import DEFAULT_COMPRESSION, build_image, find_uv
 from pulumi_mlenv.registry import RegistryClient
 from pulumi_mlenv.service import build_plan
-from pulumi_mlenv.spec import parse_definition
+from pulumi_mlenv.spec import EnvironmentSpec, parse_definition
 
 #: The reference environment of bench_build and bench_peers (a pinned set).
 PINS = ("numpy==2.1.3", "pandas==2.2.3", "scikit-learn==1.5.2", "requests==2.32.3")
@@ -58,7 +58,7 @@ def bench_settings(ns: str) -> Settings:
     return replace(settings, registry=f"{host}/{ns}")
 
 
-def spec_of(pins: Sequence[str], run: str = "", name: str = "bench") -> object:
+def spec_of(pins: Sequence[str], run: str = "", name: str = "bench") -> EnvironmentSpec:
     """The definition of a system-managed environment with ``pins``. ``run``
     adds a step of its own, which keys every stage on this run (so no earlier
     run's layers are reused)."""
@@ -93,7 +93,7 @@ def ours(
     """Build (and push) our image of ``pins`` through ``service.build_plan``.
     Cold: no layer cache and a fresh download-cache id."""
     plan = replace(
-        build_plan(spec_of(pins, run), settings, no_cache=cold),  # type: ignore[arg-type]
+        build_plan(spec_of(pins, run), settings, no_cache=cold),
         cache_id=cache_id or run_namespace(),
         push=push,
         compression=compression,

@@ -34,7 +34,7 @@ from pulumi_mlenv.config import Settings
 from pulumi_mlenv.imaging.builder import DEFAULT_COMPRESSION, build_image
 from pulumi_mlenv.registry import RegistryClient, request_count, reset_request_count
 from pulumi_mlenv.service import build_plan, ensure_image
-from pulumi_mlenv.spec import parse_definition
+from pulumi_mlenv.spec import EnvironmentSpec, parse_definition
 
 PINS = ["numpy==2.1.3", "pandas==2.2.3", "scikit-learn==1.5.2", "requests==2.32.3"]
 CHANGED = ["numpy==2.1.3", "pandas==2.2.3", "scikit-learn==1.5.2", "requests==2.32.2"]
@@ -47,7 +47,7 @@ ENV PATH=/venv/bin:$PATH
 """
 
 
-def _spec(pins: list[str], run: str = "") -> object:
+def _spec(pins: list[str], run: str = "") -> EnvironmentSpec:
     data: dict[str, object] = {
         "name": "bench",
         "python": {"conda": {"dependencies": ["python=3.11", {"pip": pins}]}},
@@ -153,7 +153,7 @@ def main() -> None:
         add("rebuild", warm(CHANGED))
         reset_request_count()
         started = time.monotonic()
-        hit = ensure_image(_spec(PINS), settings=settings)  # type: ignore[arg-type]
+        hit = ensure_image(_spec(PINS), settings=settings)
         add("hit", time.monotonic() - started)
         requests_made = request_count()
         assert not hit.built

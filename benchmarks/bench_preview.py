@@ -51,6 +51,7 @@ for i in range(int(cfg.require("count"))):
 """
 
 TRIVIAL_PROGRAM = """
+import sys
 import pulumi
 from pulumi.dynamic import CheckResult, CreateResult, DiffResult, Resource, ResourceProvider
 
@@ -66,6 +67,9 @@ class Trivial(Resource, module="bench", name="Trivial"):
     def __init__(self, name, value):
         super().__init__(Noop(), name, {"value": value})
 
+# dill pickles this __main__ provider by value, recursing deeper with every
+# resource the program made: past ~960 it needs more than Python's default.
+sys.setrecursionlimit(20000)
 for i in range(int(pulumi.Config().require("count"))):
     Trivial(f"r-{i}", i)
 """
