@@ -51,7 +51,6 @@ for i in range(int(cfg.require("count"))):
 """
 
 TRIVIAL_PROGRAM = """
-import sys
 import pulumi
 from pulumi.dynamic import CheckResult, CreateResult, DiffResult, Resource, ResourceProvider
 
@@ -67,10 +66,19 @@ class Trivial(Resource, module="bench", name="Trivial"):
     def __init__(self, name, value):
         super().__init__(Noop(), name, {"value": value})
 
-# dill pickles this __main__ provider by value, recursing deeper with every
-# resource the program made: past ~960 it needs more than Python's default.
-sys.setrecursionlimit(20000)
+# The SDK nests a pickler wrapper per dynamic resource (quadratic work, then
+# RecursionError at ~960 resources); undo it as our resources do
+# (pulumi_mlenv.resources._provider.unwrap_pickler), so both sides are fair.
+import pickle
+
+def unwrap_pickler():
+    fn = pickle._Pickler._batch_setitems
+    while fn.__qualname__ != "_Pickler._batch_setitems" and fn.__closure__:
+        fn = next(c.cell_contents for c in fn.__closure__ if callable(c.cell_contents))
+    pickle._Pickler._batch_setitems = fn
+
 for i in range(int(pulumi.Config().require("count"))):
+    unwrap_pickler()
     Trivial(f"r-{i}", i)
 """
 

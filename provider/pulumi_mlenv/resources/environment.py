@@ -32,7 +32,13 @@ from pulumi.dynamic import (
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.errors import MlenvError, Problem, SpecError
 from pulumi_mlenv.policy import HASH_INPUTS, INPUT_NAMES, METADATA_INPUTS
-from pulumi_mlenv.resources._provider import MlenvProvider, failures_of, say, without_none
+from pulumi_mlenv.resources._provider import (
+    MlenvProvider,
+    failures_of,
+    say,
+    unwrap_pickler,
+    without_none,
+)
 from pulumi_mlenv.service.resolved import STATE_KEYS, ResolvedEnvironment
 from pulumi_mlenv.spec import METADATA_FIELDS
 
@@ -433,6 +439,7 @@ class Environment(Resource, module="mlenv", name="Environment"):
         # spares the SDK an output and its futures per property (a preview of
         # 1,000 environments pays that per resource). Declared outputs stay.
         props = {k: v for k, v in props.items() if v is not None or k in _OUTPUT_ATTRIBUTES}
+        unwrap_pickler()  # the SDK's pickler wrappers nest per resource
         super().__init__(
             EnvironmentProvider(),
             resource_name,
