@@ -26,8 +26,8 @@ test-fast:  ## ruff, mypy and the fast tier: no Docker, BuildKit, registry or Pu
 spark: setup  ## a local Spark cluster (master spark://127.0.0.1:7077 + a worker), compute target spark-local
 	@./scripts/setup-spark.sh
 
-bench: setup  ## the benchmarks in benchmarks/ (tables of ratios)
-	@source scripts/env.sh && for b in benchmarks/bench_*.py; do echo "== $$b"; python "$$b"; done
+bench: setup  ## the benchmarks in benchmarks/ (tables of ratios; BENCH_ARGS=--quick for a smoke run)
+	@source scripts/env.sh && for b in benchmarks/bench_*.py; do echo "== $$b"; python "$$b" $(BENCH_ARGS) || exit 1; done
 
 destroy: setup  ## pulumi destroy of the dev stack
 	@source scripts/env.sh && pulumi destroy --yes --stack dev

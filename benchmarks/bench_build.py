@@ -6,13 +6,14 @@ layer cache (``--no-cache``) and, for ours, use a fresh download-cache id, so
 packages are downloaded again. Prints a table of seconds, sizes and ratios:
 
   (a) our cold build / conventional build          (aim <= 0.30)
-  (b) our cold build+push / conventional build+push (aim <= 0.40)
+  (b) our cold build+push / conventional build+push (aim <= 0.35 in every run)
   (c) our cache hit / our cold build+push           (aim <= 0.005, < 0.3 s)
-  (d) rebuild after one pin changed / our cold build (aim <= 0.30)
+  (d) one-pin rebuild+push / our cold build+push    (aim <= 0.10)
   (e) our image size / conventional image size      (aim <= 0.95)
   floor: ``uv pip install`` into a fresh host virtualenv, cold cache.
 
-Run: ``source scripts/env.sh && .venv/bin/python benchmarks/bench_build.py``
+Run: ``source scripts/env.sh && python benchmarks/bench_build.py [--runs 5] [--quick]``
+(several runs are interleaved; the table gives the median ratio and its spread)
 """
 
 from __future__ import annotations
@@ -21,17 +22,19 @@ import argparse
 import functools
 import os
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
 from dataclasses import replace
 from pathlib import Path
 
+from _bench import Row, print_table
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.imaging.builder import DEFAULT_COMPRESSION, build_image
 from pulumi_mlenv.registry import RegistryClient, request_count, reset_request_count
 from pulumi_mlenv.service import build_plan, ensure_image
-from pulumi_mlenv.spec import parse_definition
+from pulumi_mlenv.spec import EnvironmentSpec, parse_definition
 
 PINS = ["numpy==2.1.3", "pandas==2.2.3", "scikit-learn==1.5.2", "requests==2.32.3"]
 CHANGED = ["numpy==2.1.3", "pandas==2.2.3", "scikit-learn==1.5.2", "requests==2.32.2"]
@@ -44,7 +47,7 @@ ENV PATH=/venv/bin:$PATH
 """
 
 
-def _spec(pins: list[str], run: str = "") -> object:
+def _spec(pins: list[str], run: str = "") -> EnvironmentSpec:
     data: dict[str, object] = {
         "name": "bench",
         "python": {"conda": {"dependencies": ["python=3.11", {"pip": pins}]}},
@@ -119,45 +122,57 @@ def _size(registry: str, repository: str, reference: str) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--compression", default=DEFAULT_COMPRESSION)
+    parser.add_argument("--runs", type=int, default=1, help="runs, interleaved (issue 15: 5)")
+    parser.add_argument("--quick", action="store_true", help="one run")
     args = parser.parse_args()
+    runs = 1 if args.quick else args.runs
     ns = f"bench-{uuid.uuid4().hex[:8]}"
     settings = replace(Settings.from_env(), registry=f"127.0.0.1:5000/{ns}")
     conv_ref = f"127.0.0.1:5000/{ns}/conventional:latest"
+    fig: dict[str, list[float]] = {}
 
-    conv_build = _conventional(settings, conv_ref, push=False)
-    conv_push = _conventional(settings, conv_ref, push=True)
-    ours_build = _ours(settings, PINS, push=False, cold=True, compression=args.compression)
-    ours_push = _ours(settings, PINS, push=True, cold=True, compression=args.compression)
-    # A first build keyed on this run (so that no earlier run left the changed
-    # pin's layer in the layer cache), then the one-pin change.
-    warm = functools.partial(
-        _ours, settings, push=True, cold=False, compression=args.compression, cache_id=ns, run=ns
-    )
-    warm(PINS)
-    rebuild = warm(CHANGED)
-    reset_request_count()
-    started = time.monotonic()
-    hit = ensure_image(_spec(PINS), settings=settings)  # type: ignore[arg-type]
-    hit_seconds = time.monotonic() - started
-    requests_made = request_count()
-    assert not hit.built
-    floor = _floor()
-    ours_size = hit.size or _size(settings.registry, hit.repository, hit.digest)
-    conv_size = _size("127.0.0.1:5000", f"{ns}/conventional", "latest")
+    def add(key: str, value: float) -> None:
+        fig.setdefault(key, []).append(value)
 
-    rows = [
-        ("(a) cold build", ours_build, conv_build, 0.30),
-        ("(b) cold build + push", ours_push, conv_push, 0.40),
-        ("(c) cache hit vs our cold build + push", hit_seconds, ours_push, 0.005),
-        ("(d) rebuild, one pin changed vs our cold", rebuild, ours_push, 0.30),
-        ("(e) image size (MB)", ours_size / 1e6, conv_size / 1e6, 0.95),
-        ("floor: uv pip install on host vs (a)", floor, ours_build, None),
-    ]
+    requests_made = 0
+    for i in range(runs):
+        print(f"run {i + 1}/{runs} ...", file=sys.stderr, flush=True)
+        add("conv build", _conventional(settings, conv_ref, push=False))
+        add("conv push", _conventional(settings, conv_ref, push=True))
+        cold = functools.partial(_ours, settings, PINS, cold=True, compression=args.compression)
+        add("ours build", cold(push=False))
+        add("ours push", cold(push=True))
+        # A first build keyed on this run (so that no earlier run left the changed
+        # pin's layer in the layer cache), then the one-pin change.
+        run = f"{ns}-{i}"
+        warm = functools.partial(
+            _ours, settings, push=True, cold=False, compression=args.compression, cache_id=run,
+            run=run,
+        )  # fmt: skip
+        warm(PINS)
+        add("rebuild", warm(CHANGED))
+        reset_request_count()
+        started = time.monotonic()
+        hit = ensure_image(_spec(PINS), settings=settings)
+        add("hit", time.monotonic() - started)
+        requests_made = request_count()
+        assert not hit.built
+        add("floor", _floor())
+        add("ours size", (hit.size or _size(settings.registry, hit.repository, hit.digest)) / 1e6)
+        add("conv size", _size("127.0.0.1:5000", f"{ns}/conventional", "latest") / 1e6)
+
     print(f"compression={args.compression}; cache hit made {requests_made} registry requests")
-    print(f"{'measure':44} {'ours':>9} {'reference':>10} {'ratio':>7} {'aim':>6}")
-    for name, ours, ref, aim in rows:
-        aim_text = f"{aim:.3f}" if aim is not None else "-"
-        print(f"{name:44} {ours:9.2f} {ref:10.2f} {ours / ref:7.3f} {aim_text:>6}")
+    print_table(
+        "Our build vs a conventional pip install -r build",
+        [
+            Row("(a) cold build", fig["ours build"], fig["conv build"], 0.30),
+            Row("(b) cold build+push", fig["ours push"], fig["conv push"], 0.35, every=True),
+            Row("(c) cache hit vs our cold build+push", fig["hit"], fig["ours push"], 0.005),
+            Row("(d) one-pin rebuild+push vs our cold", fig["rebuild"], fig["ours push"], 0.10),
+            Row("(e) image size", fig["ours size"], fig["conv size"], 0.95, unit="M"),
+            Row("floor: uv pip install on host vs (a)", fig["floor"], fig["ours build"], None),
+        ],
+    )
 
 
 if __name__ == "__main__":

@@ -110,7 +110,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--packages", type=int, default=50)
+    parser.add_argument("--quick", action="store_true", help="100 definitions")
     args = parser.parse_args()
+    if args.quick:
+        args.count = 100
     defs = make_definitions(args.count, args.packages)
     conda = defs[0]["python"]["conda"]["dependencies"]
     assert len(conda) - 1 + len(conda[-1]["pip"]) - 1 == args.packages + 2  # + python, pip

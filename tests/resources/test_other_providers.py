@@ -95,6 +95,13 @@ def test_workspace_url_must_be_a_database_url_and_is_created(world: FakeWorld) -
     assert p.diff("id", inputs, {**inputs, "url": "sqlite:///other.db"}).replaces == ["url"]
 
 
+def test_an_existing_workspace_passes_the_check_again(world: FakeWorld) -> None:
+    p = WorkspaceProvider(backends=world.backends())
+    inputs = p.check({}, {"url": world.workspace_url}).inputs
+    p.create(inputs)  # the file exists now: the next preview reads it
+    assert p.check(inputs, {"url": world.workspace_url}).failures == []
+
+
 def test_a_corrupt_workspace_fails_the_preview_with_a_clear_error(world: FakeWorld) -> None:
     (world.root / "workspace.db").write_bytes(b"this is not a database " * 100)
     result = WorkspaceProvider(backends=world.backends()).check({}, {"url": world.workspace_url})

@@ -8,6 +8,7 @@ locks, only what ``configure`` sets after they are unpickled.
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,7 +19,14 @@ from pulumi_mlenv.config import Settings
 from pulumi_mlenv.errors import MlenvError, SpecError
 from pulumi_mlenv.service.ports import Backends
 
-__all__ = ["CONFIG_KEYS", "MlenvProvider", "failures_of", "say", "without_none"]
+__all__ = [
+    "CONFIG_KEYS",
+    "MlenvProvider",
+    "failures_of",
+    "say",
+    "unwrap_pickler",
+    "without_none",
+]
 
 #: ``mlenv:<key>`` stack config -> Settings field (see docs/configuration.md).
 CONFIG_KEYS = {
@@ -87,3 +95,24 @@ def say(resource: str, message: str, *, warn: bool = False) -> None:
 
 def without_none(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
+
+
+def unwrap_pickler() -> None:
+    """Undo what earlier resources' provider serialization left behind.
+
+    The SDK's ``serialize_provider`` wraps ``pickle._Pickler._batch_setitems``
+    in a sorting wrapper on every call and never restores it: the wrappers
+    nest, one per dynamic resource made, so every dictionary the pickler
+    saves goes through all of them (quadratic work in the program), and past
+    about 960 resources the program dies with ``RecursionError``. Called
+    before each of our resources is made, the SDK wraps the original once.
+    """
+    batch = pickle._Pickler._batch_setitems  # type: ignore[attr-defined]
+    original = batch
+    while original.__qualname__ != "_Pickler._batch_setitems" and original.__closure__:
+        inner = [c.cell_contents for c in original.__closure__ if callable(c.cell_contents)]
+        if not inner:
+            return
+        original = inner[0]
+    if original is not batch and original.__qualname__ == "_Pickler._batch_setitems":
+        pickle._Pickler._batch_setitems = original  # type: ignore[attr-defined]

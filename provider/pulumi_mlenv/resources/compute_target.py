@@ -11,7 +11,7 @@ import pulumi
 from pulumi.dynamic import CheckResult, CreateResult, DiffResult, Resource, UpdateResult
 
 from pulumi_mlenv.errors import MlenvError
-from pulumi_mlenv.resources._provider import MlenvProvider, failures_of
+from pulumi_mlenv.resources._provider import MlenvProvider, failures_of, unwrap_pickler
 
 __all__ = ["ComputeTarget", "ComputeTargetProvider"]
 
@@ -85,4 +85,5 @@ class ComputeTarget(Resource, module="mlenv", name="ComputeTarget"):
             "url": url,
             "workspace": getattr(workspace, "url", workspace),
         }
+        unwrap_pickler()  # the SDK's pickler wrappers nest per resource
         super().__init__(ComputeTargetProvider(), resource_name, props, opts)

@@ -33,7 +33,13 @@ from pulumi.dynamic import (
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.errors import MlenvError, Problem, SpecError
 from pulumi_mlenv.policy import HASH_INPUTS, INPUT_NAMES, METADATA_INPUTS
-from pulumi_mlenv.resources._provider import MlenvProvider, failures_of, say, without_none
+from pulumi_mlenv.resources._provider import (
+    MlenvProvider,
+    failures_of,
+    say,
+    unwrap_pickler,
+    without_none,
+)
 from pulumi_mlenv.service.resolved import STATE_KEYS, ResolvedEnvironment
 from pulumi_mlenv.spec import METADATA_FIELDS
 
@@ -352,6 +358,13 @@ _INPUT_KEYS = (
 )
 
 
+#: Outputs the program may read (``Environment.<name>``, docs/resources.md):
+#: always passed, so that the attribute exists before the value is known.
+_OUTPUT_ATTRIBUTES = frozenset(
+    (*_OUTPUTS, "name", "hash", "curated_name", "definition_hash", "unpinned", "base_digest")
+)
+
+
 class Environment(Resource, module="mlenv", name="Environment"):
     """A machine-learning environment (R1): packages, base image, Docker
     steps, Spark packages and variables, versioned in a workspace and built
@@ -441,6 +454,11 @@ class Environment(Resource, module="mlenv", name="Environment"):
         for key, registry_arg in (("registry", registry), ("global_registry", global_registry)):
             username, password = getattr(registry_arg, "login", (None, None))
             props[f"{key}_username"], props[f"{key}_password"] = username, password
+        # An input left out is sent as nothing either way; dropping it here
+        # spares the SDK an output and its futures per property (a preview of
+        # 1,000 environments pays that per resource). Declared outputs stay.
+        props = {k: v for k, v in props.items() if v is not None or k in _OUTPUT_ATTRIBUTES}
+        unwrap_pickler()  # the SDK's pickler wrappers nest per resource
         super().__init__(
             EnvironmentProvider(),
             resource_name,

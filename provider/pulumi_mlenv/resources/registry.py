@@ -17,7 +17,7 @@ from pulumi.dynamic import (
 )
 
 from pulumi_mlenv.errors import MlenvError
-from pulumi_mlenv.resources._provider import MlenvProvider
+from pulumi_mlenv.resources._provider import MlenvProvider, unwrap_pickler
 
 __all__ = ["ROLES", "ContainerRegistry", "ContainerRegistryProvider"]
 
@@ -93,6 +93,7 @@ class ContainerRegistry(Resource, module="mlenv", name="ContainerRegistry"):
         # Always a secret, however it was given.
         secret = pulumi.Output.secret(password) if password is not None else None
         props = {"address": address, "role": role, "username": username, "password": secret}
+        unwrap_pickler()  # the SDK's pickler wrappers nest per resource
         super().__init__(ContainerRegistryProvider(), resource_name, props, opts)
         #: The login, for environments that push to or pull from this registry.
         self.login: tuple[pulumi.Input[str] | None, pulumi.Output[str] | None] = (username, secret)

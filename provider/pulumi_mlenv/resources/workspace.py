@@ -11,7 +11,7 @@ import pulumi
 from pulumi.dynamic import CheckResult, CreateResult, DiffResult, Resource
 
 from pulumi_mlenv.errors import MlenvError
-from pulumi_mlenv.resources._provider import MlenvProvider, failures_of
+from pulumi_mlenv.resources._provider import MlenvProvider, failures_of, unwrap_pickler
 
 __all__ = ["Workspace", "WorkspaceProvider"]
 
@@ -64,4 +64,5 @@ class Workspace(Resource, module="mlenv", name="Workspace"):
             url = f"sqlite:///{os.path.abspath(path)}"
         if url is None:
             url = pulumi.Config("mlenv").get("workspace")
+        unwrap_pickler()  # the SDK's pickler wrappers nest per resource
         super().__init__(WorkspaceProvider(), resource_name, {"url": url}, opts)

@@ -22,11 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from filelock import FileLock
-
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.errors import MlenvError, SpecError
-from pulumi_mlenv.imaging.dockerfile import LABEL_PREFIX
 from pulumi_mlenv.service.backends import backends_or_real
 from pulumi_mlenv.service.ports import Backends, ImageRegistry
 from pulumi_mlenv.service.resolved import ResolvedEnvironment, base_image_of, resolve
@@ -194,6 +191,8 @@ def _adopt(
 
 
 def _labels(target: ResolvedEnvironment) -> tuple[tuple[str, str], ...]:
+    from pulumi_mlenv.imaging.dockerfile import LABEL_PREFIX
+
     labels = [
         (f"{LABEL_PREFIX}.hash", target.hash),
         (f"{LABEL_PREFIX}.recipe", RECIPE_VERSION),
@@ -258,6 +257,8 @@ def ensure_image(
             found = _lookup(workspace_client, env_hash)
             if found:
                 return job.hit("workspace", workspace_client, found)
+        from filelock import FileLock  # here: a preview never builds, and pays nothing
+
         locks = Path(settings.cache_dir).expanduser() / "locks"
         locks.mkdir(parents=True, exist_ok=True)
         # The workspace lease: one build per hash across processes and machines
@@ -502,6 +503,8 @@ def image_details(
         info = client.manifest_info(repository, reference)
     if info is None:
         raise MlenvError(f"no image {registry}/{repository}:{reference} in the registry")
+    from pulumi_mlenv.imaging.dockerfile import LABEL_PREFIX
+
     labels = dict(info.labels)
     env_hash = labels.get(f"{LABEL_PREFIX}.hash")
     record = None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pulumi_mlenv.errors import MlenvError
 from pulumi_mlenv.service.backends import backends_or_real
 from pulumi_mlenv.service.ports import Backends
@@ -30,11 +32,28 @@ def check_readable(url: str, *, backends: Backends | None = None) -> None:
     be read (a corrupt file, a server refusing the login): a preview must
     fail then, not report "unchanged" while the versions are out of reach.
     A SQLite file that does not exist yet is fine (``up`` creates it)."""
-    from pathlib import Path
-
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///")).expanduser()
         if not path.exists():
             return
+        # Every preview runs this before any environment: the standard
+        # library's sqlite3 answers in milliseconds, where opening the store
+        # (SQLAlchemy and the schema) costs about a second on the critical path.
+        _check_sqlite(path, url)
+        return
     with backends_or_real(backends).store(url) as workspace:
         workspace.count_versions()
+
+
+def _check_sqlite(path: Path, url: str) -> None:
+    """Raise ``MlenvError`` when the SQLite file cannot be read as a database."""
+    import sqlite3
+
+    try:
+        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            connection.close()
+    except sqlite3.Error as exc:
+        raise MlenvError(f"opening workspace {url}: {exc}") from None
