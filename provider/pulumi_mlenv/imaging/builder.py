@@ -158,7 +158,8 @@ def _uv_context(work_dir: Path) -> Path:
     target = folder / "uv"
     if not target.exists():
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f".uv.{os.getpid()}"
+        # A name no other process (nor a killed one's leftover) can hold.
+        tmp = folder / f".uv.{os.getpid()}.{os.urandom(4).hex()}"
         try:
             os.link(source, tmp)
         except OSError:
