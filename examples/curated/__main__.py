@@ -1,5 +1,6 @@
-"""A curated environment (R4) and a copy with one package added: any change
-to a curated definition makes a new, non-curated environment (R13)."""
+"""A curated environment (ready-made, prebuilt) and a copy with one package
+added: any change to a curated definition makes a new, non-curated
+environment, with its own hash."""
 
 import pulumi
 

@@ -1,6 +1,6 @@
 """Our image digests feed other providers' resources: here a pulumi-docker
 container runs a training script in an environment, pinned by digest, so the
-run can be reproduced exactly (R2).
+run can be reproduced exactly, in the very environment it first ran in.
 
 Needs the `pulumi-resource-docker` plugin (Pulumi installs it where it can
 download plugins; it cannot be built from the Go module proxy, so it is absent

@@ -164,11 +164,11 @@ def test_spark_command_line_and_settings(tmp_path: Path):
     assert props["spark.driver.host"] == "127.0.0.1"
     assert props["spark.submit.deployMode"] == "client"
     command = submit_command(
-        j, spark_submit="/s/bin/spark-submit", master="spark://10.1.2.3:7077",
+        j, spark_submit="/s/bin/spark-submit", master="spark://spark-master.example:7077",
         properties_file=Path("/tmp/p.properties"), py_files=Path("/tmp/source.zip"),
     )  # fmt: skip
     assert command == [
-        "/s/bin/spark-submit", "--master", "spark://10.1.2.3:7077",
+        "/s/bin/spark-submit", "--master", "spark://spark-master.example:7077",
         "--properties-file", "/tmp/p.properties", "--load-spark-defaults",
         "--py-files", "/tmp/source.zip", "train.py", "--epochs", "3",
     ]  # fmt: skip

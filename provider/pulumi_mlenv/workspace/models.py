@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, make_url, select
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from pulumi_mlenv.errors import MlenvError
@@ -25,7 +25,6 @@ from pulumi_mlenv.workspace._serving_tables import (
     EndpointRow,
     ModelRow,
 )
-from pulumi_mlenv.workspace._tables import normalise_url, open_engine
 
 __all__ = [
     "DeploymentRecord",
@@ -198,17 +197,9 @@ class ServingStore:
     short transaction per method."""
 
     def __init__(self, url: str) -> None:
-        from alembic.util.exc import CommandError
+        from pulumi_mlenv.workspace.schema import open_migrated
 
-        from pulumi_mlenv.workspace.schema import upgrade
-
-        try:
-            self.url = normalise_url(url)
-            self._engine = open_engine(self.url)
-            upgrade(self._engine, self.url, make_url(self.url).render_as_string())
-        except (ValueError, ImportError, OSError, SQLAlchemyError, CommandError) as exc:
-            reason = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
-            raise MlenvError(f"opening the workspace's model tables: {reason}") from None
+        self.url, self._engine = open_migrated(url, "the workspace's model tables")
 
     def close(self) -> None:
         self._engine.dispose()

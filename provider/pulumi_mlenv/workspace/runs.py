@@ -17,13 +17,11 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import make_url, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pulumi_mlenv.errors import MlenvError
 from pulumi_mlenv.workspace._run_tables import RunRow
-from pulumi_mlenv.workspace._tables import normalise_url, open_engine
 
 __all__ = ["FINAL", "RunRecord", "RunStatus", "RunStore"]
 
@@ -130,18 +128,9 @@ class RunStore:
     """
 
     def __init__(self, url: str) -> None:
-        from alembic.util.exc import CommandError
+        from pulumi_mlenv.workspace.schema import open_migrated
 
-        from pulumi_mlenv.workspace.schema import upgrade
-
-        try:
-            self.url = normalise_url(url)
-            self._engine = open_engine(self.url)
-            # The same migrations as Workspace: one schema, one history.
-            upgrade(self._engine, self.url, make_url(self.url).render_as_string())
-        except (ValueError, ImportError, OSError, SQLAlchemyError, CommandError) as exc:
-            reason = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
-            raise MlenvError(f"opening the workspace's runs: {reason}") from None
+        self.url, self._engine = open_migrated(url, "the workspace's runs")
 
     def close(self) -> None:
         self._engine.dispose()

@@ -27,7 +27,7 @@ from sqlalchemy import Connection, Engine, inspect, make_url, text
 
 from pulumi_mlenv.errors import MlenvError
 
-__all__ = ["LEGACY_REVISION", "SchemaTooNew", "head_revisions", "upgrade"]
+__all__ = ["LEGACY_REVISION", "SchemaTooNew", "head_revisions", "open_migrated", "upgrade"]
 
 #: The schema pulumi-mlenv created before it had migrations.
 LEGACY_REVISION = "0001"
@@ -119,3 +119,23 @@ def _upgrade_locked(connection: Connection, shown_url: str) -> None:
             "every row is kept",
             file=sys.stderr,
         )
+
+
+def open_migrated(url: str, what: str) -> tuple[str, Engine]:
+    """``(normalised URL, engine)`` of the workspace at ``url``, its schema
+    brought up to date by the same migrations as every store (one schema,
+    one history). Raises ``MlenvError`` saying it was opening ``what``."""
+    from alembic.util.exc import CommandError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from pulumi_mlenv.errors import MlenvError
+    from pulumi_mlenv.workspace._tables import normalise_url, open_engine
+
+    try:
+        normalised = normalise_url(url)
+        engine = open_engine(normalised)
+        upgrade(engine, normalised, make_url(normalised).render_as_string())
+    except (ValueError, ImportError, OSError, SQLAlchemyError, CommandError) as exc:
+        reason = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
+        raise MlenvError(f"opening {what}: {reason}") from None
+    return normalised, engine
