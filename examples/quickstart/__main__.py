@@ -1,4 +1,4 @@
-"""R15 as a program: three environments, two of which (different names and
+"""Three environments, two of which (different names and
 versions, same base image and packages) share one hash and one image; the
 third has other packages and its own image. A registry, a workspace and a
 compute target are wired in by their outputs.
@@ -21,7 +21,7 @@ registry = ContainerRegistry(
 workspace = Workspace("workspace", path=config.get("workspacePath"))
 local = ComputeTarget("local", kind="local", workspace=workspace)
 
-# The same packages under two names and versions: one hash, one image (R13, R15).
+# The same packages under two names and versions: one hash, one image, built once.
 training_packages = {
     "channels": ["conda-forge"],
     "dependencies": ["python=3.11", "pip", {"pip": ["numpy==2.1.3", "pyyaml==6.0.2"]}],

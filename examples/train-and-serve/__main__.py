@@ -1,5 +1,5 @@
-"""Train and serve: one environment (scikit-learn) trains the model and
-serves it (R2). The model is registered with the environment it was trained
+"""Train and serve: one environment (scikit-learn) both trains the model
+and serves it. The model is registered with the environment it was trained
 in as its lineage; two deployments of it (the current scorer and a canary)
 run from that environment's image plus the inference server, behind one
 endpoint that sends them 90% and 10% of the traffic.
