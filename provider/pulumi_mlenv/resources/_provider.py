@@ -24,6 +24,7 @@ __all__ = [
     "MlenvProvider",
     "failures_of",
     "say",
+    "unknown",
     "unwrap_pickler",
     "without_none",
 ]
@@ -116,3 +117,19 @@ def unwrap_pickler() -> None:
         original = inner[0]
     if original is not batch and original.__qualname__ == "_Pickler._batch_setitems":
         pickle._Pickler._batch_setitems = original  # type: ignore[attr-defined]
+
+
+#: What the engine sends for a value not known yet (``pulumi.runtime.rpc.UNKNOWN``).
+_UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+
+
+def unknown(value: Any) -> bool:
+    """Whether ``value`` (or anything inside it) is not known yet: a preview of
+    a program whose inputs depend on resources not created yet."""
+    if value == _UNKNOWN:
+        return True
+    if isinstance(value, Mapping):
+        return any(unknown(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(unknown(v) for v in value)
+    return False

@@ -37,6 +37,7 @@ from pulumi_mlenv.resources._provider import (
     MlenvProvider,
     failures_of,
     say,
+    unknown,
     unwrap_pickler,
     without_none,
 )
@@ -55,7 +56,6 @@ __all__ = [
     "SparkArgs",
 ]
 
-_UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # pulumi.runtime.rpc.UNKNOWN
 #: Where the environment goes: the workspace, registries, and the rebuild trigger.
 _PLACEMENT_INPUTS = ("workspace", "registry", "global_registry", "rebuild_trigger", "holder")
 #: Registry logins: secret inputs, never copied to outputs.
@@ -111,16 +111,6 @@ class SparkArgs(TypedDict, total=False):
     repositories: list[str]
     packages: list[dict[str, str]]
     precache_packages: bool
-
-
-def _unknown(value: Any) -> bool:
-    if value == _UNKNOWN:
-        return True
-    if isinstance(value, Mapping):
-        return any(_unknown(v) for v in value.values())
-    if isinstance(value, list | tuple):
-        return any(_unknown(v) for v in value)
-    return False
 
 
 def _metadata(props: Mapping[str, Any]) -> dict[str, Any]:
@@ -190,7 +180,7 @@ class EnvironmentProvider(MlenvProvider):
             **{k: inputs.get(k) for k in HASH_INPUTS},
             **_metadata(inputs),
         }
-        if _unknown(definition_inputs):
+        if unknown(definition_inputs):
             return CheckResult(inputs, [])  # preview of a program whose inputs are not known yet
         settings = self._settings_for(inputs)
         try:
@@ -199,7 +189,7 @@ class EnvironmentProvider(MlenvProvider):
         except MlenvError as err:
             return CheckResult(inputs, failures_of(err, "docker", INPUT_NAMES))
         workspace = inputs.get("workspace") or settings.workspace_url
-        if not _unknown(workspace) and olds.get("hash") != resolved.hash:
+        if not unknown(workspace) and olds.get("hash") != resolved.hash:
             try:
                 conflict = envs.check_version(resolved, workspace, backends=self.io)
             except MlenvError as err:

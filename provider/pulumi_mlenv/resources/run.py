@@ -18,18 +18,17 @@ Lifecycle (``run_policy.decide_run`` holds the diff policy):
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pulumi
 from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Resource
 
 from pulumi_mlenv.errors import MlenvError
-from pulumi_mlenv.resources._provider import MlenvProvider, failures_of, say, without_none
+from pulumi_mlenv.resources._provider import MlenvProvider, failures_of, say, unknown, without_none
 
 __all__ = ["Run", "RunProvider"]
 
-_UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # pulumi.runtime.rpc.UNKNOWN
 _INPUTS = (
     "name",
     "script",
@@ -53,16 +52,6 @@ _OUTPUTS = (
 TAIL_LINES = 20
 
 
-def _unknown(value: Any) -> bool:
-    if value == _UNKNOWN:
-        return True
-    if isinstance(value, Mapping):
-        return any(_unknown(v) for v in value.values())
-    if isinstance(value, list | tuple):
-        return any(_unknown(v) for v in value)
-    return False
-
-
 class RunProvider(MlenvProvider):
     """Dynamic provider of ``pulumi-python:dynamic/mlenv:Run``."""
 
@@ -78,13 +67,13 @@ class RunProvider(MlenvProvider):
             "env_name": env.get("name"),
             "env_version": env.get("version"),
         }
-        if _unknown([inputs.get("script"), inputs.get("source")]):
+        if unknown([inputs.get("script"), inputs.get("source")]):
             return CheckResult(without_none(checked), [])
         try:
             folder, _ = locate_script(str(inputs.get("script", "")), inputs.get("source"))
             checked["source_hash"] = source_hash(folder)
             workspace = inputs.get("workspace")
-            if not _unknown(workspace) and not _unknown(inputs.get("compute")):
+            if not unknown(workspace) and not unknown(inputs.get("compute")):
                 settings = self.settings(workspace_url=workspace)
                 resolve_compute(str(inputs.get("compute")), settings, settings.workspace_url)
         except MlenvError as err:
