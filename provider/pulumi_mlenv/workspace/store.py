@@ -376,6 +376,14 @@ class Workspace:
         version: str | None,
         fields: dict[str, Any],
     ) -> VersionRow:
+        bind = s.get_bind()
+        if bind.dialect.name == "postgresql":
+            # One registration of a name at a time: under READ COMMITTED a
+            # version committed by another process between the two reads
+            # below would otherwise make this one take the next number.
+            s.execute(
+                text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(f"register:{name}")}
+            )
         if version is None:
             latest = s.scalars(
                 select(VersionRow)
