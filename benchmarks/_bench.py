@@ -21,10 +21,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pulumi_mlenv.config import Settings
+from pulumi_mlenv.definition import EnvironmentSpec, parse_definition
 from pulumi_mlenv.imaging.builder import DEFAULT_COMPRESSION, build_image, find_uv
 from pulumi_mlenv.registry import RegistryClient
 from pulumi_mlenv.service import build_plan
-from pulumi_mlenv.spec import EnvironmentSpec, parse_definition
 
 #: The reference environment of bench_build and bench_peers (a pinned set).
 PINS = ("numpy==2.1.3", "pandas==2.2.3", "scikit-learn==1.5.2", "requests==2.32.3")

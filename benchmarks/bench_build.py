@@ -31,10 +31,10 @@ from pathlib import Path
 
 from _bench import Row, print_table
 from pulumi_mlenv.config import Settings
+from pulumi_mlenv.definition import EnvironmentSpec, parse_definition
 from pulumi_mlenv.imaging.builder import DEFAULT_COMPRESSION, build_image
 from pulumi_mlenv.registry import RegistryClient, request_count, reset_request_count
 from pulumi_mlenv.service import build_plan, ensure_image
-from pulumi_mlenv.spec import EnvironmentSpec, parse_definition
 
 PINS = ["numpy==2.1.3", "pandas==2.2.3", "scikit-learn==1.5.2", "requests==2.32.3"]
 CHANGED = ["numpy==2.1.3", "pandas==2.2.3", "scikit-learn==1.5.2", "requests==2.32.2"]

@@ -36,12 +36,12 @@ from pathlib import Path
 import requests
 
 from pulumi_mlenv.compute.health import wait_until_live
-from pulumi_mlenv.compute.ports import allocate_port
+from pulumi_mlenv.compute.tcp_ports import allocate_port
 from pulumi_mlenv.config import Settings
+from pulumi_mlenv.definition import load_definition, parse_definition, to_dict
 from pulumi_mlenv.service import deployments as deps
 from pulumi_mlenv.service import endpoints, materialize_local, models
 from pulumi_mlenv.service import environments as envs
-from pulumi_mlenv.spec import load_definition, parse_definition, to_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "train-and-serve"

@@ -32,9 +32,9 @@ from typing import Any
 from unittest import mock
 
 from pulumi_mlenv.config import Settings
+from pulumi_mlenv.definition import parse_definition
 from pulumi_mlenv.imaging import builder, dockerfile
 from pulumi_mlenv.service import build_plan
-from pulumi_mlenv.spec import parse_definition
 
 STEPS = [
     "RUN mkdir -p /srv/a && for i in $(seq 1 3000); do echo $i > /srv/a/f$i; done",

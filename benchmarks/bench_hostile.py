@@ -30,9 +30,9 @@ from typing import Any
 
 import yaml
 
+from pulumi_mlenv.definition import load_definition
+from pulumi_mlenv.definition.text import redact_url_credentials
 from pulumi_mlenv.errors import SpecError
-from pulumi_mlenv.spec import load_definition
-from pulumi_mlenv.spec.text import redact_url_credentials
 
 OLD_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
 _NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"

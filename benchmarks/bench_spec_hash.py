@@ -19,9 +19,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from pulumi_mlenv.spec import compute_hash, parse_definition
-from pulumi_mlenv.spec.conda_specs import canonical_conda_spec
-from pulumi_mlenv.spec.pip_requirements import clear_cache
+from pulumi_mlenv.definition import compute_hash, parse_definition
+from pulumi_mlenv.definition.conda_specs import canonical_conda_spec
+from pulumi_mlenv.definition.pip_requirements import clear_cache
 
 _STYLES = (
     "{n}=={v}",

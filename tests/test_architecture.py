@@ -13,16 +13,15 @@ PACKAGE = Path(__file__).resolve().parents[1] / "provider" / "pulumi_mlenv"
 
 #: room -> rooms of ours it may import (besides itself). ``None``: anything.
 MAY_IMPORT: dict[str, set[str] | None] = {
-    "spec": {"errors"},
-    "imaging": {"spec", "errors", "config"},
+    "definition": {"errors"},
+    "imaging": {"definition", "errors", "config"},
     "registry": {"errors", "config"},
     "workspace": {"errors", "config"},
     "compute": {"errors", "config"},
-    "policy": {"spec"},
-    "run_policy": {"spec", "errors"},
-    "service": {"spec", "imaging", "registry", "workspace", "compute", "errors", "config"},
-    "resources": {"service", "spec", "policy", "run_policy", "errors", "config"},
-    "cli": {"service", "spec", "policy", "errors", "config"},
+    "policy": {"definition", "errors"},
+    "service": {"definition", "imaging", "registry", "workspace", "compute", "errors", "config"},
+    "resources": {"service", "definition", "policy", "errors", "config"},
+    "cli": {"service", "definition", "policy", "errors", "config"},
 }
 #: Third-party packages only some rooms may touch.
 ONLY_IN = {"pulumi": {"resources"}, "typer": {"cli"}, "rich": {"cli"}}

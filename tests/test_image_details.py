@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from pulumi_mlenv.definition import compute_hash, parse_definition
 from pulumi_mlenv.errors import MlenvError
 from pulumi_mlenv.service import image_details
 from pulumi_mlenv.service.environments import provision, resolve
-from pulumi_mlenv.spec import compute_hash, parse_definition
 from support.fakes import FakeWorld
 
 

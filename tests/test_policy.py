@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from pulumi_mlenv.policy import Action, decide
-from pulumi_mlenv.spec import compute_hash, explain, parse_definition
+from pulumi_mlenv.definition import compute_hash, explain, parse_definition
+from pulumi_mlenv.policy.environment import Action, decide
 
 
 def spec(pip: list[str], **extra: Any) -> dict[str, Any]:
@@ -88,7 +88,7 @@ def test_policy(
 
 
 def test_a_moved_base_tag_names_the_hash_and_says_why() -> None:
-    from pulumi_mlenv.spec import with_resolved_base
+    from pulumi_mlenv.definition import with_resolved_base
 
     base = parse_definition(spec(["six"], docker={"base_image": "python:3.11-slim"}))
     old = with_resolved_base(base, "sha256:" + "a" * 64)

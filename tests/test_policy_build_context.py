@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from pulumi_mlenv.policy import Action, decide
+from pulumi_mlenv.definition import explain
+from pulumi_mlenv.policy.environment import Action, decide
 from pulumi_mlenv.service import environments as envs
 from pulumi_mlenv.service.resolved import ResolvedEnvironment, resolve_known
-from pulumi_mlenv.spec import explain
 
-FIXTURE = Path(__file__).parent / "spec" / "fixtures" / "build-context-is-identity"
+FIXTURE = Path(__file__).parent / "definition" / "fixtures" / "build-context-is-identity"
 
 
 def _checked(inputs: dict[str, object]) -> dict[str, object]:

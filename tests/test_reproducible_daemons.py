@@ -21,10 +21,10 @@ from typer.testing import CliRunner
 
 from pulumi_mlenv.cli.main import app
 from pulumi_mlenv.config import Settings
+from pulumi_mlenv.definition import EnvironmentSpec, parse_definition
 from pulumi_mlenv.service import ensure_image, image_details
 from pulumi_mlenv.service.resolved import definition_state
 from pulumi_mlenv.service.verify import verify_image
-from pulumi_mlenv.spec import EnvironmentSpec, parse_definition
 from pulumi_mlenv.workspace import Workspace
 from support.buildkitd import private_buildkitd
 from support.fake_conda import push_fake_micromamba_base

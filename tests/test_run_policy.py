@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from pulumi_mlenv.run_policy import decide_run
+from pulumi_mlenv.policy.run import decide_run
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 OLD: dict[str, Any] = {

@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 
 from pulumi_mlenv.config import Settings
+from pulumi_mlenv.definition import EnvironmentSpec, compute_hash, parse_definition
 from pulumi_mlenv.errors import BuildError, SpecError
 from pulumi_mlenv.imaging.buildkit import StepEvent
 from pulumi_mlenv.registry import RegistryClient
 from pulumi_mlenv.service import ENV_REPOSITORY, ensure_image, image_details, materialize_local
-from pulumi_mlenv.spec import EnvironmentSpec, compute_hash, parse_definition
 from support.images import build_and_push
 from support.services import env_tags, fresh_settings
 

@@ -12,9 +12,9 @@ import docker
 import pytest
 
 from pulumi_mlenv.config import Settings
+from pulumi_mlenv.definition import compute_hash, explain, load_definition
 from pulumi_mlenv.errors import BuildError
 from pulumi_mlenv.service import ensure_image
-from pulumi_mlenv.spec import compute_hash, explain, load_definition
 from support.services import env_tags, fresh_settings
 
 pytestmark = pytest.mark.docker

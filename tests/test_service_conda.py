@@ -23,10 +23,10 @@ from typing import Any
 import pytest
 
 from pulumi_mlenv.config import Settings
+from pulumi_mlenv.definition import parse_definition
 from pulumi_mlenv.errors import SpecError
 from pulumi_mlenv.imaging.buildkit import StepEvent
 from pulumi_mlenv.service import ensure_image, materialize_local
-from pulumi_mlenv.spec import parse_definition
 from support.fake_conda import push_fake_micromamba_base as _push_fake_micromamba_base
 from support.services import env_tags, fresh_settings
 

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from pulumi_mlenv.config import Settings
+from pulumi_mlenv.definition import parse_definition
 from pulumi_mlenv.imaging.vault import vault_base
 from pulumi_mlenv.service import ensure_image
-from pulumi_mlenv.spec import parse_definition
 
 pytestmark = pytest.mark.docker
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from pulumi_mlenv.definition import compute_hash, parse_definition
 from pulumi_mlenv.service.verify import pin_to_lock
-from pulumi_mlenv.spec import compute_hash, parse_definition
 
 
 def _spec(deps: list[Any]) -> Any:

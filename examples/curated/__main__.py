@@ -4,8 +4,8 @@ environment, with its own hash."""
 
 import pulumi
 
+from pulumi_mlenv.definition import get_curated, to_dict
 from pulumi_mlenv.resources import ContainerRegistry, Environment, Workspace
-from pulumi_mlenv.spec import get_curated, to_dict
 
 config = pulumi.Config()
 mlenv = pulumi.Config("mlenv")

@@ -16,8 +16,8 @@ import subprocess
 import sys
 
 from pulumi_mlenv.config import Settings
+from pulumi_mlenv.definition import load_definition
 from pulumi_mlenv.service import materialize_local
-from pulumi_mlenv.spec import load_definition
 
 here = pathlib.Path(__file__).resolve().parent
 venv = materialize_local(load_definition(str(here / "environment.yml")), Settings.from_env())

@@ -8,8 +8,8 @@ from typer.testing import CliRunner
 
 from pulumi_mlenv.cli.main import app
 from pulumi_mlenv.config import Settings
+from pulumi_mlenv.definition import compute_hash, load_definition
 from pulumi_mlenv.service.environments import definition_from_inputs, resolve
-from pulumi_mlenv.spec import compute_hash, load_definition
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFINITION = ROOT / "examples" / "from-files" / "definitions" / "environment.yml"

@@ -10,9 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from pulumi_mlenv.cli.main import app
-from pulumi_mlenv.spec import compute_hash, load_definition
+from pulumi_mlenv.definition import compute_hash, load_definition
 
-FIXTURES = Path(__file__).resolve().parents[1] / "spec" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "definition" / "fixtures"
 runner = CliRunner()
 
 

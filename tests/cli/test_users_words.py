@@ -16,7 +16,7 @@ from pulumi_mlenv.cli.main import app
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "provider" / "pulumi_mlenv"
-FIXTURES = ROOT / "tests" / "spec" / "fixtures"
+FIXTURES = ROOT / "tests" / "definition" / "fixtures"
 RULE = re.compile(r"\bR(?:1[0-8]|[1-9])\b")
 runner = CliRunner()
 

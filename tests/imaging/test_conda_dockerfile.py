@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from pulumi_mlenv.definition import parse_definition
 from pulumi_mlenv.imaging.conda import (
     CONDA_STAGE,
     conda_create_command,
@@ -15,7 +16,6 @@ from pulumi_mlenv.imaging.conda import (
     render_conda,
 )
 from pulumi_mlenv.imaging.dockerfile import BASE_STAGE, LOCK_STAGE, RenderOptions, render
-from pulumi_mlenv.spec import parse_definition
 
 BASE = "127.0.0.1:5000/mlenv/python@sha256:" + "a" * 64
 OPTS = RenderOptions(base_ref=BASE, env_hash="f" * 64, labels=(("org.pulumi-mlenv.hash", "h"),))

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from pulumi_mlenv.definition import parse_definition
 from pulumi_mlenv.errors import EngineError
 from pulumi_mlenv.service import ensure_image
-from pulumi_mlenv.spec import parse_definition
 from support.services import fresh_settings
 
 pytestmark = pytest.mark.docker

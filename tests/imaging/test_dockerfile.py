@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import pytest
 
+from pulumi_mlenv.definition import parse_definition
 from pulumi_mlenv.imaging.builder import index_text, requirements_text, secrets_of
 from pulumi_mlenv.imaging.dockerfile import (
     BASE_STAGE,
@@ -16,7 +17,6 @@ from pulumi_mlenv.imaging.dockerfile import (
     render_pin_step,
 )
 from pulumi_mlenv.imaging.layers import LayerGroup
-from pulumi_mlenv.spec import parse_definition
 
 BASE = "127.0.0.1:5000/mlenv/python@sha256:" + "a" * 64
 OPTS = RenderOptions(

@@ -24,7 +24,7 @@ import pytest
 import requests
 from pulumi import automation as auto
 
-from pulumi_mlenv.compute.ports import port_in_use
+from pulumi_mlenv.compute.tcp_ports import port_in_use
 
 from .conftest import Program
 
@@ -193,8 +193,8 @@ def _scenario(program: Program) -> None:
 def _venv_bin(folder: Path) -> str:
     """The host virtualenv train_local.py trained in (keyed by the environment's hash)."""
     from pulumi_mlenv.config import Settings
+    from pulumi_mlenv.definition import load_definition
     from pulumi_mlenv.service import materialize_local
-    from pulumi_mlenv.spec import load_definition
 
     venv = materialize_local(load_definition(str(folder / "environment.yml")), Settings.from_env())
     return str(venv / "bin")

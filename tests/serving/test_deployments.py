@@ -13,13 +13,13 @@ import pytest
 import requests
 
 from pulumi_mlenv.compute.docker_target import SERVICE_LABEL
-from pulumi_mlenv.compute.ports import port_in_use
+from pulumi_mlenv.compute.tcp_ports import port_in_use
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.errors import MlenvError, SpecError
 from pulumi_mlenv.service import deployments as deps
 from pulumi_mlenv.service import environments as envs
 from pulumi_mlenv.service import models
-from pulumi_mlenv.workspace.models import ServingStore
+from pulumi_mlenv.workspace.serving_store import ServingStore
 from support.services import fresh_settings
 
 pytestmark = pytest.mark.docker

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from pulumi_mlenv.compute.ports import allocate_port, port_in_use
 from pulumi_mlenv.compute.proxy import Backend, HAProxy
+from pulumi_mlenv.compute.tcp_ports import allocate_port, port_in_use
 
 pytestmark = pytest.mark.docker  # needs what setup installs (haproxy)
 

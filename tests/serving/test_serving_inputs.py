@@ -10,12 +10,12 @@ import pytest
 
 from pulumi_mlenv.compute.proxy import Backend, config_id, render
 from pulumi_mlenv.config import Settings
+from pulumi_mlenv.definition.artifacts import tree_digest
+from pulumi_mlenv.definition.scoring import check_entry_script
 from pulumi_mlenv.errors import SpecError
 from pulumi_mlenv.service import deployments as deps
 from pulumi_mlenv.service import endpoints, models
-from pulumi_mlenv.spec.artifacts import tree_digest
-from pulumi_mlenv.spec.scoring import check_entry_script
-from pulumi_mlenv.workspace.models import ServingStore
+from pulumi_mlenv.workspace.serving_store import ServingStore
 
 GOOD = "def init():\n    pass\n\ndef run(raw_data):\n    return raw_data\n"
 

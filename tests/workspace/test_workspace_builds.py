@@ -24,7 +24,7 @@ from dataclasses import replace
 from pathlib import Path
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.service import ensure_image
-from pulumi_mlenv.spec import parse_definition
+from pulumi_mlenv.definition import parse_definition
 from pulumi_mlenv.workspace import Workspace
 url, registry, cache, go, step = sys.argv[1:6]
 settings = replace(Settings.from_env(), registry=registry, cache_dir=Path(cache))

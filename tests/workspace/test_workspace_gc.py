@@ -16,10 +16,10 @@ from typer.testing import CliRunner
 
 from pulumi_mlenv.cli.main import app
 from pulumi_mlenv.config import Settings
+from pulumi_mlenv.definition import parse_definition
 from pulumi_mlenv.registry import RegistryClient
 from pulumi_mlenv.service import ensure_image
 from pulumi_mlenv.service.retention import plan
-from pulumi_mlenv.spec import parse_definition
 from pulumi_mlenv.workspace import Holder, Workspace
 from support.services import fresh_settings
 

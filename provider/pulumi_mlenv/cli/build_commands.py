@@ -74,8 +74,8 @@ def build(
 
         mlenv env build --json requirements.txt | jq -r .version
     """
+    from pulumi_mlenv.definition import load_definition
     from pulumi_mlenv.service.environments import provision, resolve
-    from pulumi_mlenv.spec import load_definition
 
     with user_errors():
         settings = Settings.from_env()

@@ -1,5 +1,5 @@
 """``mlenv env ...`` and ``mlenv curated ...``: definitions, their hash, their
-differences, conversions, and the curated catalog. Thin over ``spec``."""
+differences, conversions, and the curated catalog. Thin over ``definition``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import typer
 import yaml
 from rich.table import Table
 
-from pulumi_mlenv import spec as specs
+from pulumi_mlenv import definition as specs
 from pulumi_mlenv.cli.main import err_console, out, print_json, user_errors
 
 __all__ = ["RootOpt", "curated_app", "env_app", "register"]

@@ -20,6 +20,9 @@ import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from pulumi_mlenv.definition.build_context import changed_files
+from pulumi_mlenv.definition.model import EnvironmentSpec
+from pulumi_mlenv.definition.pinning import extra_conda_packages
 from pulumi_mlenv.errors import BuildError, SpecError
 from pulumi_mlenv.imaging.buildkit import (
     BuildOutcome,
@@ -45,9 +48,6 @@ from pulumi_mlenv.imaging.layers import group_pins, pinned_lock
 from pulumi_mlenv.imaging.lock import parse_lock
 from pulumi_mlenv.imaging.reproducible import needs_rewrite_timestamp
 from pulumi_mlenv.imaging.vault import vault
-from pulumi_mlenv.spec.build_context import changed_files
-from pulumi_mlenv.spec.model import EnvironmentSpec
-from pulumi_mlenv.spec.pinning import extra_conda_packages
 
 __all__ = [
     "BuiltImage",

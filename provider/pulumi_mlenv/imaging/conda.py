@@ -26,6 +26,9 @@ from __future__ import annotations
 import re
 import shlex
 
+from pulumi_mlenv.definition.conda_specs import canonical_conda_spec, conda_spec_name
+from pulumi_mlenv.definition.model import EnvironmentSpec
+from pulumi_mlenv.definition.pinning import extra_conda_packages
 from pulumi_mlenv.imaging.dockerfile import (
     BASE_STAGE,
     LOCK_PATH,
@@ -40,9 +43,6 @@ from pulumi_mlenv.imaging.dockerfile import (
     render_step_one,
     with_labels,
 )
-from pulumi_mlenv.spec.conda_specs import canonical_conda_spec, conda_spec_name
-from pulumi_mlenv.spec.model import EnvironmentSpec
-from pulumi_mlenv.spec.pinning import extra_conda_packages
 
 __all__ = [
     "CONDA_STAGE",

@@ -34,9 +34,9 @@ import re
 import shlex
 from dataclasses import dataclass
 
+from pulumi_mlenv.definition.model import EnvironmentSpec
 from pulumi_mlenv.imaging.layers import LayerGroup
 from pulumi_mlenv.imaging.reproducible import fix_step_times
-from pulumi_mlenv.spec.model import EnvironmentSpec
 
 __all__ = [
     "BASE_STAGE",
@@ -268,7 +268,7 @@ def render_pin_step(spec: EnvironmentSpec, options: RenderOptions) -> str:
 
 
 def _python_selector(spec: EnvironmentSpec) -> str:
-    from pulumi_mlenv.spec.pinning import python_version
+    from pulumi_mlenv.definition.pinning import python_version
 
     version = python_version(spec)
     return f"python{version}" if version and version.count(".") == 1 else "python3"

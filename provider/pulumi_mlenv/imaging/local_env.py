@@ -13,13 +13,13 @@ from pathlib import Path
 from filelock import FileLock
 
 from pulumi_mlenv.config import Settings
+from pulumi_mlenv.definition.model import EnvironmentSpec
+from pulumi_mlenv.definition.pinning import python_version
 from pulumi_mlenv.errors import BuildError
 from pulumi_mlenv.imaging.builder import find_uv, requirements_text, secrets_of
 from pulumi_mlenv.imaging.buildkit import failed_package
 from pulumi_mlenv.imaging.lock import parse_lock
 from pulumi_mlenv.imaging.vault import vault
-from pulumi_mlenv.spec.model import EnvironmentSpec
-from pulumi_mlenv.spec.pinning import python_version
 
 __all__ = ["COMPLETE_MARKER", "local_environment"]
 

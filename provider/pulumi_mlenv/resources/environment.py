@@ -31,8 +31,9 @@ from pulumi.dynamic import (
 )
 
 from pulumi_mlenv.config import Settings
+from pulumi_mlenv.definition import METADATA_FIELDS
 from pulumi_mlenv.errors import MlenvError, Problem, SpecError
-from pulumi_mlenv.policy import HASH_INPUTS, INPUT_NAMES, METADATA_INPUTS
+from pulumi_mlenv.policy.environment import HASH_INPUTS, INPUT_NAMES, METADATA_INPUTS
 from pulumi_mlenv.resources._provider import (
     MlenvProvider,
     failures_of,
@@ -42,7 +43,6 @@ from pulumi_mlenv.resources._provider import (
     without_none,
 )
 from pulumi_mlenv.service.resolved import STATE_KEYS, ResolvedEnvironment
-from pulumi_mlenv.spec import METADATA_FIELDS
 
 if TYPE_CHECKING:
     from pulumi_mlenv.service.environments import Provisioned
@@ -129,7 +129,7 @@ def _resolved(props: Mapping[str, Any]) -> ResolvedEnvironment:
 
 def _holds_credentials(value: Any) -> bool:
     """Whether a plain input value holds a URL with ``user:token@``."""
-    from pulumi_mlenv.spec.text import has_url_credentials
+    from pulumi_mlenv.definition.text import has_url_credentials
 
     if isinstance(value, str):
         return has_url_credentials(value)
@@ -200,9 +200,9 @@ class EnvironmentProvider(MlenvProvider):
         return CheckResult(without_none(checked), [])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        from pulumi_mlenv.policy import Action, decide
+        from pulumi_mlenv.definition import explain
+        from pulumi_mlenv.policy.environment import Action, decide
         from pulumi_mlenv.service import environments as envs
-        from pulumi_mlenv.spec import explain
 
         if "hash" not in news:  # inputs unknown during preview
             return DiffResult(changes=True)

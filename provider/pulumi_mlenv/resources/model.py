@@ -45,7 +45,7 @@ class ModelProvider(MlenvProvider):
     """Dynamic provider of ``pulumi-python:dynamic/mlenv:Model``."""
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        from pulumi_mlenv.spec.artifacts import tree_digest
+        from pulumi_mlenv.definition.artifacts import tree_digest
 
         inputs = {k: v for k, v in news.items() if k not in _OUTPUTS and v is not None}
         path = inputs.get("path")

@@ -1,7 +1,7 @@
 """The Run resource: a script run in an environment on a compute target, as
 a step of a team's pipeline (R3).
 
-Lifecycle (``run_policy.decide_run`` holds the diff policy):
+Lifecycle (``policy.run.decide_run`` holds the diff policy):
 - ``check``: the script and source folder must exist (the error names
   ``script`` or ``source``), the compute target must be known; the source
   folder's content hash and the environment's hash, name and version are put
@@ -81,7 +81,7 @@ class RunProvider(MlenvProvider):
         return CheckResult(without_none(checked), [])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        from pulumi_mlenv.run_policy import decide_run
+        from pulumi_mlenv.policy.run import decide_run
 
         decision = decide_run(olds, news)
         for reason in decision.reasons:

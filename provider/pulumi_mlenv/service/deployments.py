@@ -31,8 +31,10 @@ from filelock import FileLock
 
 from pulumi_mlenv.compute.docker_target import DockerTarget, ServiceSpec
 from pulumi_mlenv.compute.health import is_live, wait_until_live
-from pulumi_mlenv.compute.ports import allocate_port, port_in_use
+from pulumi_mlenv.compute.tcp_ports import allocate_port, port_in_use
 from pulumi_mlenv.config import Settings
+from pulumi_mlenv.definition.artifacts import tree_digest
+from pulumi_mlenv.definition.scoring import check_entry_script
 from pulumi_mlenv.errors import EngineError, MlenvError, Problem, SpecError
 from pulumi_mlenv.imaging.buildkit import StepEvent
 from pulumi_mlenv.imaging.dockerfile import VENV_PATH
@@ -44,9 +46,7 @@ from pulumi_mlenv.imaging.inference import (
     build_inference_image,
     inference_key,
 )
-from pulumi_mlenv.spec.artifacts import tree_digest
-from pulumi_mlenv.spec.scoring import check_entry_script
-from pulumi_mlenv.workspace.models import DeploymentRecord, ModelRecord, ServingStore
+from pulumi_mlenv.workspace.serving_store import DeploymentRecord, ModelRecord, ServingStore
 
 __all__ = [
     "SERVER_MODULE",
@@ -222,7 +222,7 @@ def check_deployment(
 
 def environment_info(ref: str, *, workspace_url: str) -> EnvironmentInfo:
     """The environment version ``NAME:VERSION`` from the workspace."""
-    from pulumi_mlenv.spec import parse_definition
+    from pulumi_mlenv.definition import parse_definition
     from pulumi_mlenv.workspace import Workspace
 
     name, _, version = ref.partition(":")
@@ -247,7 +247,7 @@ def environment_info(ref: str, *, workspace_url: str) -> EnvironmentInfo:
 
 def list_deployments(workspace_url: str) -> list[Any]:
     """The deployments the workspace records (running or not)."""
-    from pulumi_mlenv.workspace.models import ServingStore
+    from pulumi_mlenv.workspace.serving_store import ServingStore
 
     with ServingStore(workspace_url) as store:
         return list(store.list_deployments())

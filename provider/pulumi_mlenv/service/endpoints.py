@@ -13,11 +13,11 @@ from pathlib import Path
 import requests
 from filelock import FileLock
 
-from pulumi_mlenv.compute.ports import allocate_port, port_in_use
 from pulumi_mlenv.compute.proxy import MAX_WEIGHT, Backend, HAProxy
+from pulumi_mlenv.compute.tcp_ports import allocate_port, port_in_use
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.errors import EngineError, MlenvError, Problem, SpecError
-from pulumi_mlenv.workspace.models import EndpointRecord, ServingStore
+from pulumi_mlenv.workspace.serving_store import EndpointRecord, ServingStore
 
 __all__ = [
     "EndpointState",

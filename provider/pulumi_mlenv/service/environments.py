@@ -13,6 +13,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pulumi_mlenv.config import Settings
+from pulumi_mlenv.definition import (
+    IDENTITY_FIELDS,
+    METADATA_FIELDS,
+    EnvironmentSpec,
+    fingerprint_build_context,
+    get_curated,
+    load_definition,
+    parse_definition,
+    to_dict,
+)
 from pulumi_mlenv.errors import Problem, SpecError
 from pulumi_mlenv.service.backends import backends_or_real
 from pulumi_mlenv.service.images import ensure_image
@@ -23,16 +33,6 @@ from pulumi_mlenv.service.resolved import (
     definition_state,
     resolve,
     resolve_known,
-)
-from pulumi_mlenv.spec import (
-    IDENTITY_FIELDS,
-    METADATA_FIELDS,
-    EnvironmentSpec,
-    fingerprint_build_context,
-    get_curated,
-    load_definition,
-    parse_definition,
-    to_dict,
 )
 
 if TYPE_CHECKING:

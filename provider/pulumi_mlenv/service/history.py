@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pulumi_mlenv.definition import explain
 from pulumi_mlenv.errors import MlenvError
 from pulumi_mlenv.imaging.lock import diff_locks
-from pulumi_mlenv.spec import explain
 
 if TYPE_CHECKING:
     from pulumi_mlenv.workspace import VersionRecord
@@ -62,7 +62,7 @@ class VersionDifference:
 
 def explain_versions(old_label: str, new_label: str, workspace_url: str) -> VersionDifference:
     """The difference of two registered versions (archived ones included)."""
-    from pulumi_mlenv.spec import parse_definition, with_resolved_base
+    from pulumi_mlenv.definition import parse_definition, with_resolved_base
     from pulumi_mlenv.workspace import Workspace
 
     with Workspace(workspace_url) as ws:

@@ -23,16 +23,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pulumi_mlenv.config import Settings
-from pulumi_mlenv.errors import MlenvError, SpecError
-from pulumi_mlenv.service.backends import backends_or_real
-from pulumi_mlenv.service.ports import Backends, ImageRegistry
-from pulumi_mlenv.service.resolved import ResolvedEnvironment, base_image_of, resolve
-from pulumi_mlenv.spec import (
+from pulumi_mlenv.definition import (
     RECIPE_VERSION,
     EnvironmentSpec,
     compute_hash,
     extra_conda_packages,
 )
+from pulumi_mlenv.errors import MlenvError, SpecError
+from pulumi_mlenv.service.backends import backends_or_real
+from pulumi_mlenv.service.ports import Backends, ImageRegistry
+from pulumi_mlenv.service.resolved import ResolvedEnvironment, base_image_of, resolve
 
 if TYPE_CHECKING:
     from pulumi_mlenv.imaging.builder import BuiltImage, ImageBuild
@@ -473,7 +473,7 @@ def _find_hash(
 
 def _definition_hash(definition: Mapping[str, Any]) -> str | None:
     """The definition hash of a stored definition; None if it no longer parses."""
-    from pulumi_mlenv.spec import parse_definition
+    from pulumi_mlenv.definition import parse_definition
 
     try:
         return compute_hash(parse_definition(definition))

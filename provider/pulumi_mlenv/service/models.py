@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Protocol
 
 from pulumi_mlenv.config import Settings
+from pulumi_mlenv.definition.artifacts import tree_digest
 from pulumi_mlenv.errors import MlenvError, SpecError
-from pulumi_mlenv.spec.artifacts import tree_digest
-from pulumi_mlenv.workspace.models import Lineage, ModelRecord, ServingStore
+from pulumi_mlenv.workspace.serving_store import Lineage, ModelRecord, ServingStore
 
 __all__ = [
     "Registered",

@@ -21,9 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from pulumi_mlenv.config import Settings
-from pulumi_mlenv.service.backends import backends_or_real
-from pulumi_mlenv.service.ports import Backends
-from pulumi_mlenv.spec import (
+from pulumi_mlenv.definition import (
     METADATA_FIELDS,
     EnvironmentSpec,
     compute_hash,
@@ -33,8 +31,10 @@ from pulumi_mlenv.spec import (
     unpinned_packages,
     with_resolved_base,
 )
-from pulumi_mlenv.spec.credentials import MASK, restore_credentials, split_credentials
-from pulumi_mlenv.spec.text import redact_url_credentials
+from pulumi_mlenv.definition.credentials import MASK, restore_credentials, split_credentials
+from pulumi_mlenv.definition.text import redact_url_credentials
+from pulumi_mlenv.service.backends import backends_or_real
+from pulumi_mlenv.service.ports import Backends
 
 __all__ = [
     "STATE_KEYS",

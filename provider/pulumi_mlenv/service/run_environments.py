@@ -19,8 +19,8 @@ from typing import Any
 
 from pulumi_mlenv.compute import ComputeTarget, DockerTarget, Job, Sink
 from pulumi_mlenv.config import Settings
+from pulumi_mlenv.definition import EnvironmentSpec
 from pulumi_mlenv.errors import MlenvError, SpecError
-from pulumi_mlenv.spec import EnvironmentSpec
 
 __all__ = [
     "Events",
@@ -86,7 +86,7 @@ def _from_definition(path: str, settings: Settings, workspace_url: str, events: 
 def from_version(
     name: str, version: str | None, workspace_url: str, expect_hash: str | None = None
 ) -> Prepared:
-    from pulumi_mlenv.spec import parse_definition, with_resolved_base
+    from pulumi_mlenv.definition import parse_definition, with_resolved_base
     from pulumi_mlenv.workspace import Workspace
 
     with Workspace(workspace_url) as workspace:

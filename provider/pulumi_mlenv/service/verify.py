@@ -26,14 +26,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from pulumi_mlenv.config import Settings
-from pulumi_mlenv.errors import MlenvError
-from pulumi_mlenv.imaging.builder import build_image
-from pulumi_mlenv.imaging.buildkit import StepEvent
-from pulumi_mlenv.imaging.compare import ImageComparison, compare_images
-from pulumi_mlenv.imaging.dockerfile import LABEL_PREFIX
-from pulumi_mlenv.imaging.lock import diff_locks, lock_versions
-from pulumi_mlenv.registry import ImageRef, RegistryClient
-from pulumi_mlenv.spec import (
+from pulumi_mlenv.definition import (
     RECIPE_VERSION,
     EnvironmentSpec,
     compute_hash,
@@ -42,6 +35,13 @@ from pulumi_mlenv.spec import (
     parse_definition,
     with_resolved_base,
 )
+from pulumi_mlenv.errors import MlenvError
+from pulumi_mlenv.imaging.builder import build_image
+from pulumi_mlenv.imaging.buildkit import StepEvent
+from pulumi_mlenv.imaging.compare import ImageComparison, compare_images
+from pulumi_mlenv.imaging.dockerfile import LABEL_PREFIX
+from pulumi_mlenv.imaging.lock import diff_locks, lock_versions
+from pulumi_mlenv.registry import ImageRef, RegistryClient
 
 __all__ = ["VERIFY_TAG_PREFIX", "Verification", "pin_to_lock", "verify_image"]
 

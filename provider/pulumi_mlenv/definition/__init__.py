@@ -1,0 +1,76 @@
+"""Environment definitions: the model, validation, the canonical hash (R13),
+explained differences, file formats and the curated catalog.
+
+Pure: no Pulumi, Docker, HTTP or database imports. Everything here is
+testable in microseconds.
+"""
+
+from pulumi_mlenv.definition.build_context import fingerprint_build_context
+from pulumi_mlenv.definition.curated import CURATED_PREFIX, catalog, curated_name, get_curated
+from pulumi_mlenv.definition.explain import explain
+from pulumi_mlenv.definition.formats import (
+    Format,
+    detect_format,
+    dump_definition,
+    left_out,
+    load_definition,
+    write_azureml_v1_folder,
+)
+from pulumi_mlenv.definition.hashing import (
+    RECIPE_VERSION,
+    canonical_form,
+    compute_hash,
+    with_resolved_base,
+)
+from pulumi_mlenv.definition.model import (
+    IDENTITY_FIELDS,
+    METADATA_FIELDS,
+    CondaSection,
+    ContextFile,
+    DockerSection,
+    EnvironmentSpec,
+    Kind,
+    PythonSection,
+    SparkPackage,
+    SparkSection,
+    role_of,
+)
+from pulumi_mlenv.definition.model import Role as FieldRole
+from pulumi_mlenv.definition.parse import parse_definition, to_dict
+from pulumi_mlenv.definition.pinning import extra_conda_packages, python_version, unpinned_packages
+
+__all__ = [
+    "CURATED_PREFIX",
+    "IDENTITY_FIELDS",
+    "METADATA_FIELDS",
+    "RECIPE_VERSION",
+    "CondaSection",
+    "ContextFile",
+    "DockerSection",
+    "EnvironmentSpec",
+    "FieldRole",
+    "Format",
+    "Kind",
+    "PythonSection",
+    "SparkPackage",
+    "SparkSection",
+    "canonical_form",
+    "catalog",
+    "compute_hash",
+    "curated_name",
+    "detect_format",
+    "dump_definition",
+    "explain",
+    "extra_conda_packages",
+    "fingerprint_build_context",
+    "get_curated",
+    "left_out",
+    "load_definition",
+    "parse_definition",
+    "python_version",
+    "role_of",
+    "to_dict",
+    "unpinned_packages",
+    "with_resolved_base",
+    "write_azureml_v1_folder",
+]

@@ -1,0 +1,474 @@
+"""Our YAML (as a mapping) <-> ``EnvironmentSpec``, with validation.
+
+``parse_definition`` is pure: it reads a mapping already loaded from YAML (or
+built by a Pulumi program), canonicalises every string that reaches the hash,
+and raises one ``SpecError`` holding *every* problem found, each with its field
+path (``python.conda.dependencies[3].pip[0]``) and a fix. File references
+(``python.conda_file``, ``-r`` lines) are resolved by ``load_definition``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from pulumi_mlenv.definition._reader import Reader, join
+from pulumi_mlenv.definition.conda_specs import canonical_conda_spec, conda_spec_name
+from pulumi_mlenv.definition.limits import check_values
+from pulumi_mlenv.definition.model import (
+    CondaSection,
+    ContextFile,
+    DockerSection,
+    EnvironmentSpec,
+    PythonSection,
+    SparkPackage,
+    SparkSection,
+)
+from pulumi_mlenv.definition.pip_combine import Located, combine_pip_lines
+from pulumi_mlenv.definition.pip_requirements import parse_pip_entry
+from pulumi_mlenv.definition.text import canonical_dockerfile, canonical_step
+from pulumi_mlenv.errors import SpecError, redact_credentials, warn_problems
+
+__all__ = ["parse_definition", "to_dict"]
+
+_TOP = (
+    "name",
+    "version",
+    "description",
+    "tags",
+    "python",
+    "docker",
+    "spark",
+    "environment_variables",
+)
+_PYTHON = ("user_managed", "interpreter_path", "conda", "conda_file")
+_CONDA = ("name", "channels", "dependencies", "variables", "prefix")
+_DOCKER = (
+    "base_image",
+    "base_dockerfile",
+    "steps",
+    "shm_size",
+    "arguments",
+    "platform",
+    "build_context",
+    "context_files",
+)
+_SPARK = ("repositories", "packages", "precache_packages")
+# A field written in the wrong section: where it belongs.
+_ELSEWHERE = {
+    **{k: f"python.{k}" for k in _PYTHON},
+    **{k: f"docker.{k}" for k in _DOCKER},
+    **{k: f"spark.{k}" for k in _SPARK},
+    "channels": "python.conda.channels",
+    "dependencies": "python.conda.dependencies",
+    "pip": "python.conda.dependencies[-1].pip",
+    "image": "docker.base_image",
+    "variables": "environment_variables",
+}
+
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")
+_IMAGE_REF = re.compile(
+    r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?"
+)
+_INSTRUCTIONS = frozenset(
+    (
+        "ADD",
+        "ARG",
+        "CMD",
+        "COPY",
+        "ENTRYPOINT",
+        "ENV",
+        "EXPOSE",
+        "HEALTHCHECK",
+        "LABEL",
+        "MAINTAINER",
+        "ONBUILD",
+        "RUN",
+        "SHELL",
+        "STOPSIGNAL",
+        "USER",
+        "VOLUME",
+        "WORKDIR",
+    )
+)
+_SHM = re.compile(r"[0-9]+[bkmgBKMG]?")
+_PLATFORM = re.compile(r"[a-z0-9]+/[a-z0-9_]+(?:/[a-z0-9]+)?")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_MAVEN_PART = re.compile(r"[A-Za-z0-9_.\-${}]+")
+
+
+def parse_definition(data: Mapping[str, Any], *, source: str = "") -> EnvironmentSpec:
+    """Validate our YAML structure and return the definition it describes.
+
+    ``source`` (a file name) is only used in messages. Raises ``SpecError``
+    with every problem found. A name with the curated prefix must hash like
+    the catalog entry of that name (R13).
+    """
+    spec = _parse(data, source)
+    from pulumi_mlenv.definition.curated import check_curated_name  # the catalog uses _parse
+
+    check_curated_name(spec)
+    return spec
+
+
+def _parse(data: object, source: str = "") -> EnvironmentSpec:
+    check_values(data)  # depth, size, long numbers: before any field is read
+    r = Reader(source)
+    top = r.mapping(data, "")
+    if top is None:
+        if data is None:
+            r.add("", "the definition is empty", "start with 'name: my-env'")
+        r.raise_if_any()
+        raise SpecError.at("", "expected a mapping")  # unreachable: mapping() recorded it
+    r.known_keys(top, "", _TOP, _ELSEWHERE)
+    name = r.string(top.get("name"), "name")
+    if name is None and "name" not in top:
+        r.add("name", "is required", "add 'name: my-env'")
+    elif name is not None and not NAME_PATTERN.fullmatch(name):
+        # Made from the redacted name: the rewrite would hide a URL's
+        # credential from the redaction every problem gets.
+        fixed = re.sub(r"[^A-Za-z0-9._-]+", "-", redact_credentials(name.strip())).strip("-._")
+        r.add("name", f"'{name}' is not a valid name", f"did you mean '{fixed or 'my-env'}'?")
+    python, conda_vars = _python(r, top.get("python"))
+    env_vars = dict(r.pairs(top.get("environment_variables"), "environment_variables"))
+    for key in env_vars:
+        if not _ENV_NAME.fullmatch(key):
+            r.add(join("environment_variables", key), "is not a valid variable name")
+    for key, value in conda_vars:
+        if env_vars.get(key, value) != value:
+            r.add(join("python.conda.variables", key), "conflicts with environment_variables")
+        env_vars[key] = value
+    spec = EnvironmentSpec(
+        name=name or "",
+        version=r.string(top.get("version"), "version", scalar=True),
+        description=r.string(top.get("description"), "description"),
+        tags=r.pairs(top.get("tags"), "tags"),
+        python=python,
+        docker=_docker(r, top.get("docker")),
+        spark=_spark(r, top.get("spark")),
+        environment_variables=tuple(sorted(env_vars.items())),
+    )
+    r.raise_if_any()
+    return spec
+
+
+def _python(r: Reader, value: object) -> tuple[PythonSection, tuple[tuple[str, str], ...]]:
+    m = r.mapping(value, "python")
+    if m is None:
+        return PythonSection(), ()
+    r.known_keys(m, "python", _PYTHON, _ELSEWHERE)
+    user_managed = r.boolean(m.get("user_managed"), "python.user_managed", False)
+    interpreter = r.string(m.get("interpreter_path"), "python.interpreter_path")
+    if m.get("conda_file") is not None:
+        r.add(
+            "python.conda_file",
+            "a file reference is only read by load_definition",
+            "load the definition file with load_definition, or inline it under python.conda",
+        )
+    conda, variables = _conda(r, m.get("conda"), "python.conda")
+    if user_managed and conda and (conda.dependencies or conda.pip or conda.pip_options):
+        r.add(
+            "python.conda",
+            "a user-managed environment installs nothing, so these dependencies would be ignored",
+            "remove python.conda, or set python.user_managed: false",
+        )
+    if user_managed and interpreter is None:
+        r.add(
+            "python.interpreter_path",
+            "is required when python.user_managed is true",
+            "give the interpreter of your image, e.g. '/usr/bin/python3'",
+        )
+    section = PythonSection(user_managed=user_managed, interpreter_path=interpreter, conda=conda)
+    return section, variables
+
+
+def _conda(
+    r: Reader, value: object, path: str
+) -> tuple[CondaSection | None, tuple[tuple[str, str], ...]]:
+    m = r.mapping(value, path)
+    if m is None:
+        return None, ()
+    r.known_keys(m, path, _CONDA, _ELSEWHERE)
+    channels = r.strings(m.get("channels"), join(path, "channels"))
+    for i, channel in enumerate(channels):
+        if channel in channels[:i]:
+            r.add(join(join(path, "channels"), i), f"'{channel}' is listed twice", "remove it")
+    deps: list[str] = []
+    pip: list[str] = []
+    options: list[str] = []
+    seen: dict[str, str] = {}
+    dpath = join(path, "dependencies")
+    pip_lists = 0
+    for i, item in enumerate(r.items(m.get("dependencies"), dpath)):
+        ipath = join(dpath, i)
+        if isinstance(item, Mapping):
+            sub = r.mapping(item, ipath) or {}
+            r.known_keys(sub, ipath, ("pip",))
+            if "pip" in sub:
+                pip_lists += 1
+                if pip_lists == 2:
+                    r.add(ipath, "a second pip list", "merge it into the first one")
+                _pip_entries(r, sub["pip"], join(ipath, "pip"), pip, options)
+            continue
+        if isinstance(item, bool | int | float):
+            # YAML reads `- 3.10` as the number 3.1: never guess a package.
+            r.add(ipath, f"expected a package spec, got {item!r}", "write it as 'python=3.10'")
+            continue
+        text = r.string(item, ipath)
+        if text is None:
+            continue
+        spec = canonical_conda_spec(text)
+        if spec is None:
+            r.add(
+                ipath,
+                f"'{text}' is not a conda package spec",
+                "write it as 'name', 'name=1.2' or 'name>=1.2'",
+            )
+            continue
+        name = conda_spec_name(spec)
+        if name in seen:
+            r.add(ipath, f"'{name}' is listed twice ('{seen[name]}' and '{spec}')", "keep one")
+        seen[name] = spec
+        deps.append(spec)
+    section = CondaSection(
+        name=r.string(m.get("name"), join(path, "name")),
+        channels=channels,
+        dependencies=tuple(deps),
+        pip=tuple(pip),
+        pip_options=tuple(options),
+    )
+    return section, r.pairs(m.get("variables"), join(path, "variables"))
+
+
+def _pip_entries(r: Reader, value: object, path: str, pip: list[str], options: list[str]) -> None:
+    lines: list[Located] = []
+    for j, entry in enumerate(r.items(value, path)):
+        epath = join(path, j)
+        text = r.string(entry, epath)
+        if text is None:
+            continue
+        for line in parse_pip_entry(text, epath):
+            if line.problem:
+                r.report(line.problem)
+            elif line.include:
+                r.add(
+                    epath,
+                    f"'{text}' names a file, which only load_definition reads",
+                    "load the definition with load_definition, or list the packages here",
+                )
+            elif line.option or line.requirement:
+                lines.append(Located(epath, line.option, line.requirement))
+    done = combine_pip_lines(lines)
+    r.problems += done.problems
+    warn_problems(done.warnings)
+    options += done.options
+    pip += done.requirements
+
+
+def _docker(r: Reader, value: object) -> DockerSection:
+    m = r.mapping(value, "docker")
+    if m is None:
+        return DockerSection()
+    if "resolved_base_digest" in m:
+        r.add(
+            "docker.resolved_base_digest",
+            "is set by the provider, not written by users",
+            "pin the base image by digest instead: 'image@sha256:...'",
+        )
+        m = {k: v for k, v in m.items() if k != "resolved_base_digest"}
+    r.known_keys(m, "docker", _DOCKER, _ELSEWHERE)
+    image = r.string(m.get("base_image"), "docker.base_image")
+    if image is not None:
+        image = image.strip()
+        if not _IMAGE_REF.fullmatch(image):
+            lowered = image.lower().replace(" ", "")
+            fix = (
+                f"did you mean '{lowered}'?"
+                if _IMAGE_REF.fullmatch(lowered)
+                else ("write it as 'registry/repository:tag' or 'repository@sha256:<digest>'")
+            )
+            r.add("docker.base_image", f"'{image}' is not an image reference", fix)
+    dockerfile = r.string(m.get("base_dockerfile"), "docker.base_dockerfile")
+    if image is not None and dockerfile is not None:
+        r.add(
+            "docker.base_dockerfile",
+            "both base_image and base_dockerfile are set",
+            "keep one: a Dockerfile starts FROM its own base image",
+        )
+    steps: list[str] = []
+    for i, raw in enumerate(r.strings(m.get("steps"), "docker.steps")):
+        step = canonical_step(raw)
+        word = step.split(None, 1)[0].upper()
+        if word == "FROM":
+            r.add(
+                join("docker.steps", i),
+                "a step cannot start a new stage",
+                "use docker.base_dockerfile for multi-stage builds",
+            )
+        elif word not in _INSTRUCTIONS:
+            r.add(
+                join("docker.steps", i),
+                f"'{word}' is not a Dockerfile instruction",
+                f"did you mean 'RUN {step}'?",
+            )
+        steps.append(step)
+    shm = r.string(m.get("shm_size"), "docker.shm_size", scalar=True)
+    if shm is not None and not _SHM.fullmatch(shm):
+        r.add("docker.shm_size", f"'{shm}' is not a size", "write it like '2g' or '512m'")
+    platform = r.string(m.get("platform"), "docker.platform")
+    if platform is not None and not _PLATFORM.fullmatch(platform):
+        r.add(
+            "docker.platform",
+            f"'{platform}' is not a platform",
+            "write it like 'linux/amd64' or 'linux/arm64'",
+        )
+    context = r.string(m.get("build_context"), "docker.build_context")
+    return DockerSection(
+        base_image=image,
+        base_dockerfile=canonical_dockerfile(dockerfile) if dockerfile else None,
+        steps=tuple(steps),
+        shm_size=shm,
+        arguments=r.strings(m.get("arguments"), "docker.arguments"),
+        platform=platform,
+        build_context=context.strip() if context else None,
+        context_files=_context_files(r, m.get("context_files"), context),
+    )
+
+
+def _context_files(r: Reader, value: object, context: str | None) -> tuple[ContextFile, ...] | None:
+    """The fingerprint a reader wrote (``to_dict``, Pulumi state); None when
+    absent, so that ``fingerprint_build_context`` reads the folder."""
+    if value is None:
+        return None
+    if context is None:
+        r.add("docker.context_files", "is only written with docker.build_context")
+        return None
+    files: list[ContextFile] = []
+    for i, text in enumerate(r.strings(value, "docker.context_files")):
+        try:
+            files.append(ContextFile.parse(text))
+        except ValueError:
+            r.add(join("docker.context_files", i), f"'{text}' is not 'mode sha256 path'")
+    return tuple(files)
+
+
+def _spark(r: Reader, value: object) -> SparkSection:
+    m = r.mapping(value, "spark")
+    if m is None:
+        return SparkSection()
+    r.known_keys(m, "spark", _SPARK, _ELSEWHERE)
+    packages: list[SparkPackage] = []
+    for i, item in enumerate(r.items(m.get("packages"), "spark.packages")):
+        package = _spark_package(r, item, join("spark.packages", i))
+        if package is not None:
+            packages.append(package)
+    return SparkSection(
+        repositories=r.strings(m.get("repositories"), "spark.repositories"),
+        packages=tuple(packages),
+        precache_packages=r.boolean(m.get("precache_packages"), "spark.precache_packages", True),
+    )
+
+
+def _spark_package(r: Reader, item: object, path: str) -> SparkPackage | None:
+    if isinstance(item, str):
+        parts = item.strip().split(":")
+        if len(parts) != 3:
+            r.add(
+                path, f"'{item}' is not a Maven coordinate", "write it as 'group:artifact:version'"
+            )
+            return None
+        fields = dict(zip(("group", "artifact", "version"), parts, strict=True))
+    else:
+        m = r.mapping(item, path)
+        if m is None:
+            r.add(path, "expected 'group:artifact:version' or a mapping")
+            return None
+        r.known_keys(m, path, ("group", "artifact", "version"))
+        fields = {}
+        for key in ("group", "artifact", "version"):
+            text = r.string(m.get(key), join(path, key), scalar=True)
+            if text is None and key not in m:
+                r.add(join(path, key), "is required")
+            fields[key] = (text or "").strip()
+    bad = [k for k, v in fields.items() if not _MAVEN_PART.fullmatch(v)]
+    for key in bad:
+        if fields[key]:
+            r.add(join(path, key), f"'{fields[key]}' is not a Maven {key}")
+    if bad:
+        return None
+    return SparkPackage(**fields)
+
+
+def to_dict(spec: EnvironmentSpec) -> dict[str, Any]:
+    """Our YAML shape, with default values left out.
+
+    ``parse_definition(to_dict(s)) == s`` except for
+    ``docker.resolved_base_digest``, which users never write.
+    """
+    out: dict[str, Any] = {"name": spec.name}
+    if spec.version is not None:
+        out["version"] = spec.version
+    if spec.description is not None:
+        out["description"] = spec.description
+    if spec.tags:
+        out["tags"] = dict(spec.tags)
+    py: dict[str, Any] = {}
+    if spec.python.user_managed:
+        py["user_managed"] = True
+    if spec.python.interpreter_path is not None:
+        py["interpreter_path"] = spec.python.interpreter_path
+    if spec.python.conda is not None:
+        py["conda"] = conda_to_dict(spec.python.conda)
+    if py:
+        out["python"] = py
+    d = spec.docker
+    docker: dict[str, Any] = {
+        k: v
+        for k, v in (
+            ("base_image", d.base_image),
+            ("base_dockerfile", d.base_dockerfile),
+            ("steps", list(d.steps)),
+            ("shm_size", d.shm_size),
+            ("arguments", list(d.arguments)),
+            ("platform", d.platform),
+            ("build_context", d.build_context),
+        )
+        if v
+    }
+    if d.build_context and d.context_files is not None:
+        docker["context_files"] = [str(f) for f in d.context_files]
+    if docker:
+        out["docker"] = docker
+    s = spec.spark
+    spark: dict[str, Any] = {}
+    if s.repositories:
+        spark["repositories"] = list(s.repositories)
+    if s.packages:
+        spark["packages"] = [
+            {"group": p.group, "artifact": p.artifact, "version": p.version} for p in s.packages
+        ]
+    if not s.precache_packages:
+        spark["precache_packages"] = False
+    if spark:
+        out["spark"] = spark
+    if spec.environment_variables:
+        out["environment_variables"] = dict(spec.environment_variables)
+    return out
+
+
+def conda_to_dict(conda: CondaSection) -> dict[str, Any]:
+    """The conda ``environment.yml`` shape of a conda section: options first
+    in the pip list, then the requirements."""
+    out: dict[str, Any] = {}
+    if conda.name is not None:
+        out["name"] = conda.name
+    if conda.channels:
+        out["channels"] = list(conda.channels)
+    deps: list[Any] = list(conda.dependencies)
+    if conda.pip or conda.pip_options:
+        deps.append({"pip": [*conda.pip_options, *conda.pip]})
+    if deps:
+        out["dependencies"] = deps
+    return out
