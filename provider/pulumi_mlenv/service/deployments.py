@@ -46,6 +46,7 @@ from pulumi_mlenv.imaging.inference import (
     build_inference_image,
     inference_key,
 )
+from pulumi_mlenv.service.run_environments import run_variables
 from pulumi_mlenv.workspace.serving_store import DeploymentRecord, ModelRecord, ServingStore
 
 __all__ = [
@@ -487,7 +488,12 @@ def _start(
                 str(port),
             ),
             # Unbuffered: the server's banner and its errors reach the log in order.
-            env={**dict(env.variables), "AZUREML_MODEL_DIR": model_dir, "PYTHONUNBUFFERED": "1"},
+            env={
+                # The same variables a run of this version gets (secrets resolved here).
+                **dict(run_variables(env.variables, f"{env.name}:{env.version}")),
+                "AZUREML_MODEL_DIR": model_dir,
+                "PYTHONUNBUFFERED": "1",
+            },
             mounts={model.uri: model_dir},
             workdir=CODE_DIR,
             labels={"org.pulumi-mlenv.model": model.label},

@@ -23,6 +23,7 @@ from pulumi_mlenv.definition import (
     parse_definition,
     to_dict,
 )
+from pulumi_mlenv.definition.variables import WITHHELD, kept
 from pulumi_mlenv.errors import Problem, SpecError
 from pulumi_mlenv.service.backends import backends_or_real
 from pulumi_mlenv.service.images import ensure_image
@@ -39,12 +40,14 @@ if TYPE_CHECKING:
     from pulumi_mlenv.imaging.buildkit import StepEvent
 
 __all__ = [
+    "WITHHELD",
     "Provisioned",
     "Resolved",
     "check_version",
     "definition_from_inputs",
     "image_state",
     "provision",
+    "register_for_host",
     "relabel",
     "request_rebuild",
     "resolve",
@@ -94,14 +97,10 @@ def definition_from_inputs(inputs: Mapping[str, Any]) -> EnvironmentSpec:
     return fingerprint_build_context(parse_definition(data, source=str(source or "")))
 
 
-#: What the workspace records instead of a variable's value.
-WITHHELD = "(not stored)"
-
-
 def _names_only(spec: EnvironmentSpec) -> tuple[tuple[str, str], ...]:
-    """The environment's variables for the workspace: names, never values
-    (they may be secrets; the definition in the program or file has them)."""
-    return tuple((name, WITHHELD) for name, _ in spec.environment_variables)
+    """The environment's variables for the workspace: values, except a secret
+    one, kept as a reference ``${env:NAME}`` (definition/variables.py)."""
+    return kept(spec.environment_variables)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +186,35 @@ def provision(
         warnings=tuple(warnings),
         shared_with=shared,
     )
+
+
+def register_for_host(
+    resolved: ResolvedEnvironment,
+    *,
+    settings: Settings,
+    workspace_url: str | None = None,
+    backends: Backends | None = None,
+) -> tuple[str, str, tuple[str, ...]]:
+    """Register the version for a run on the host: no image is built or
+    pushed, and no registry or builder is asked. The version points at the
+    image its hash already has in the workspace (empty when none yet: a
+    docker run of it builds one). Returns ``(version, image, lock)``."""
+    spec = resolved.spec
+    with backends_or_real(backends).store(workspace_url or settings.workspace_url) as workspace:
+        known = workspace.find_image(resolved.hash)
+        current = workspace.get_version(spec.name, spec.version) if spec.version else None
+        image = known.image if known is not None else (current.image if current else "")
+        record = workspace.register_version(
+            spec.name,
+            resolved.hash,
+            version=spec.version,
+            image=image,
+            definition=definition_state(spec),
+            description=spec.description,
+            tags=spec.tags,
+            environment_variables=_names_only(spec),
+        )
+    return record.version, record.image, tuple(known.lock) if known is not None else ()
 
 
 def check_version(

@@ -32,12 +32,15 @@ from pulumi_mlenv.service.compute_targets import (
     resolve_compute,
 )
 from pulumi_mlenv.service.run_environments import (
+    IMAGE_KINDS,
     Events,
     Prepared,
+    RunEnvironment,
     check_host_interpreter,
     from_version,
     plan_job,
     prepare_environment,
+    run_variables,
 )
 from pulumi_mlenv.workspace import ComputeTargetRecord, RunRecord, RunStatus, RunStore
 
@@ -46,6 +49,7 @@ __all__ = [
     "LOG_NAME",
     "Events",
     "Prepared",
+    "RunEnvironment",
     "RunRequest",
     "Submitted",
     "compute_targets",
@@ -76,8 +80,8 @@ class RunRequest:
     resource passes its Environment's hash). ``variables``: the values of the
     environment's variables when the caller has them (the Pulumi resource:
     its Environment's secret output); otherwise a definition file gives
-    them, and a registered version takes them from the submitting process
-    (the workspace keeps names only).
+    them, and a registered version has them in the workspace (a secret one
+    as a reference, read from the submitting process's environment).
     """
 
     script: str
@@ -148,7 +152,7 @@ def _new_id() -> str:
 
 def _run(
     *,
-    env: Prepared,
+    env: RunEnvironment,
     target_record: ComputeTargetRecord,
     target: ComputeTarget,
     source_folder: Path,
@@ -253,10 +257,15 @@ def submit(
         if spec.python.user_managed:
             check_host_interpreter(spec)
     env = prepare_environment(
-        request.environment, settings, workspace_url, events, request.expect_hash
+        request.environment,
+        settings,
+        workspace_url,
+        events,
+        request.expect_hash,
+        needs_image=target_record.kind in IMAGE_KINDS,
     )
-    if request.variables is not None:
-        env = replace(env, variables=request.variables)
+    if request.variables is not None:  # the caller's values (the Run resource's secret input)
+        env = replace(env, variables=run_variables(request.variables, env.label))
     return _run(
         env=env,
         target_record=target_record,
