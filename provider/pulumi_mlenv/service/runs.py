@@ -19,7 +19,11 @@ CLI), the target stops what it started and the run is recorded
 
 from __future__ import annotations
 
+import signal
+import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -146,6 +150,43 @@ def locate_script(script: str, source: str | None) -> tuple[Path, str]:
 # -- running and recording -----------------------------------------------------
 
 
+@contextmanager
+def _heartbeat(store: RunStore, run_id: str) -> Iterator[None]:
+    """Beat every quarter of the lost-after time while the run runs, so that
+    a reader on another host can tell a live run from a dead one."""
+    from pulumi_mlenv.workspace.run_owner import lost_after
+
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(lost_after() / 4):
+            try:
+                store.beat(run_id)
+            except Exception:  # a missed beat is retried; the run goes on
+                continue
+
+    thread = threading.Thread(target=beat, name=f"mlenv-run-{run_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _signal_reason(code: int) -> str | None:
+    """Why a script ended with a signal's exit code (a process, container or
+    driver stopped from outside), else None."""
+    number = -code if code < 0 else code - 128 if 128 < code < 160 else 0
+    if not number:
+        return None
+    try:
+        name = signal.Signals(number).name
+    except ValueError:
+        name = f"signal {number}"
+    return f"killed by {name}: its process, container or driver was stopped from outside"
+
+
 def _new_id() -> str:
     return uuid.uuid4().hex[:12]
 
@@ -192,7 +233,7 @@ def _run(
                 env_name=env.name,
                 env_version=env.version,
                 env_hash=env.env_hash,
-                image=env.image,
+                image=env.image or None,
                 lock=plan.lock,
                 compute=target_record.name,
                 compute_kind=target_record.kind,
@@ -216,7 +257,8 @@ def _run(
 
             try:
                 store.mark_running(run_id)
-                code = target.execute(plan.job, output, events.on_progress)
+                with _heartbeat(store, run_id):
+                    code = target.execute(plan.job, output, events.on_progress)
             except KeyboardInterrupt:
                 store.finish(run_id, RunStatus.CANCELLED, None, "interrupted")
                 raise
@@ -225,7 +267,7 @@ def _run(
                 store.finish(run_id, RunStatus.FAILED, None, reason)
                 raise
         status = RunStatus.COMPLETED if code == 0 else RunStatus.FAILED
-        record = store.finish(run_id, status, code)
+        record = store.finish(run_id, status, code, _signal_reason(code))
     finally:
         store.close()
     return Submitted(
@@ -319,10 +361,22 @@ def rerun(
     )
 
 
+def _sweep(store: RunStore) -> None:
+    """Record ``lost`` the runs whose process died (every read does), and
+    remove the containers such a run left on its engine."""
+    from pulumi_mlenv.compute import DockerTarget
+
+    for lost in store.sweep():
+        if lost.compute_kind == "docker":
+            url = lost.compute_url or Settings.from_env().docker_host
+            DockerTarget(url).remove_job(lost.id)
+
+
 def get_run(run_id: str, workspace_url: str) -> RunRecord:
     """The run with this id (or unique prefix)."""
     store = RunStore(workspace_url)
     try:
+        _sweep(store)
         return store.get(run_id)
     finally:
         store.close()
@@ -332,6 +386,7 @@ def list_runs(workspace_url: str, limit: int = 50) -> list[RunRecord]:
     """The latest runs, newest first."""
     store = RunStore(workspace_url)
     try:
+        _sweep(store)
         return store.list(limit)
     finally:
         store.close()

@@ -7,7 +7,8 @@ variables set are kept; their values never reach the workspace.
 
 Status moves ``queued`` -> ``running`` -> ``completed`` | ``failed`` |
 ``cancelled`` (``queued`` -> ``failed`` when the target fails before the
-script starts).
+script starts), or ``lost`` when the process that ran it died without
+recording its end: every read of the runs sweeps them (``run_owner``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from pulumi_mlenv.errors import MlenvError
 from pulumi_mlenv.workspace._run_tables import RunRow
+from pulumi_mlenv.workspace.run_owner import gone_reason, this_owner
 
 __all__ = ["FINAL", "RunRecord", "RunStatus", "RunStore"]
 
@@ -32,10 +34,11 @@ class RunStatus(StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    LOST = "lost"
 
 
 #: States a run never leaves.
-FINAL = frozenset({RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED})
+FINAL = frozenset({RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.LOST})
 
 
 def now() -> str:
@@ -82,6 +85,8 @@ class RunRecord:
     started_at: str | None = None
     ended_at: str | None = None
     rerun_of: str | None = None
+    owner: str | None = None
+    heartbeat_at: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready values (lists for tuples, the status as text)."""
@@ -117,6 +122,8 @@ def _record(row: RunRow) -> RunRecord:
         started_at=row.started_at,
         ended_at=row.ended_at,
         rerun_of=row.rerun_of,
+        owner=row.owner,
+        heartbeat_at=row.heartbeat_at,
     )
 
 
@@ -139,8 +146,10 @@ class RunStore:
         return Session(self._engine, expire_on_commit=False)
 
     def add(self, record: RunRecord) -> RunRecord:
-        """Store a new run (``created_at`` set now when empty) and return it."""
-        record = replace(record, created_at=record.created_at or now())
+        """Store a new run (``created_at`` set now when empty), owned by this
+        process, and return it."""
+        stamp = record.created_at or now()
+        record = replace(record, created_at=stamp, owner=this_owner(), heartbeat_at=stamp)
         data = record.to_dict()
         with self._session() as s, s.begin():
             s.add(RunRow(**data))
@@ -155,6 +164,29 @@ class RunStore:
                 setattr(row, key, value)
             s.flush()
             return _record(row)
+
+    def beat(self, run_id: str) -> None:
+        """The run's process is alive (its heartbeat)."""
+        with self._session() as s, s.begin():
+            row = s.get(RunRow, run_id)
+            if row is not None and row.status not in FINAL:
+                row.heartbeat_at = now()
+
+    def sweep(self) -> list[RunRecord]:
+        """Record ``lost`` every unfinished run whose process is gone; returns them."""
+        lost: list[RunRecord] = []
+        moment = datetime.now(UTC)
+        with self._session() as s, s.begin():
+            open_states = (RunStatus.QUEUED.value, RunStatus.RUNNING.value)
+            for row in s.scalars(select(RunRow).where(RunRow.status.in_(open_states))):
+                last = row.heartbeat_at or row.started_at or row.created_at
+                reason = gone_reason(row.owner, last, moment)
+                if reason is not None:
+                    row.status = RunStatus.LOST.value
+                    row.error = f"lost: {reason}"
+                    row.ended_at = now()
+                    lost.append(_record(row))
+        return lost
 
     def mark_running(self, run_id: str) -> RunRecord:
         """The script is starting now."""
@@ -174,6 +206,7 @@ class RunStore:
         """The run with this id, or the one run whose id starts with it.
         Raises ``MlenvError`` when none or several match."""
         key = run_id.strip()
+        self.sweep()
         with self._session() as s:
             row = s.get(RunRow, key)
             if row is not None:
@@ -188,6 +221,7 @@ class RunStore:
 
     def list(self, limit: int = 50) -> list[RunRecord]:
         """The latest runs, newest first."""
+        self.sweep()
         with self._session() as s:
             rows = s.scalars(
                 select(RunRow).order_by(RunRow.created_at.desc(), RunRow.id).limit(limit)
