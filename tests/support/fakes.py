@@ -10,6 +10,7 @@ they imitate is exercised against the real daemons once in the engine tier.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -91,6 +92,36 @@ class FakeRegistry:
     def ping(self) -> None:
         self._check()
 
+    # Hold tags (service/holds.py): kept as tags on manifests of their own.
+    def manifest(self, repository: str, reference: str) -> tuple[str, dict[str, Any]] | None:
+        digest = self.digest_of(repository, reference)
+        doc = self.world.documents.get(digest or "")
+        return (digest, doc) if digest and doc is not None else None
+
+    def tags(self, repository: str) -> list[str]:
+        self._check()
+        return sorted(self.world.tags.get(f"{self.host}/{repository}", {}))
+
+    def put_blob(self, repository: str, data: bytes) -> str:
+        self._check()
+        return "sha256:" + hashlib.sha256(data).hexdigest()
+
+    def put_manifest(self, repository: str, reference: str, body: bytes, media_type: str) -> str:
+        self._check()
+        digest = "sha256:" + hashlib.sha256(body).hexdigest()
+        self.world.documents[digest] = json.loads(body)
+        self.world.images.setdefault(digest, {})
+        self.world.tags.setdefault(f"{self.host}/{repository}", {})[reference] = digest
+        return digest
+
+    def delete_manifest(self, repository: str, digest: str) -> bool:
+        self._check()
+        tags = self.world.tags.get(f"{self.host}/{repository}", {})
+        gone = [t for t, d in tags.items() if d == digest]
+        for tag in gone:
+            del tags[tag]
+        return self.world.images.pop(digest, None) is not None
+
     def __enter__(self) -> FakeRegistry:
         return self
 
@@ -128,6 +159,8 @@ class FakeWorld:
     tags: dict[str, dict[str, str]] = field(default_factory=dict)
     #: digest -> labels of every pushed image.
     images: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: Manifest documents written through the fake (hold tags).
+    documents: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: digest -> the lock inside the image.
     locks: dict[str, tuple[str, ...]] = field(default_factory=dict)
     #: base image reference (as written) -> digest.

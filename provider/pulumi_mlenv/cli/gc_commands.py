@@ -75,6 +75,9 @@ def gc_command(
                 for c in report.deleted
             ],
             "kept": [c.image for c in report.kept],
+            "saved": [{"image": c.image, "held_by": who} for c, who in report.saved],
+            "held": [{"digest": d, "holders": list(h)} for d, h in report.held],
+            "warnings": list(report.warnings),
             "failed": [{"image": c.image, "error": e} for c, e in report.failed],
         }
         typer.echo(json.dumps(payload, indent=2))
@@ -93,6 +96,13 @@ def gc_command(
         )
         for c in report.kept:
             _out().print(f"kept {c.image}: held since the plan was made")
+        for c, who in report.saved:
+            _out().print(f"kept {c.image}: held by {who}")
+        if dry_run:
+            for digest, holders in report.held:
+                _out().print(f"kept {digest}: held here by {', '.join(holders)}")
+    for warning in report.warnings:
+        err_console.print(f"warning: {warning}", markup=False)
     for c, error in report.failed:
         err_console.print(f"error: {c.image}: {error}", markup=False)
     if report.deleted and not dry_run:

@@ -26,6 +26,7 @@ from pulumi_mlenv.definition import (
 from pulumi_mlenv.definition.variables import WITHHELD, kept
 from pulumi_mlenv.errors import Problem, SpecError
 from pulumi_mlenv.service.backends import backends_or_real
+from pulumi_mlenv.service.holds import publish as publish_hold
 from pulumi_mlenv.service.images import ensure_image
 from pulumi_mlenv.service.ports import Backends
 from pulumi_mlenv.service.resolved import (
@@ -168,6 +169,16 @@ def provision(
             if (v.name, v.version) != (record.name, record.version)
         )
     warnings = list(result.warnings)
+    # Other workspaces sharing the registry see that this one needs the digest.
+    held = publish_hold(
+        result.image,
+        "version",
+        settings=settings,
+        workspace_url=workspace_url or settings.workspace_url,
+        backends=io,
+    )
+    if held:
+        warnings.append(held)
     if result.forced:
         warnings.append(
             f"forced rebuild: tag {resolved.hash[:12]} moved from {result.previous_digest} "

@@ -57,6 +57,26 @@ class ImageRegistry(Protocol):
         """Raise ``RegistryError`` unless the registry answers (with the login)."""
         ...
 
+    def manifest(self, repository: str, reference: str) -> tuple[str, dict[str, Any]] | None:
+        """``(digest, document)`` of a manifest; None when absent."""
+        ...
+
+    def tags(self, repository: str) -> list[str]:
+        """Every tag of the repository."""
+        ...
+
+    def put_blob(self, repository: str, data: bytes) -> str:
+        """Upload a blob (once); its digest."""
+        ...
+
+    def put_manifest(self, repository: str, reference: str, body: bytes, media_type: str) -> str:
+        """Store a manifest under a tag; its digest."""
+        ...
+
+    def delete_manifest(self, repository: str, digest: str) -> bool:
+        """Delete a manifest by digest (and every tag on it); False when absent."""
+        ...
+
     def __enter__(self) -> Self: ...
 
     def __exit__(

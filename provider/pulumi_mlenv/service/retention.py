@@ -6,14 +6,21 @@ every version that pointed at it is archived, no hold (stack, run,
 deployment) names its digest, it is not its hash's current image while an
 active version has that hash, and it was last used (recorded, or its last
 version archived) more than ``keep_days`` ago. Each digest is checked again
-right before its deletion. Deleting a manifest frees no disk by itself: the
-registry's garbage collection does (scripts/registry-gc.sh for the local one).
+right before its deletion. A registry may be shared by several workspaces:
+before deleting a digest, its repository's hold tags are read
+(``service/holds.py``) and a digest any other workspace holds is kept,
+saying which workspace and holder save it; a deletion leaves a tombstone
+tag (when, from which workspace). Each gc also writes this workspace's own
+holds for the images it protects, so that the others see them. Deleting a
+manifest frees no disk by itself: the registry's garbage collection does
+(scripts/registry-gc.sh for the local one).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.errors import MlenvError, RegistryError
@@ -48,6 +55,11 @@ class GcReport:
     deleted: tuple[Collectable, ...]
     kept: tuple[Collectable, ...] = ()
     failed: tuple[tuple[Collectable, str], ...] = ()
+    #: Images kept because another workspace holds them: (image, who).
+    saved: tuple[tuple[Collectable, str], ...] = ()
+    #: This workspace's own holders, by digest (they keep their images).
+    held: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    warnings: tuple[str, ...] = ()
 
     @property
     def bytes(self) -> int:
@@ -81,6 +93,37 @@ def plan(workspace_url: str, keep_days: float, *, now: datetime | None = None) -
     return sorted(items, key=lambda c: c.last_recorded)
 
 
+def _publish_own(
+    ws: Any, settings: Settings, workspace_url: str, write: bool
+) -> tuple[tuple[tuple[str, tuple[str, ...]], ...], list[str]]:
+    """This workspace's holders by digest, and (``write``) its holds written
+    in the registries for the others to see; ``(held, warnings)``."""
+    from pulumi_mlenv.service.holds import publish
+
+    held = ws.protected_digests()
+    warnings: list[str] = []
+    for digest, holders in sorted(held.items()) if write else ():
+        record = ws.find_image_by_digest(digest)
+        if record is not None and record.deleted_at is None:
+            kind = holders[0].split(":", 1)[0].split(" ", 1)[0]
+            warning = publish(record.image, kind, settings=settings, workspace_url=workspace_url)
+            if warning:
+                warnings.append(warning)
+    return tuple((d, tuple(h)) for d, h in sorted(held.items())), warnings
+
+
+def _saver(item: Collectable, settings: Settings, workspace_url: str) -> str | None:
+    """Who, in another workspace, holds ``item`` (None: nobody)."""
+    from pulumi_mlenv.service.backends import real_backends
+    from pulumi_mlenv.service.holds import others_holding
+
+    with real_backends().registry(item.registry, settings) as client:
+        notes = others_holding(client, item.repository, item.digest, workspace_url)
+    if not notes:
+        return None
+    return ", ".join(f"workspace {n.workspace} ({n.kind}, since {n.created})" for n in notes)
+
+
 def collect(
     workspace_url: str,
     settings: Settings,
@@ -89,40 +132,52 @@ def collect(
     dry_run: bool,
     now: datetime | None = None,
 ) -> GcReport:
-    """Delete (or, on a dry run, list) what ``plan`` finds, and record each
-    deletion in the workspace."""
-    from pulumi_mlenv.registry import RegistryClient
+    """Delete (or, on a dry run, list) what ``plan`` finds that no other
+    workspace holds, and record each deletion in the workspace and, as a
+    tombstone, in the registry."""
+    from pulumi_mlenv.service.backends import real_backends
+    from pulumi_mlenv.service.holds import release, tombstone
     from pulumi_mlenv.workspace import Workspace
 
     candidates = plan(workspace_url, keep_days, now=now)
-    if dry_run:
-        return GcReport(dry_run=True, keep_days=keep_days, deleted=tuple(candidates))
     deleted: list[Collectable] = []
     kept: list[Collectable] = []
     failed: list[tuple[Collectable, str]] = []
+    saved: list[tuple[Collectable, str]] = []
     with Workspace(workspace_url) as ws:
+        held, warnings = _publish_own(ws, settings, workspace_url, write=not dry_run)
         for item in candidates:
+            try:
+                saver = _saver(item, settings, workspace_url)
+            except RegistryError as err:
+                failed.append((item, f"cannot read who holds it: {err}"))
+                continue
+            if saver is not None:
+                saved.append((item, saver))
+                continue
+            if dry_run:
+                deleted.append(item)
+                continue
             if ws.digest_is_held(item.digest):  # held since the plan was made
                 kept.append(item)
                 continue
-            username, password = settings.login_for(item.registry)
             try:
-                with RegistryClient(
-                    item.registry,
-                    username=username,
-                    password=password,
-                    ca_bundle=settings.ca_bundle,
-                ) as client:
+                with real_backends().registry(item.registry, settings) as client:
+                    release(item.image, settings=settings, workspace_url=workspace_url)
                     client.delete_manifest(item.repository, item.digest)
+                    tombstone(client, item.repository, item.digest, workspace_url)
             except RegistryError as err:
                 failed.append((item, str(err)))
                 continue
             ws.mark_image_deleted(item.registry, item.repository, item.digest)
             deleted.append(item)
     return GcReport(
-        dry_run=False,
+        dry_run=dry_run,
         keep_days=keep_days,
         deleted=tuple(deleted),
         kept=tuple(kept),
         failed=tuple(failed),
+        saved=tuple(saved),
+        held=held,
+        warnings=tuple(warnings),
     )

@@ -224,6 +224,12 @@ def _run(
         python="python",
     )
     plan = plan_job(target_record.kind, target, env, base, settings, events)
+    if target_record.kind in IMAGE_KINDS:  # the run needs its image: say so in the registry
+        from pulumi_mlenv.service.holds import publish
+
+        warning = publish(env.image, "run", settings=settings, workspace_url=workspace_url)
+        if warning:
+            events.on_progress(warning)
     outputs.mkdir(parents=True)  # only once the environment is ready for the target
     store = RunStore(workspace_url)
     try:
