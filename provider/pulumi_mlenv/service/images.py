@@ -481,6 +481,17 @@ def _definition_hash(definition: Mapping[str, Any]) -> str | None:
         return None
 
 
+def gone_note(image: str, settings: Settings, io: Backends) -> str:
+    """``: deleted by gc on DATE from workspace W`` when a tombstone in the
+    registry says so, else ''."""
+    from pulumi_mlenv.service.holds import deletion_of
+
+    note = deletion_of(image, settings=settings, backends=io)
+    if note is None:
+        return ""
+    return f": deleted by gc on {note.created[:10]} from workspace {note.workspace}"
+
+
 def image_details(
     query: str,
     *,
@@ -502,7 +513,9 @@ def image_details(
     with io.registry(registry, settings) as client:
         info = client.manifest_info(repository, reference)
     if info is None:
-        raise MlenvError(f"no image {registry}/{repository}:{reference} in the registry")
+        sep = "@" if reference.startswith("sha256:") else ":"
+        image = f"{registry}/{repository}{sep}{reference}"
+        raise MlenvError(f"no image {image} in the registry{gone_note(image, settings, io)}")
     from pulumi_mlenv.imaging.dockerfile import LABEL_PREFIX
 
     labels = dict(info.labels)

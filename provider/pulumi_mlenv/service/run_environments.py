@@ -177,11 +177,17 @@ def from_version(
 
 
 def with_image(
-    env: RunEnvironment, settings: Settings, workspace_url: str, events: Events
+    env: RunEnvironment,
+    settings: Settings,
+    workspace_url: str,
+    events: Events,
+    *,
+    force: bool = False,
 ) -> RunEnvironment:
     """``env`` with an image by digest: a version registered by host runs
-    only gets its image now (reused by hash, or built), at the same hash."""
-    if "@" in env.image:
+    only gets its image now (reused by hash, or built), at the same hash;
+    ``force`` builds it again (an image deleted from its registry)."""
+    if "@" in env.image and not force:
         return env
     from pulumi_mlenv.service import environments as envs
 
@@ -193,7 +199,11 @@ def with_image(
         )
     events.on_progress(f"environment {env.label}: hash {env.env_hash[:12]}, ensuring its image")
     provisioned = envs.provision(
-        resolved, settings=settings, workspace_url=workspace_url, progress=events.on_build
+        resolved,
+        settings=settings,
+        workspace_url=workspace_url,
+        progress=events.on_build,
+        force=force,
     )
     return replace(env, image=provisioned.image, lock=provisioned.lock, built=provisioned.built)
 

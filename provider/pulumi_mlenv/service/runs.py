@@ -45,6 +45,7 @@ from pulumi_mlenv.service.run_environments import (
     plan_job,
     prepare_environment,
     run_variables,
+    with_image,
 )
 from pulumi_mlenv.workspace import ComputeTargetRecord, RunRecord, RunStatus, RunStore
 
@@ -327,16 +328,41 @@ def submit(
     )
 
 
+def _check_image(old: RunRecord, image: str, settings: Settings) -> None:
+    """The run's image must still be in its registry: else one line saying
+    so (and who deleted it, when known) and how to rebuild."""
+    from pulumi_mlenv.service.backends import real_backends
+    from pulumi_mlenv.service.holds import split_image
+    from pulumi_mlenv.service.images import gone_note
+
+    place = split_image(image)
+    if place is None:
+        return
+    io = real_backends()
+    with io.registry(place.registry, settings) as client:
+        if client.digest_of(place.repository, place.digest) is not None:
+            return
+    raise MlenvError(
+        f"the image of run {old.id} ({image}) is gone from its registry"
+        f"{gone_note(image, settings, io) or ''}: `mlenv run rerun {old.id} --rebuild` "
+        f"builds {old.env_name}:{old.env_version} again from its definition "
+        "(its installed packages may differ from the recorded lock)"
+    )
+
+
 def rerun(
     run_id: str,
     *,
     settings: Settings,
     workspace_url: str | None = None,
     events: Events | None = None,
+    rebuild: bool = False,
 ) -> Submitted:
     """Run a recorded run again: the same compute target, script, arguments
     and source snapshot, and the environment it used (the same image digest
-    and lock; on the host and Spark, the virtualenv of the same hash)."""
+    and lock; on the host and Spark, the virtualenv of the same hash). An
+    image gone from its registry fails in one line, unless ``rebuild``:
+    then the version's definition is built again."""
     events = events or Events()
     workspace_url = workspace_url or settings.workspace_url
     store = RunStore(workspace_url)
@@ -353,6 +379,11 @@ def rerun(
     target.check()
     env = from_version(old.env_name, old.env_version, workspace_url, expect_hash=old.env_hash)
     env = replace(env, image=old.image or env.image, lock=old.lock)
+    if target_record.kind in IMAGE_KINDS:
+        if rebuild:  # a new image of the same definition (its lock may differ)
+            env = with_image(replace(env, image=""), settings, workspace_url, events, force=True)
+        else:
+            _check_image(old, env.image, settings)
     return _run(
         env=env,
         target_record=target_record,
