@@ -68,7 +68,7 @@ def test_gc_in_one_workspace_keeps_what_another_holds_and_tells_what_it_deleted(
         assert client.digest_of(place.repository, place.digest) == place.digest
     # B's own dry run names its holder.
     own = b("gc", "--dry-run", "--keep-days", "0")
-    assert f"kept {place.digest}: held here by run:{run['id']}" in own.stdout
+    assert f"kept {place.digest}: held here by version {name}:1, run:{run['id']}" in own.stdout
 
     # Once B no longer holds it (its hold deleted by its own digest), A's gc deletes it.
     assert release(image, settings=Settings.from_env(), workspace_url=b_url)
@@ -88,6 +88,9 @@ def test_gc_in_one_workspace_keeps_what_another_holds_and_tells_what_it_deleted(
     assert f"mlenv run rerun {run['id']} --rebuild" in said
     rebuilt = b.json("run", "rerun", run["id"], "--rebuild", "--json")
     assert rebuilt["status"] == "completed" and rebuilt["rerun_of"] == run["id"]
-    assert rebuilt["environment"]["image"] != image
+    # Builds are reproducible: the same definition gives the same digest back.
+    assert rebuilt["environment"]["image"] == image
+    with RegistryClient(place.registry) as client:
+        assert client.digest_of(place.repository, place.digest) == place.digest
     report = json.loads((Path(rebuilt["outputs"]) / "probe.json").read_text())
     assert report["driver"]["versions"] == {"six": "1.16.0"}
