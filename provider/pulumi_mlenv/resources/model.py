@@ -97,13 +97,15 @@ class ModelProvider(MlenvProvider):
         if props.get("run"):
             registered = models.register_from_run_id(
                 props["name"], str(props["run"]), str(props["path"]), settings=settings,
-                workspace_url=workspace, description=props.get("description"),
+                workspace_url=workspace, description=props.get("description"), outside=self.io,
             )  # fmt: skip
             return self._outputs(props, workspace, registered)
         lineage = None
         if props.get("environment"):
             name, _, version = str(props["environment"]).partition(":")
-            lineage = models.lineage_of_environment(name, version or None, workspace_url=workspace)
+            lineage = models.lineage_of_environment(
+                name, version or None, workspace_url=workspace, outside=self.io
+            )
         registered = models.register_model(
             props["name"],
             props["path"],
@@ -111,6 +113,7 @@ class ModelProvider(MlenvProvider):
             workspace_url=workspace,
             lineage=lineage,
             description=props.get("description"),
+            outside=self.io,
         )
         return self._outputs(props, workspace, registered)
 

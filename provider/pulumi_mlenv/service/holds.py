@@ -25,8 +25,8 @@ from pulumi_mlenv.registry.holds import (
     note_of,
     tombstone_tag,
 )
-from pulumi_mlenv.service.backends import backends_or_real
-from pulumi_mlenv.service.ports import Backends, ImageRegistry
+from pulumi_mlenv.service.compose import outside_or_real
+from pulumi_mlenv.service.outside import ImageRegistry, Outside
 
 __all__ = [
     "HoldNote",
@@ -84,7 +84,7 @@ def publish(
     *,
     settings: Settings,
     workspace_url: str,
-    backends: Backends | None = None,
+    outside: Outside | None = None,
 ) -> str | None:
     """Write this workspace's hold on ``image``'s digest (once); returns a
     warning when the registry refused it, else None."""
@@ -94,7 +94,7 @@ def publish(
     me = workspace_id(workspace_url)
     tag = hold_tag(place.digest, me)
     try:
-        with backends_or_real(backends).registry(place.registry, settings) as client:
+        with outside_or_real(outside).registry(place.registry, settings) as client:
             if client.digest_of(place.repository, tag) is not None:
                 return None
             client.put_blob(place.repository, EMPTY_CONFIG)
@@ -106,7 +106,7 @@ def publish(
 
 
 def release(
-    image: str, *, settings: Settings, workspace_url: str, backends: Backends | None = None
+    image: str, *, settings: Settings, workspace_url: str, outside: Outside | None = None
 ) -> bool:
     """Delete this workspace's hold tag on ``image`` (by the hold manifest's
     own digest); True when there was one."""
@@ -114,7 +114,7 @@ def release(
     if place is None:
         return False
     tag = hold_tag(place.digest, workspace_id(workspace_url))
-    with backends_or_real(backends).registry(place.registry, settings) as client:
+    with outside_or_real(outside).registry(place.registry, settings) as client:
         found = client.digest_of(place.repository, tag)
         return found is not None and client.delete_manifest(place.repository, found)
 
@@ -142,14 +142,14 @@ def tombstone(client: ImageRegistry, repository: str, digest: str, workspace_url
 
 
 def deletion_of(
-    image: str, *, settings: Settings, backends: Backends | None = None
+    image: str, *, settings: Settings, outside: Outside | None = None
 ) -> HoldNote | None:
     """The tombstone of ``image``'s digest, when gc deleted it; else None."""
     place = split_image(image)
     if place is None:
         return None
     try:
-        with backends_or_real(backends).registry(place.registry, settings) as client:
+        with outside_or_real(outside).registry(place.registry, settings) as client:
             note = _note(client, place.repository, tombstone_tag(place.digest))
     except (RegistryError, MlenvError):
         return None

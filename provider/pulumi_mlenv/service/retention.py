@@ -24,6 +24,8 @@ from typing import Any
 
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.errors import MlenvError, RegistryError
+from pulumi_mlenv.service.compose import outside_or_real
+from pulumi_mlenv.service.outside import Outside
 
 __all__ = ["Collectable", "GcReport", "collect", "plan"]
 
@@ -67,16 +69,20 @@ class GcReport:
         return sum(c.size for c in self.deleted)
 
 
-def plan(workspace_url: str, keep_days: float, *, now: datetime | None = None) -> list[Collectable]:
+def plan(
+    workspace_url: str,
+    keep_days: float,
+    *,
+    now: datetime | None = None,
+    outside: Outside | None = None,
+) -> list[Collectable]:
     """The images retention would delete now, oldest first."""
-    from pulumi_mlenv.workspace import Workspace
-
     if keep_days < 0:
         raise MlenvError(f"--keep-days {keep_days}: give 0 or more days")
     cutoff = ((now or datetime.now(UTC)) - timedelta(days=keep_days)).isoformat(
         timespec="microseconds"
     )
-    with Workspace(workspace_url) as ws:
+    with outside_or_real(outside).workspace(workspace_url) as ws:
         found = ws.unheld_images(cutoff)
     items = [
         Collectable(
@@ -94,7 +100,7 @@ def plan(workspace_url: str, keep_days: float, *, now: datetime | None = None) -
 
 
 def _publish_own(
-    ws: Any, settings: Settings, workspace_url: str, write: bool
+    ws: Any, settings: Settings, workspace_url: str, write: bool, io: Outside
 ) -> tuple[tuple[tuple[str, tuple[str, ...]], ...], list[str]]:
     """This workspace's holders by digest, and (``write``) its holds written
     in the registries for the others to see; ``(held, warnings)``."""
@@ -106,18 +112,19 @@ def _publish_own(
         record = ws.find_image_by_digest(digest)
         if record is not None and record.deleted_at is None:
             kind = holders[0].split(":", 1)[0].split(" ", 1)[0]
-            warning = publish(record.image, kind, settings=settings, workspace_url=workspace_url)
+            warning = publish(
+                record.image, kind, settings=settings, workspace_url=workspace_url, outside=io
+            )
             if warning:
                 warnings.append(warning)
     return tuple((d, tuple(h)) for d, h in sorted(held.items())), warnings
 
 
-def _saver(item: Collectable, settings: Settings, workspace_url: str) -> str | None:
+def _saver(item: Collectable, settings: Settings, workspace_url: str, io: Outside) -> str | None:
     """Who, in another workspace, holds ``item`` (None: nobody)."""
-    from pulumi_mlenv.service.backends import real_backends
     from pulumi_mlenv.service.holds import others_holding
 
-    with real_backends().registry(item.registry, settings) as client:
+    with io.registry(item.registry, settings) as client:
         notes = others_holding(client, item.repository, item.digest, workspace_url)
     if not notes:
         return None
@@ -131,24 +138,24 @@ def collect(
     keep_days: float,
     dry_run: bool,
     now: datetime | None = None,
+    outside: Outside | None = None,
 ) -> GcReport:
     """Delete (or, on a dry run, list) what ``plan`` finds that no other
     workspace holds, and record each deletion in the workspace and, as a
     tombstone, in the registry."""
-    from pulumi_mlenv.service.backends import real_backends
     from pulumi_mlenv.service.holds import release, tombstone
-    from pulumi_mlenv.workspace import Workspace
 
-    candidates = plan(workspace_url, keep_days, now=now)
+    io = outside_or_real(outside)
+    candidates = plan(workspace_url, keep_days, now=now, outside=io)
     deleted: list[Collectable] = []
     kept: list[Collectable] = []
     failed: list[tuple[Collectable, str]] = []
     saved: list[tuple[Collectable, str]] = []
-    with Workspace(workspace_url) as ws:
-        held, warnings = _publish_own(ws, settings, workspace_url, write=not dry_run)
+    with io.workspace(workspace_url) as ws:
+        held, warnings = _publish_own(ws, settings, workspace_url, not dry_run, io)
         for item in candidates:
             try:
-                saver = _saver(item, settings, workspace_url)
+                saver = _saver(item, settings, workspace_url, io)
             except RegistryError as err:
                 failed.append((item, f"cannot read who holds it: {err}"))
                 continue
@@ -162,8 +169,8 @@ def collect(
                 kept.append(item)
                 continue
             try:
-                with real_backends().registry(item.registry, settings) as client:
-                    release(item.image, settings=settings, workspace_url=workspace_url)
+                with io.registry(item.registry, settings) as client:
+                    release(item.image, settings=settings, workspace_url=workspace_url, outside=io)
                     client.delete_manifest(item.repository, item.digest)
                     tombstone(client, item.repository, item.digest, workspace_url)
             except RegistryError as err:

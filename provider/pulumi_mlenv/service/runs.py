@@ -26,15 +26,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pulumi_mlenv.compute import ComputeTarget, Job
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.errors import MlenvError, SpecError
+from pulumi_mlenv.service.compose import outside_or_real
 from pulumi_mlenv.service.compute_targets import (
     BUILTIN_TARGETS,
     compute_targets,
     resolve_compute,
 )
+from pulumi_mlenv.service.outside import Outside
 from pulumi_mlenv.service.run_environments import (
     IMAGE_KINDS,
     Events,
@@ -47,7 +50,10 @@ from pulumi_mlenv.service.run_environments import (
     run_variables,
     with_image,
 )
-from pulumi_mlenv.workspace import ComputeTargetRecord, RunRecord, RunStatus, RunStore
+from pulumi_mlenv.workspace import ComputeTargetRecord, RunRecord, RunStatus
+
+if TYPE_CHECKING:
+    from pulumi_mlenv.service.outside import RunStore
 
 __all__ = [
     "BUILTIN_TARGETS",
@@ -203,6 +209,7 @@ def _run(
     settings: Settings,
     workspace_url: str,
     events: Events,
+    io: Outside,
     rerun_of: RunRecord | None = None,
 ) -> Submitted:
     from pulumi_mlenv.service.sources import snapshot
@@ -224,15 +231,17 @@ def _run(
         outputs=outputs,
         python="python",
     )
-    plan = plan_job(target_record.kind, target, env, base, settings, events)
+    plan = plan_job(target_record.kind, target, env, base, settings, events, outside=io)
     if target_record.kind in IMAGE_KINDS:  # the run needs its image: say so in the registry
         from pulumi_mlenv.service.holds import publish
 
-        warning = publish(env.image, "run", settings=settings, workspace_url=workspace_url)
+        warning = publish(
+            env.image, "run", settings=settings, workspace_url=workspace_url, outside=io
+        )
         if warning:
             events.on_progress(warning)
     outputs.mkdir(parents=True)  # only once the environment is ready for the target
-    store = RunStore(workspace_url)
+    store = io.runs(workspace_url)
     try:
         record = store.add(
             RunRecord(
@@ -288,14 +297,16 @@ def submit(
     settings: Settings,
     workspace_url: str | None = None,
     events: Events | None = None,
+    outside: Outside | None = None,
 ) -> Submitted:
     """Run ``request`` and record it; see the module docstring. Raises
     ``SpecError`` (script, source, compute, environment) and ``EngineError``
     (target not answering) before anything is built or recorded."""
+    io = outside_or_real(outside)
     events = events or Events()
     workspace_url = workspace_url or settings.workspace_url
     source_folder, script = locate_script(request.script, request.source)
-    target_record, target = resolve_compute(request.compute, settings, workspace_url)
+    target_record, target = resolve_compute(request.compute, settings, workspace_url, outside=io)
     target.check()
     reference = Path(request.environment).expanduser()
     if target_record.kind != "docker" and reference.exists():
@@ -312,6 +323,7 @@ def submit(
         events,
         request.expect_hash,
         needs_image=target_record.kind in IMAGE_KINDS,
+        outside=io,
     )
     if request.variables is not None:  # the caller's values (the Run resource's secret input)
         env = replace(env, variables=run_variables(request.variables, env.label))
@@ -325,20 +337,19 @@ def submit(
         settings=settings,
         workspace_url=workspace_url,
         events=events,
+        io=io,
     )
 
 
-def _check_image(old: RunRecord, image: str, settings: Settings) -> None:
+def _check_image(old: RunRecord, image: str, settings: Settings, io: Outside) -> None:
     """The run's image must still be in its registry: else one line saying
     so (and who deleted it, when known) and how to rebuild."""
-    from pulumi_mlenv.service.backends import real_backends
     from pulumi_mlenv.service.holds import split_image
     from pulumi_mlenv.service.images import gone_note
 
     place = split_image(image)
     if place is None:
         return
-    io = real_backends()
     with io.registry(place.registry, settings) as client:
         if client.digest_of(place.repository, place.digest) is not None:
             return
@@ -357,15 +368,17 @@ def rerun(
     workspace_url: str | None = None,
     events: Events | None = None,
     rebuild: bool = False,
+    outside: Outside | None = None,
 ) -> Submitted:
     """Run a recorded run again: the same compute target, script, arguments
     and source snapshot, and the environment it used (the same image digest
     and lock; on the host and Spark, the virtualenv of the same hash). An
     image gone from its registry fails in one line, unless ``rebuild``:
     then the version's definition is built again."""
+    io = outside_or_real(outside)
     events = events or Events()
     workspace_url = workspace_url or settings.workspace_url
-    store = RunStore(workspace_url)
+    store = io.runs(workspace_url)
     try:
         old = store.get(run_id)
     finally:
@@ -375,15 +388,19 @@ def rerun(
         raise MlenvError(
             f"the source snapshot of run {old.id} ({snap}) is gone: submit the run again"
         )
-    target_record, target = resolve_compute(old.compute, settings, workspace_url)
+    target_record, target = resolve_compute(old.compute, settings, workspace_url, outside=io)
     target.check()
-    env = from_version(old.env_name, old.env_version, workspace_url, expect_hash=old.env_hash)
+    env = from_version(
+        old.env_name, old.env_version, workspace_url, expect_hash=old.env_hash, outside=io
+    )
     env = replace(env, image=old.image or env.image, lock=old.lock)
     if target_record.kind in IMAGE_KINDS:
         if rebuild:  # a new image of the same definition (its lock may differ)
-            env = with_image(replace(env, image=""), settings, workspace_url, events, force=True)
+            env = with_image(
+                replace(env, image=""), settings, workspace_url, events, force=True, outside=io
+            )
         else:
-            _check_image(old, env.image, settings)
+            _check_image(old, env.image, settings, io)
     return _run(
         env=env,
         target_record=target_record,
@@ -394,36 +411,41 @@ def rerun(
         settings=settings,
         workspace_url=workspace_url,
         events=events,
+        io=io,
         rerun_of=old,
     )
 
 
-def _sweep(store: RunStore) -> None:
+def _sweep(store: RunStore, io: Outside) -> None:
     """Record ``lost`` the runs whose process died (every read does), and
     remove the containers such a run left on its engine."""
-    from pulumi_mlenv.compute import DockerTarget
-
     for lost in store.sweep():
         if lost.compute_kind == "docker":
             url = lost.compute_url or Settings.from_env().docker_host
-            DockerTarget(url).remove_job(lost.id)
+            remove = getattr(io.compute("docker", url), "remove_job", None)
+            if remove is not None:
+                remove(lost.id)
 
 
-def get_run(run_id: str, workspace_url: str) -> RunRecord:
+def get_run(run_id: str, workspace_url: str, *, outside: Outside | None = None) -> RunRecord:
     """The run with this id (or unique prefix)."""
-    store = RunStore(workspace_url)
+    io = outside_or_real(outside)
+    store = io.runs(workspace_url)
     try:
-        _sweep(store)
+        _sweep(store, io)
         return store.get(run_id)
     finally:
         store.close()
 
 
-def list_runs(workspace_url: str, limit: int = 50) -> list[RunRecord]:
+def list_runs(
+    workspace_url: str, limit: int = 50, *, outside: Outside | None = None
+) -> list[RunRecord]:
     """The latest runs, newest first."""
-    store = RunStore(workspace_url)
+    io = outside_or_real(outside)
+    store = io.runs(workspace_url)
     try:
-        _sweep(store)
+        _sweep(store, io)
         return store.list(limit)
     finally:
         store.close()
