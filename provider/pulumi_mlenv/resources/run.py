@@ -208,7 +208,7 @@ class Run(Resource, module="mlenv", name="Run"):
             "arguments": list(arguments or []),
             "environment": environment,
             # The environment's variables with their values: a secret output
-            # of the Environment (the workspace keeps their names only).
+            # of the Environment (the workspace keeps a secret one as a reference).
             "variables": getattr(environment_resource, "environment_variables", None),
             "compute": getattr(compute, "name", compute),
             "workspace": getattr(workspace, "url", workspace),

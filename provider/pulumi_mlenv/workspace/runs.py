@@ -2,8 +2,9 @@
 
 A run points at an environment version *and* at what that version was when
 the run started: its hash, the image by digest and the lock. A rerun reads
-those, never the environment's latest version. Only the *names* of the
-variables set are kept; their values never reach the workspace.
+those, never the environment's latest version. A run keeps the *names* of
+the variables set; their values are the version's (a secret one kept there
+as a reference only).
 
 Status moves ``queued`` -> ``running`` -> ``completed`` | ``failed`` |
 ``cancelled`` (``queued`` -> ``failed`` when the target fails before the
