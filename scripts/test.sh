@@ -10,8 +10,8 @@ ruff format --check provider tests benchmarks examples
 say "mypy"
 mypy
 say "pytest: fast tier (no daemons), on every core"
-pytest -m "not docker and not engine" -n auto "$@"
+pytest -m "not docker and not engine and not browser" -n auto "$@"
 if [ "${MLENV_FAST_ONLY:-0}" != 1 ]; then
-  say "pytest: docker and engine tier (the daemons setup started)"
-  pytest -m "docker or engine" "$@"
+  say "pytest: docker, engine and browser tier (the daemons setup started; Chromium)"
+  pytest -m "docker or engine or browser" "$@"
 fi

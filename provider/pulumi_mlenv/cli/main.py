@@ -37,6 +37,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "pulumi_mlenv.cli.deploy_commands",
     "pulumi_mlenv.cli.gc_commands",
     "pulumi_mlenv.cli.run_commands",
+    "pulumi_mlenv.cli.ui_commands",
 )
 
 app = typer.Typer(
