@@ -205,9 +205,9 @@ def build(snapshot: Snapshot, focus: str | None = None) -> Graph:
         replace(
             e,
             path=_curve(placed[e.source], placed[e.target]),
-            # A share is written just before the box it flows into.
-            label_x=placed[e.target].x - 44,
-            label_y=placed[e.target].y + HEIGHT // 2 - 4,
+            # A share is written where it leaves its deployment: one per box.
+            label_x=placed[e.source].x + WIDTH + 6,
+            label_y=placed[e.source].y + HEIGHT // 2 - 4,
         )
         for e in edges
         if e.source in placed and e.target in placed

@@ -3,9 +3,12 @@ gives), then uvicorn on it until Ctrl-C or SIGTERM."""
 
 from __future__ import annotations
 
+import signal
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from types import FrameType
 
 import uvicorn
 
@@ -46,6 +49,27 @@ def bind(port: int) -> socket.socket:
     return sock
 
 
+class _Server(uvicorn.Server):
+    """uvicorn, stopped by Ctrl-C or SIGTERM as the end of its work: it
+    finishes the requests in flight and returns (exit code 0), instead of
+    raising the signal again once stopped."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        stops = (signal.SIGINT, signal.SIGTERM)
+        previous = {sig: signal.signal(sig, self._stop) for sig in stops}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _stop(self, sig: int, frame: FrameType | None) -> None:
+        if self.should_exit:  # a second Ctrl-C: do not wait for slow requests
+            self.force_exit = True
+        self.should_exit = True
+
+
 def serve(workspace_url: str, port: int = 0, *, ready: Callable[[Served], None]) -> None:
     """Serve the pages over ``workspace_url`` until interrupted; ``ready`` is
     called with the address once the socket listens."""
@@ -54,7 +78,7 @@ def serve(workspace_url: str, port: int = 0, *, ready: Callable[[Served], None])
     sock = bind(port)
     chosen = sock.getsockname()[1]
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
-    server = uvicorn.Server(config)
+    server = _Server(config)
     ready(Served(f"http://{HOST}:{chosen}/", chosen))
     try:
         server.run(sockets=[sock])
