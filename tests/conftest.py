@@ -38,11 +38,14 @@ os.environ.update(_project_env())
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """A test that asks for the machine needs its daemons: it belongs to the
     docker tier even when its module forgot to say so, so that the fast tier
-    (``make test-fast``: ``-m "not docker and not engine"``) never starts one."""
+    (``make test-fast``: ``-m "not docker and not engine and not browser"``)
+    never starts one; a test that asks for Chromium is in the browser tier."""
     for item in items:
-        needs_machine = "machine" in getattr(item, "fixturenames", ())
-        if needs_machine and not item.get_closest_marker("engine"):
+        fixtures = getattr(item, "fixturenames", ())
+        if "machine" in fixtures and not item.get_closest_marker("engine"):
             item.add_marker(pytest.mark.docker)
+        if "chromium" in fixtures:
+            item.add_marker(pytest.mark.browser)
 
 
 @pytest.fixture(scope="session")

@@ -131,3 +131,15 @@ def test_a_missing_workspace_file_is_named_not_created(tmp_path: Path) -> None:
     with pytest.raises(MlenvError, match=r"no workspace at .*nothing\.db"):
         check_exists(f"sqlite:///{path}")
     assert not path.exists()
+
+
+def test_many_versions_show_the_newest_changes_and_say_so(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pulumi_mlenv.ui import app
+
+    monkeypatch.setattr(app, "CHANGES_SHOWN", 0)
+    page = client.get("/environments/train").text
+    assert "six==1.16.0 -&gt; six==1.17.0" not in page
+    assert "compare older versions with the form below" in page
+    assert 'action="/compare"' in page and 'method="get"' in page

@@ -63,6 +63,10 @@ def templates() -> Environment:
     return env
 
 
+#: Version-to-version changes an environment's page works out (the newest).
+CHANGES_SHOWN = 25
+
+
 class _Headers:
     """Adds ``HEADERS`` to every response."""
 
@@ -113,9 +117,12 @@ class _Pages:
         versions = views.versions_of(snap, name)
         if not versions:
             raise HTTPException(404, f"no environment {name} in the workspace")
+        # Each comparison reads both versions again: the newest ones here,
+        # older ones through the compare form.
+        pairs = list(pairwise(versions))[-CHANGES_SHOWN:]
         changes = {
             new.version: views.changes_of(browse.explain(old.label, new.label, self.url))
-            for old, new in pairwise(versions)
+            for old, new in pairs
         }
         runs = {v.version: len(views.runs_of_version(snap, v)) for v in versions}
         return self.page(
