@@ -119,7 +119,8 @@ class _Pages:
             raise HTTPException(404, f"no environment {name} in the workspace")
         # Each comparison reads both versions again: the newest ones here,
         # older ones through the compare form.
-        pairs = list(pairwise(versions))[-CHANGES_SHOWN:]
+        pairs = list(pairwise(versions))
+        pairs = pairs[max(0, len(pairs) - CHANGES_SHOWN) :]
         changes = {
             new.version: views.changes_of(browse.explain(old.label, new.label, self.url))
             for old, new in pairs
