@@ -158,3 +158,9 @@ def test_durations_and_sizes() -> None:
     assert views.duration("2026-01-01T00:00:00+00:00", None) == ""
     assert views.human_size(8) == "8 B" and views.human_size(1536) == "1.5 KB"
     assert views.short("sha256:" + "ab" * 32) == "abababababab"
+
+
+def test_an_image_reference_is_shortened_to_its_digest_start() -> None:
+    ref = "127.0.0.1:5000/mlenv/env@sha256:" + "ab" * 32
+    assert views.short_ref(ref) == "127.0.0.1:5000/mlenv/env@sha256:abababababab"
+    assert views.short_ref("python:3.11") == "python:3.11" and views.short_ref(None) == ""

@@ -55,6 +55,7 @@ def templates() -> Environment:
     env.filters.update(
         seg=lambda text: quote(str(text), safe=""),
         short=views.short,
+        short_ref=views.short_ref,
         when=views.when,
         size=views.human_size,
         masked=redact_credentials,

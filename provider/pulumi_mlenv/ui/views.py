@@ -43,6 +43,7 @@ __all__ = [
     "packages_of",
     "runs_of_version",
     "short",
+    "short_ref",
     "traffic_of",
     "version_key",
     "versions_of",
@@ -59,6 +60,15 @@ def short(digest: str | None, length: int = 12) -> str:
     if not digest:
         return ""
     return digest.rpartition(":")[2][:length] if digest.startswith("sha256:") else digest[:length]
+
+
+def short_ref(image: str | None) -> str:
+    """``host/repo@sha256:<64 hex>`` -> ``host/repo@sha256:<12 hex>`` (the
+    whole reference stays in the page's title)."""
+    if not image or "@sha256:" not in image:
+        return image or ""
+    name, _, digest = image.partition("@")
+    return f"{name}@sha256:{short(digest)}"
 
 
 def when(stamp: str | None) -> str:
