@@ -143,3 +143,24 @@ def test_many_versions_show_the_newest_changes_and_say_so(
     assert "six==1.16.0 -&gt; six==1.17.0" not in page
     assert "compare older versions with the form below" in page
     assert 'action="/compare"' in page and 'method="get"' in page
+
+
+def test_a_failed_run_shows_why_without_credentials(filled: Filled, client: TestClient) -> None:
+    from dataclasses import replace
+
+    from pulumi_mlenv.workspace import RunStatus, RunStore
+
+    store = RunStore(filled.workspace_url)
+    try:
+        store.add(replace(filled.run, id="f00dfeed0001", status=RunStatus.QUEUED, created_at=""))
+        store.finish(
+            "f00dfeed0001", RunStatus.FAILED, None,
+            "registry https://bot:hunter2@registry.example unreachable",
+        )  # fmt: skip
+    finally:
+        store.close()
+    page = client.get("/runs/f00dfeed0001").text
+    assert 'class="status-failed"' in page
+    assert "https://***@registry.example unreachable" in page and "hunter2" not in page
+    listed = client.get("/runs").text
+    assert listed.index("f00dfeed0001") < listed.index("a1b2c3d4e5f6")  # newest first
