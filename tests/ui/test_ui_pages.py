@@ -164,3 +164,28 @@ def test_a_failed_run_shows_why_without_credentials(filled: Filled, client: Test
     assert "https://***@registry.example unreachable" in page and "hunter2" not in page
     listed = client.get("/runs").text
     assert listed.index("f00dfeed0001") < listed.index("a1b2c3d4e5f6")  # newest first
+
+
+def test_a_running_run_reloads_until_it_ends(filled: Filled, client: TestClient) -> None:
+    from dataclasses import replace
+
+    from pulumi_mlenv.workspace import RunStatus, RunStore
+
+    store = RunStore(filled.workspace_url)
+    try:
+        store.add(replace(filled.run, id="beefbeef0002", status=RunStatus.QUEUED, created_at=""))
+        store.mark_running("beefbeef0002")
+    finally:
+        store.close()
+    assert '<meta http-equiv="refresh" content="5">' in client.get("/runs/beefbeef0002").text
+    assert "http-equiv" not in client.get("/runs/a1b2c3d4e5f6").text  # completed
+
+
+def test_the_workspace_url_is_shown_without_its_password() -> None:
+    # No page here reads the database: the 404 page shows the header alone.
+    url = "postgresql+psycopg://mlenv:hunter2@db.example:5432/mlenv"
+    with TestClient(create_app(url), base_url="http://127.0.0.1") as client:
+        page = client.get("/no-such-page")
+    assert page.status_code == 404
+    assert "postgresql+psycopg://***@db.example:5432/mlenv" in page.text
+    assert "hunter2" not in page.text
