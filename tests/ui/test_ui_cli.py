@@ -64,3 +64,11 @@ def test_workspace_option_takes_a_url_or_a_file(
     assert workspace_url_of("ws.db") == f"sqlite:///{tmp_path / 'ws.db'}"
     monkeypatch.setenv("MLENV_WORKSPACE", "sqlite:///elsewhere.db")
     assert workspace_url_of(None) == "sqlite:///elsewhere.db"
+
+
+def test_a_corrupt_workspace_is_said_once_at_the_start(tmp_path: Path) -> None:
+    path = tmp_path / "broken.db"
+    path.write_bytes(b"this is not a database" * 100)
+    result = CliRunner().invoke(app, ["ui", "--workspace", str(path)])
+    assert result.exit_code == 1
+    assert "error: opening workspace sqlite:///" in result.output

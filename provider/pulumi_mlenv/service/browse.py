@@ -86,7 +86,11 @@ class OutputFile:
 
 def check_exists(workspace_url: str) -> None:
     """Raise ``MlenvError`` when ``workspace_url`` is a SQLite file that does
-    not exist: a page over it would create an empty one."""
+    not exist (a page over it would create an empty one), or a workspace that
+    cannot be read (a corrupt file, a server refusing the login): said once
+    at the start, not on every page."""
+    from pulumi_mlenv.service.workspaces import check_readable
+
     if workspace_url.startswith("sqlite:///"):
         path = Path(workspace_url.removeprefix("sqlite:///")).expanduser()
         if str(path) != ":memory:" and not path.exists():
@@ -95,6 +99,7 @@ def check_exists(workspace_url: str) -> None:
                 "(a run, `pulumi up` or `mlenv model register` records there), "
                 "or give --workspace URL"
             )
+    check_readable(workspace_url)
 
 
 def read_workspace(workspace_url: str, *, run_limit: int = 200) -> Snapshot:
