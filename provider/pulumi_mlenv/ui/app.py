@@ -60,7 +60,7 @@ def templates() -> Environment:
         size=views.human_size,
         masked=redact_credentials,
     )
-    env.globals.update(duration=views.duration, columns=lineage.COLUMNS)
+    env.globals.update(duration=views.duration)
     return env
 
 

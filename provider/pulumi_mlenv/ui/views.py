@@ -29,11 +29,14 @@ from pulumi_mlenv.service.browse import (
 )
 
 __all__ = [
+    "HIDDEN",
+    "NOT_STORED",
     "Changes",
     "EnvironmentRow",
     "Traffic",
     "Variable",
     "changes_of",
+    "definition_text",
     "deployments_of_model",
     "duration",
     "environment_rows",
