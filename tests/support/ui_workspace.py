@@ -158,10 +158,15 @@ def serve_records(workspace_url: str, env_image: str) -> None:
         )  # fmt: skip
 
 
-def fill(world: FakeWorld, *, run_source: Path | None = None) -> Filled:
-    """Everything; ``run_source``: run the script for real on this host."""
-    settings = world.settings(runs_dir=world.root / "runs", model_store=world.root / "models")
-    url = world.workspace_url
+def fill(
+    world: FakeWorld, *, run_source: Path | None = None, workspace_url: str | None = None
+) -> Filled:
+    """Everything; ``run_source``: run the script for real on this host;
+    ``workspace_url``: another workspace than the world's SQLite file."""
+    url = workspace_url or world.workspace_url
+    settings = world.settings(
+        runs_dir=world.root / "runs", model_store=world.root / "models", workspace_url=url
+    )
     images = register_versions(world, settings)
     lock = world.locks[images[0].rsplit("@", 1)[1]]
     if run_source is None:

@@ -189,3 +189,13 @@ def test_the_workspace_url_is_shown_without_its_password() -> None:
     assert page.status_code == 404
     assert "postgresql+psycopg://***@db.example:5432/mlenv" in page.text
     assert "hunter2" not in page.text
+
+
+def test_a_team_workspace_is_shown_the_same(tmp_path: Path, workspace_url: str) -> None:
+    """SQLite, and PostgreSQL in the docker tier (the server setup starts)."""
+    filled = fill(FakeWorld(tmp_path), workspace_url=workspace_url)
+    with TestClient(create_app(filled.workspace_url), base_url="http://127.0.0.1") as client:
+        home = client.get("/").text
+        assert 'href="/environments/train"' in home and 'href="/models/iris/1"' in home
+        changes = client.get("/environments/train").text
+        assert "pip: six==1.16.0 -&gt; six==1.17.0" in changes
