@@ -103,6 +103,12 @@ def test_a_person_walks_from_an_environment_to_its_endpoint(
     expect(page.locator("ul.definition")).to_have_text("pip: six==1.16.0 -> six==1.17.0")
     expect(page.locator("ul.installed")).to_have_text("six 1.16.0 -> 1.17.0")
     _shot(page, artifacts, "2-environment")
+    page.select_option("select[name=old]", "train:2")
+    page.select_option("select[name=new]", "train:1")
+    page.get_by_role("button", name="compare").click()
+    expect(page.locator("h1")).to_have_text("train:2 → train:1")
+    expect(page.locator("ul.definition")).to_have_text("pip: six==1.17.0 -> six==1.16.0")
+    page.go_back()
 
     # A version: packages, lock, variables by name only; then its run, in
     # the lineage picture.
