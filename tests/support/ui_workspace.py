@@ -85,8 +85,8 @@ def register_versions(world: FakeWorld, settings: Settings) -> tuple[str, str]:
     images = []
     for pin in ("six==1.16.0", "six==1.17.0"):
         spec = parse_definition(definition(pin))
-        resolved = resolve(spec, settings, backends=world.backends())
-        images.append(provision(resolved, settings=settings, backends=world.backends()).image)
+        resolved = resolve(spec, settings, outside=world.outside())
+        images.append(provision(resolved, settings=settings, outside=world.outside()).image)
     return images[0], images[1]
 
 

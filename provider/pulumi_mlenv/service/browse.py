@@ -15,15 +15,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pulumi_mlenv.errors import MlenvError
+from pulumi_mlenv.service.compose import outside_or_real
 from pulumi_mlenv.service.environments import WITHHELD
 from pulumi_mlenv.service.history import VersionDifference, explain_versions
-from pulumi_mlenv.workspace import RunRecord, RunStore, VersionRecord, Workspace
+from pulumi_mlenv.service.outside import Outside
+from pulumi_mlenv.workspace import RunRecord, VersionRecord
 from pulumi_mlenv.workspace.serving_store import (
     DeploymentRecord,
     EndpointRecord,
     Lineage,
     ModelRecord,
-    ServingStore,
 )
 
 __all__ = [
@@ -84,7 +85,7 @@ class OutputFile:
     size: int
 
 
-def check_exists(workspace_url: str) -> None:
+def check_exists(workspace_url: str, *, outside: Outside | None = None) -> None:
     """Raise ``MlenvError`` when ``workspace_url`` is a SQLite file that does
     not exist (a page over it would create an empty one), or a workspace that
     cannot be read (a corrupt file, a server refusing the login): said once
@@ -99,12 +100,15 @@ def check_exists(workspace_url: str) -> None:
                 "(a run, `pulumi up` or `mlenv model register` records there), "
                 "or give --workspace URL"
             )
-    check_readable(workspace_url)
+    check_readable(workspace_url, outside=outside)
 
 
-def read_workspace(workspace_url: str, *, run_limit: int = 200) -> Snapshot:
+def read_workspace(
+    workspace_url: str, *, run_limit: int = 200, outside: Outside | None = None
+) -> Snapshot:
     """Everything the pages show, newest runs first (at most ``run_limit``)."""
-    with Workspace(workspace_url) as ws:
+    io = outside_or_real(outside)
+    with io.workspace(workspace_url) as ws:
         versions = ws.list_versions(None, include_archived=True)
         locks: dict[str, tuple[str, ...]] = {}
         for version in versions:
@@ -112,12 +116,12 @@ def read_workspace(workspace_url: str, *, run_limit: int = 200) -> Snapshot:
                 image = ws.find_image_by_digest(version.digest)
                 if image is not None:
                     locks[version.digest] = tuple(image.lock)
-    store = RunStore(workspace_url)
+    store = io.runs(workspace_url)
     try:
         runs = store.list(run_limit)
     finally:
         store.close()
-    with ServingStore(workspace_url) as serving:
+    with io.serving(workspace_url) as serving:
         models = serving.list_models()
         deployments = serving.list_deployments()
         endpoints = serving.list_endpoints()
@@ -131,16 +135,18 @@ def read_workspace(workspace_url: str, *, run_limit: int = 200) -> Snapshot:
     )
 
 
-def explain(old_label: str, new_label: str, workspace_url: str) -> VersionDifference:
+def explain(
+    old_label: str, new_label: str, workspace_url: str, *, outside: Outside | None = None
+) -> VersionDifference:
     """Why two registered versions differ (``mlenv env explain``'s answer)."""
-    return explain_versions(old_label, new_label, workspace_url)
+    return explain_versions(old_label, new_label, workspace_url, outside=outside)
 
 
-def get_run(run_id: str, workspace_url: str) -> RunRecord:
+def get_run(run_id: str, workspace_url: str, *, outside: Outside | None = None) -> RunRecord:
     """One run by id or unique prefix (older than the snapshot's newest)."""
     from pulumi_mlenv.service.runs import get_run as get
 
-    return get(run_id, workspace_url)
+    return get(run_id, workspace_url, outside=outside)
 
 
 def read_log(run: RunRecord, max_bytes: int = LOG_BYTES) -> LogText:
