@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from pulumi_mlenv.service.ports import Backends, ImageRegistry
+from pulumi_mlenv.service.ports import ArtifactRegistry, Backends, ImageRegistry
 
 if TYPE_CHECKING:
     from pulumi_mlenv.compute import ComputeTarget
@@ -24,6 +24,15 @@ def _registry(address: str, settings: Settings) -> ImageRegistry:
 
     username, password = settings.login_for(address)
     return RegistryClient(
+        address, username=username, password=password, ca_bundle=settings.ca_bundle
+    )
+
+
+def _artifacts(address: str, settings: Settings) -> ArtifactRegistry:
+    from pulumi_mlenv.registry.referrers import ReferrersClient
+
+    username, password = settings.login_for(address)
+    return ReferrersClient(
         address, username=username, password=password, ca_bundle=settings.ca_bundle
     )
 
@@ -72,6 +81,7 @@ _REAL = Backends(
     resolve_base=_resolve_base,
     store=_store,
     compute=_compute,
+    artifacts=_artifacts,
 )
 
 

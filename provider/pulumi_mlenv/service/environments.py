@@ -121,6 +121,10 @@ class Provisioned:
     lock: tuple[str, ...]
     warnings: tuple[str, ...]
     shared_with: tuple[str, ...]
+    #: The image's SBOM and provenance referrers, by digest (None without
+    #: a registry that takes artifacts).
+    sbom: str | None = None
+    provenance: str | None = None
 
 
 def provision(
@@ -139,8 +143,12 @@ def provision(
     raises before anything is registered. A forced rebuild keeps the version:
     same number, hash and definition, now at the new digest.
     ``workspace_url`` defaults to the settings' workspace."""
+    from datetime import UTC, datetime
+
+    from pulumi_mlenv.service.supply import attest
     from pulumi_mlenv.workspace import Holder
 
+    started = datetime.now(UTC).isoformat(timespec="seconds")
     io = backends_or_real(backends)
     spec = resolved.spec
     with io.store(workspace_url or settings.workspace_url) as workspace:
@@ -168,6 +176,15 @@ def provision(
             for v in workspace.versions_for_hash(resolved.hash)
             if (v.name, v.version) != (record.name, record.version)
         )
+    # What is in the image and how it was made, attached beside it (once).
+    attested = attest(
+        result,
+        resolved,
+        f"{record.name}:{record.version}",
+        settings=settings,
+        backends=io,
+        started=started,
+    )
     warnings = list(result.warnings)
     if result.forced:
         warnings.append(
@@ -186,6 +203,8 @@ def provision(
         lock=tuple(result.lock),
         warnings=tuple(warnings),
         shared_with=shared,
+        sbom=attested.sbom,
+        provenance=attested.provenance,
     )
 
 

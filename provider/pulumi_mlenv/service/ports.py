@@ -10,10 +10,11 @@ tests its provider against a fake client.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol, Self
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, Self
 
 if TYPE_CHECKING:
     from pulumi_mlenv.compute import ComputeTarget
@@ -21,9 +22,10 @@ if TYPE_CHECKING:
     from pulumi_mlenv.imaging.builder import BuiltImage, ImageBuild
     from pulumi_mlenv.imaging.buildkit import StepEvent
     from pulumi_mlenv.registry import ManifestInfo
+    from pulumi_mlenv.registry.referrers import Referrer
     from pulumi_mlenv.workspace import Workspace
 
-__all__ = ["Backends", "BuildFn", "ImageRegistry", "ResolveBaseFn"]
+__all__ = ["ArtifactRegistry", "Backends", "BuildFn", "ImageRegistry", "ResolveBaseFn"]
 
 
 class ImageRegistry(Protocol):
@@ -67,6 +69,69 @@ class ImageRegistry(Protocol):
     ) -> Any: ...
 
 
+class ArtifactRegistry(ImageRegistry, Protocol):
+    """A registry that also moves raw manifests and blobs, and attaches and
+    lists referrers (SBOMs, provenance): ``registry.referrers.ReferrersClient``."""
+
+    def raw_manifest(self, repository: str, reference: str) -> tuple[str, str, bytes] | None:
+        """``(digest, media type, bytes)`` of a manifest as stored; None when absent."""
+        ...
+
+    def put_manifest(
+        self, repository: str, reference: str, body: bytes, media_type: str
+    ) -> tuple[str, bool]:
+        """Store a manifest under a tag or digest."""
+        ...
+
+    def blob(self, repository: str, digest: str) -> bytes:
+        """A (small) blob's bytes, checked."""
+        ...
+
+    def has_blob(self, repository: str, digest: str) -> bool:
+        """Whether the repository has the blob."""
+        ...
+
+    def push_blob(self, repository: str, data: bytes | Path, digest: str | None = None) -> str:
+        """Upload a blob (bytes or a file) unless present; its digest."""
+        ...
+
+    def blob_to_file(self, repository: str, digest: str, path: Path) -> int:
+        """Stream a blob into a file; its size."""
+        ...
+
+    def open_blob(self, repository: str, digest: str) -> BinaryIO:
+        """A stream of a blob's bytes."""
+        ...
+
+    def attach(
+        self,
+        repository: str,
+        subject: Mapping[str, Any],
+        *,
+        artifact_type: str,
+        payload: bytes,
+        media_type: str,
+        annotations: Mapping[str, str],
+    ) -> Referrer:
+        """Attach an artifact to an image as an OCI referrer."""
+        ...
+
+    def referrers(
+        self,
+        repository: str,
+        digest: str,
+        artifact_type: str | None = None,
+        *,
+        prefer_tag: bool = False,
+    ) -> list[Referrer]:
+        """An image's referrers."""
+        ...
+
+    def artifact(self, repository: str, referrer: Referrer) -> tuple[str, bytes]:
+        """``(media type, bytes)`` of a referrer's artifact."""
+        ...
+
+
 #: Runs one image build and pushes it: ``build(plan, progress=...)``.
 BuildFn = Callable[..., "BuiltImage"]
 #: The digest a base image reference resolves to now (tag -> digest).
@@ -91,3 +156,6 @@ class Backends:
     store: Callable[[str], Workspace]
     #: A compute target by kind and URL (not contacted until ``check``).
     compute: Callable[[str, str | None], ComputeTarget]
+    #: A registry client that moves blobs and referrers (SBOMs, provenance,
+    #: bundles); None: no supply-chain artifacts (in-memory test backends).
+    artifacts: Callable[[str, Settings], ArtifactRegistry] | None = None
