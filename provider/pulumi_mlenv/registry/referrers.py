@@ -141,10 +141,12 @@ class ReferrersClient(TransferClient):
         )
         digest, _ = self.put_manifest(repository, _sha256(body), body, OCI_MANIFEST)
         referrer = Referrer(digest, artifact_type, len(body), dict(annotations))
-        self._index(repository, str(subject["digest"]), referrer)
+        self.add_to_index(repository, str(subject["digest"]), referrer)
         return referrer
 
-    def _index(self, repository: str, subject: str, referrer: Referrer) -> None:
+    def add_to_index(self, repository: str, subject: str, referrer: Referrer) -> None:
+        """List ``referrer`` in the fallback tag's index of image ``subject``
+        (a manifest already stored; bundles import them as they are)."""
         tag = fallback_tag(subject)
         current = self.raw_manifest(repository, tag)
         entries = _referrers_of(json.loads(current[2])) if current else []

@@ -127,6 +127,10 @@ class ArtifactRegistry(ImageRegistry, Protocol):
         """An image's referrers."""
         ...
 
+    def add_to_index(self, repository: str, subject: str, referrer: Referrer) -> None:
+        """List a stored referrer manifest in the image's referrers tag."""
+        ...
+
     def artifact(self, repository: str, referrer: Referrer) -> tuple[str, bytes]:
         """``(media type, bytes)`` of a referrer's artifact."""
         ...
