@@ -9,6 +9,7 @@ from collections.abc import Iterable
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
 
 from pulumi_mlenv.definition import EnvironmentSpec
 
@@ -41,6 +42,14 @@ def _pins(spec: EnvironmentSpec) -> dict[str, str]:
     return pins
 
 
+def _same(a: str, b: str) -> bool:
+    """Equal as versions (``3.7`` is ``3.7.0``), else as text."""
+    try:
+        return Version(a) == Version(b)
+    except InvalidVersion:
+        return a == b
+
+
 def pinned_lock_changes(old_lock: Iterable[str], spec: EnvironmentSpec) -> list[str]:
     """One line per pinned package whose version will change, or that the
     lock does not have yet: ``numpy 1.26.4 -> 2.1.0``, ``+ idna 3.7``.
@@ -55,6 +64,6 @@ def pinned_lock_changes(old_lock: Iterable[str], spec: EnvironmentSpec) -> list[
         before = locked.get(name)
         if before is None:
             lines.append(f"+ {name} {version}")
-        elif before != version:
+        elif not _same(before, version):
             lines.append(f"{name} {before} -> {version}")
     return lines
