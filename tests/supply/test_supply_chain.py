@@ -70,7 +70,7 @@ class Site:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+def site(machine: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     root = tmp_path_factory.mktemp("supply")
     stack = ExitStack()
     address = stack.enter_context(plain_registry(root, _free_port()))
