@@ -241,3 +241,14 @@ def test_backends_without_artifacts_attach_nothing(tmp_path: Path) -> None:
         _result("sha256:" + "0" * 64), _target(), "t:1", settings=Settings(), backends=backends
     )
     assert (got.sbom, got.provenance, got.signed) == (None, None, False)
+
+
+def test_no_credential_reaches_a_document(world: tuple[FakeArtifacts, Backends, Settings]) -> None:
+    fake, backends, settings = world
+    digest = fake.push_image([BASE, _layer({"c": b"1"})])
+    result = replace(
+        _result(digest), lock=("pkg @ https://user:secret-token@pkgs.example/pkg.whl",)
+    )
+    attest(result, _target(), "t:1", settings=settings, backends=backends)
+    assert fake.calls.count("attach") == 2
+    assert not [b for b in fake.blobs.values() if b"secret-token" in b]

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.definition import RECIPE_VERSION, extra_conda_packages
+from pulumi_mlenv.definition.text import redact_url_credentials
 from pulumi_mlenv.errors import MlenvError
 from pulumi_mlenv.imaging.dpkg import parse_status
 from pulumi_mlenv.imaging.dsse import (
@@ -159,6 +160,8 @@ def attest(
         return Attestations(None, None)
     address = result.image.split("/", 1)[0]
     repository = result.repository
+    # The build strips credentials from the lock; never trust that here.
+    lock = tuple(redact_url_credentials(line) for line in result.lock)
     with backends.artifacts(address, settings) as client:
         found = client.referrers(repository, result.digest, prefer_tag=True)
         sbom, provenance = _latest(found, SBOM_MEDIA_TYPE), _latest(found, PROVENANCE_MEDIA_TYPE)
@@ -210,7 +213,7 @@ def attest(
                         environment=environment,
                         recipe=RECIPE_VERSION,
                         base_image=target.base_ref,
-                        lock=tuple(result.lock),
+                        lock=lock,
                         conda_packages=frozenset(
                             p.split("=")[0].split()[0] for p in extra_conda_packages(target.spec)
                         ),
@@ -231,7 +234,7 @@ def attest(
                         base_digest=base_digest or None,
                         recipe=RECIPE_VERSION,
                         installer=settings.installer,
-                        lock=tuple(result.lock),
+                        lock=lock,
                         dockerfile=result.dockerfile or "",
                         steps=facts.steps,
                         builder=settings.buildkit_host,
