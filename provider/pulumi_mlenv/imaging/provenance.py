@@ -39,6 +39,8 @@ STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://slsa.dev/provenance/v1"
 #: What kind of build this is: the parameters above mean what this URI says.
 BUILD_TYPE = "urn:pulumi-mlenv:build-type:environment-image:v1"
+#: The builder of an image this process did not build (found in a registry).
+UNKNOWN_BUILDER = "urn:pulumi-mlenv:builder:unknown"
 #: The media type of an in-toto statement.
 PROVENANCE_MEDIA_TYPE = "application/vnd.in-toto+json"
 
@@ -68,7 +70,7 @@ class ProvenanceFacts:
     lock: tuple[str, ...]
     dockerfile: str
     steps: tuple[Step, ...]
-    builder: str
+    builder: str  # the BuildKit address; "" when not built here
     buildkit_version: str | None
     mlenv_version: str
     started: str | None = None
@@ -105,9 +107,11 @@ def make_provenance(facts: ProvenanceFacts) -> bytes:
         }
     )
     dockerfile = "sha256:" + hashlib.sha256(facts.dockerfile.encode()).hexdigest()
-    byproducts: list[dict[str, Any]] = [
-        {"name": "Dockerfile", "digest": _hex(dockerfile), "mediaType": "text/plain"}
-    ]
+    byproducts: list[dict[str, Any]] = []
+    if facts.dockerfile:  # unknown for an image found in a registry, not built here
+        byproducts.append(
+            {"name": "Dockerfile", "digest": _hex(dockerfile), "mediaType": "text/plain"}
+        )
     byproducts += [
         {
             "name": f"step {i}",
@@ -145,7 +149,10 @@ def make_provenance(facts: ProvenanceFacts) -> bytes:
                 "resolvedDependencies": dependencies,
             },
             "runDetails": {
-                "builder": {"id": f"buildkit+{facts.builder}", "version": version},
+                "builder": {
+                    "id": f"buildkit+{facts.builder}" if facts.builder else UNKNOWN_BUILDER,
+                    "version": version,
+                },
                 "metadata": metadata,
                 "byproducts": byproducts,
             },

@@ -237,7 +237,7 @@ def attest(
                         lock=lock,
                         dockerfile=result.dockerfile or "",
                         steps=facts.steps,
-                        builder=settings.buildkit_host,
+                        builder=settings.buildkit_host if result.built else "",
                         buildkit_version=buildkit_version(settings.buildkit_host)
                         if result.built
                         else None,
