@@ -145,7 +145,8 @@ def provision(
     ``workspace_url`` defaults to the settings' workspace."""
     from datetime import UTC, datetime
 
-    from pulumi_mlenv.service.supply import attest
+    from pulumi_mlenv.errors import RegistryError
+    from pulumi_mlenv.service.supply import Attestations, attest
     from pulumi_mlenv.workspace import Holder
 
     started = datetime.now(UTC).isoformat(timespec="seconds")
@@ -177,15 +178,22 @@ def provision(
             if (v.name, v.version) != (record.name, record.version)
         )
     # What is in the image and how it was made, attached beside it (once).
-    attested = attest(
-        result,
-        resolved,
-        f"{record.name}:{record.version}",
-        settings=settings,
-        backends=io,
-        started=started,
-    )
     warnings = list(result.warnings)
+    try:
+        attested = attest(
+            result,
+            resolved,
+            f"{record.name}:{record.version}",
+            settings=settings,
+            backends=io,
+            started=started,
+        )
+    except RegistryError as err:
+        if result.reused_from != "global":
+            raise
+        # A curated image in a registry this login may only pull from.
+        attested = Attestations(None, None)
+        warnings.append(f"no SBOM or provenance attached to the curated image: {err}")
     if result.forced:
         warnings.append(
             f"forced rebuild: tag {resolved.hash[:12]} moved from {result.previous_digest} "
