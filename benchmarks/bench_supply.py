@@ -28,7 +28,7 @@ from _bench import PINS, Row, bench_settings, print_table, run_namespace, say, s
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.registry import request_count, reset_request_count
 from pulumi_mlenv.service import EnsureResult, ensure_image
-from pulumi_mlenv.service.backends import real_backends
+from pulumi_mlenv.service.compose import real_outside
 from pulumi_mlenv.service.resolved import ResolvedEnvironment, resolve
 from pulumi_mlenv.service.supply import attest
 
@@ -40,19 +40,19 @@ def main() -> None:
     args = parser.parse_args()
     runs = 1 if args.quick else args.runs
     pins = ("six==1.16.0", "idna==3.7") if args.quick else PINS
-    io = real_backends()
+    io = real_outside()
     cold, cold_attest, empty, empty_attest, hit, hit_attest = [], [], [], [], [], []
     extra_requests: list[int] = []
 
     def build(settings: Settings) -> tuple[float, EnsureResult, ResolvedEnvironment]:
         target = resolve(spec_of(pins, run=uuid.uuid4().hex[:8]), settings)
         started = time.monotonic()
-        result = ensure_image(target, settings=settings, backends=io)
+        result = ensure_image(target, settings=settings, outside=io)
         return time.monotonic() - started, result, target
 
     def timed_attest(result: EnsureResult, target: ResolvedEnvironment, s: Settings) -> float:
         started = time.monotonic()
-        attest(result, target, "bench:1", settings=s, backends=io)
+        attest(result, target, "bench:1", settings=s, outside=io)
         return time.monotonic() - started
 
     with tempfile.TemporaryDirectory(prefix="bench-supply-") as tmp:
@@ -73,7 +73,7 @@ def main() -> None:
             say(f"run {i + 1}/{runs}: cache hit")
             reset_request_count()
             started = time.monotonic()
-            reused = ensure_image(target, settings=settings, backends=io)
+            reused = ensure_image(target, settings=settings, outside=io)
             hit.append(time.monotonic() - started)
             plain_requests = request_count()
             reset_request_count()

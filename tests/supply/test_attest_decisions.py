@@ -24,7 +24,7 @@ from pulumi_mlenv.config import Settings
 from pulumi_mlenv.definition import parse_definition
 from pulumi_mlenv.registry.referrers import Referrer, referrer_manifest
 from pulumi_mlenv.service.images import EnsureResult
-from pulumi_mlenv.service.ports import Backends
+from pulumi_mlenv.service.outside import Outside
 from pulumi_mlenv.service.resolved import ResolvedEnvironment
 from pulumi_mlenv.service.supply import attest
 from support.fakes import FakeWorld
@@ -119,9 +119,9 @@ class FakeArtifacts:
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> tuple[FakeArtifacts, Backends, Settings]:
+def world(tmp_path: Path) -> tuple[FakeArtifacts, Outside, Settings]:
     fake = FakeArtifacts()
-    backends = replace(FakeWorld(tmp_path).backends(), artifacts=lambda address, s: fake)
+    backends = replace(FakeWorld(tmp_path).outside(), artifacts=lambda address, s: fake)
     settings = replace(Settings(), cache_dir=tmp_path / "cache")
     return fake, backends, settings
 
@@ -156,23 +156,23 @@ BASE = _layer({"var/lib/dpkg/status": STATUS})
 
 
 def test_a_new_image_gets_both_once_and_a_reuse_costs_one_lookup(
-    world: tuple[FakeArtifacts, Backends, Settings],
+    world: tuple[FakeArtifacts, Outside, Settings],
 ) -> None:
     fake, backends, settings = world
     digest = fake.push_image([BASE, _layer({"app": b"x"})])
-    first = attest(_result(digest), _target(), "t:1", settings=settings, backends=backends)
+    first = attest(_result(digest), _target(), "t:1", settings=settings, outside=backends)
     assert first.sbom and first.provenance and not first.signed
     assert fake.calls.count("attach") == 2
     fake.calls.clear()
     again = attest(
-        _result(digest, built=False), _target(), "t:2", settings=settings, backends=backends
+        _result(digest, built=False), _target(), "t:2", settings=settings, outside=backends
     )
     assert again == first
     assert fake.calls == ["referrers"]
 
 
 def test_the_sbom_lists_the_dpkg_packages_of_the_top_layer_that_has_them(
-    world: tuple[FakeArtifacts, Backends, Settings],
+    world: tuple[FakeArtifacts, Outside, Settings],
 ) -> None:
     fake, backends, settings = world
     upper = _layer(
@@ -182,7 +182,7 @@ def test_the_sbom_lists_the_dpkg_packages_of_the_top_layer_that_has_them(
         }
     )
     digest = fake.push_image([BASE, upper])
-    attest(_result(digest), _target(), "t:1", settings=settings, backends=backends)
+    attest(_result(digest), _target(), "t:1", settings=settings, outside=backends)
     (sbom,) = [
         json.loads(v) for v in fake.blobs.values() if v.startswith(b"{") and b"CycloneDX" in v
     ]
@@ -190,18 +190,18 @@ def test_the_sbom_lists_the_dpkg_packages_of_the_top_layer_that_has_them(
     assert {"libc6", "curl", "six"} <= names
 
 
-def test_a_base_is_read_once_per_machine(world: tuple[FakeArtifacts, Backends, Settings]) -> None:
+def test_a_base_is_read_once_per_machine(world: tuple[FakeArtifacts, Outside, Settings]) -> None:
     fake, backends, settings = world
     one = fake.push_image([BASE, _layer({"a": b"1"})])
     two = fake.push_image([BASE, _layer({"b": b"2"})])
-    attest(_result(one), _target(), "t:1", settings=settings, backends=backends)
+    attest(_result(one), _target(), "t:1", settings=settings, outside=backends)
     fake.calls.clear()
-    attest(_result(two), _target(), "t:2", settings=settings, backends=backends)
+    attest(_result(two), _target(), "t:2", settings=settings, outside=backends)
     assert f"layer {_sha(BASE)}" not in fake.calls  # known by its digest
 
 
 def test_with_a_key_both_are_signed_without_one_neither(
-    world: tuple[FakeArtifacts, Backends, Settings], tmp_path: Path
+    world: tuple[FakeArtifacts, Outside, Settings], tmp_path: Path
 ) -> None:
     fake, backends, settings = world
     key = tmp_path / "k.pem"
@@ -219,7 +219,7 @@ def test_with_a_key_both_are_signed_without_one_neither(
         _target(),
         "t:1",
         settings=replace(settings, signing_key=str(key)),
-        backends=backends,
+        outside=backends,
     )
     assert got.signed
     layers = [
@@ -227,7 +227,7 @@ def test_with_a_key_both_are_signed_without_one_neither(
         for r in fake.attached[signed]
     ]
     assert layers == ["application/vnd.dsse.envelope.v1+json"] * 2
-    assert not attest(_result(plain), _target(), "t:2", settings=settings, backends=backends).signed
+    assert not attest(_result(plain), _target(), "t:2", settings=settings, outside=backends).signed
     layers = [
         json.loads(fake.manifests[r.digest])["layers"][0]["mediaType"] for r in fake.attached[plain]
     ]
@@ -236,19 +236,19 @@ def test_with_a_key_both_are_signed_without_one_neither(
 
 
 def test_backends_without_artifacts_attach_nothing(tmp_path: Path) -> None:
-    backends = FakeWorld(tmp_path).backends()
+    backends = FakeWorld(tmp_path).outside()
     got = attest(
-        _result("sha256:" + "0" * 64), _target(), "t:1", settings=Settings(), backends=backends
+        _result("sha256:" + "0" * 64), _target(), "t:1", settings=Settings(), outside=backends
     )
     assert (got.sbom, got.provenance, got.signed) == (None, None, False)
 
 
-def test_no_credential_reaches_a_document(world: tuple[FakeArtifacts, Backends, Settings]) -> None:
+def test_no_credential_reaches_a_document(world: tuple[FakeArtifacts, Outside, Settings]) -> None:
     fake, backends, settings = world
     digest = fake.push_image([BASE, _layer({"c": b"1"})])
     result = replace(
         _result(digest), lock=("pkg @ https://user:secret-token@pkgs.example/pkg.whl",)
     )
-    attest(result, _target(), "t:1", settings=settings, backends=backends)
+    attest(result, _target(), "t:1", settings=settings, outside=backends)
     assert fake.calls.count("attach") == 2
     assert not [b for b in fake.blobs.values() if b"secret-token" in b]

@@ -27,9 +27,9 @@ from pulumi_mlenv.errors import MlenvError
 from pulumi_mlenv.imaging.oci_layout import LayoutReader, LayoutWriter
 from pulumi_mlenv.registry.reference import ImageRef
 from pulumi_mlenv.registry.referrers import Referrer, referrer_manifest
-from pulumi_mlenv.service.backends import backends_or_real
+from pulumi_mlenv.service.compose import outside_or_real
 from pulumi_mlenv.service.images import ENV_REPOSITORY
-from pulumi_mlenv.service.ports import ArtifactRegistry, Backends
+from pulumi_mlenv.service.outside import ArtifactRegistry, Outside
 
 __all__ = ["RECORD_MEDIA_TYPE", "BundleEntry", "export_bundle", "import_bundle"]
 
@@ -87,18 +87,18 @@ def export_bundle(
     path: Path,
     *,
     settings: Settings,
-    backends: Backends | None = None,
+    outside: Outside | None = None,
 ) -> list[BundleEntry]:
     """Write the bundle of ``versions`` (``NAME:VERSION`` or ``NAME`` for the
     latest) to ``path``. Raises ``MlenvError`` for an unknown version or an
     image no longer in its registry; nothing is left at ``path`` then."""
-    io = backends_or_real(backends)
+    io = outside_or_real(outside)
     if io.artifacts is None:
         raise MlenvError("these backends cannot read blobs: no bundle")
     entries: list[BundleEntry] = []
     path.parent.mkdir(parents=True, exist_ok=True)
     with (
-        io.store(settings.workspace_url) as store,
+        io.workspace(settings.workspace_url) as store,
         tempfile.TemporaryDirectory(prefix="bundle-", dir=path.parent) as tmp,
         LayoutWriter(path) as out,
     ):
@@ -212,7 +212,7 @@ def import_bundle(
     path: Path,
     *,
     settings: Settings,
-    backends: Backends | None = None,
+    outside: Outside | None = None,
 ) -> list[BundleEntry]:
     """Load the bundle at ``path`` into ``settings.registry`` (under
     ``mlenv/env``) and ``settings.workspace_url``: images, referrers, tags
@@ -220,7 +220,7 @@ def import_bundle(
     number the workspace already has for another hash is an error."""
     from pulumi_mlenv.workspace import ImageRecord
 
-    io = backends_or_real(backends)
+    io = outside_or_real(outside)
     if io.artifacts is None:
         raise MlenvError("these backends cannot push blobs: no bundle import")
     bundle = LayoutReader(path)
@@ -230,7 +230,7 @@ def import_bundle(
         records = [m for m in manifests if m.get("artifactType") == RECORD_MEDIA_TYPE]
         with (
             io.artifacts(settings.registry, settings) as client,
-            io.store(settings.workspace_url) as store,
+            io.workspace(settings.workspace_url) as store,
             tempfile.TemporaryDirectory(prefix="bundle-") as tmp,
         ):
             repository = client.repository_for(ENV_REPOSITORY)

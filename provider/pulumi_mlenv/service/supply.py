@@ -40,7 +40,7 @@ from pulumi_mlenv.imaging.provenance import (
     make_provenance,
 )
 from pulumi_mlenv.imaging.sbom import SBOM_MEDIA_TYPE, SbomFacts, make_sbom, sbom_rows
-from pulumi_mlenv.service.ports import ArtifactRegistry, Backends
+from pulumi_mlenv.service.outside import ArtifactRegistry, Outside
 
 if TYPE_CHECKING:
     from pulumi_mlenv.registry.referrers import Referrer
@@ -147,7 +147,7 @@ def attest(
     environment: str,
     *,
     settings: Settings,
-    backends: Backends,
+    outside: Outside,
     started: str | None = None,
 ) -> Attestations:
     """The SBOM and provenance of ``result``'s image, attached when missing.
@@ -156,13 +156,13 @@ def attest(
     the image's manifest, config and (once per machine per layer) the
     layers holding dpkg's database are read, the documents made, signed
     with ``settings.signing_key`` when set, and attached."""
-    if backends.artifacts is None:
+    if outside.artifacts is None:
         return Attestations(None, None)
     address = result.image.split("/", 1)[0]
     repository = result.repository
     # The build strips credentials from the lock; never trust that here.
     lock = tuple(redact_url_credentials(line) for line in result.lock)
-    with backends.artifacts(address, settings) as client:
+    with outside.artifacts(address, settings) as client:
         found = client.referrers(repository, result.digest, prefer_tag=True)
         sbom, provenance = _latest(found, SBOM_MEDIA_TYPE), _latest(found, PROVENANCE_MEDIA_TYPE)
         signer = (
@@ -279,19 +279,19 @@ def show_attestation(
     artifact_type: str,
     *,
     settings: Settings,
-    backends: Backends | None = None,
+    outside: Outside | None = None,
 ) -> tuple[str, Attestation]:
     """``(image by digest, artifact)`` of the image ``query`` names (an
     image reference, ``NAME[:VERSION]`` or a hash, as ``mlenv image
     details`` takes), read back from its registry. Raises ``MlenvError``
     when the image or the artifact is not there."""
-    from pulumi_mlenv.service.backends import backends_or_real
+    from pulumi_mlenv.service.compose import outside_or_real
     from pulumi_mlenv.service.images import _query_target
 
-    io = backends_or_real(backends)
+    io = outside_or_real(outside)
     if io.artifacts is None:
         raise MlenvError("these backends keep no SBOM or provenance")
-    with io.store(settings.workspace_url) as store:
+    with io.workspace(settings.workspace_url) as store:
         registry, repository, reference = _query_target(query, settings, store, io)
     with io.artifacts(registry, settings) as client:
         digest = client.digest_of(repository, reference)
