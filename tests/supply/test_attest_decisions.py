@@ -235,7 +235,7 @@ def test_with_a_key_both_are_signed_without_one_neither(
     assert all("signed-by" not in " ".join(r.annotations) for r in fake.attached[plain])
 
 
-def test_backends_without_artifacts_attach_nothing(tmp_path: Path) -> None:
+def test_a_world_without_artifacts_attaches_nothing(tmp_path: Path) -> None:
     backends = FakeWorld(tmp_path).outside()
     got = attest(
         _result("sha256:" + "0" * 64), _target(), "t:1", settings=Settings(), outside=backends
