@@ -40,6 +40,7 @@ CONFIG_KEYS = {
     "buildkitHost": "buildkit_host",
     "dockerHost": "docker_host",
     "workspace": "workspace_url",
+    "signingKey": "signing_key",
 }
 
 

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from pulumi_mlenv.imaging.buildkit import StepEvent
     from pulumi_mlenv.imaging.inference import BuiltInference, InferenceBuild
     from pulumi_mlenv.service.outside import (
+        ArtifactRegistry,
         EnvironmentStore,
         ImageRegistry,
         Proxy,
@@ -37,6 +38,15 @@ def _registry(address: str, settings: Settings) -> ImageRegistry:
 
     username, password = settings.login_for(address)
     return RegistryClient(
+        address, username=username, password=password, ca_bundle=settings.ca_bundle
+    )
+
+
+def _artifacts(address: str, settings: Settings) -> ArtifactRegistry:
+    from pulumi_mlenv.registry.referrers import ReferrersClient
+
+    username, password = settings.login_for(address)
+    return ReferrersClient(
         address, username=username, password=password, ca_bundle=settings.ca_bundle
     )
 
@@ -167,6 +177,7 @@ _REAL = Outside(
     tcp=_LoopbackPorts(),
     http=_Http(),
     local_env=_local_env,
+    artifacts=_artifacts,
 )
 
 
