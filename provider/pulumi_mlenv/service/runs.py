@@ -39,6 +39,7 @@ from pulumi_mlenv.service.run_environments import (
     plan_job,
     prepare_environment,
 )
+from pulumi_mlenv.service.run_reads import list_runs
 from pulumi_mlenv.workspace import ComputeTargetRecord, RunRecord, RunStatus, RunStore
 
 __all__ = [
@@ -315,15 +316,6 @@ def get_run(run_id: str, workspace_url: str) -> RunRecord:
     store = RunStore(workspace_url)
     try:
         return store.get(run_id)
-    finally:
-        store.close()
-
-
-def list_runs(workspace_url: str, limit: int = 50) -> list[RunRecord]:
-    """The latest runs, newest first."""
-    store = RunStore(workspace_url)
-    try:
-        return store.list(limit)
     finally:
         store.close()
 
