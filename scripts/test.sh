@@ -12,6 +12,9 @@ mypy
 say "pytest: fast tier (no daemons), on every core"
 pytest -m "not docker and not engine" -n auto "$@"
 if [ "${MLENV_FAST_ONLY:-0}" != 1 ]; then
-  say "pytest: docker and engine tier (the daemons setup started)"
-  pytest -m "docker or engine" "$@"
+  # Two workers: each module's tests (and every Spark test) stay in one
+  # worker (tests/conftest.py), the rest run side by side; every daemon a
+  # test starts listens on a port the OS gave it.
+  say "pytest: docker and engine tier (the daemons setup started), two workers"
+  pytest -m "docker or engine" -n "${MLENV_ENGINE_WORKERS:-2}" --dist loadgroup "$@"
 fi

@@ -18,7 +18,7 @@ from pulumi_mlenv.cli.launch import parse_run_list
 from pulumi_mlenv.cli.main import app
 from pulumi_mlenv.service.run_reads import list_runs, quick_list_runs
 from pulumi_mlenv.workspace import RunRecord, RunStatus, RunStore
-from pulumi_mlenv.workspace.run_reads import head_revisions
+from pulumi_mlenv.workspace.revisions import script_heads
 from pulumi_mlenv.workspace.schema import head_revisions as alembic_heads
 
 MLENV = str(Path(sys.executable).parent / "mlenv")
@@ -52,7 +52,7 @@ def _mlenv(url: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_schema_heads_read_from_the_scripts_are_alembics():
-    assert head_revisions() == alembic_heads()
+    assert script_heads() == alembic_heads()
 
 
 def test_the_quick_read_returns_what_the_store_returns(workspace: str):

@@ -12,43 +12,17 @@ refuses or reports as it always does.
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 from dataclasses import fields
-from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from pulumi_mlenv.workspace.revisions import VERSION_TABLE, script_heads
 from pulumi_mlenv.workspace.runs import RunRecord, RunStatus
 
-__all__ = ["head_revisions", "sqlite_path", "try_list_runs"]
+__all__ = ["sqlite_path", "try_list_runs"]
 
-_REVISION = re.compile(r"^revision\s*(?::[^=]*)?=\s*['\"]([^'\"]+)['\"]", re.MULTILINE)
-_DOWN = re.compile(r"^down_revision\s*(?::[^=]*)?=\s*(.+)$", re.MULTILINE)
-_QUOTED = re.compile(r"['\"]([^'\"]+)['\"]")
 _BUSY_SECONDS = 10.0
-
-
-@cache
-def head_revisions() -> frozenset[str]:
-    """The schema revisions of a fully upgraded workspace, read from the
-    migration scripts' ``revision`` / ``down_revision`` lines (the same
-    answer as Alembic's, without importing it)."""
-    folder = resources.files("pulumi_mlenv.workspace") / "migrations" / "versions"
-    revisions: set[str] = set()
-    parents: set[str] = set()
-    for script in folder.iterdir():
-        if not script.name.endswith(".py") or script.name.startswith("__"):
-            continue
-        text = script.read_text(encoding="utf-8")
-        found = _REVISION.search(text)
-        if found:
-            revisions.add(found.group(1))
-        down = _DOWN.search(text)
-        if down:
-            parents.update(_QUOTED.findall(down.group(1)))
-    return frozenset(revisions - parents)
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -89,8 +63,8 @@ def try_list_runs(url: str, limit: int) -> list[RunRecord] | None:
         return None
     try:
         connection.row_factory = sqlite3.Row
-        current = {r[0] for r in connection.execute("SELECT version_num FROM alembic_version")}
-        if current != head_revisions():
+        current = {r[0] for r in connection.execute(f"SELECT version_num FROM {VERSION_TABLE}")}
+        if current != script_heads():
             return None
         columns = {
             r["name"]: r["type"] for r in connection.execute("PRAGMA table_info(mlenv_runs)")
