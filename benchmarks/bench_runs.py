@@ -18,7 +18,7 @@ packed, byte-code written), then each pair is timed alternately (ours, the
 baseline, ours...) and the ratio taken pair by pair: the table prints its
 median and spread (min-max), the aim and whether it is met.
 
-    python benchmarks/bench_runs.py [--runs 5] [--spark-runs 3] [--no-spark]
+    python benchmarks/bench_runs.py [--runs 5] [--spark-runs 3] [--no-spark] [--quick]
 """
 
 from __future__ import annotations
@@ -83,7 +83,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--spark-runs", type=int, default=3)
     parser.add_argument("--no-spark", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="two runs, no Spark")
     args = parser.parse_args()
+    if args.quick:
+        args.runs, args.no_spark = 2, True
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-runs-"))
     env = dict(os.environ)
