@@ -9,11 +9,14 @@ below them.
   (``ensure_image``), and what is known about one (``image_details``).
 - ``environments``: inputs -> definition -> image + registered version.
 - ``registries``, ``targets``, ``workspaces``: the other resources' use cases.
-- ``ports`` / ``backends``: the outside world behind small interfaces.
+- ``outside``: the outside world (stores, registries, builders, engines,
+  proxy, ports) as one value, ``Outside``; ``compose`` picks the real one.
 - ``runs``: environment + compute target + script -> a recorded run
   (``submit``, ``rerun``), with ``run_environments`` (what each kind of
   target needs), ``compute_targets`` and ``sources`` (snapshots by content).
-- ``models``, ``deployments``: a model's content and lineage; serving it.
+- ``models``, ``deployments``, ``endpoints``: a model's content and lineage;
+  serving it; a stable address in front of deployments.
+- ``retention`` (gc), ``verify``, ``history``: housekeeping and proofs.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ if TYPE_CHECKING:
         image_name,
         materialize_local,
     )
-    from pulumi_mlenv.service.ports import Backends
+    from pulumi_mlenv.service.outside import Outside
     from pulumi_mlenv.service.resolved import ResolvedEnvironment, base_image_of, resolve
 
 #: Where each public name lives. Imported on first use, so that a command
@@ -41,7 +44,7 @@ if TYPE_CHECKING:
 #: builder's imports.
 _HOME = {
     "StepEvent": "pulumi_mlenv.imaging.buildkit",
-    "Backends": "pulumi_mlenv.service.ports",
+    "Outside": "pulumi_mlenv.service.outside",
     **dict.fromkeys(
         ("ResolvedEnvironment", "base_image_of", "resolve"), "pulumi_mlenv.service.resolved"
     ),
@@ -62,9 +65,9 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "ENV_REPOSITORY",
-    "Backends",
     "EnsureResult",
     "ImageDetails",
+    "Outside",
     "ResolvedEnvironment",
     "StepEvent",
     "base_image_of",
