@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         ServiceEngine,
         ServingStore,
     )
+    from pulumi_mlenv.workspace import RunRecord
 
 __all__ = ["outside_or_real", "real_outside"]
 
@@ -163,6 +164,12 @@ def _local_env(spec: EnvironmentSpec, env_hash: str, settings: Settings) -> Path
     return local_environment(spec, env_hash, settings)
 
 
+def _quick_runs(url: str, limit: int) -> list[RunRecord] | None:
+    from pulumi_mlenv.workspace.run_reads import try_list_runs
+
+    return try_list_runs(url, limit)
+
+
 _REAL = Outside(
     workspace=_workspace,
     runs=_runs,
@@ -178,6 +185,7 @@ _REAL = Outside(
     http=_Http(),
     local_env=_local_env,
     artifacts=_artifacts,
+    quick_runs=_quick_runs,
 )
 
 

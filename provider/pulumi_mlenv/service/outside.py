@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from pulumi_mlenv.imaging.inference import BuiltInference, InferenceBuild
     from pulumi_mlenv.registry import ManifestInfo
     from pulumi_mlenv.registry.referrers import Referrer
-    from pulumi_mlenv.workspace import RunStore
+    from pulumi_mlenv.workspace import RunRecord, RunStore
     from pulumi_mlenv.workspace import Workspace as EnvironmentStore
     from pulumi_mlenv.workspace.serving_store import ServingStore
 
@@ -262,6 +262,10 @@ BuildFn = Callable[["ImageBuild", "Callable[[StepEvent], None] | None"], "BuiltI
 ResolveBaseFn = Callable[[str, "Settings"], str]
 
 
+def _store_only(_url: str, _limit: int) -> list[RunRecord] | None:
+    return None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Outside:
     """Factories of everything outside the process, chosen in one place."""
@@ -297,3 +301,6 @@ class Outside:
     #: A registry client that moves blobs and referrers (SBOMs, provenance,
     #: bundles); None: no supply-chain artifacts (in-memory test worlds).
     artifacts: Callable[[str, Settings], ArtifactRegistry] | None = None
+    #: The latest runs (``url, limit``) read without opening the run store
+    #: (``mlenv run list``), or ``None`` when only the store can answer.
+    quick_runs: Callable[[str, int], list[RunRecord] | None] = _store_only

@@ -41,6 +41,7 @@ from pulumi_mlenv.service.run_environments import (
     plan_job,
     prepare_environment,
 )
+from pulumi_mlenv.service.run_reads import list_runs
 from pulumi_mlenv.workspace import ComputeTargetRecord, RunRecord, RunStatus
 
 __all__ = [
@@ -326,17 +327,6 @@ def get_run(run_id: str, workspace_url: str, *, outside: Outside | None = None) 
     store = outside_or_real(outside).runs(workspace_url)
     try:
         return store.get(run_id)
-    finally:
-        store.close()
-
-
-def list_runs(
-    workspace_url: str, limit: int = 50, *, outside: Outside | None = None
-) -> list[RunRecord]:
-    """The latest runs, newest first."""
-    store = outside_or_real(outside).runs(workspace_url)
-    try:
-        return store.list(limit)
     finally:
         store.close()
 

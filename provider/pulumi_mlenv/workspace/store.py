@@ -31,7 +31,6 @@ from enum import Enum
 from types import TracebackType
 from typing import Any, Final
 
-from alembic.util.exc import CommandError
 from sqlalchemy import delete, func, make_url, select, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -55,7 +54,7 @@ from pulumi_mlenv.workspace.records import (
     VersionConflict,
     VersionRecord,
 )
-from pulumi_mlenv.workspace.schema import SchemaTooNew, upgrade
+from pulumi_mlenv.workspace.schema import SchemaTooNew, opening_errors, upgrade
 
 __all__ = ["KEEP", "Pairs", "Workspace"]
 
@@ -195,7 +194,7 @@ class Workspace:
             upgrade(self._engine, self.url, _safe_url(self.url))
         except SchemaTooNew:
             raise
-        except (ValueError, ImportError, OSError, SQLAlchemyError, CommandError) as exc:
+        except opening_errors() as exc:
             shown = _safe_url(url)
             reason = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
             raise MlenvError(f"opening workspace {shown}: {reason}") from None
