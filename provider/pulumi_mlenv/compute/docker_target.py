@@ -195,6 +195,21 @@ class DockerTarget:
         finally:
             client.close()
 
+    def services(self, labels: Mapping[str, str]) -> list[tuple[str, dict[str, str]]]:
+        """``(id, labels)`` of every container (running or not) carrying
+        ``labels``. Raises ``EngineError`` when the engine does not answer."""
+        from docker.errors import DockerException
+
+        client = self._client(CHECK_TIMEOUT)
+        try:
+            wanted = [f"{k}={v}" for k, v in labels.items()]
+            found = client.containers.list(all=True, filters={"label": wanted})
+            return [(str(c.id), dict(c.labels or {})) for c in found]
+        except DockerException as exc:
+            raise EngineError(f"docker engine {self.url} unreachable: {_reason(exc)}") from None
+        finally:
+            client.close()
+
     def service_state(self, container_id: str) -> ServiceState | None:
         """The container's state, or None when it no longer exists. Raises
         ``EngineError`` when the engine does not answer (never a guess)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+import shutil
 from pathlib import Path
 
 import requests
@@ -165,12 +166,17 @@ def endpoint_state(name: str, *, workspace_url: str) -> EndpointState | None:
 
 
 def remove_endpoint(name: str, *, workspace_url: str) -> bool:
-    """Stop the proxy and forget the endpoint (its port is free again)."""
+    """Stop the proxy, remove its folder and forget the endpoint (its port
+    is free again)."""
     with ServingStore(workspace_url) as store:
         record = store.get_endpoint(name)
         if record is None:
             return False
-        HAProxy(Path(record.home), record.port).stop()
+        proxy = HAProxy(Path(record.home), record.port)
+        proxy.stop()
+        # Only a folder that is a proxy's (never whatever a record might name).
+        if proxy.config_file.exists():
+            shutil.rmtree(proxy.home, ignore_errors=True)
         store.delete_endpoint(name)
     return True
 
