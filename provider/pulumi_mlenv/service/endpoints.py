@@ -6,9 +6,9 @@ reloads the proxy gracefully; no deployment restarts.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-import shutil
 from pathlib import Path
 
 import requests

@@ -56,6 +56,7 @@ from pulumi_mlenv.workspace.records import (
     VersionRecord,
 )
 from pulumi_mlenv.workspace.schema import SchemaTooNew, upgrade
+from pulumi_mlenv.workspace.sqlite_file import check_sqlite_url
 
 __all__ = ["KEEP", "Pairs", "Workspace"]
 
@@ -191,6 +192,7 @@ class Workspace:
     def __init__(self, url: str) -> None:
         try:
             self.url = normalise_url(url)
+            check_sqlite_url(self.url)
             self._engine, self._shared = shared_engine(self.url)
             upgrade(self._engine, self.url, _safe_url(self.url))
         except SchemaTooNew:
