@@ -67,7 +67,10 @@ def test_only_what_interrupted_creates_left_is_removed(tmp_path: Path) -> None:
     ]
     for r in records:
         store.put_deployment(r)
-    tag = lambda i: leftovers.labels_for("blue", i, ws)  # noqa: E731
+
+    def tag(instance: str) -> dict[str, str]:
+        return leftovers.labels_for("blue", instance, ws)
+
     engine = Engine(
         {
             **{f"c-{r.instance}": tag(r.instance) for r in records},
