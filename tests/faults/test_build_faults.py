@@ -26,6 +26,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from pulumi_mlenv.compute.docker_target import DockerTarget
+from pulumi_mlenv.compute.job import Job
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.errors import EngineError
 from pulumi_mlenv.imaging.buildkit import StepEvent
@@ -155,6 +157,24 @@ def test_a_registry_stopped_during_build_and_push_is_blamed_by_address(tmp_path:
         )
         assert done.version == "1" and _versions(ws_file) == 1
         assert len(_tags(address)) == 1  # one tag, and it has a record
+    # A docker run of that image with the registry stopped: the engine must
+    # pull it (it never had it: BuildKit pushed it), and blames the registry.
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "main.py").write_text("print('ran')\n")
+    job = Job(
+        name="pull",
+        source=tmp_path / "src",
+        script="main.py",
+        outputs=tmp_path / "out",
+        python="/usr/bin/python3",
+        image=done.image,
+    )
+    with pytest.raises(EngineError) as pulled:
+        DockerTarget(settings.docker_host).execute(job, lambda _: None, lambda _: None)
+    said = str(pulled.value)
+    print(said)
+    assert said.startswith(f"registry {address} did not answer while the engine pulled")
+    assert "\n" not in said
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import threading
 import time
 from pathlib import Path
 
-__all__ = ["watch_parent"]
+__all__ = ["watch_parent", "watch_program"]
 
 #: How often the parent is looked at, in seconds.
 POLL_SECONDS = 1.0
@@ -37,8 +37,8 @@ def _children(pid: int) -> list[int]:
     return deep + found
 
 
-def _stop_everything() -> None:
-    for pid in _children(os.getpid()):
+def _stop_everything(also: int | None = None) -> None:
+    for pid in _children(os.getpid()) + ([also] if also else []):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
     os._exit(3)  # no cleanup handlers: the engine that would read them is gone
@@ -63,11 +63,35 @@ def _ancestors() -> list[tuple[int, int | None]]:
     return chain
 
 
-def _watch(chain: list[tuple[int, int | None]]) -> None:
+def _watch(chain: list[tuple[int, int | None]], also: int | None = None) -> None:
     while True:
         time.sleep(POLL_SECONDS)
         if any(_ppid(pid) != ppid for pid, ppid in chain):
-            _stop_everything()
+            _stop_everything(also)
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def watch_program() -> None:
+    """In a Pulumi program's process (its parent is the language host): when
+    the `pulumi` CLI above the language host goes away, stop the language
+    host and the program, which would otherwise wait for minutes for an
+    engine that is gone. Elsewhere (a provider, a test) it does nothing."""
+    global _started
+    host = os.getppid()
+    if "pulumi-language-" not in _cmdline(host):
+        return
+    with _lock:
+        if _started or not Path("/proc").is_dir():
+            return
+        _started = True
+    chain = [(host, _ppid(host))]
+    threading.Thread(target=_watch, args=(chain, host), name="mlenv-lifeline", daemon=True).start()
 
 
 def watch_parent() -> None:

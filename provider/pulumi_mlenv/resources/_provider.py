@@ -52,8 +52,11 @@ class MlenvProvider(ResourceProvider):
     """
 
     def __init__(self, backends: Backends | None = None) -> None:
+        from pulumi_mlenv.resources._lifeline import watch_program
+
         super().__init__()
         self.backends = backends
+        watch_program()  # in a program: end with the `pulumi` CLI, and its language host
 
     @property
     def io(self) -> Backends | None:
