@@ -7,6 +7,7 @@ engine is gone when the parent, or the parent's parent, is re-parented."""
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import signal
@@ -77,6 +78,12 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
+def _end_orphaned_host(host: int, cli: int | None) -> None:
+    if _ppid(host) not in (None, cli):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(host, signal.SIGTERM)
+
+
 def watch_program() -> None:
     """In a Pulumi program's process (its parent is the language host): when
     the `pulumi` CLI above the language host goes away, stop the language
@@ -91,6 +98,9 @@ def watch_program() -> None:
             return
         _started = True
     chain = [(host, _ppid(host))]
+    # The program may end first (its engine connection broke): on the way
+    # out it stops the language host too when the CLI above it is gone.
+    atexit.register(_end_orphaned_host, host, chain[0][1])
     threading.Thread(target=_watch, args=(chain, host), name="mlenv-lifeline", daemon=True).start()
 
 

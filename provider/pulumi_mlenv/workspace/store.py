@@ -47,6 +47,7 @@ from pulumi_mlenv.workspace._tables import (
     normalise_url,
     shared_engine,
 )
+from pulumi_mlenv.workspace.reconnect import reconnect_methods
 from pulumi_mlenv.workspace.records import (
     ComputeTargetRecord,
     Holder,
@@ -776,3 +777,7 @@ class Workspace:
         """All compute targets, by name."""
         with self._tx() as s:
             return [_target(r) for r in s.scalars(select(ComputeTargetRow).order_by("name"))]
+
+
+# A PostgreSQL restart under a command: a step waits for the server and runs once more.
+reconnect_methods(Workspace, skip=frozenset({"close", "build_lease"}))
