@@ -3,7 +3,10 @@ away (``pulumi up`` killed, a CI job cancelled): it stops what it started
 (a build, a container) and exits, instead of finishing a build nobody waits
 for and lingering. The engine starts the provider through a small shell
 script (``pulumi-resource-pulumi-python``) that stays as its parent, so the
-engine is gone when the parent, or the parent's parent, is re-parented."""
+engine is gone when the parent, or the parent's parent, is re-parented. It
+then also stops the engine's language host, which would otherwise wait for
+minutes for the engine that started it (``watch_program`` does the same from
+the program's side)."""
 
 from __future__ import annotations
 
@@ -65,10 +68,26 @@ def _ancestors() -> list[tuple[int, int | None]]:
 
 
 def _watch(chain: list[tuple[int, int | None]], also: int | None = None) -> None:
+    hosts = _language_hosts(chain)
     while True:
         time.sleep(POLL_SECONDS)
         if any(_ppid(pid) != ppid for pid, ppid in chain):
+            for host in hosts:  # siblings that served the same, now gone, engine
+                if "pulumi-language-" in _cmdline(host):
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(host, signal.SIGTERM)
             _stop_everything(also)
+
+
+def _language_hosts(chain: list[tuple[int, int | None]]) -> list[int]:
+    """The language hosts the engine above us runs (its direct children)."""
+    found: list[int] = []
+    for pid, _ in chain:
+        for task in Path(f"/proc/{pid}/task").glob("*/children"):
+            with contextlib.suppress(OSError, ValueError):
+                kids = [int(c) for c in task.read_text().split()]
+                found += [k for k in kids if "pulumi-language-" in _cmdline(k)]
+    return found
 
 
 def _cmdline(pid: int) -> str:
