@@ -11,6 +11,7 @@ record, no proxy process and no proxy folder; no language host lingers."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -100,6 +101,25 @@ def _run(cwd: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProc
     return subprocess.run(["pulumi", *args], cwd=cwd, env=env, capture_output=True, text=True)
 
 
+def cleanup(cwd: Path, env: dict[str, str]) -> None:
+    """After a failed test: what the stack made goes (best effort), so that a
+    failure leaves no container or proxy behind."""
+    _run(cwd, env, "cancel", "--yes", "--stack", "test")
+    _run(cwd, env, "destroy", "--yes", "--stack", "test")
+    client = docker.from_env()
+    try:
+        tag = leftovers.workspace_tag(f"sqlite:///{cwd / 'ws.db'}")
+        for c in client.containers.list(
+            all=True, filters={"label": f"{leftovers.WORKSPACE_LABEL}={tag}"}
+        ):
+            c.remove(force=True)
+    finally:
+        client.close()
+    for pid_file in (cwd / "cache" / "endpoints").glob("*/haproxy.pid"):
+        with contextlib.suppress(OSError, ValueError):
+            os.kill(int(pid_file.read_text().split()[0]), signal.SIGTERM)
+
+
 @pytest.mark.parametrize("victim", ["pulumi CLI", "provider"])
 def test_a_killed_deployment_create_converges_and_destroy_leaves_nothing(
     machine: dict[str, str], proxy: str, tmp_path: Path, victim: str
@@ -120,6 +140,14 @@ def test_a_killed_deployment_create_converges_and_destroy_leaves_nothing(
     }
     ws = f"sqlite:///{tmp_path / 'ws.db'}"
     assert _run(tmp_path, env, "stack", "init", "test").returncode == 0
+    try:
+        _scenario(tmp_path, env, ws, victim)
+    except BaseException:
+        cleanup(tmp_path, env)
+        raise
+
+
+def _scenario(tmp_path: Path, env: dict[str, str], ws: str, victim: str) -> None:
     up = subprocess.Popen(
         ["pulumi", "up", "--yes", "--skip-preview", "--stack", "test"],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

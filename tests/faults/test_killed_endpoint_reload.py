@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -22,7 +22,14 @@ from pathlib import Path
 import pytest
 import requests
 
-from faults.test_killed_deployment_up import SCORE, _alive, _cmdline, _descendants, _run
+from faults.test_killed_deployment_up import (
+    SCORE,
+    _alive,
+    _cmdline,
+    _descendants,
+    _run,
+    cleanup,
+)
 from pulumi_mlenv.compute.proxy import CONFIG_PATH, HAProxy
 
 pytestmark = [pytest.mark.engine, pytest.mark.docker]
@@ -76,16 +83,33 @@ def test_a_killed_endpoint_reload_keeps_serving_and_converges(
     }
     db = tmp_path / "ws.db"
     assert _run(tmp_path, env, "stack", "init", "test").returncode == 0
+    try:
+        _scenario(tmp_path, env, db, victim)
+    except BaseException:
+        cleanup(tmp_path, env)
+        raise
+
+
+def _scenario(tmp_path: Path, env: dict[str, str], db: Path, victim: str) -> None:
     assert _run(tmp_path, env, "config", "set", "blue", "100", "--stack", "test").returncode == 0
     first = _run(tmp_path, env, "up", "--yes", "--skip-preview", "--stack", "test")
     assert first.returncode == 0, first.stdout + first.stderr
     home, port, _ = _endpoint(db)
     haproxy = HAProxy(Path(home), port)
     master, before = haproxy.master_pid(), haproxy.serving()
-    # An idle kept-alive connection on the current worker: the reload waits for it.
-    idle = socket.create_connection(("127.0.0.1", port))
-    idle.sendall(f"GET {CONFIG_PATH} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-    idle.recv(4096)
+    # A client that keeps its connection on the current worker alive, asking
+    # every 8 s (the proxy closes a connection idle for 10 s): the reload
+    # waits for its next request, so the drain lasts a few seconds.
+    stop = threading.Event()
+
+    def pinger() -> None:
+        with requests.Session() as session:
+            while not stop.is_set():
+                session.get(f"http://127.0.0.1:{port}{CONFIG_PATH}", timeout=10)
+                stop.wait(8)
+
+    pinging = threading.Thread(target=pinger)
+    pinging.start()
 
     assert _run(tmp_path, env, "config", "set", "blue", "0", "--stack", "test").returncode == 0
     up = subprocess.Popen(
@@ -103,7 +127,8 @@ def test_a_killed_endpoint_reload_keeps_serving_and_converges(
     assert providers
     os.kill(up.pid if victim == "pulumi CLI" else providers[0], signal.SIGKILL)
     up.wait()
-    idle.close()
+    stop.set()
+    pinging.join()
     for _ in range(60):
         if not any(_alive(p) for p in providers):
             break
