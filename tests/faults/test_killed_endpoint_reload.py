@@ -144,7 +144,7 @@ def _scenario(tmp_path: Path, env: dict[str, str], db: Path, victim: str) -> Non
     again = _run(tmp_path, env, "up", "--yes", "--skip-preview", "--stack", "test")
     assert again.returncode == 0, again.stdout + again.stderr
     _, _, backends = _endpoint(db)
-    weights = {row[0]: row[2] for row in json.loads(backends)}
+    weights = {row["name"]: row["weight"] for row in json.loads(backends)}
     assert weights == {"blue": 0, "green": 100}, backends  # the new weights, recorded
     assert haproxy.master_pid() == master and len(haproxy.workers()) == 1
 
