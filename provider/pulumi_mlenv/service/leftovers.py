@@ -10,7 +10,7 @@ container labelled with the name and workspace that no record claims. A
 and is left alone, as is anything recorded from another host.
 
 Pure decisions (``interrupted``, ``unclaimed``) apart from the sweep,
-which reaches the engine through the small ``ServiceEngine`` interface.
+which reaches the engine through the service's ``ServiceEngine`` port.
 """
 
 from __future__ import annotations
@@ -20,15 +20,17 @@ import os
 import socket
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING
 
-from pulumi_mlenv.workspace.serving_store import DeploymentRecord, ServingStore
+from pulumi_mlenv.workspace.serving_store import DeploymentRecord
+
+if TYPE_CHECKING:
+    from pulumi_mlenv.service.outside import ServiceEngine, ServingStore
 
 __all__ = [
     "INSTANCE_LABEL",
     "NAME_LABEL",
     "WORKSPACE_LABEL",
-    "ServiceEngine",
     "interrupted",
     "labels_for",
     "owner",
@@ -40,16 +42,6 @@ __all__ = [
 NAME_LABEL = "org.pulumi-mlenv.deployment-name"
 WORKSPACE_LABEL = "org.pulumi-mlenv.workspace"
 INSTANCE_LABEL = "org.pulumi-mlenv.instance"
-
-
-class ServiceEngine(Protocol):
-    """What the sweep needs of a container engine."""
-
-    def services(self, labels: Mapping[str, str]) -> list[tuple[str, dict[str, str]]]:
-        """``(container id, labels)`` of every container carrying ``labels``."""
-        ...
-
-    def remove_service(self, container_id: str, *, grace: int = 10) -> bool: ...
 
 
 def workspace_tag(workspace_url: str) -> str:
