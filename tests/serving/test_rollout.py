@@ -2,28 +2,19 @@
 kept-alive clients post through an endpoint while each kind of change
 happens in the order `pulumi up` performs it (a replacement is created,
 the endpoint updated, then the old deployment deleted). No request fails.
-
-And an interrupted create: the process creating a deployment is killed
-(SIGKILL) once its container runs; the next create of that deployment
-removes the container and the ``starting`` record it left."""
+(An interrupted create is tests/faults/test_killed_deployment_up.py.)"""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import docker
 import pytest
 
 from pulumi_mlenv.compute.proxy import HAProxy
 from pulumi_mlenv.service import deployments as deps
-from pulumi_mlenv.service import endpoints, leftovers
+from pulumi_mlenv.service import endpoints
 from pulumi_mlenv.workspace.serving_store import ServingStore
 from serving.test_deployments import SCORE, Served, served
 from support.keepalive import KeepAliveClients
@@ -131,75 +122,3 @@ def test_no_request_fails_through_weights_replace_add_and_remove(
         endpoints.remove_endpoint(name, workspace_url=served.workspace)
     assert not Path(record.home).exists()  # destroy removes the proxy's folder
     assert HAProxy(Path(record.home), record.port).master_pid() is None
-
-
-KILLED_CREATE = """
-import sys
-from dataclasses import replace
-from pathlib import Path
-from pulumi_mlenv.config import Settings
-from pulumi_mlenv.service import deployments as deps
-settings = replace(Settings.from_env(), registry=sys.argv[1], cache_dir=Path(sys.argv[2]))
-spec = deps.DeploymentSpec(name="killed", model=sys.argv[3], environment=sys.argv[4],
-                           entry_script=sys.argv[5], compute_url=settings.docker_host,
-                           timeout=300)
-deps.deploy(spec, settings=settings, workspace_url=sys.argv[6])
-"""
-
-
-def _containers(workspace: str, name: str) -> list[str]:
-    client = docker.from_env()
-    try:
-        labels = [f"{leftovers.NAME_LABEL}={name}"]
-        labels.append(f"{leftovers.WORKSPACE_LABEL}={leftovers.workspace_tag(workspace)}")
-        return [c.id for c in client.containers.list(all=True, filters={"label": labels})]
-    finally:
-        client.close()
-
-
-def test_a_create_killed_mid_start_is_cleaned_by_the_next_create(served: Served) -> None:
-    """SIGKILL of the creating process (what a killed provider is) once the
-    container runs: a container and a ``starting`` record are left; the
-    next create removes both and says so; one record, one container."""
-    script = served.root / "killed.py"
-    # A server that takes a minute to start: the kill lands while it starts.
-    script.write_text("import time\ntime.sleep(60)\n" + _script("killed"))
-    args = [
-        str(served.settings.registry),
-        str(served.settings.cache_dir),
-        served.model,
-        served.env,
-        str(script),
-        served.workspace,
-    ]
-    proc = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(KILLED_CREATE), *args],
-        env=os.environ.copy(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    store = ServingStore(served.workspace)
-    deadline = time.monotonic() + 300
-    while not _containers(served.workspace, "killed"):
-        assert proc.poll() is None, "the create ended before its container started"
-        assert time.monotonic() < deadline, "no container within 300 s"
-        time.sleep(0.2)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    left = store.list_deployments("killed")
-    assert [r.status for r in left] == ["starting"]
-    assert len(_containers(served.workspace, "killed")) == 1
-
-    done = deps.deploy(
-        served.spec("killed", _script("killed")),
-        settings=served.settings,
-        workspace_url=served.workspace,
-    )
-    try:
-        assert any("interrupted create" in words for words in done.swept), done.swept
-        rows = store.list_deployments("killed")
-        assert [(r.instance, r.status) for r in rows] == [(done.instance, "healthy")]
-        assert _containers(served.workspace, "killed") == [done.container_id]
-    finally:
-        _undeploy(served, done)
-    assert _containers(served.workspace, "killed") == []

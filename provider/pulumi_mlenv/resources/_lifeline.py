@@ -14,6 +14,7 @@ import atexit
 import contextlib
 import os
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
@@ -97,6 +98,12 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
+def _interrupted(_signum: int, _frame: object) -> None:
+    sys.stderr.write("mlenv: the update was interrupted; the program stopped\n")
+    sys.stderr.flush()
+    os._exit(130)
+
+
 def _end_orphaned_host(host: int, cli: int | None) -> None:
     if _ppid(host) not in (None, cli):
         with contextlib.suppress(ProcessLookupError):
@@ -117,6 +124,11 @@ def watch_program() -> None:
             return
         _started = True
     chain = [(host, _ppid(host))]
+    # The engine cancels an update (a provider died, Ctrl-C) by SIGINT to the
+    # program: one line, not a 14-line KeyboardInterrupt traceback of the
+    # language host's event loop. Only the main thread may set a handler.
+    with contextlib.suppress(ValueError):
+        signal.signal(signal.SIGINT, _interrupted)
     # The program may end first (its engine connection broke): on the way
     # out it stops the language host too when the CLI above it is gone.
     atexit.register(_end_orphaned_host, host, chain[0][1])
