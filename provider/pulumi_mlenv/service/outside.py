@@ -205,6 +205,10 @@ class ServiceEngine(Protocol):
         """Stop and remove the container; False when it was gone."""
         ...
 
+    def services(self, labels: Mapping[str, str]) -> list[tuple[str, dict[str, str]]]:
+        """``(container id, labels)`` of every container carrying ``labels``."""
+        ...
+
 
 class Proxy(Protocol):
     """The reverse proxy of one endpoint (HAProxy in production)."""

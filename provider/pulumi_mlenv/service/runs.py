@@ -19,6 +19,7 @@ CLI), the target stops what it started and the run is recorded
 
 from __future__ import annotations
 
+import errno
 import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -220,6 +221,16 @@ def _run(
             except KeyboardInterrupt:
                 store.finish(run_id, RunStatus.CANCELLED, None, "interrupted")
                 raise
+            except OSError as err:
+                if err.errno != errno.ENOSPC:
+                    store.finish(run_id, RunStatus.FAILED, None, f"{type(err).__name__}: {err}")
+                    raise
+                reason = (
+                    f"the runs folder {settings.runs_dir} is full (no space left on device)"
+                    " while the run's log was written: free space there, or set MLENV_RUNS_DIR"
+                )
+                store.finish(run_id, RunStatus.FAILED, None, reason)
+                raise MlenvError(f"run {run_id} failed: {reason}") from None
             except Exception as err:  # whatever stopped it, the run must not stay "running"
                 reason = str(err) if isinstance(err, MlenvError) else f"{type(err).__name__}: {err}"
                 store.finish(run_id, RunStatus.FAILED, None, reason)

@@ -158,9 +158,11 @@ def open_migrated(url: str, what: str) -> tuple[str, Engine]:
     one history). Raises ``MlenvError`` saying it was opening ``what``."""
     from pulumi_mlenv.errors import MlenvError
     from pulumi_mlenv.workspace._tables import normalise_url, open_engine
+    from pulumi_mlenv.workspace.sqlite_file import check_sqlite_url
 
     try:
         normalised = normalise_url(url)
+        check_sqlite_url(normalised)
         engine = open_engine(normalised)
         upgrade(engine, normalised, make_url(normalised).render_as_string())
     except opening_errors() as exc:

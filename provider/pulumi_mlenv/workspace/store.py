@@ -46,6 +46,7 @@ from pulumi_mlenv.workspace._tables import (
     normalise_url,
     shared_engine,
 )
+from pulumi_mlenv.workspace.reconnect import reconnect_methods
 from pulumi_mlenv.workspace.records import (
     ComputeTargetRecord,
     Holder,
@@ -55,6 +56,7 @@ from pulumi_mlenv.workspace.records import (
     VersionRecord,
 )
 from pulumi_mlenv.workspace.schema import SchemaTooNew, opening_errors, upgrade
+from pulumi_mlenv.workspace.sqlite_file import check_sqlite_url
 
 __all__ = ["KEEP", "Pairs", "Workspace"]
 
@@ -190,6 +192,7 @@ class Workspace:
     def __init__(self, url: str) -> None:
         try:
             self.url = normalise_url(url)
+            check_sqlite_url(self.url)
             self._engine, self._shared = shared_engine(self.url)
             upgrade(self._engine, self.url, _safe_url(self.url))
         except SchemaTooNew:
@@ -773,3 +776,7 @@ class Workspace:
         """All compute targets, by name."""
         with self._tx() as s:
             return [_target(r) for r in s.scalars(select(ComputeTargetRow).order_by("name"))]
+
+
+# A PostgreSQL restart under a command: a step waits for the server and runs once more.
+reconnect_methods(Workspace, skip=frozenset({"close", "build_lease"}))
