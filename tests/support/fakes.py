@@ -18,7 +18,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -141,7 +141,9 @@ class FakeRegistry:
         self._check()
         return "sha256:" + hashlib.sha256(data).hexdigest()
 
-    def put_manifest(self, repository: str, reference: str, body: bytes, media_type: str) -> str:
+    def put_hold_manifest(
+        self, repository: str, reference: str, body: bytes, media_type: str
+    ) -> str:
         self._check()
         digest = "sha256:" + hashlib.sha256(body).hexdigest()
         self.world.documents[digest] = json.loads(body)
@@ -256,6 +258,15 @@ class FakeEngine:
     def remove_service(self, container_id: str, *, grace: int = 10) -> bool:
         self.check()
         return self.world.services.pop(container_id, None) is not None
+
+    def services(self, labels: Mapping[str, str]) -> list[tuple[str, dict[str, str]]]:
+        self.check()
+        found = []
+        for cid, service in self.world.services.items():
+            have = dict(service.spec.labels or {})
+            if all(have.get(k) == v for k, v in labels.items()):
+                found.append((cid, have))
+        return found
 
 
 @dataclass

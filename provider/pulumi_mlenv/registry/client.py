@@ -402,7 +402,9 @@ class RegistryClient:
             raise self._failure(done, f"uploading a blob to {repository}")
         return digest
 
-    def put_manifest(self, repository: str, reference: str, body: bytes, media_type: str) -> str:
+    def put_hold_manifest(
+        self, repository: str, reference: str, body: bytes, media_type: str
+    ) -> str:
         """Store ``body`` as the manifest ``repository:reference``; returns its digest."""
         response = self._t.request(
             "PUT",

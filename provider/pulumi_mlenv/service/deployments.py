@@ -43,6 +43,7 @@ from pulumi_mlenv.imaging.inference import (
     InferenceBuild,
     inference_key,
 )
+from pulumi_mlenv.service import leftovers
 from pulumi_mlenv.service.compose import outside_or_real
 from pulumi_mlenv.service.outside import Outside
 from pulumi_mlenv.service.run_environments import run_variables
@@ -140,6 +141,8 @@ class Deployed:
     seconds: float
     status: str = "healthy"
     log_tail: str = field(default="", repr=False)
+    #: What interrupted creates of this name had left and was removed, in words.
+    swept: tuple[str, ...] = ()
 
 
 def _resolve_entry(entry_script: str, source: str | None) -> tuple[Path, Path | None]:
@@ -402,6 +405,7 @@ def deploy(
     image, digest, built, build_seconds = _inference_image(spec, env, code, settings, progress, io)
     instance = f"{spec.name}-{uuid.uuid4().hex[:8]}"
     with io.serving(workspace_url) as store:
+        swept = leftovers.sweep(spec.name, store=store, engine=target, workspace_url=workspace_url)
         record = _reserve(
             spec,
             store,
@@ -419,12 +423,17 @@ def deploy(
                 container_id=None,
                 code_hash=code.code_hash,
                 status="starting",
-                details={"entry_script": code.entry, "env_image": env.image},
+                details={
+                    "entry_script": code.entry,
+                    "env_image": env.image,
+                    "owner": leftovers.owner(),
+                },
             ),
             io,
         )
         try:
-            container = _start(target, instance, record.port, model, env, code, image)
+            labels = leftovers.labels_for(spec.name, instance, workspace_url)
+            container = _start(target, instance, record.port, model, env, code, image, labels)
         except MlenvError:
             store.delete_deployment(instance)
             raise
@@ -464,6 +473,7 @@ def deploy(
         built=built,
         build_seconds=build_seconds if built else 0.0,
         seconds=time.monotonic() - started,
+        swept=tuple(swept),
     )
 
 
@@ -480,6 +490,7 @@ def _start(
     env: EnvironmentInfo,
     code: Code,
     image: str,
+    labels: dict[str, str],
 ) -> str:
     model_dir = f"{MODELS_DIR}/{model.name}/{model.version}"
     return target.start_service(
@@ -504,7 +515,7 @@ def _start(
             },
             mounts={model.uri: model_dir},
             workdir=CODE_DIR,
-            labels={"org.pulumi-mlenv.model": model.label},
+            labels={"org.pulumi-mlenv.model": model.label, **labels},
         )
     )
 

@@ -99,7 +99,7 @@ def publish(
                 return None
             client.put_blob(place.repository, EMPTY_CONFIG)
             body = hold_manifest(place.digest, me, kind, _now())
-            client.put_manifest(place.repository, tag, body, HOLD_MEDIA_TYPE)
+            client.put_hold_manifest(place.repository, tag, body, HOLD_MEDIA_TYPE)
     except RegistryError as err:
         return f"could not record the hold on {image} in its registry: {err}"
     return None
@@ -138,7 +138,7 @@ def tombstone(client: ImageRegistry, repository: str, digest: str, workspace_url
     """Record in the registry that gc deleted ``digest`` now, from this workspace."""
     client.put_blob(repository, EMPTY_CONFIG)
     body = hold_manifest(digest, workspace_id(workspace_url), "deleted", _now())
-    client.put_manifest(repository, tombstone_tag(digest), body, HOLD_MEDIA_TYPE)
+    client.put_hold_manifest(repository, tombstone_tag(digest), body, HOLD_MEDIA_TYPE)
 
 
 def deletion_of(

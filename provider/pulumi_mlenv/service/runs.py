@@ -19,6 +19,7 @@ CLI), the target stops what it started and the run is recorded
 
 from __future__ import annotations
 
+import errno
 import signal
 import threading
 import uuid
@@ -50,6 +51,7 @@ from pulumi_mlenv.service.run_environments import (
     run_variables,
     with_image,
 )
+from pulumi_mlenv.service.run_reads import list_runs
 from pulumi_mlenv.workspace import ComputeTargetRecord, RunRecord, RunStatus
 
 if TYPE_CHECKING:
@@ -278,6 +280,16 @@ def _run(
             except KeyboardInterrupt:
                 store.finish(run_id, RunStatus.CANCELLED, None, "interrupted")
                 raise
+            except OSError as err:
+                if err.errno != errno.ENOSPC:
+                    store.finish(run_id, RunStatus.FAILED, None, f"{type(err).__name__}: {err}")
+                    raise
+                reason = (
+                    f"the runs folder {settings.runs_dir} is full (no space left on device)"
+                    " while the run's log was written: free space there, or set MLENV_RUNS_DIR"
+                )
+                store.finish(run_id, RunStatus.FAILED, None, reason)
+                raise MlenvError(f"run {run_id} failed: {reason}") from None
             except Exception as err:  # whatever stopped it, the run must not stay "running"
                 reason = str(err) if isinstance(err, MlenvError) else f"{type(err).__name__}: {err}"
                 store.finish(run_id, RunStatus.FAILED, None, reason)
@@ -416,7 +428,7 @@ def rerun(
     )
 
 
-def _sweep(store: RunStore, io: Outside) -> None:
+def sweep_lost(store: RunStore, io: Outside) -> None:
     """Record ``lost`` the runs whose process died (every read does), and
     remove the containers such a run left on its engine."""
     for lost in store.sweep():
@@ -432,21 +444,8 @@ def get_run(run_id: str, workspace_url: str, *, outside: Outside | None = None) 
     io = outside_or_real(outside)
     store = io.runs(workspace_url)
     try:
-        _sweep(store, io)
+        sweep_lost(store, io)
         return store.get(run_id)
-    finally:
-        store.close()
-
-
-def list_runs(
-    workspace_url: str, limit: int = 50, *, outside: Outside | None = None
-) -> list[RunRecord]:
-    """The latest runs, newest first."""
-    io = outside_or_real(outside)
-    store = io.runs(workspace_url)
-    try:
-        _sweep(store, io)
-        return store.list(limit)
     finally:
         store.close()
 

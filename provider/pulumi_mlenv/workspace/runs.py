@@ -17,14 +17,15 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
-
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any
 
 from pulumi_mlenv.errors import MlenvError
-from pulumi_mlenv.workspace._run_tables import RunRow
 from pulumi_mlenv.workspace.run_owner import gone_reason, this_owner
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from pulumi_mlenv.workspace._run_tables import RunRow
 
 __all__ = ["FINAL", "RunRecord", "RunStatus", "RunStore"]
 
@@ -144,6 +145,8 @@ class RunStore:
         self._engine.dispose()
 
     def _session(self) -> Session:
+        from sqlalchemy.orm import Session
+
         return Session(self._engine, expire_on_commit=False)
 
     def add(self, record: RunRecord) -> RunRecord:
@@ -152,11 +155,15 @@ class RunStore:
         stamp = record.created_at or now()
         record = replace(record, created_at=stamp, owner=this_owner(), heartbeat_at=stamp)
         data = record.to_dict()
+        from pulumi_mlenv.workspace._run_tables import RunRow
+
         with self._session() as s, s.begin():
             s.add(RunRow(**data))
         return record
 
     def _update(self, run_id: str, **fields: Any) -> RunRecord:
+        from pulumi_mlenv.workspace._run_tables import RunRow
+
         with self._session() as s, s.begin():
             row = s.get(RunRow, run_id)
             if row is None:
@@ -168,6 +175,8 @@ class RunStore:
 
     def beat(self, run_id: str) -> None:
         """The run's process is alive (its heartbeat)."""
+        from pulumi_mlenv.workspace._run_tables import RunRow
+
         with self._session() as s, s.begin():
             row = s.get(RunRow, run_id)
             if row is not None and row.status not in FINAL:
@@ -175,6 +184,10 @@ class RunStore:
 
     def sweep(self) -> list[RunRecord]:
         """Record ``lost`` every unfinished run whose process is gone; returns them."""
+        from sqlalchemy import select
+
+        from pulumi_mlenv.workspace._run_tables import RunRow
+
         lost: list[RunRecord] = []
         moment = datetime.now(UTC)
         with self._session() as s, s.begin():
@@ -206,6 +219,10 @@ class RunStore:
     def get(self, run_id: str) -> RunRecord:
         """The run with this id, or the one run whose id starts with it.
         Raises ``MlenvError`` when none or several match."""
+        from sqlalchemy import select
+
+        from pulumi_mlenv.workspace._run_tables import RunRow
+
         key = run_id.strip()
         self.sweep()
         with self._session() as s:
@@ -222,6 +239,10 @@ class RunStore:
 
     def list(self, limit: int = 50) -> list[RunRecord]:
         """The latest runs, newest first."""
+        from sqlalchemy import select
+
+        from pulumi_mlenv.workspace._run_tables import RunRow
+
         self.sweep()
         with self._session() as s:
             rows = s.scalars(

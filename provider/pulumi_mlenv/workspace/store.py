@@ -31,7 +31,6 @@ from enum import Enum
 from types import TracebackType
 from typing import Any, Final
 
-from alembic.util.exc import CommandError
 from sqlalchemy import delete, func, make_url, select, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -48,6 +47,7 @@ from pulumi_mlenv.workspace._tables import (
     normalise_url,
     shared_engine,
 )
+from pulumi_mlenv.workspace.reconnect import reconnect_methods
 from pulumi_mlenv.workspace.records import (
     ComputeTargetRecord,
     Holder,
@@ -56,7 +56,8 @@ from pulumi_mlenv.workspace.records import (
     VersionConflict,
     VersionRecord,
 )
-from pulumi_mlenv.workspace.schema import SchemaTooNew, upgrade
+from pulumi_mlenv.workspace.schema import SchemaTooNew, opening_errors, upgrade
+from pulumi_mlenv.workspace.sqlite_file import check_sqlite_url
 
 __all__ = ["KEEP", "Pairs", "Workspace"]
 
@@ -192,11 +193,12 @@ class Workspace:
     def __init__(self, url: str) -> None:
         try:
             self.url = normalise_url(url)
+            check_sqlite_url(self.url)
             self._engine, self._shared = shared_engine(self.url)
             upgrade(self._engine, self.url, _safe_url(self.url))
         except SchemaTooNew:
             raise
-        except (ValueError, ImportError, OSError, SQLAlchemyError, CommandError) as exc:
+        except opening_errors() as exc:
             shown = _safe_url(url)
             reason = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
             raise MlenvError(f"opening workspace {shown}: {reason}") from None
@@ -769,3 +771,7 @@ class Workspace:
         """All compute targets, by name."""
         with self._tx() as s:
             return [_target(r) for r in s.scalars(select(ComputeTargetRow).order_by("name"))]
+
+
+# A PostgreSQL restart under a command: a step waits for the server and runs once more.
+reconnect_methods(Workspace, skip=frozenset({"close", "build_lease"}))
