@@ -13,6 +13,7 @@ from pulumi_mlenv.cli.main import app
 from pulumi_mlenv.cli.ui_commands import workspace_url_of
 from pulumi_mlenv.errors import MlenvError
 from pulumi_mlenv.ui.server import bind, serve
+from pulumi_mlenv.workspace import Workspace
 
 
 def test_help_names_the_port_and_the_workspace() -> None:
@@ -39,7 +40,7 @@ def test_a_taken_port_names_it(tmp_path: Path) -> None:
     taken = bind(0)
     port = taken.getsockname()[1]
     try:
-        (tmp_path / "ws.db").touch()
+        Workspace(f"sqlite:///{tmp_path / 'ws.db'}").close()  # a real, empty workspace
         with pytest.raises(MlenvError, match=rf"--port: cannot listen on 127\.0\.0\.1:{port}"):
             serve(f"sqlite:///{tmp_path / 'ws.db'}", port, ready=lambda _: None)
     finally:
@@ -71,4 +72,5 @@ def test_a_corrupt_workspace_is_said_once_at_the_start(tmp_path: Path) -> None:
     path.write_bytes(b"this is not a database" * 100)
     result = CliRunner().invoke(app, ["ui", "--workspace", str(path)])
     assert result.exit_code == 1
-    assert "error: opening workspace sqlite:///" in result.output
+    assert "broken.db is not a SQLite database" in result.output
+    assert result.output.count("error:") == 1
