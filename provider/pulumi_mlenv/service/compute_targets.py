@@ -1,10 +1,16 @@
 """Compute targets as runs see them: the built-in ``local`` and ``docker``
 (on ``DOCKER_HOST``) and those registered in the workspace (``mlenv compute
-add``, the ComputeTarget resource, ``make spark``), by name."""
+add``, the ComputeTarget resource, ``make spark``, ``make ray``), by name."""
 
 from __future__ import annotations
 
-from pulumi_mlenv.compute import ComputeTarget, DockerTarget, LocalTarget, SparkTarget
+from pulumi_mlenv.compute import (
+    ComputeTarget,
+    DockerTarget,
+    LocalTarget,
+    SparkTarget,
+    parse_target,
+)
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.errors import SpecError
 from pulumi_mlenv.workspace import ComputeTargetRecord
@@ -39,6 +45,8 @@ def _target(record: ComputeTargetRecord, settings: Settings) -> ComputeTarget:
         if not record.url:
             raise SpecError.at("compute", f"spark target {record.name!r} has no master URL")
         return SparkTarget(record.url, settings.spark_home, str(settings.cache_dir))
+    if record.kind == "ray":
+        return parse_target("ray", record.url)
     raise SpecError.at(
         "compute", f"compute target {record.name!r} has unknown kind {record.kind!r}"
     )
