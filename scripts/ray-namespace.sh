@@ -19,8 +19,11 @@ socat "UNIX-LISTEN:$RAY_SOCKET,fork,mode=600" "TCP:127.0.0.1:$RAY_DASHBOARD_PORT
 
 start_node head >"$RAY_ROOT/logs/head.log" 2>&1 &
 echo $! >"$RAY_ROOT/run/head.pid"
-for _ in $(seq 1 120); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$RAY_GCS_PORT") 2>/dev/null && break
+# The worker starts once the head is up: two nodes starting together on a busy
+# machine can miss Ray's fixed 30 s startup limit.
+for _ in $(seq 1 600); do
+  grep -q "Ray runtime started" "$RAY_ROOT/logs/head.log" 2>/dev/null && break
+  kill -0 "$(cat "$RAY_ROOT/run/head.pid")" 2>/dev/null || exit 1
   sleep 0.5
 done
 start_node worker >"$RAY_ROOT/logs/worker.log" 2>&1 &

@@ -42,6 +42,7 @@ from pulumi_mlenv.errors import EngineError, SpecError
 __all__ = [
     "RayTarget",
     "job_id",
+    "lost_nodes",
     "outcome",
     "source_package",
     "submission",
@@ -57,6 +58,7 @@ STOP_TIMEOUT = 30
 _URL = re.compile(r"^https?://[^/\s]+/?$")
 _FINAL = {"SUCCEEDED", "FAILED", "STOPPED"}
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+_NODE_DIED = re.compile(r"NodeDiedError: .*?Node IP: ([^,\s]+), node ID: ([0-9a-f]+)")
 
 
 def job_id(run_name: str) -> str:
@@ -117,6 +119,16 @@ def outcome(info: Mapping[str, Any]) -> int:
     if status == "STOPPED":
         raise EngineError(f"ray job {sub} was stopped on the cluster: {message}")
     raise EngineError(f"ray job {sub} failed to start: {message or info.get('error_type')}")
+
+
+def lost_nodes(log: str) -> list[str]:
+    """Nodes a job's log says died under its tasks (Ray's ``NodeDiedError``),
+    as ``address (id)``, each once (pure). The state API may still list a
+    node alive for a while after its tasks failed."""
+    seen: dict[str, None] = {}
+    for ip, node in _NODE_DIED.findall(log):
+        seen.setdefault(f"{ip} ({node[:12]})", None)
+    return list(seen)
 
 
 def _reason(exc: BaseException) -> str:
@@ -210,15 +222,23 @@ class RayTarget:
             self._stop(sub)
             raise
         if info.get("status") == "FAILED":
-            lost = {n: ip for n, ip in nodes.items() if n not in self._alive_or_empty()}
+            alive = self._alive_or_empty()
+            lost = [f"{ip} ({n[:12]})" for n, ip in sorted(nodes.items()) if n not in alive]
+            lost = lost or lost_nodes(self._logs(sub))
             if lost:
-                names = ", ".join(f"{ip} ({n[:12]})" for n, ip in sorted(lost.items()))
                 code = info.get("driver_exit_code")
                 raise EngineError(
-                    f"ray node {names} was lost during job {sub}"
+                    f"ray node {', '.join(lost)} was lost during job {sub}"
                     + (f" (the script exited with code {code})" if code is not None else "")
                 )
         return outcome(info)
+
+    def _logs(self, sub: str) -> str:
+        try:
+            logs = self._call("GET", f"/api/jobs/{sub}/logs", what=f"job {sub}")
+        except EngineError:
+            return ""
+        return str((logs or {}).get("logs") or "")
 
     def _alive_or_empty(self) -> dict[str, str]:
         try:
