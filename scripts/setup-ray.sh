@@ -73,7 +73,9 @@ start_cluster() {  # a head and a worker in a new namespace, then the bridge; 1:
   say "ray: starting a head and a worker node in a namespace of their own"
   rm -rf "$RAY_TEMP"
   mkdir -p "$RAY_TEMP"
-  setsid nohup unshare --net --pid --fork --mount-proc "$here/ray-namespace.sh" \
+  # Started at a raised CPU priority, lowered again once both nodes are up:
+  # Ray gives a node a fixed 30 s to register, which a busy machine misses.
+  setsid nohup nice -n -5 unshare --net --pid --fork --mount-proc "$here/ray-namespace.sh" \
     >"$RAY_ROOT/logs/namespace.log" 2>&1 </dev/null 8>&- &
   unshare_pid=$!
   for _ in $(seq 1 50); do  # the namespace's PID 1 is unshare's child
@@ -95,6 +97,7 @@ start_cluster() {  # a head and a worker in a new namespace, then the bridge; 1:
     [ $SECONDS -lt $deadline ] && kill -0 "$child" 2>/dev/null || return 1
     sleep 1
   done
+  nsenter --target "$child" --pid --mount -- sh -c 'renice -n 0 -p $(ps -e -o pid=) >/dev/null' || true
 }
 
 nodes="$(alive_nodes)"
@@ -107,8 +110,7 @@ else
     say "ray: $nodes node(s) alive; starting the cluster again"
     "$here/ray-stop.sh" >/dev/null
   fi
-  # Ray gives a node a fixed 30 s to register; on a busy machine a start can
-  # miss it, so a failed start is tried again from scratch.
+  # Should a start still miss Ray's startup limit, it is tried again from scratch.
   for attempt in 1 2 3; do
     start_cluster && break
     "$here/ray-stop.sh" >/dev/null

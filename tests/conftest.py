@@ -74,3 +74,7 @@ def pulumi_backend(tmp_path: Path, machine: dict[str, str]) -> Iterator[str]:
     finally:
         if old is not None:
             os.environ["PULUMI_BACKEND_URL"] = old
+
+
+# The local two-node Ray cluster of `make ray`, for the runs and resources on it.
+from support.ray_cluster import ray_cluster  # noqa: E402, F401
