@@ -30,8 +30,7 @@ import time
 import uuid
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _bench import Row, print_table, say  # noqa: E402
+from _bench import Row, print_table, say
 
 ROOT = Path(__file__).resolve().parents[1]
 URL = f"http://127.0.0.1:{os.environ.get('MLENV_RAY_PORT', '8265')}"
@@ -125,12 +124,11 @@ def main() -> None:
                 [mlenv, "run", "submit", str(src / script), "--env", str(tmp / "env" / "mlenv.yml"),
                  "-c", "ray-local", "--json"], env,
             )  # fmt: skip
-            record = json.loads(
-                subprocess.run(
-                    [mlenv, "run", "list", "--json", "-n", "1"], env=env, capture_output=True,
-                    text=True, check=True,
-                ).stdout  # fmt: skip
-            )[0]
+            listed = subprocess.run(
+                [mlenv, "run", "list", "--json", "-n", "1"],
+                env=env, capture_output=True, text=True, check=True,
+            )  # fmt: skip
+            record = json.loads(listed.stdout)[0]
             return seconds, Path(record["logs"]).read_text(), record
 
         def plain(script: str, python: str | None) -> tuple[float, str]:

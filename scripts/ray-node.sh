@@ -12,6 +12,8 @@ start_node() {
   # HOME holds ray_bootstrap_config.yaml (`provider: {type: local}`): without
   # it the dashboard asks cloud metadata addresses, usage stats off or not.
   export HOME="$RAY_ROOT/home" RAY_USAGE_STATS_ENABLED=0 PYTHONUNBUFFERED=1
+  # A busy machine starts the agents slowly: wait for them longer than the default.
+  export RAY_agent_register_timeout_ms=300000
   common=(--node-ip-address 127.0.0.1 --disable-usage-stats --num-cpus 2
     --object-store-memory 200000000 --block)
   if [ "$role" = head ]; then

@@ -104,9 +104,12 @@ def ray_layer(env_venv: Path, lock: tuple[str, ...], ray_version: str, cache_dir
         _run([uv, "venv", "--quiet", "--python", str(env_python), str(layer)], "making the layer")
         if added:
             _run(
-                [uv, "pip", "install", "--quiet", "--no-deps", "--python", str(python), *added],
+                # Byte-code now: every worker imports ray, and PYTHONDONTWRITEBYTECODE
+                # may keep Python from caching it.
+                [uv, "pip", "install", "--quiet", "--no-deps", "--compile-bytecode",
+                 "--python", str(python), *added],
                 f"installing ray=={ray_version} into the layer",
-            )
+            )  # fmt: skip
         site = _site_packages(env_venv)
         (_site_packages(layer) / _PTH).write_text(f"import site; site.addsitedir({str(site)!r})\n")
         (layer / "added.txt").write_text("".join(f"{p}\n" for p in added))
