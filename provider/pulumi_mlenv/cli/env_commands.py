@@ -209,8 +209,6 @@ def explain_command(
         pip: numpy==2.1.3 -> numpy==2.2.0
         installed: numpy 2.1.3 -> 2.2.0
     """
-    from pulumi_mlenv.cli.workspace_commands import explain_versions, is_version_label
-
     if is_version_label(str(old)) and is_version_label(str(new)):
         explain_versions(str(old), str(new))
         return
@@ -219,6 +217,23 @@ def explain_command(
         after = specs.load_definition(new, root=root)
         for line in specs.explain(before, after):
             out.print(line, markup=False)
+
+
+def is_version_label(text: str) -> bool:
+    """``NAME:VERSION`` that is not an existing file (``explain`` takes both)."""
+    name, sep, version = text.rpartition(":")
+    return bool(sep and name and version and "/" not in text and not Path(text).exists())
+
+
+def explain_versions(old: str, new: str) -> None:
+    """Print why two registered versions differ: definition, then installed packages."""
+    from pulumi_mlenv.config import Settings
+    from pulumi_mlenv.service.history import explain_versions as explain
+
+    with user_errors():
+        difference = explain(old, new, Settings.from_env().workspace_url)
+    for line in difference.lines():
+        out.print(line, markup=False)
 
 
 @env_app.command("convert")

@@ -1,6 +1,6 @@
-"""``mlenv env versions NAME`` and ``mlenv env explain NAME:A NAME:B``: how
-environments changed over time, read from the workspace
-(``MLENV_WORKSPACE``)."""
+"""``mlenv env versions NAME``: how environments changed over time, read
+from the workspace (``MLENV_WORKSPACE``). ``mlenv env explain NAME:A NAME:B``
+lives beside the explain of two files, in ``env_commands``."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pulumi_mlenv.cli.env_commands import env_app
 from pulumi_mlenv.cli.main import out, user_errors
 from pulumi_mlenv.config import Settings
 
-__all__ = ["explain_versions", "is_version_label", "register"]
+__all__ = ["register"]
 
 
 @env_app.command("versions")
@@ -78,24 +78,6 @@ def versions_command(
     if not records:
         where = f" for {name}" if name else ""
         out.print(f"no {'' if all_ else 'active '}versions registered{where}")
-
-
-def is_version_label(text: str) -> bool:
-    """``NAME:VERSION`` that is not an existing file (``explain`` takes both)."""
-    from pathlib import Path
-
-    name, sep, version = text.rpartition(":")
-    return bool(sep and name and version and "/" not in text and not Path(text).exists())
-
-
-def explain_versions(old: str, new: str) -> None:
-    """Print why two registered versions differ: definition, then installed packages."""
-    from pulumi_mlenv.service.history import explain_versions as explain
-
-    with user_errors():
-        difference = explain(old, new, Settings.from_env().workspace_url)
-    for line in difference.lines():
-        out.print(line, markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -23,8 +23,10 @@ from pulumi_mlenv.compute.ray_target import job_id
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.definition import EnvironmentSpec
 from pulumi_mlenv.errors import SpecError
+from pulumi_mlenv.service.compose import outside_or_real
 
 if TYPE_CHECKING:
+    from pulumi_mlenv.service.outside import Outside
     from pulumi_mlenv.service.run_environments import Events, Prepared
 
 __all__ = ["check_ray_pins", "ray_details", "ray_job"]
@@ -77,10 +79,12 @@ def ray_job(
     lock: tuple[str, ...],
     settings: Settings,
     events: Events,
+    *,
+    outside: Outside | None = None,
 ) -> tuple[Job, dict[str, Any]]:
     """The job for ``target``: the environment's interpreter (a layer with the
     cluster's ray when the environment has none), and what the run records."""
-    from pulumi_mlenv.imaging.ray_layer import pinned_ray, ray_layer
+    from pulumi_mlenv.imaging.ray_layer import pinned_ray
 
     version = target.ray_version()
     pinned = pinned_ray(lock)
@@ -96,7 +100,7 @@ def ray_job(
     layer_path = cache / "ray" / "layers" / f"{venv.name}-ray-{version}"
     if pinned is None and not (layer_path / ".mlenv-complete").exists():
         events.on_progress(f"adding ray=={version} beside {env.name}:{env.version} (once)")
-    layer = ray_layer(venv, lock, version, cache)
+    layer = outside_or_real(outside).ray_layer(venv, lock, version, cache)
     details = ray_details(
         run_name=base.name,
         ray_version=version,
