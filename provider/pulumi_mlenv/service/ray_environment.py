@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from pulumi_mlenv.compute import Job, RayTarget
+from pulumi_mlenv.compute import Job, RayTarget, Sink
 from pulumi_mlenv.compute.ray_target import job_id
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.definition import EnvironmentSpec
@@ -27,7 +27,6 @@ from pulumi_mlenv.service.compose import outside_or_real
 
 if TYPE_CHECKING:
     from pulumi_mlenv.service.outside import Outside
-    from pulumi_mlenv.service.run_environments import Events, Prepared
 
 __all__ = ["check_ray_pins", "ray_details", "ray_job"]
 
@@ -73,13 +72,14 @@ def ray_details(
 
 def ray_job(
     target: RayTarget,
-    env: Prepared,
     base: Job,
     python: str,
     lock: tuple[str, ...],
-    settings: Settings,
-    events: Events,
     *,
+    label: str,
+    user_managed: bool,
+    settings: Settings,
+    on_progress: Sink,
     outside: Outside | None = None,
 ) -> tuple[Job, dict[str, Any]]:
     """The job for ``target``: the environment's interpreter (a layer with the
@@ -90,7 +90,7 @@ def ray_job(
     pinned = pinned_ray(lock)
     if pinned is not None and pinned != version:
         raise _refuse(f"=={pinned}", version, target.url)
-    if env.spec.python.user_managed:  # used as it is: it must have ray itself
+    if user_managed:  # used as it is: it must have ray itself
         details = ray_details(
             run_name=base.name, ray_version=version, python=python, added=(), layer=False
         )
@@ -99,7 +99,7 @@ def ray_job(
     cache = Path(settings.cache_dir).expanduser()
     layer_path = cache / "ray" / "layers" / f"{venv.name}-ray-{version}"
     if pinned is None and not (layer_path / ".mlenv-complete").exists():
-        events.on_progress(f"adding ray=={version} beside {env.name}:{env.version} (once)")
+        on_progress(f"adding ray=={version} beside {label} (once)")
     layer = outside_or_real(outside).ray_layer(venv, lock, version, cache)
     details = ray_details(
         run_name=base.name,

@@ -278,7 +278,11 @@ def plan_job(
     if kind == "ray" and isinstance(target, RayTarget):
         from pulumi_mlenv.service.ray_environment import ray_job
 
-        job, details = ray_job(target, env, base, python, lock, settings, events, outside=outside)
+        job, details = ray_job(
+            target, base, python, lock,
+            label=f"{env.name}:{env.version}", user_managed=env.spec.python.user_managed,
+            settings=settings, on_progress=events.on_progress, outside=outside,
+        )  # fmt: skip
         return Plan(job, lock, None, 0.0, details)
     if kind != "spark":
         return Plan(replace(base, python=python), lock, None, 0.0)
