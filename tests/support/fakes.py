@@ -32,6 +32,7 @@ from pulumi_mlenv.definition import EnvironmentSpec
 from pulumi_mlenv.errors import BuildError, EngineError, RegistryError
 from pulumi_mlenv.imaging.builder import BuiltImage, ImageBuild
 from pulumi_mlenv.imaging.inference import BuiltInference, InferenceBuild
+from pulumi_mlenv.imaging.ray_layer import RayLayer
 from pulumi_mlenv.registry import ManifestInfo
 from pulumi_mlenv.service.outside import Outside
 from pulumi_mlenv.workspace import RunStore, Workspace
@@ -467,6 +468,10 @@ class FakeWorld:
             tcp=FakePorts(self),
             http=FakeHttp(self),
             local_env=self._local_env,
+            # The environment's own interpreter: no Ray cluster in the fast tier.
+            ray_layer=lambda venv, lock, version, cache: RayLayer(
+                venv / "bin" / "python", (), False
+            ),
         )
 
 

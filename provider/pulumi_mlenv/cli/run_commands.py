@@ -5,7 +5,7 @@ The script's output streams to stdout as it comes (to stderr with
 ``--json``, whose stdout is one JSON object); progress (image builds and
 pulls, packing) is one line on stderr. ``submit`` and ``rerun`` exit with
 the script's exit code; Ctrl-C or SIGTERM stops the run (its process,
-container or Spark application) and records it cancelled (exit 130).
+container, Spark application or Ray job) and records it cancelled (exit 130).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ run_app = typer.Typer(
     no_args_is_help=True,
 )
 compute_app = typer.Typer(
-    help="Compute targets: local (this host), docker (an engine) and spark (a cluster).",
+    help="Compute targets: local (this host), docker (an engine), spark and ray (clusters).",
     no_args_is_help=True,
 )
 EXIT_CANCELLED = 130
@@ -182,6 +182,8 @@ def submit_command(
         mlenv run submit train.py --env train:3 --compute docker --source . -- --epochs 3
 
         mlenv run submit job.py --env environment.yml --compute spark-local --json
+
+        mlenv run submit job.py --env environment.yml --compute ray-local
     """
     from pulumi_mlenv.service.runs import RunRequest, submit
 
@@ -334,10 +336,14 @@ def compute_list_command(
 @compute_app.command("add")
 def compute_add_command(
     name: Annotated[str, typer.Argument(help="The target's name.")],
-    kind: Annotated[str, typer.Option("--kind", help="local, docker or spark.")] = "docker",
+    kind: Annotated[str, typer.Option("--kind", help="local, docker, spark or ray.")] = "docker",
     url: Annotated[
         str | None,
-        typer.Option("--url", help="Engine URL (docker) or master URL spark://host:7077 (spark)."),
+        typer.Option(
+            "--url",
+            help="Engine URL (docker), master URL spark://host:7077 (spark) or Jobs API URL "
+            "http://head:8265 (ray).",
+        ),
     ] = None,
 ) -> None:
     """Register (or replace) a compute target in the workspace. The target
@@ -346,6 +352,8 @@ def compute_add_command(
     Examples:
 
         mlenv compute add spark-local --kind spark --url spark://127.0.0.1:7077
+
+        mlenv compute add ray-local --kind ray --url http://127.0.0.1:8265
 
         mlenv compute add gpu-box --kind docker --url ssh://ml@gpu-box
     """

@@ -1,6 +1,6 @@
 """Compute targets as runs see them: the built-in ``local`` and ``docker``
 (on ``DOCKER_HOST``) and those registered in the workspace (``mlenv compute
-add``, the ComputeTarget resource, ``make spark``), by name."""
+add``, the ComputeTarget resource, ``make spark``, ``make ray``), by name."""
 
 from __future__ import annotations
 
@@ -38,6 +38,8 @@ def _target(record: ComputeTargetRecord, settings: Settings, io: Outside) -> Com
     if record.kind == "spark":
         if not record.url:
             raise SpecError.at("compute", f"spark target {record.name!r} has no master URL")
+        return io.compute(record.kind, record.url, settings)
+    if record.kind == "ray":
         return io.compute(record.kind, record.url, settings)
     raise SpecError.at(
         "compute", f"compute target {record.name!r} has unknown kind {record.kind!r}"

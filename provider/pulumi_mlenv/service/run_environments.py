@@ -4,8 +4,9 @@
 as the ``Environment`` resource would register it (R6) and its image
 ensured; ``NAME[:VERSION]`` reads a registered version. ``plan_job``: what
 the target needs: the image by digest (``docker``), the virtualenv keyed by
-hash (``local``, R7/R9), and that virtualenv packed once per hash with the
-definition's Spark packages (``spark``).
+hash (``local``, R7/R9), that virtualenv packed once per hash with the
+definition's Spark packages (``spark``), or run through ``py_executable``
+with the cluster's Ray beside it (``ray``, see ``service.ray_environment``).
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from pulumi_mlenv.compute import ComputeTarget, Job, Sink
+from pulumi_mlenv.compute import ComputeTarget, Job, RayTarget, Sink
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.definition import EnvironmentSpec
 from pulumi_mlenv.errors import MlenvError, SpecError
@@ -184,10 +185,14 @@ def prepare_environment(
 
 @dataclass(frozen=True, slots=True)
 class Plan:
+    """The job, the lock it runs with, whether Spark's archive was packed
+    now, and what the target recorded beside the lock (``details``)."""
+
     job: Job
     lock: tuple[str, ...]
     packed: bool | None
     pack_seconds: float
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 def check_host_interpreter(spec: EnvironmentSpec) -> str:
@@ -270,6 +275,15 @@ def plan_job(
             lock = _image_lock(target, job, settings, events)
         return Plan(job, lock, None, 0.0)
     python, lock = host_python(env, settings, events, outside=outside)
+    if kind == "ray" and isinstance(target, RayTarget):
+        from pulumi_mlenv.service.ray_environment import ray_job
+
+        job, details = ray_job(
+            target, base, python, lock,
+            label=f"{env.name}:{env.version}", user_managed=env.spec.python.user_managed,
+            settings=settings, on_progress=events.on_progress, outside=outside,
+        )  # fmt: skip
+        return Plan(job, lock, None, 0.0, details)
     if kind != "spark":
         return Plan(replace(base, python=python), lock, None, 0.0)
     spark = env.spec.spark

@@ -6,7 +6,8 @@ resolves the environment (a definition file is registered exactly as the
 ``Environment`` resource would register it, R6; ``NAME[:VERSION]`` reads a
 registered version), gets what the target needs (the image by digest for
 ``docker``; a virtualenv keyed by hash for ``local``; that virtualenv packed
-once per hash for ``spark``), snapshots the source by content, records the
+once per hash for ``spark``; that virtualenv with the cluster's Ray beside
+it for ``ray``), snapshots the source by content, records the
 run, runs it while streaming its output to the caller and to the run's log,
 and records how it ended. ``rerun`` repeats a recorded run with the same
 digest, lock, hash and source snapshot, whatever the environment's latest
@@ -24,7 +25,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from pulumi_mlenv.compute import ComputeTarget, Job
+from pulumi_mlenv.compute import ComputeTarget, Job, RayTarget
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.errors import MlenvError, SpecError
 from pulumi_mlenv.service.compose import outside_or_real
@@ -34,6 +35,7 @@ from pulumi_mlenv.service.compute_targets import (
     resolve_compute,
 )
 from pulumi_mlenv.service.outside import Outside
+from pulumi_mlenv.service.ray_environment import check_ray_pins
 from pulumi_mlenv.service.run_environments import (
     Events,
     Prepared,
@@ -206,6 +208,7 @@ def _run(
                 logs_path=str(log_path),
                 outputs_path=str(outputs),
                 rerun_of=rerun_of.id if rerun_of else None,
+                details=plan.details,
             )
         )
         with log_path.open("w", encoding="utf-8") as log:
@@ -269,6 +272,8 @@ def submit(
         spec = definition_from_inputs({"source": str(reference.resolve())})
         if spec.python.user_managed:
             check_host_interpreter(spec)
+        if isinstance(target, RayTarget):  # another Ray than the cluster's: refused now
+            check_ray_pins(spec, target.ray_version(), target.url)
     env = prepare_environment(
         request.environment, settings, workspace_url, events, request.expect_hash, outside=io
     )

@@ -41,3 +41,5 @@ class RunRow(Base):
     logs_path: Mapped[str] = mapped_column(String(2048))
     outputs_path: Mapped[str] = mapped_column(String(2048))
     rerun_of: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    #: What the target recorded beside the lock (a Ray job id, what it added).
+    details: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True)

@@ -12,7 +12,7 @@ script starts).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -57,7 +57,9 @@ class RunRecord:
     ``variables`` holds names only. ``exit_code`` is ``None`` until the
     script ends (and for a run that never started it). ``error`` says why a
     run failed without (or beside) an exit code. ``rerun_of`` is the id of
-    the run this one repeats.
+    the run this one repeats. ``details``: what the target recorded beside
+    the lock (on Ray: the job id, the cluster's Ray version, how the
+    environment travelled and the packages added beside it).
     """
 
     id: str
@@ -83,6 +85,7 @@ class RunRecord:
     started_at: str | None = None
     ended_at: str | None = None
     rerun_of: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready values (lists for tuples, the status as text)."""
@@ -118,6 +121,7 @@ def _record(row: RunRow) -> RunRecord:
         started_at=row.started_at,
         ended_at=row.ended_at,
         rerun_of=row.rerun_of,
+        details=dict(row.details or {}),
     )
 
 
