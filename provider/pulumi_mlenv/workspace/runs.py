@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pulumi_mlenv.errors import MlenvError
+from pulumi_mlenv.workspace._base import StoreBase
 from pulumi_mlenv.workspace._run_tables import RunRow
 
 __all__ = ["FINAL", "RunRecord", "RunStatus", "RunStore"]
@@ -120,7 +121,7 @@ def _record(row: RunRow) -> RunRecord:
     )
 
 
-class RunStore:
+class RunStore(StoreBase):
     """Run records in the workspace at ``url`` (any URL ``Workspace`` takes).
 
     Every method is one short transaction; open one store per operation in
@@ -131,9 +132,6 @@ class RunStore:
         from pulumi_mlenv.workspace.schema import open_migrated
 
         self.url, self._engine = open_migrated(url, "the workspace's runs")
-
-    def close(self) -> None:
-        self._engine.dispose()
 
     def _session(self) -> Session:
         return Session(self._engine, expire_on_commit=False)
