@@ -26,6 +26,7 @@ from pulumi_mlenv.config import Settings
 from pulumi_mlenv.service import ensure_image
 from pulumi_mlenv.definition import parse_definition
 from pulumi_mlenv.workspace import Workspace
+from pulumi_mlenv.service.resolved import resolve
 url, registry, cache, go, step = sys.argv[1:6]
 settings = replace(Settings.from_env(), registry=registry, cache_dir=Path(cache))
 spec = parse_definition({"name": "tiny", "docker": {"steps": [step]},
@@ -33,7 +34,7 @@ spec = parse_definition({"name": "tiny", "docker": {"steps": [step]},
 ws = Workspace(url)
 while not os.path.exists(go):
     time.sleep(0.01)
-result = ensure_image(spec, settings=settings, workspace=ws)
+result = ensure_image(resolve(spec, settings), settings=settings, workspace=ws)
 print(json.dumps({"built": result.built, "digest": result.digest, "hash": result.env_hash}))
 """
 

@@ -62,6 +62,7 @@ __all__ = [
     "deploy",
     "deployment_health",
     "environment_info",
+    "inspect_deployment",
     "undeploy",
 ]
 
@@ -188,12 +189,34 @@ def check_deployment(
     script (missing, no ``init()`` or ``run(raw_data)``), the source folder,
     the model (when a workspace is given), the engine (does it answer) and a
     fixed port (is it free). Nothing is built, started or recorded."""
+    return inspect_deployment(
+        spec,
+        workspace_url=workspace_url,
+        check_engine=check_engine,
+        check_port=check_port,
+        outside=outside,
+    )[0]
+
+
+def inspect_deployment(
+    spec: DeploymentSpec,
+    *,
+    workspace_url: str | None,
+    check_engine: bool = True,
+    check_port: bool = True,
+    outside: Outside | None = None,
+) -> tuple[list[Problem], Code | None]:
+    """``check_deployment``'s problems and the code's digests (None when the
+    code has a problem): the code is read and hashed once."""
     io = outside_or_real(outside)
     problems: list[Problem] = []
+    code: Code | None = None
     try:
-        code_of(spec.entry_script, spec.source)
+        code = code_of(spec.entry_script, spec.source)
         entry, _ = _resolve_entry(spec.entry_script, spec.source)
-        problems += check_entry_script(entry.read_text(errors="replace"), name=entry.name)
+        found = check_entry_script(entry.read_text(errors="replace"), name=entry.name)
+        problems += found
+        code = None if found else code
     except SpecError as err:
         problems += err.problems
     if workspace_url is not None:
@@ -221,7 +244,7 @@ def check_deployment(
             )
     if spec.timeout <= 0:
         problems.append(Problem("timeout", f"{spec.timeout} is not a positive number of seconds"))
-    return problems
+    return problems, code
 
 
 def environment_info(
@@ -371,6 +394,7 @@ def deploy(
     workspace_url: str,
     progress: Callable[[StepEvent], None] | None = None,
     outside: Outside | None = None,
+    code: Code | None = None,
 ) -> Deployed:
     """Deploy ``spec`` and wait until it is live (``GET /`` answers 200).
 
@@ -378,16 +402,19 @@ def deploy(
     for the server (``SpecError`` naming the package); the inference image
     reused or built; a port reserved; the container started; liveness within
     ``spec.timeout``. Any failure after the start removes the container and
-    the record, and the error carries the end of the server's log."""
+    the record, and the error carries the end of the server's log. ``code``:
+    the digests ``inspect_deployment`` made in ``check`` (read once per up);
+    without it the code is checked and hashed here."""
     from pulumi_mlenv.service.models import find_model
 
     io = outside_or_real(outside)
     started = time.monotonic()
-    problems = check_deployment(
-        spec, workspace_url=None, check_engine=False, check_port=False, outside=io
-    )
-    if problems:
-        raise SpecError(problems)
+    if code is None:
+        problems, code = inspect_deployment(
+            spec, workspace_url=None, check_engine=False, check_port=False, outside=io
+        )
+        if problems or code is None:
+            raise SpecError(problems)
     target = io.engine(spec.compute_url)
     try:
         target.check()
@@ -397,7 +424,6 @@ def deploy(
     env = environment_info(spec.environment, workspace_url=workspace_url, outside=io)
     if not env.system_managed:
         _check_server(target, env)
-    code = code_of(spec.entry_script, spec.source)
     image, digest, built, build_seconds = _inference_image(spec, env, code, settings, progress, io)
     instance = f"{spec.name}-{uuid.uuid4().hex[:8]}"
     with io.serving(workspace_url) as store:

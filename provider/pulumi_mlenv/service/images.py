@@ -32,7 +32,7 @@ from pulumi_mlenv.definition import (
 from pulumi_mlenv.errors import MlenvError, SpecError
 from pulumi_mlenv.service.compose import outside_or_real
 from pulumi_mlenv.service.outside import ImageRegistry, Outside
-from pulumi_mlenv.service.resolved import ResolvedEnvironment, base_image_of, resolve
+from pulumi_mlenv.service.resolved import ResolvedEnvironment, base_image_of
 
 if TYPE_CHECKING:
     from pulumi_mlenv.imaging.builder import BuiltImage, ImageBuild
@@ -208,16 +208,8 @@ def _labels(target: ResolvedEnvironment) -> tuple[tuple[str, str], ...]:
     return tuple(labels)
 
 
-def _resolved(
-    target: ResolvedEnvironment | EnvironmentSpec, settings: Settings, outside: Outside
-) -> ResolvedEnvironment:
-    if isinstance(target, ResolvedEnvironment):
-        return target
-    return resolve(target, settings, outside=outside)
-
-
 def ensure_image(
-    target: ResolvedEnvironment | EnvironmentSpec,
+    resolved: ResolvedEnvironment,
     *,
     settings: Settings,
     workspace: EnvironmentStore | None = None,
@@ -225,23 +217,23 @@ def ensure_image(
     progress: Callable[[StepEvent], None] | None = None,
     outside: Outside | None = None,
 ) -> EnsureResult:
-    """Reuse the image of ``target``'s hash or build it (R14), by digest.
+    """Reuse the image of ``resolved``'s hash or build it, by digest.
 
-    ``target`` is the value ``check`` resolved (a bare definition is resolved
-    first). Order: the global registry (``settings.global_registry``,
-    curated images), then the workspace registry; a hit returns without
-    building. A miss takes a cross-process lock on the hash, looks again
-    (another process may have just built it), builds, pushes and records the
-    image in ``workspace``. ``force`` (R18) builds without BuildKit's cache
-    even when the tag exists, moves the tag, and reports what it affects; the
-    old digest stays pullable (registries here never delete). Raises
+    ``resolved`` is the value ``check`` resolved (``service.resolve``): the
+    definition is parsed and hashed once per trip, never here. Order: the
+    global registry (``settings.global_registry``, curated images), then the
+    workspace registry; a hit returns without building. A miss takes a
+    cross-process lock on the hash, looks again (another process may have
+    just built it), builds, pushes and records the image in ``workspace``.
+    ``force`` (an explicit rebuild) builds without BuildKit's cache even when
+    the tag exists, moves the tag, and reports what it affects; the old
+    digest stays pullable (registries here never delete). Raises
     ``SpecError`` before any download for what cannot be built,
     ``BuildError`` for a failed build (nothing tagged, nothing recorded),
     ``RegistryError``/``EngineError``.
     """
     started = time.monotonic()
     io = outside_or_real(outside)
-    resolved = _resolved(target, settings, io)
     _check_buildable(resolved.spec)
     warnings = tuple(
         f"unpinned package {p}: the lock records the installed version" for p in resolved.unpinned
@@ -284,18 +276,16 @@ def _build_lease(
 
 
 def build_plan(
-    target: ResolvedEnvironment | EnvironmentSpec,
+    resolved: ResolvedEnvironment,
     settings: Settings,
     *,
     no_cache: bool = False,
-    outside: Outside | None = None,
 ) -> ImageBuild:
-    """The build ``ensure_image`` runs for ``target``, tagged
+    """The build ``ensure_image`` runs for ``resolved``, tagged
     ``image_name(settings.registry, hash)``. Benchmarks adjust it with
     ``dataclasses.replace`` (cache id, push, compression)."""
     from pulumi_mlenv.imaging.builder import ImageBuild
 
-    resolved = _resolved(target, settings, outside_or_real(outside))
     return ImageBuild(
         spec=resolved.spec,
         env_hash=resolved.hash,
@@ -323,7 +313,7 @@ def _build(
     env_hash, store = job.target.hash, job.store
     repository = client.repository_for(ENV_REPOSITORY)
     old_record = store.find_image(env_hash) if (store is not None and force) else None
-    plan = build_plan(job.target, job.settings, no_cache=force, outside=job.outside)
+    plan = build_plan(job.target, job.settings, no_cache=force)
     built = job.outside.build(plan, progress)
     info = client.manifest_info(repository, built.digest)
     size = info.size if info is not None else None
