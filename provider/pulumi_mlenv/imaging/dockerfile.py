@@ -1,4 +1,4 @@
-"""Render the Dockerfile of an environment (R10). Pure: text in, text out.
+"""Render the Dockerfile of an environment (two build steps). Pure: text in, text out.
 
 Stages, ordered by volatility:
 

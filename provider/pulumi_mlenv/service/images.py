@@ -1,10 +1,11 @@
 """The image use cases: reuse an environment's image by hash or build it,
 always by digest, and tell what is known about one.
 
-- ``ensure_image(resolved)``: reuse by hash (global registry, then workspace
-  registry, R14) or build, push and record (R10, R16), or force (R18).
-- ``image_details(query)``: what is known about an image (R12).
-- ``materialize_local(spec)``: a host virtualenv keyed by hash (R7, R9).
+- ``ensure_image(resolved)``: reuse by hash (the global registry first,
+  then the workspace's) or build, push and record (two build
+  steps; unpinned packages are locked), or force (an explicit forced rebuild).
+- ``image_details(query)``: what is known about an image.
+- ``materialize_local(spec)``: a host virtualenv keyed by hash (built into images; local runs).
 
 Naming: an environment's image lives in the repository ``mlenv/env`` under
 the registry's namespace, tagged with the full 64-hex image hash:
@@ -65,8 +66,9 @@ class EnsureResult:
     and then ``reused_from`` says which registry had it: ``global`` or
     ``workspace`` (None when built). ``lock`` holds the installed
     ``name==version`` lines (empty for a user-managed image, or a registry hit
-    that no workspace recorded). ``warnings`` lists unpinned packages (R16).
-    On a forced rebuild (R18), ``previous_digest`` is the digest the tag
+    that no workspace recorded). ``warnings`` lists unpinned packages (unpinned packages are
+    locked).
+    On a forced rebuild, ``previous_digest`` is the digest the tag
     pointed to (still pullable), ``shared_versions`` the ``name:version``
     entries mapping to this hash and ``lock_changes`` what moved between the
     old and new lock.
@@ -381,7 +383,7 @@ def _record(
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ImageDetails:
-    """What is known about one environment image (R12).
+    """What is known about one environment image.
 
     Registry facts (digest, size, created, labels) come from the registry;
     the Dockerfile, lock and versions from the workspace, when it recorded
@@ -526,7 +528,7 @@ def image_details(
 def materialize_local(
     spec: EnvironmentSpec, settings: Settings, *, outside: Outside | None = None
 ) -> Path:
-    """A host virtualenv for a system-managed ``spec`` (R7, R9), keyed by its
+    """A host virtualenv for a system-managed ``spec`` (built into images; local runs), keyed by its
     hash under ``settings.cache_dir/venvs`` and reused by later calls. See
     ``imaging.local_env``."""
     _check_buildable(spec)

@@ -1,10 +1,10 @@
 """What a run needs of its environment, and the job a target runs.
 
 ``prepare_environment``: a definition file or folder is registered exactly
-as the ``Environment`` resource would register it (R6) and its image
+as the ``Environment`` resource would register it (registered on first use) and its image
 ensured; ``NAME[:VERSION]`` reads a registered version. ``plan_job``: what
 the target needs: the image by digest (``docker``), the virtualenv keyed by
-hash (``local``, R7/R9), and that virtualenv packed once per hash with the
+hash (``local``, built into images; local runs), and that virtualenv packed once per hash with the
 definition's Spark packages (``spark``).
 """
 
@@ -159,7 +159,8 @@ def prepare_environment(
     *,
     outside: Outside | None = None,
 ) -> Prepared:
-    """A definition file or folder (registered now, R6), else ``NAME[:VERSION]``."""
+    """A definition file or folder (registered now, on first use), else
+    ``NAME[:VERSION]``."""
     io = outside_or_real(outside)
     if Path(reference).expanduser().exists():
         env = _from_definition(

@@ -1,5 +1,6 @@
 """``verify``: rebuild an image from its recorded definition and lock,
-without any cache, and say whether the same bytes came out (R2: going back
+without any cache, and say whether the same bytes came out (environments are made to be used: going
+back
 to the exact environment of a past result is strongest when anyone can
 rebuild it).
 

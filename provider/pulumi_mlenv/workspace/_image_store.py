@@ -83,7 +83,8 @@ class ImageStore(StoreBase):
         return self._last_image(ImageRow.env_hash == env_hash)
 
     def image_history(self, env_hash: str) -> list[ImageRecord]:
-        """Every image ever recorded for the hash, oldest first (forced rebuilds, R18)."""
+        """Every image ever recorded for the hash, oldest first (forced rebuilds, an explicit
+        forced rebuild)."""
         with self._tx() as s:
             rows = s.scalars(
                 select(ImageRow).where(ImageRow.env_hash == env_hash).order_by(ImageRow.id)

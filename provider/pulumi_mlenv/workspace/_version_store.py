@@ -293,7 +293,7 @@ class VersionStore(StoreBase):
         environment_variables: Pairs | _Keep = KEEP,
         definition: Mapping[str, Any] | _Keep = KEEP,
     ) -> VersionRecord:
-        """Change what does not shape the image (R13) and return the new record.
+        """Change what does not shape the image (reuse by hash) and return the new record.
 
         Fields left at ``KEEP`` are unchanged; ``description=None`` clears it.
         ``definition`` replaces the stored definition (give it when the

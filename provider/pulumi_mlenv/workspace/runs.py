@@ -1,4 +1,5 @@
-"""Run records (R3, R6): what ran, with what, where, and how it ended.
+"""Run records (a run is environment, target and script; registered on first use): what ran, with
+what, where, and how it ended.
 
 A run points at an environment version *and* at what that version was when
 the run started: its hash, the image by digest and the lock. A rerun reads
