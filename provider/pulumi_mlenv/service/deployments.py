@@ -45,6 +45,7 @@ from pulumi_mlenv.imaging.inference import (
 )
 from pulumi_mlenv.service.compose import outside_or_real
 from pulumi_mlenv.service.outside import Outside
+from pulumi_mlenv.service.port_reservation import IN_USE_FIX, pick_port, port_lock
 from pulumi_mlenv.workspace.serving_store import DeploymentRecord, ModelRecord
 
 if TYPE_CHECKING:
@@ -239,7 +240,7 @@ def inspect_deployment(
                 Problem(
                     "port",
                     f"port {spec.port} on 127.0.0.1 is already in use",
-                    "give another port, or leave port unset to get a free one",
+                    IN_USE_FIX,
                 )
             )
     if spec.timeout <= 0:
@@ -362,22 +363,8 @@ def _reserve(
 ) -> DeploymentRecord:
     """Pick the port and record the deployment as ``starting``, under a
     machine-wide lock, so two deployments starting at once never share one."""
-    locks = Path(settings.cache_dir).expanduser() / "locks"
-    locks.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(locks / "ports.lock")):
-        if spec.port is not None:
-            if io.tcp.in_use(spec.port) or spec.port in store.used_ports():
-                raise SpecError.at(
-                    "port",
-                    f"port {spec.port} on 127.0.0.1 is already in use",
-                    "give another port, or leave port unset to get a free one",
-                )
-            port = spec.port
-        else:
-            try:
-                port = io.tcp.allocate(store.used_ports())
-            except OSError as exc:
-                raise EngineError(f"deployment {spec.name}: {exc}") from None
+    with port_lock(settings):
+        port = pick_port(spec.port, store.used_ports(), io, f"deployment {spec.name}")
         return store.put_deployment(_with(record, port=port))
 
 
