@@ -396,17 +396,7 @@ def deploy(
 
     io = outside_or_real(outside)
     started = time.monotonic()
-    if code is None:
-        problems, code = inspect_deployment(
-            spec, workspace_url=None, check_engine=False, check_port=False, outside=io
-        )
-        if problems or code is None:
-            raise SpecError(problems)
-    target = io.engine(spec.compute_url)
-    try:
-        target.check()
-    except EngineError as err:
-        raise SpecError.at("compute", str(err), "start the engine or fix the URL") from None
+    code, target = _preflight(spec, code, io)
     model = find_model(spec.model, workspace_url=workspace_url, outside=io)
     env = environment_info(spec.environment, workspace_url=workspace_url, outside=io)
     if not env.system_managed:
@@ -414,52 +404,29 @@ def deploy(
     image, digest, built, build_seconds = _inference_image(spec, env, code, settings, progress, io)
     instance = f"{spec.name}-{uuid.uuid4().hex[:8]}"
     with io.serving(workspace_url) as store:
-        record = _reserve(
-            spec,
-            store,
-            settings,
-            DeploymentRecord(
-                instance=instance,
-                name=spec.name,
-                model_name=model.name,
-                model_version=model.version,
-                env_name=env.name,
-                env_version=env.version,
-                image=image,
-                compute_url=spec.compute_url,
-                port=0,
-                container_id=None,
-                code_hash=code.code_hash,
-                status="starting",
-                details={"entry_script": code.entry, "env_image": env.image},
-            ),
-            io,
+        starting = DeploymentRecord(
+            instance=instance,
+            name=spec.name,
+            model_name=model.name,
+            model_version=model.version,
+            env_name=env.name,
+            env_version=env.version,
+            image=image,
+            compute_url=spec.compute_url,
+            port=0,
+            container_id=None,
+            code_hash=code.code_hash,
+            status="starting",
+            details={"entry_script": code.entry, "env_image": env.image},
         )
+        record = _reserve(spec, store, settings, starting, io)
         try:
             container = _start(target, instance, record.port, model, env, code, image)
         except MlenvError:
             store.delete_deployment(instance)
             raise
         record = store.put_deployment(_with(record, container_id=container))
-        outcome = io.http.wait_until_live(
-            f"http://127.0.0.1:{record.port}/",
-            timeout=spec.timeout,
-            still_running=lambda: _running(target, container),
-        )
-        if outcome != "live":
-            tail = target.service_logs(container, LOG_TAIL)
-            target.remove_service(container, grace=0)
-            store.delete_deployment(instance)
-            why = (
-                f"did not answer GET / within {spec.timeout:g} s (the timeout input)"
-                if outcome == "timeout"
-                else "stopped while starting (did init() raise?)"
-            )
-            raise MlenvError(
-                f"deployment {spec.name}: the inference server {why}; its container was removed"
-                f"\n--- end of the server's log ---\n{tail.rstrip()}"
-            )
-        store.put_deployment(_with(record, status="healthy"))
+        _wait_until_live(spec, target, store, record, container, io)
     return Deployed(
         instance=instance,
         name=spec.name,
@@ -477,6 +444,54 @@ def deploy(
         build_seconds=build_seconds if built else 0.0,
         seconds=time.monotonic() - started,
     )
+
+
+def _preflight(spec: DeploymentSpec, code: Code | None, io: Outside) -> tuple[Code, ServiceEngine]:
+    """The code's digests (checked and hashed here when ``check`` did not)
+    and the engine, which must answer (``SpecError`` naming ``compute``)."""
+    if code is None:
+        problems, code = inspect_deployment(
+            spec, workspace_url=None, check_engine=False, check_port=False, outside=io
+        )
+        if problems or code is None:
+            raise SpecError(problems)
+    target = io.engine(spec.compute_url)
+    try:
+        target.check()
+    except EngineError as err:
+        raise SpecError.at("compute", str(err), "start the engine or fix the URL") from None
+    return code, target
+
+
+def _wait_until_live(
+    spec: DeploymentSpec,
+    target: ServiceEngine,
+    store: ServingStore,
+    record: DeploymentRecord,
+    container: str,
+    io: Outside,
+) -> None:
+    """Wait for ``GET /``; healthy, it is recorded so; otherwise the
+    container and its record are removed and the error ends with the log."""
+    outcome = io.http.wait_until_live(
+        f"http://127.0.0.1:{record.port}/",
+        timeout=spec.timeout,
+        still_running=lambda: _running(target, container),
+    )
+    if outcome != "live":
+        tail = target.service_logs(container, LOG_TAIL)
+        target.remove_service(container, grace=0)
+        store.delete_deployment(record.instance)
+        why = (
+            f"did not answer GET / within {spec.timeout:g} s (the timeout input)"
+            if outcome == "timeout"
+            else "stopped while starting (did init() raise?)"
+        )
+        raise MlenvError(
+            f"deployment {spec.name}: the inference server {why}; its container was removed"
+            f"\n--- end of the server's log ---\n{tail.rstrip()}"
+        )
+    store.put_deployment(_with(record, status="healthy"))
 
 
 def _running(target: ServiceEngine, container: str) -> bool:
