@@ -42,7 +42,7 @@ from pulumi_mlenv.workspace._version_store import VersionStore
 from pulumi_mlenv.workspace.records import (
     ComputeTargetRecord,
 )
-from pulumi_mlenv.workspace.schema import SchemaTooNew, upgrade
+from pulumi_mlenv.workspace.schema import SchemaTooNew, driver_hint, upgrade
 
 __all__ = ["KEEP", "Pairs", "Workspace"]
 
@@ -68,7 +68,7 @@ class Workspace(VersionStore, ImageStore, LeaseStore):
         except (ValueError, ImportError, OSError, SQLAlchemyError, CommandError) as exc:
             shown = _safe_url(url)
             reason = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
-            raise MlenvError(f"opening workspace {shown}: {reason}") from None
+            raise MlenvError(f"opening workspace {shown}: {reason}{driver_hint(exc)}") from None
 
     def __repr__(self) -> str:
         return f"Workspace({_safe_url(self.url)!r})"
