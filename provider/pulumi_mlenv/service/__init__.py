@@ -20,13 +20,12 @@ below them.
 """
 
 from pulumi_mlenv.imaging.buildkit import StepEvent
+from pulumi_mlenv.service.image_details import ImageDetails, image_details
 from pulumi_mlenv.service.images import (
     ENV_REPOSITORY,
     EnsureResult,
-    ImageDetails,
     build_plan,
     ensure_image,
-    image_details,
     image_name,
     materialize_local,
 )
