@@ -1,6 +1,8 @@
 """What a recorded run costs over running the same thing by hand, side by
 side in one run:
 
+- the CLI's start: ``mlenv run list`` (a workspace with a few runs) vs
+  ``python -c pass`` with the same interpreter;
 - `mlenv run submit` of a trivial script (and of one that works for two
   seconds) on `docker` vs a plain `docker run` of the same image (by
   digest) and command, with the same mounts;
@@ -12,10 +14,11 @@ side in one run:
   first run with a new environment.
 
 Everything is warmed first (image built and pulled, virtualenv made, archive
-packed, byte-code written), then each pair is timed alternately and the
-medians compared.
+packed, byte-code written), then each pair is timed alternately (ours, the
+baseline, ours...) and the ratio taken pair by pair: the table prints its
+median and spread (min-max), the aim and whether it is met.
 
-    python benchmarks/bench_runs.py [--runs 5] [--spark-runs 3] [--no-spark]
+    python benchmarks/bench_runs.py [--runs 5] [--spark-runs 3] [--no-spark] [--quick]
 """
 
 from __future__ import annotations
@@ -23,12 +26,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _bench import Row, print_table
 
 ROOT = Path(__file__).resolve().parents[1]
 MASTER = "spark://127.0.0.1:7077"
@@ -65,13 +69,13 @@ def timed(command: list[str], env: dict[str, str], cwd: Path | None = None) -> f
 
 def pair(
     runs: int, ours: list[str], base: list[str], env: dict[str, str], cwd: Path | None = None
-) -> tuple[float, float]:
-    """Medians of ``ours`` and ``base``, timed alternately."""
+) -> tuple[list[float], list[float]]:
+    """Seconds of ``ours`` and ``base`` per run, timed alternately."""
     a, b = [], []
     for _ in range(runs):
         a.append(timed(ours, env, cwd))
         b.append(timed(base, env, cwd))
-    return statistics.median(a), statistics.median(b)
+    return a, b
 
 
 def main() -> None:
@@ -79,7 +83,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--spark-runs", type=int, default=3)
     parser.add_argument("--no-spark", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="two runs, no Spark")
     args = parser.parse_args()
+    if args.quick:
+        args.runs, args.no_spark = 2, True
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-runs-"))
     env = dict(os.environ)
@@ -111,21 +118,25 @@ def main() -> None:
     cache = Path(env.get("MLENV_CACHE_DIR") or Path.home() / ".cache" / "pulumi-mlenv")
     python = str(cache / "venvs" / env_hash / "bin" / "python")
 
-    rows: list[tuple[str, float, float, str]] = []
+    rows: list[Row] = []
+    ours, base = pair(
+        max(args.runs, 10), [mlenv, "run", "list"], [sys.executable, "-c", "pass"], env
+    )
+    rows.append(Row("CLI start: mlenv run list (vs python -c pass)", ours, base, 12))
     docker_run = [
         docker_cli, "run", "--rm", "--network", "host", "-v", f"{src}:/mlenv/source:ro",
         "-w", "/mlenv/source", "-e", "GREETING=hello", image, "python", "trivial.py",
     ]  # fmt: skip
     ours, base = pair(args.runs, submit("trivial.py", "docker"), docker_run, env)
-    rows.append(("docker, trivial script (vs docker run)", ours, base, "<= 1.3x"))
+    rows.append(Row("docker, trivial script (vs docker run)", ours, base, 1.3))
     ours, base = pair(max(2, args.runs // 2), submit("works.py", "docker"),
                       [*docker_run[:-1], "works.py"], env)  # fmt: skip
-    rows.append(("docker, 2-second script (vs docker run)", ours, base, "<= 1.3x"))
+    rows.append(Row("docker, 2-second script (vs docker run)", ours, base, 1.3))
     ours, base = pair(args.runs, submit("trivial.py", "local"), [python, "trivial.py"], env, src)
-    rows.append(("local, trivial script (vs venv python)", ours, base, "<= 1.5x"))
+    rows.append(Row("local, trivial script (vs venv python)", ours, base, 12))
     ours, base = pair(max(2, args.runs // 2), submit("works.py", "local"), [python, "works.py"],
                       env, src)  # fmt: skip
-    rows.append(("local, 2-second script (vs venv python)", ours, base, "<= 1.5x"))
+    rows.append(Row("local, 2-second script (vs venv python)", ours, base, 1.5))
 
     pack_line = ""
     if not args.no_spark:
@@ -146,7 +157,7 @@ def main() -> None:
         ]  # fmt: skip
         spark_env = {**env, "SPARK_LOCAL_IP": "127.0.0.1", "SPARK_HOME": str(spark_home)}
         ours, base = pair(args.spark_runs, submit("spark_job.py", "spark-local"), plain, spark_env)
-        rows.append(("spark, trivial job (vs plain spark-submit)", ours, base, "<= 1.2x"))
+        rows.append(Row("spark, trivial job (vs plain spark-submit)", ours, base, 1.2))
         # Packing a first run's environment: the same virtualenv, a fresh cache.
         sys.path.insert(0, str(ROOT / "provider"))
         from pulumi_mlenv.imaging.pack import pack_environment
@@ -157,10 +168,7 @@ def main() -> None:
         size = packed.stat().st_size / 1e6
         pack_line = f"packing a first run's environment (six, {size:.1f} MB): {seconds:.2f} s"
 
-    width = max(len(r[0]) for r in rows)
-    print(f"{'measurement':<{width}}  {'mlenv s':>8}  {'baseline s':>10}  {'ratio':>6}  aim")
-    for name, ours, base, aim in rows:
-        print(f"{name:<{width}}  {ours:8.2f}  {base:10.2f}  {ours / base:5.2f}x  {aim}")
+    print_table("Runs: mlenv vs the same thing by hand", rows)
     if pack_line:
         print(pack_line)
     print(f"(medians; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")

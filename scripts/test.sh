@@ -10,8 +10,11 @@ ruff format --check provider tests benchmarks examples
 say "mypy"
 mypy
 say "pytest: fast tier (no daemons), on every core"
-pytest -m "not docker and not engine" -n auto "$@"
+pytest -m "not docker and not engine and not browser" -n auto "$@"
 if [ "${MLENV_FAST_ONLY:-0}" != 1 ]; then
-  say "pytest: docker and engine tier (the daemons setup started)"
-  pytest -m "docker or engine" "$@"
+  # Two workers: each module's tests (and every Spark test) stay in one
+  # worker (tests/conftest.py), the rest run side by side; every daemon a
+  # test starts listens on a port the OS gave it.
+  say "pytest: docker, engine and browser tier (the daemons setup started; Chromium), two workers"
+  pytest -m "docker or engine or browser" -n "${MLENV_ENGINE_WORKERS:-2}" --dist loadgroup "$@"
 fi

@@ -38,11 +38,25 @@ os.environ.update(_project_env())
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """A test that asks for the machine needs its daemons: it belongs to the
     docker tier even when its module forgot to say so, so that the fast tier
-    (``make test-fast``: ``-m "not docker and not engine"``) never starts one."""
+    (``make test-fast``: ``-m "not docker and not engine and not browser"``)
+    never starts one; a test that asks for Chromium is in the browser tier."""
     for item in items:
-        needs_machine = "machine" in getattr(item, "fixturenames", ())
-        if needs_machine and not item.get_closest_marker("engine"):
+        fixtures = getattr(item, "fixturenames", ())
+        if "machine" in fixtures and not item.get_closest_marker("engine"):
             item.add_marker(pytest.mark.docker)
+        if "chromium" in fixtures:
+            item.add_marker(pytest.mark.browser)
+        item.add_marker(pytest.mark.xdist_group(_group(item)))
+
+
+def _group(item: pytest.Item) -> str:
+    """Which tests one pytest-xdist worker runs together (``--dist loadgroup``,
+    scripts/test.sh): a module's tests stay together (they share its
+    module-scoped fixtures, such as a registry namespace whose first build is
+    cold), and every test on the one local Spark cluster runs in one worker."""
+    if "spark_cluster" in getattr(item, "fixturenames", ()):
+        return "spark"
+    return item.nodeid.split("::", 1)[0]
 
 
 @pytest.fixture(scope="session")
@@ -62,15 +76,13 @@ def proxy(machine: dict[str, str]) -> str:
 
 
 @pytest.fixture
-def pulumi_backend(tmp_path: Path, machine: dict[str, str]) -> Iterator[str]:
-    """A fresh local file backend per test, so stacks never leak between tests."""
+def pulumi_backend(
+    tmp_path: Path, machine: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """A fresh local file backend per test, so stacks never leak between
+    tests; the variable is put back as it was (or unset) afterwards."""
     backend = tmp_path / "backend"
     backend.mkdir()
     url = f"file://{backend}"
-    old = os.environ.get("PULUMI_BACKEND_URL")
-    os.environ["PULUMI_BACKEND_URL"] = url
-    try:
-        yield url
-    finally:
-        if old is not None:
-            os.environ["PULUMI_BACKEND_URL"] = old
+    monkeypatch.setenv("PULUMI_BACKEND_URL", url)
+    yield url

@@ -31,10 +31,19 @@ MAY_IMPORT: dict[str, set[str] | None] = {
     "policy": {"definition", "errors"},
     "service": {"definition", "imaging", "registry", "workspace", "compute", "errors", "config"},
     "resources": {"service", "definition", "policy", "errors", "config"},
-    "cli": {"service", "definition", "policy", "errors", "config"},
+    "cli": {"service", "definition", "policy", "errors", "config", "ui"},
+    # The page front door: records only through the service.
+    "ui": {"service", "errors", "config"},
 }
 #: Third-party packages only some rooms may touch.
-ONLY_IN = {"pulumi": {"resources"}, "typer": {"cli"}, "rich": {"cli"}}
+ONLY_IN = {
+    "pulumi": {"resources"},
+    "typer": {"cli"},
+    "rich": {"cli"},
+    "starlette": {"ui"},
+    "uvicorn": {"ui"},
+    "jinja2": {"ui"},
+}
 #: The one module that names the concrete adapters, and the port it fills.
 COMPOSITION = "pulumi_mlenv.service.compose"
 PORT = "pulumi_mlenv.service.outside"

@@ -23,6 +23,7 @@ a default that works on a developer machine prepared by ``make setup``.
 | build lease expiry | MLENV_LEASE_SECONDS    | 60 (SQLite workspace: frees a dead builder's) |
 | plain-HTTP hosts   | MLENV_INSECURE_REGISTRIES | loopback only (host or host:port, commas) |
 | buildctl binary    | MLENV_BUILDCTL         | PATH, then the cache folder's BuildKit         |
+| signing key        | MLENV_SIGNING_KEY      | none (PEM file; MLENV_SIGNING_KEY_PASSWORD)    |
 
 This module is the only one that reads the process environment for
 settings; the rest of the code receives them.
@@ -146,6 +147,11 @@ class Settings:
     runs_dir: Path = Path("~/.cache/pulumi-mlenv/runs")
     #: Folder with ``bin/spark-submit``; ``None``: the one setup installed, or PATH.
     spark_home: str | None = None
+    #: PEM private key (Ed25519 or ECDSA P-256) that signs SBOMs and
+    #: provenance (docs/supply-chain.md); None: they are attached unsigned.
+    signing_key: str | None = None
+    #: The key file's password, if it has one; never printed.
+    signing_key_password: str | None = field(default=None, repr=False)
     #: ``(host, username, password)`` registry logins; never printed.
     registry_credentials: tuple[tuple[str, str, str], ...] = field(default=(), repr=False)
 
@@ -192,6 +198,8 @@ class Settings:
             lease_seconds=float(env.get("MLENV_LEASE_SECONDS") or 60.0),
             runs_dir=Path(env.get("MLENV_RUNS_DIR") or cache_dir / "runs"),
             spark_home=env.get("SPARK_HOME") or None,
+            signing_key=env.get("MLENV_SIGNING_KEY") or None,
+            signing_key_password=env.get("MLENV_SIGNING_KEY_PASSWORD") or None,
         )
 
     def with_logins(self, *logins: tuple[str, str | None, str | None]) -> Settings:

@@ -106,5 +106,4 @@ def test_a_corrupt_workspace_fails_the_preview_with_a_clear_error(world: FakeWor
     (world.root / "workspace.db").write_bytes(b"this is not a database " * 100)
     result = WorkspaceProvider(outside=world.outside()).check({}, {"url": world.workspace_url})
     assert [f.property for f in result.failures] == ["url"]
-    assert "opening workspace" in result.failures[0].reason
-    assert "not a database" in result.failures[0].reason
+    assert "workspace.db is not a SQLite database" in result.failures[0].reason

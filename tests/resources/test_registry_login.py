@@ -13,11 +13,9 @@ import requests
 from pulumi import automation as auto
 
 from support.auth_registry import Login, auth_registry
+from support.waiting import free_port
 
 from .conftest import make_stack
-
-#: BuildKit's configuration (scripts/setup-buildkit.sh) speaks plain HTTP to this port.
-PORT = 5001
 
 PROGRAM = """
 import pulumi
@@ -44,7 +42,9 @@ pulumi.export("image", env.image)
 
 @pytest.fixture(scope="module")
 def login(machine: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Login]:
-    with auth_registry(tmp_path_factory.mktemp("private-registry"), PORT) as running:
+    # A port the OS gives (a fixed one collided with another registry on the
+    # host); BuildKit pushes to any loopback registry over plain HTTP.
+    with auth_registry(tmp_path_factory.mktemp("private-registry"), free_port()) as running:
         yield running
 
 

@@ -14,6 +14,7 @@ import requests
 
 from pulumi_mlenv.compute.proxy import Backend, HAProxy
 from pulumi_mlenv.compute.tcp_ports import allocate_port, port_in_use
+from support.keepalive import KeepAliveClients
 
 pytestmark = pytest.mark.docker  # needs what setup installs (haproxy)
 
@@ -89,3 +90,34 @@ def test_weights_route_traffic_and_a_reload_drops_nothing(
         assert haproxy.stop()
     assert not port_in_use(port)
     assert haproxy.master_pid() is None
+
+
+def test_kept_alive_clients_see_no_error_when_a_server_is_replaced_and_stopped(
+    proxy: str, tmp_path: Path
+) -> None:
+    """The replace as Pulumi orders it: the replacement starts, the endpoint
+    reloads onto it, then the old server stops. 15 clients hold their
+    connections open on the old worker across the reload; none may fail (the
+    reload returns once the old workers drained)."""
+    old, new = _server("old"), _server("new")
+    port = allocate_port()
+    haproxy = HAProxy(tmp_path / "ep", port)
+    haproxy.start((Backend("blue", f"127.0.0.1:{old.server_port}", 100),))
+    url = f"http://127.0.0.1:{port}/score"
+    try:
+        with KeepAliveClients(url, 15) as clients:
+            while clients.snapshot().requests < 300:
+                pass
+            haproxy.reload((Backend("blue", f"127.0.0.1:{new.server_port}", 100),))
+            assert len(haproxy.workers()) == 1  # the old worker is gone
+            old.shutdown()
+            old.server_close()  # connections to it are refused from now on
+            seen = clients.snapshot().requests
+            while clients.snapshot().requests < seen + 300:
+                pass
+        tally = clients.tally
+        assert tally.failures == {}, tally.failures
+        assert tally.answers["new"] >= 300 and tally.answers["old"] >= 300
+    finally:
+        haproxy.stop()
+        new.shutdown()

@@ -227,6 +227,8 @@ def test_proxy_configuration_text() -> None:
     assert "server 0-blue 127.0.0.1:9001 weight 90 check" in text
     assert "server 1-green 127.0.0.1:9002 weight 10 check" in text
     assert "retry-on conn-failure empty-response" in text and "option redispatch" in text
+    # Old workers drain kept-alive clients (answer, then close) within a bound.
+    assert "option idle-close-on-response" in text and "hard-stop-after 30s" in text
     same = render(
         8080, (Backend("blue", "127.0.0.1:9001", 90), Backend("green", "127.0.0.1:9002", 10))
     )

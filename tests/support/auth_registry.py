@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 import uuid
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import requests
+
+from support.waiting import wait_for
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,21 @@ def _bcrypt(password: str) -> str:
         return crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH))
 
 
+def _wait_answering(address: str, proc: subprocess.Popen[bytes], log: Callable[[], str]) -> None:
+    """Until the registry answers on ``address``; fails with its log if it exits."""
+
+    def answers() -> bool:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the registry on {address} exited: {log()}")
+        try:
+            requests.get(f"http://{address}/v2/", timeout=1)
+        except requests.ConnectionError:
+            return False
+        return True
+
+    wait_for(answers, f"the registry on {address}", deadline=60)
+
+
 @contextmanager
 def auth_registry(root: Path, port: int) -> Iterator[Login]:
     """Run the registry with storage in ``root`` until the block ends."""
@@ -55,16 +71,7 @@ def auth_registry(root: Path, port: int) -> Iterator[Login]:
     proc = subprocess.Popen([binary, "serve", str(config)], stdout=log, stderr=log)
     address = f"127.0.0.1:{port}"
     try:
-        for _ in range(200):
-            try:
-                if requests.get(f"http://{address}/v2/", timeout=1).status_code == 401:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.05)
-        else:
-            raise RuntimeError(
-                f"auth registry did not start: {(root / 'registry.log').read_text()}"
-            )
+        _wait_answering(address, proc, lambda: (root / "registry.log").read_text())
         yield Login(address, user, password)
     finally:
         proc.terminate()
@@ -87,12 +94,7 @@ def plain_registry(root: Path, port: int) -> Iterator[str]:
     proc = subprocess.Popen([binary, "serve", str(config)], stdout=subprocess.DEVNULL)
     address = f"127.0.0.1:{port}"
     try:
-        for _ in range(200):
-            try:
-                requests.get(f"http://{address}/v2/", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.05)
+        _wait_answering(address, proc, lambda: "(see the test's output)")
         yield address
     finally:
         proc.terminate()

@@ -11,10 +11,11 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from support.waiting import wait_for
 
 __all__ = ["private_buildkitd"]
 
@@ -59,10 +60,13 @@ def private_buildkitd(folder: Path) -> Iterator[str]:
         stderr=subprocess.STDOUT,
     )
     try:
-        while not _answers(address):
+
+        def ready() -> bool:
             if proc.poll() is not None:
                 raise RuntimeError(f"buildkitd exited: {(folder / 'buildkitd.log').read_text()}")
-            time.sleep(0.3)
+            return _answers(address)
+
+        wait_for(ready, f"the private buildkitd at {address}")
         yield address
     finally:
         proc.send_signal(signal.SIGTERM)

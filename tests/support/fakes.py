@@ -20,7 +20,7 @@ import os
 import subprocess
 import sys
 import tarfile
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -255,6 +255,15 @@ class FakeEngine:
     def remove_service(self, container_id: str, *, grace: int = 10) -> bool:
         self.check()
         return self.world.services.pop(container_id, None) is not None
+
+    def services(self, labels: Mapping[str, str]) -> list[tuple[str, dict[str, str]]]:
+        self.check()
+        found = []
+        for cid, service in self.world.services.items():
+            have = dict(service.spec.labels or {})
+            if all(have.get(k) == v for k, v in labels.items()):
+                found.append((cid, have))
+        return found
 
 
 @dataclass

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 
 from pulumi_mlenv.workspace import Workspace
 from support.services import env_tags, fresh_settings
+from support.waiting import wait_for
 
 pytestmark = pytest.mark.docker
 
@@ -27,11 +27,12 @@ from pulumi_mlenv.service import ensure_image
 from pulumi_mlenv.definition import parse_definition
 from pulumi_mlenv.workspace import Workspace
 from pulumi_mlenv.service.resolved import resolve
-url, registry, cache, go, step = sys.argv[1:6]
+url, registry, cache, go, step, ready = sys.argv[1:7]
 settings = replace(Settings.from_env(), registry=registry, cache_dir=Path(cache))
 spec = parse_definition({"name": "tiny", "docker": {"steps": [step]},
                          "python": {"user_managed": True, "interpreter_path": "/usr/bin/python3"}})
 ws = Workspace(url)
+open(ready, "w").close()
 while not os.path.exists(go):
     time.sleep(0.01)
 result = ensure_image(resolve(spec, settings), settings=settings, workspace=ws)
@@ -58,6 +59,7 @@ def test_eight_runners_with_their_own_caches_build_once(
                 str(tmp_path / f"cache-{i}"),
                 str(go),
                 step,
+                str(tmp_path / f"ready-{i}"),
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -65,7 +67,16 @@ def test_eight_runners_with_their_own_caches_build_once(
         )
         for i in range(8)
     ]
-    time.sleep(3)  # let them import and open the workspace before the start line
+    # Every runner has imported and opened the workspace: all start at once.
+    readies = [tmp_path / f"ready-{i}" for i in range(8)]
+
+    def all_ready() -> bool:
+        for runner in runners:
+            if runner.poll() is not None:
+                raise AssertionError(f"a runner ended early: {runner.communicate()[1]}")
+        return all(r.exists() for r in readies)
+
+    wait_for(all_ready, "the runners to open the workspace")
     go.touch()
     results = []
     for runner in runners:

@@ -6,20 +6,21 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from pulumi_mlenv.workspace import Workspace
+from support.waiting import wait_for
 
 # Each child opens its own Workspace, waits for the start file, then registers
 # its hashes one by one and prints the versions it got.
 CHILD = """
 import json, os, sys, time
 from pulumi_mlenv.workspace import Workspace
-db, go, hashes = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+db, go, hashes, ready = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4]
 ws = Workspace(db)
+open(ready, "w").close()
 while not os.path.exists(go):
     time.sleep(0.001)
 got = [ws.register_version("shared", h, version=None, image="img@" + h,
@@ -29,16 +30,24 @@ print(json.dumps(got))
 
 
 def run_children(db: str, go: Path, per_child: list[list[str]]) -> list[list[str]]:
+    readies = [go.with_name(f"ready-{i}") for i in range(len(per_child))]
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", CHILD, db, str(go), json.dumps(hashes)],
+            [sys.executable, "-c", CHILD, db, str(go), json.dumps(hashes), str(ready)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        for hashes in per_child
+        for hashes, ready in zip(per_child, readies, strict=True)
     ]
-    time.sleep(1.0)  # let every child open the database and wait at the start line
+
+    def all_ready() -> bool:  # every child has opened the database, waits at the start line
+        for proc in procs:
+            if proc.poll() is not None:
+                raise AssertionError(f"a child ended early: {proc.communicate()[1]}")
+        return all(r.exists() for r in readies)
+
+    wait_for(all_ready, "the children to open the workspace")
     go.touch()
     results = []
     for proc in procs:

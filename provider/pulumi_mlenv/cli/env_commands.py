@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-import yaml
-from rich.table import Table
 
-from pulumi_mlenv import definition as specs
 from pulumi_mlenv.cli.main import err_console, out, print_json, user_errors
+
+if TYPE_CHECKING:
+    from pulumi_mlenv import definition as specs
 
 __all__ = ["RootOpt", "curated_app", "env_app", "register"]
 
@@ -113,6 +113,8 @@ def hash_command(
 
         mlenv env hash --resolve --json environment.yml | jq -r .image_hash
     """
+    from pulumi_mlenv import definition as specs
+
     with user_errors():
         written = specs.load_definition(path, root=root)
         definition_hash = specs.compute_hash(written)
@@ -149,6 +151,8 @@ def hash_command(
 
 
 def _warn_unpinned(spec: specs.EnvironmentSpec) -> None:
+    from pulumi_mlenv import definition as specs
+
     loose = specs.unpinned_packages(spec)
     if loose:
         err_console.print(
@@ -169,6 +173,8 @@ def validate_command(path: PathArg, root: RootOpt = None) -> None:
 
         mlenv env validate environment.yml && echo ok
     """
+    from pulumi_mlenv import definition as specs
+
     with user_errors():
         spec = specs.load_definition(path, root=root)
         conda = spec.python.conda
@@ -212,6 +218,8 @@ def explain_command(
     if is_version_label(str(old)) and is_version_label(str(new)):
         explain_versions(str(old), str(new))
         return
+    from pulumi_mlenv import definition as specs
+
     with user_errors():
         before = specs.load_definition(old, root=root)
         after = specs.load_definition(new, root=root)
@@ -264,6 +272,8 @@ def convert_command(
 
         mlenv env convert ./azureml-v1-folder --to conda --partial > environment.yml
     """
+    from pulumi_mlenv import definition as specs
+
     with user_errors():
         spec = specs.load_definition(path, root=root)
         text = specs.dump_definition(spec, to.value, partial=partial)
@@ -281,6 +291,10 @@ def list_command() -> None:
 
         mlenv curated list
     """
+    from rich.table import Table
+
+    from pulumi_mlenv import definition as specs
+
     table = Table(title="Curated environments", title_justify="left")
     for column in ("name", "python", "packages", "hash"):
         table.add_column(column, no_wrap=column != "packages")
@@ -306,6 +320,10 @@ def show_command(
 
         mlenv curated show sklearn > mlenv.yml
     """
+    import yaml
+
+    from pulumi_mlenv import definition as specs
+
     with user_errors():
         entry = specs.get_curated(name)
         typer.echo(yaml.safe_dump(specs.to_dict(entry), sort_keys=False), nl=False)

@@ -32,11 +32,14 @@ COMMAND_MODULES: tuple[str, ...] = (
     "pulumi_mlenv.cli.env_commands",
     "pulumi_mlenv.cli.build_commands",
     "pulumi_mlenv.cli.verify_commands",
+    "pulumi_mlenv.cli.supply_commands",
+    "pulumi_mlenv.cli.bundle_commands",
     "pulumi_mlenv.cli.workspace_commands",
     "pulumi_mlenv.cli.model_commands",
     "pulumi_mlenv.cli.deploy_commands",
     "pulumi_mlenv.cli.gc_commands",
     "pulumi_mlenv.cli.run_commands",
+    "pulumi_mlenv.cli.ui_commands",
 )
 
 app = typer.Typer(

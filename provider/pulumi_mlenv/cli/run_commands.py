@@ -19,11 +19,12 @@ from types import FrameType
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.status import Status
 from rich.table import Table
 
 from pulumi_mlenv.cli.main import err_console, user_errors
+from pulumi_mlenv.cli.run_views import as_json as run_json
+from pulumi_mlenv.cli.run_views import out, print_runs
 from pulumi_mlenv.config import Settings
 
 __all__ = ["compute_app", "register", "run_app"]
@@ -39,8 +40,6 @@ compute_app = typer.Typer(
     help="Compute targets: local (this host), docker (an engine) and spark (a cluster).",
     no_args_is_help=True,
 )
-# Piped output is read by scripts: wide enough that no table cell is cut.
-out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 EXIT_CANCELLED = 130
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the run as one JSON object.")]
 TAIL_LINES = 20
@@ -97,29 +96,6 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-_SHOWN = {"env_name", "env_version", "env_hash", "image", "logs_path", "outputs_path"}
-
-
-def _as_json(record: Any) -> dict[str, Any]:
-    """The JSON a script reads: the contract's keys first, then the rest."""
-    data = record.to_dict()
-    return {
-        "id": record.id,
-        "status": record.status.value,
-        "exit_code": record.exit_code,
-        "compute": record.compute,
-        "outputs": record.outputs_path,
-        "logs": record.logs_path,
-        "environment": {
-            "name": record.env_name,
-            "version": record.env_version,
-            "hash": record.env_hash,
-            "image": record.image,
-        },
-        **{k: v for k, v in data.items() if k not in _SHOWN},
-    }
-
-
 def _execute(call: Any, as_json: bool) -> None:
     """Run ``call(events)`` with live output, then report and exit with the
     script's exit code."""
@@ -145,7 +121,7 @@ def _execute(call: Any, as_json: bool) -> None:
         raise typer.Exit(EXIT_CANCELLED) from None
     record = result.record
     if as_json:
-        out.print(json.dumps(_as_json(record), indent=2), markup=False)
+        out.print(json.dumps(run_json(record), indent=2), markup=False)
     if record.status.value == "completed":
         err_console.print(
             f"run {record.id} completed; outputs in {record.outputs_path}", markup=False
@@ -250,29 +226,11 @@ def list_command(
 
         mlenv run list
     """
-    from pulumi_mlenv.service.runs import list_runs
+    from pulumi_mlenv.service.run_reads import list_runs
 
     with user_errors():
         records = list_runs(Settings.from_env().workspace_url, limit)
-    if as_json:
-        out.print(json.dumps([_as_json(r) for r in records], indent=2), markup=False)
-        return
-    table = Table(title="Runs", title_justify="left")
-    for column in ("id", "status", "exit", "environment", "compute", "script", "started"):
-        table.add_column(column, no_wrap=True)
-    for r in records:
-        table.add_row(
-            r.id,
-            r.status.value,
-            "" if r.exit_code is None else str(r.exit_code),
-            f"{r.env_name}:{r.env_version}",
-            r.compute,
-            " ".join([r.script, *r.arguments])[:60],
-            (r.started_at or r.created_at)[:19],
-        )
-    out.print(table)
-    if not records:
-        out.print("no runs yet: mlenv run submit SCRIPT --env DEFINITION")
+    print_runs(records, as_json)
 
 
 @run_app.command("show")
@@ -292,7 +250,7 @@ def show_command(
     with user_errors():
         record = get_run(run_id, Settings.from_env().workspace_url)
     if as_json:
-        out.print(json.dumps(_as_json(record), indent=2), markup=False)
+        out.print(json.dumps(run_json(record), indent=2), markup=False)
         return
     table = Table(show_header=False, box=None)
     rows = [

@@ -65,7 +65,7 @@ def verify(
         print_json(result.to_dict())
     else:
         _print(result)
-    if not result.identical:
+    if not result.identical or result.provenance_problems:
         raise typer.Exit(EXIT_FAILED)
 
 
@@ -77,6 +77,14 @@ def _print(result: object) -> None:
     out = console.print
     out(f"image    {result.image}", markup=False)
     out(f"rebuilt  {result.rebuilt}  (on {result.builder})", markup=False)
+    if result.provenance is None:
+        out("provenance: none attached to the image", markup=False)
+    elif result.provenance_problems:
+        out(f"provenance: the rebuild DIFFERS from {result.provenance}", markup=False)
+        for problem in result.provenance_problems:
+            out(f"  {problem}", markup=False)
+    else:
+        out(f"provenance: the rebuild matches {result.provenance}", markup=False)
     if comparison.identical:
         out("identical: the rebuild has the same digest", markup=False)
         return

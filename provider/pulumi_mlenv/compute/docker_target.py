@@ -85,6 +85,22 @@ _PATTERNS = (
 )
 
 
+_DIAL = re.compile(r"dial tcp (\S+?): (?:connect: )?([a-z][a-z ]*[a-z])")
+
+
+def pull_failure(image: str, said: str) -> str:
+    """One line for a failed pull: the registry by address when it did not
+    answer (what the engine says then is long and names itself first)."""
+    host = image.split("/", 1)[0]
+    dial = _DIAL.search(said)
+    if dial is not None:
+        return (
+            f"registry {host} did not answer while the engine pulled {image} "
+            f"({dial.group(2)}): start it or check its address; the run did not start"
+        )
+    return f"pulling {image}: {' '.join(said.split())[:300]}"
+
+
 def _reason(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     for pattern in _PATTERNS:
@@ -193,6 +209,21 @@ class DockerTarget:
             raise EngineError(
                 f"starting {spec.name} ({spec.image}) on {self.url}: {_reason(exc)}"
             ) from None
+        finally:
+            client.close()
+
+    def services(self, labels: Mapping[str, str]) -> list[tuple[str, dict[str, str]]]:
+        """``(id, labels)`` of every container (running or not) carrying
+        ``labels``. Raises ``EngineError`` when the engine does not answer."""
+        from docker.errors import DockerException
+
+        client = self._client(CHECK_TIMEOUT)
+        try:
+            wanted = [f"{k}={v}" for k, v in labels.items()]
+            found = client.containers.list(all=True, filters={"label": wanted})
+            return [(str(c.id), dict(c.labels or {})) for c in found]
+        except DockerException as exc:
+            raise EngineError(f"docker engine {self.url} unreachable: {_reason(exc)}") from None
         finally:
             client.close()
 
@@ -340,7 +371,7 @@ def _ensure_image(
     client: Any, image: str, login: tuple[str, str] | None, on_progress: Sink
 ) -> None:
     """Pull ``image`` (by digest) unless the engine has it, reporting progress."""
-    from docker.errors import ImageNotFound
+    from docker.errors import DockerException, ImageNotFound
 
     try:
         client.images.get(image)
@@ -352,11 +383,15 @@ def _ensure_image(
     on_progress(f"pulling {image}")
     layers: dict[str, tuple[int, int]] = {}
     last = 0.0
-    for event in client.api.pull(
-        repository, tag=digest or None, stream=True, decode=True, auth_config=auth
-    ):
+    try:
+        events = client.api.pull(
+            repository, tag=digest or None, stream=True, decode=True, auth_config=auth
+        )
+    except DockerException as exc:
+        raise EngineError(pull_failure(image, str(exc))) from None
+    for event in events:
         if "error" in event:
-            raise EngineError(f"pulling {image}: {event['error']}")
+            raise EngineError(pull_failure(image, str(event["error"])))
         detail = event.get("progressDetail") or {}
         if event.get("id") and detail.get("total"):
             layers[event["id"]] = (int(detail.get("current", 0)), int(detail["total"]))

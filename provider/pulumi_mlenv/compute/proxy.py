@@ -8,6 +8,13 @@ finish the requests they hold. No deployment restarts, no connection is
 refused. Each configuration answers ``GET /.mlenv/config`` with its own id,
 which is how a reload is known to have taken effect.
 
+A reload returns only once the old workers are gone (drained): a client
+kept alive on an old worker is answered there, by the old servers, with
+``Connection: close`` on its next request (``idle-close-on-response``) and
+reconnects to a new worker. Only then may a deployment the old
+configuration routed to stop: stopping it earlier is how kept-alive clients
+met ``503 No server is available``. ``hard-stop-after`` bounds a drain.
+
 ``render`` is pure (tested by text); ``HAProxy`` drives the process.
 """
 
@@ -33,6 +40,10 @@ CONFIG_PATH = "/.mlenv/config"
 #: HAProxy's largest server weight.
 MAX_WEIGHT = 256
 _WAIT = 15.0
+#: Longest an old worker drains after a reload (``hard-stop-after``); idle
+#: kept-alive connections end sooner (``timeout http-keep-alive``).
+DRAIN_SECONDS = 30
+KEEP_ALIVE_SECONDS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +72,7 @@ def render(port: int, backends: tuple[Backend, ...], *, host: str = "127.0.0.1")
     body = [
         "global",
         "    maxconn 4096",
+        f"    hard-stop-after {DRAIN_SECONDS}s",
         "",
         "defaults",
         "    mode http",
@@ -68,6 +80,8 @@ def render(port: int, backends: tuple[Backend, ...], *, host: str = "127.0.0.1")
         "    timeout client 120s",
         "    timeout server 120s",
         "    timeout http-request 30s",
+        f"    timeout http-keep-alive {KEEP_ALIVE_SECONDS}s",
+        "    option idle-close-on-response",
         "    option http-buffer-request",
         "    retries 3",
         "    option redispatch 1",
@@ -114,6 +128,24 @@ def find_haproxy() -> str:
     return found
 
 
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            found += [int(c) for c in task.read_text().split()]
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
 @dataclass(frozen=True, slots=True)
 class HAProxy:
     """The proxy of one endpoint, living in folder ``home`` (configuration,
@@ -138,12 +170,10 @@ class HAProxy:
         """The master's pid when it is alive, else None."""
         try:
             pid = int(self.pid_file.read_text().split()[0])
-            os.kill(pid, 0)
-            # A stopped daemon not yet reaped by init still answers kill(0).
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
         except (OSError, ValueError, IndexError):
             return None
-        return None if state == "Z" else pid
+        # A stopped daemon not yet reaped by init is a zombie: not alive.
+        return pid if _alive(pid) else None
 
     def serving(self) -> str | None:
         """The configuration id the proxy answers with, or None when it does not answer."""
@@ -200,15 +230,31 @@ class HAProxy:
             raise EngineError(f"starting haproxy on port {self.port}: {said}")
         self._wait_for(wanted, "start")
 
+    def workers(self) -> list[int]:
+        """The master's live worker processes (old draining ones included)."""
+        pid = self.master_pid()
+        return [] if pid is None else [w for w in _children(pid) if _alive(w)]
+
     def reload(self, backends: tuple[Backend, ...]) -> None:
-        """New weights or servers, gracefully: no request is dropped."""
+        """New weights or servers, gracefully: no request is dropped. Returns
+        once the new configuration answers and the old workers have drained,
+        so that a server only the old configuration knew may stop."""
         pid = self.master_pid()
         if pid is None:
             self.start(backends)
             return
         wanted = self._write(backends)
+        old = set(self.workers())
         os.kill(pid, signal.SIGUSR2)
         self._wait_for(wanted, "reload")
+        deadline = time.monotonic() + DRAIN_SECONDS + _WAIT
+        while old & set(self.workers()):
+            if time.monotonic() > deadline:
+                raise EngineError(
+                    f"haproxy on port {self.port}: its old workers did not drain within "
+                    f"{DRAIN_SECONDS + _WAIT:.0f} s"
+                )
+            time.sleep(0.05)
 
     def stop(self) -> bool:
         """Stop the proxy (its workers with it); False when it was not running."""

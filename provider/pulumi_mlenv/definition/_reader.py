@@ -14,6 +14,8 @@ from pulumi_mlenv.errors import Problem, SpecError
 
 __all__ = ["Reader", "join"]
 
+#: Control characters: a line break, NUL, escape...
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
 
 
@@ -92,9 +94,14 @@ class Reader:
                 fix = "known fields: " + ", ".join(allowed)
             self.add(join(path, key), "unknown field", fix)
 
-    def string(self, value: object, path: str, *, scalar: bool = False) -> str | None:
+    def string(
+        self, value: object, path: str, *, scalar: bool = False, one_line: bool = False
+    ) -> str | None:
         """A non-empty string. ``scalar``: numbers are accepted and written as text
-        (YAML reads ``version: 1`` as a number)."""
+        (YAML reads ``version: 1`` as a number). ``one_line``: a value that
+        becomes a word of a build command (a path, a channel) may hold no
+        line break, NUL or other control character, which could end the
+        command or the Dockerfile instruction it is written in."""
         if value is None:
             return None
         if scalar and isinstance(value, bool):
@@ -106,6 +113,15 @@ class Reader:
             return None
         if not value.strip():
             self.add(path, "must not be empty", "remove the field or give it a value")
+            return None
+        if one_line and _CONTROL.search(value):
+            found = _CONTROL.search(value)
+            assert found is not None
+            self.add(
+                path,
+                f"holds the control character {found.group()!r} (a line break, NUL or the like)",
+                "write the value on one line, without control characters",
+            )
             return None
         return value
 
@@ -125,10 +141,10 @@ class Reader:
             return []
         return list(value)
 
-    def strings(self, value: object, path: str) -> tuple[str, ...]:
+    def strings(self, value: object, path: str, *, one_line: bool = False) -> tuple[str, ...]:
         out: list[str] = []
         for i, item in enumerate(self.items(value, path)):
-            s = self.string(item, join(path, i))
+            s = self.string(item, join(path, i), one_line=one_line)
             if s is not None:
                 out.append(s.strip())
         return tuple(out)

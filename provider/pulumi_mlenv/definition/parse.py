@@ -146,7 +146,7 @@ def _python(r: Reader, value: object) -> tuple[PythonSection, tuple[tuple[str, s
         return PythonSection(), ()
     r.known_keys(m, "python", _PYTHON, _ELSEWHERE)
     user_managed = r.boolean(m.get("user_managed"), "python.user_managed", False)
-    interpreter = r.string(m.get("interpreter_path"), "python.interpreter_path")
+    interpreter = r.string(m.get("interpreter_path"), "python.interpreter_path", one_line=True)
     if m.get("conda_file") is not None:
         r.add(
             "python.conda_file",
@@ -177,7 +177,7 @@ def _conda(
     if m is None:
         return None, ()
     r.known_keys(m, path, _CONDA, _ELSEWHERE)
-    channels = r.strings(m.get("channels"), join(path, "channels"))
+    channels = r.strings(m.get("channels"), join(path, "channels"), one_line=True)
     for i, channel in enumerate(channels):
         if channel in channels[:i]:
             r.add(join(join(path, "channels"), i), f"'{channel}' is listed twice", "remove it")

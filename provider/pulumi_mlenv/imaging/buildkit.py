@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pulumi_mlenv.errors import BuildError, EngineError
+from pulumi_mlenv.imaging.registry_failure import registry_failure
 
 __all__ = [
     "BuildOutcome",
@@ -329,6 +330,9 @@ def run_buildctl(
     seconds = time.monotonic() - started
     text = "\n".join(tail)
     if code != 0:
+        registry = registry_failure(text, request.buildkit_host)
+        if registry is not None:
+            raise EngineError(registry.message())
         if "connection refused" in text or ("no such file or directory" in text and "sock" in text):
             last = tail[-1] if tail else ""
             raise EngineError(f"BuildKit daemon at {request.buildkit_host} is unreachable: {last}")

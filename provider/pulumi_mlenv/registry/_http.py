@@ -14,7 +14,7 @@ import ipaddress
 import re
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, BinaryIO
 
 import requests
 
@@ -147,8 +147,9 @@ class Transport:
         *,
         scope: str = "",
         headers: Mapping[str, str] | None = None,
-        data: bytes | None = None,
+        data: bytes | BinaryIO | None = None,
         anonymous_401_ok: bool = False,
+        stream: bool = False,
     ) -> requests.Response:
         """Send ``method path`` and answer one auth challenge if the registry asks.
 
@@ -156,12 +157,13 @@ class Transport:
         (``repository:team/env:pull``). Returns the final response, whatever
         its status; transport failures raise ``RegistryError``. With
         ``anonymous_401_ok`` and no credentials, a 401 is returned as is
-        instead of being answered.
+        instead of being answered. ``stream`` leaves the body unread (large
+        blobs go to a file in chunks).
         """
         url = self.base_url + path
         hdrs = dict(headers or {})
         cached = self._tokens.get(scope)
-        kwargs: dict[str, Any] = {"headers": hdrs, "data": data}
+        kwargs: dict[str, Any] = {"headers": hdrs, "data": data, "stream": stream}
         if cached:
             hdrs["Authorization"] = f"Bearer {cached}"
         elif self._basic and self._auth:
@@ -177,7 +179,9 @@ class Transport:
                     f"{url} and none were given"
                 )
             self._basic = True
-            response = self._send(method, url, headers=hdrs, data=data, auth=self._auth)
+            response = self._send(
+                method, url, headers=hdrs, data=data, auth=self._auth, stream=stream
+            )
             if response.status_code == 401:
                 raise RegistryError(f"registry {self.host} refused the credentials for {url}")
             return response
@@ -185,7 +189,7 @@ class Transport:
             token = self._token(params, params.get("scope") or scope)
             self._tokens[scope] = token
             hdrs["Authorization"] = f"Bearer {token}"
-            response = self._send(method, url, headers=hdrs, data=data)
+            response = self._send(method, url, headers=hdrs, data=data, stream=stream)
             if response.status_code == 401:
                 raise RegistryError(
                     f"registry {self.host} refused access to {url} "

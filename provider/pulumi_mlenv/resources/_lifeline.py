@@ -3,18 +3,23 @@ away (``pulumi up`` killed, a CI job cancelled): it stops what it started
 (a build, a container) and exits, instead of finishing a build nobody waits
 for and lingering. The engine starts the provider through a small shell
 script (``pulumi-resource-pulumi-python``) that stays as its parent, so the
-engine is gone when the parent, or the parent's parent, is re-parented."""
+engine is gone when the parent, or the parent's parent, is re-parented. It
+then also stops the engine's language host, which would otherwise wait for
+minutes for the engine that started it (``watch_program`` does the same from
+the program's side)."""
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
 
-__all__ = ["watch_parent"]
+__all__ = ["watch_parent", "watch_program"]
 
 #: How often the parent is looked at, in seconds.
 POLL_SECONDS = 1.0
@@ -37,8 +42,8 @@ def _children(pid: int) -> list[int]:
     return deep + found
 
 
-def _stop_everything() -> None:
-    for pid in _children(os.getpid()):
+def _stop_everything(also: int | None = None) -> None:
+    for pid in _children(os.getpid()) + ([also] if also else []):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
     os._exit(3)  # no cleanup handlers: the engine that would read them is gone
@@ -63,11 +68,71 @@ def _ancestors() -> list[tuple[int, int | None]]:
     return chain
 
 
-def _watch(chain: list[tuple[int, int | None]]) -> None:
+def _watch(chain: list[tuple[int, int | None]], also: int | None = None) -> None:
+    hosts = _language_hosts(chain)
     while True:
         time.sleep(POLL_SECONDS)
         if any(_ppid(pid) != ppid for pid, ppid in chain):
-            _stop_everything()
+            for host in hosts:  # siblings that served the same, now gone, engine
+                if "pulumi-language-" in _cmdline(host):
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(host, signal.SIGTERM)
+            _stop_everything(also)
+
+
+def _language_hosts(chain: list[tuple[int, int | None]]) -> list[int]:
+    """The language hosts the engine above us runs (its direct children)."""
+    found: list[int] = []
+    for pid, _ in chain:
+        for task in Path(f"/proc/{pid}/task").glob("*/children"):
+            with contextlib.suppress(OSError, ValueError):
+                kids = [int(c) for c in task.read_text().split()]
+                found += [k for k in kids if "pulumi-language-" in _cmdline(k)]
+    return found
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def _interrupted(_signum: int, _frame: object) -> None:
+    sys.stderr.write("mlenv: the update was interrupted; the program stopped\n")
+    sys.stderr.flush()
+    os._exit(130)
+
+
+def _end_orphaned_host(host: int, cli: int | None) -> None:
+    if _ppid(host) not in (None, cli):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(host, signal.SIGTERM)
+
+
+def watch_program() -> None:
+    """In a Pulumi program's process (its parent is the language host): when
+    the `pulumi` CLI above the language host goes away, stop the language
+    host and the program, which would otherwise wait for minutes for an
+    engine that is gone. Elsewhere (a provider, a test) it does nothing."""
+    global _started
+    host = os.getppid()
+    if "pulumi-language-" not in _cmdline(host):
+        return
+    with _lock:
+        if _started or not Path("/proc").is_dir():
+            return
+        _started = True
+    chain = [(host, _ppid(host))]
+    # The engine cancels an update (a provider died, Ctrl-C) by SIGINT to the
+    # program: one line, not a 14-line KeyboardInterrupt traceback of the
+    # language host's event loop. Only the main thread may set a handler.
+    with contextlib.suppress(ValueError):
+        signal.signal(signal.SIGINT, _interrupted)
+    # The program may end first (its engine connection broke): on the way
+    # out it stops the language host too when the CLI above it is gone.
+    atexit.register(_end_orphaned_host, host, chain[0][1])
+    threading.Thread(target=_watch, args=(chain, host), name="mlenv-lifeline", daemon=True).start()
 
 
 def watch_parent() -> None:

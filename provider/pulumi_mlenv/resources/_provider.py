@@ -40,6 +40,7 @@ CONFIG_KEYS = {
     "buildkitHost": "buildkit_host",
     "dockerHost": "docker_host",
     "workspace": "workspace_url",
+    "signingKey": "signing_key",
 }
 
 
@@ -53,8 +54,11 @@ class MlenvProvider(ResourceProvider):
     """
 
     def __init__(self, outside: Outside | None = None) -> None:
+        from pulumi_mlenv.resources._lifeline import watch_program
+
         super().__init__()
         self.outside = outside
+        watch_program()  # in a program: end with the `pulumi` CLI, and its language host
 
     @property
     def io(self) -> Outside | None:

@@ -133,6 +133,8 @@ class DeploymentProvider(MlenvProvider):
             outside=self.io,
             code=code,
         )
+        for words in done.swept:
+            say(done.name, words)
         verb = f"built in {done.build_seconds:.1f}s" if done.built else "reused"
         say(done.name, f"inference image {verb}; live at {done.scoring_uri} in {done.seconds:.1f}s")
         outs = without_none(

@@ -78,6 +78,8 @@ _OUTPUTS = (
     "build_seconds",
     "lock",
     "shared_with",
+    "sbom",
+    "provenance",
 )
 
 
@@ -218,6 +220,12 @@ class EnvironmentProvider(MlenvProvider):
         name = str(news.get("name"))
         for reason in decision.reasons:
             say(name, f"{decision.action.value}: {reason}")
+        if decision.replaces and olds.get("lock"):
+            from pulumi_mlenv.policy.lock_preview import pinned_lock_changes
+
+            # What the rebuild's lock will have, where the pins say so.
+            for change in pinned_lock_changes(olds["lock"], _resolved(news).spec):
+                say(name, f"lock: {change} (pinned)")
         if decision.forced:
             envs.request_rebuild(name, str(news.get("rebuild_trigger")))
             workspace = news.get("workspace") or self._settings_for(news).workspace_url
@@ -336,6 +344,8 @@ class EnvironmentProvider(MlenvProvider):
             build_seconds=round(result.build_seconds, 3),
             lock=list(result.lock),
             shared_with=list(result.shared_with),
+            sbom=result.sbom,
+            provenance=result.provenance,
         )
         return without_none(outs)
 
@@ -392,6 +402,11 @@ class Environment(Resource, module="mlenv", name="Environment"):
     """Exact installed versions (unpinned packages keep the first build's)."""
     unpinned: pulumi.Output[list[str]]
     base_digest: pulumi.Output[str]
+    sbom: pulumi.Output[str]
+    """The image's SBOM (CycloneDX JSON), an OCI referrer by digest:
+    ``<registry>/mlenv/env@sha256:...`` (docs/supply-chain.md)."""
+    provenance: pulumi.Output[str]
+    """The image's provenance (in-toto statement, SLSA v1), by digest."""
 
     def __init__(
         self,

@@ -19,18 +19,49 @@ below them.
 - ``retention`` (gc), ``verify``, ``history``: housekeeping and proofs.
 """
 
-from pulumi_mlenv.imaging.buildkit import StepEvent
-from pulumi_mlenv.service.image_details import ImageDetails, image_details
-from pulumi_mlenv.service.images import (
-    ENV_REPOSITORY,
-    EnsureResult,
-    build_plan,
-    ensure_image,
-    image_name,
-    materialize_local,
-)
-from pulumi_mlenv.service.outside import Outside
-from pulumi_mlenv.service.resolved import ResolvedEnvironment, base_image_of, resolve
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pulumi_mlenv.imaging.buildkit import StepEvent
+    from pulumi_mlenv.service.image_facts import ImageDetails, image_details
+    from pulumi_mlenv.service.images import (
+        ENV_REPOSITORY,
+        EnsureResult,
+        build_plan,
+        ensure_image,
+        image_name,
+        materialize_local,
+    )
+    from pulumi_mlenv.service.outside import Outside
+    from pulumi_mlenv.service.resolved import ResolvedEnvironment, base_image_of, resolve
+
+#: Where each public name lives. Imported on first use, so that a command
+#: that needs one use case (``mlenv run list``) does not pay for the image
+#: builder's imports.
+_HOME = {
+    "StepEvent": "pulumi_mlenv.imaging.buildkit",
+    "Outside": "pulumi_mlenv.service.outside",
+    **dict.fromkeys(
+        ("ResolvedEnvironment", "base_image_of", "resolve"), "pulumi_mlenv.service.resolved"
+    ),
+    **dict.fromkeys(
+        ("ENV_REPOSITORY", "EnsureResult", "build_plan", "ensure_image", "image_name",
+         "materialize_local"),
+        "pulumi_mlenv.service.images",
+    ),
+    **dict.fromkeys(("ImageDetails", "image_details"), "pulumi_mlenv.service.image_facts"),
+}  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(home), name)
+
 
 __all__ = [
     "ENV_REPOSITORY",

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from pulumi_mlenv.imaging.buildkit import StepEvent
     from pulumi_mlenv.imaging.inference import BuiltInference, InferenceBuild
     from pulumi_mlenv.service.outside import (
+        ArtifactRegistry,
         EnvironmentStore,
         ImageRegistry,
         Proxy,
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
         ServiceEngine,
         ServingStore,
     )
+    from pulumi_mlenv.workspace import RunRecord
 
 __all__ = ["outside_or_real", "real_outside"]
 
@@ -37,6 +39,15 @@ def _registry(address: str, settings: Settings) -> ImageRegistry:
 
     username, password = settings.login_for(address)
     return RegistryClient(
+        address, username=username, password=password, ca_bundle=settings.ca_bundle
+    )
+
+
+def _artifacts(address: str, settings: Settings) -> ArtifactRegistry:
+    from pulumi_mlenv.registry.referrers import ReferrersClient
+
+    username, password = settings.login_for(address)
+    return ReferrersClient(
         address, username=username, password=password, ca_bundle=settings.ca_bundle
     )
 
@@ -153,6 +164,12 @@ def _local_env(spec: EnvironmentSpec, env_hash: str, settings: Settings) -> Path
     return local_environment(spec, env_hash, settings)
 
 
+def _quick_runs(url: str, limit: int) -> list[RunRecord] | None:
+    from pulumi_mlenv.workspace.run_reads import try_list_runs
+
+    return try_list_runs(url, limit)
+
+
 _REAL = Outside(
     workspace=_workspace,
     runs=_runs,
@@ -167,6 +184,8 @@ _REAL = Outside(
     tcp=_LoopbackPorts(),
     http=_Http(),
     local_env=_local_env,
+    artifacts=_artifacts,
+    quick_runs=_quick_runs,
 )
 
 

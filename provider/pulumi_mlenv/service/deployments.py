@@ -43,6 +43,7 @@ from pulumi_mlenv.imaging.inference import (
     InferenceBuild,
     inference_key,
 )
+from pulumi_mlenv.service import leftovers
 from pulumi_mlenv.service.compose import outside_or_real
 from pulumi_mlenv.service.outside import Outside
 from pulumi_mlenv.service.port_reservation import IN_USE_FIX, pick_port, port_lock
@@ -141,6 +142,8 @@ class Deployed:
     seconds: float
     status: str = "healthy"
     log_tail: str = field(default="", repr=False)
+    #: What interrupted creates of this name had left and was removed, in words.
+    swept: tuple[str, ...] = ()
 
 
 def _resolve_entry(entry_script: str, source: str | None) -> tuple[Path, Path | None]:
@@ -404,6 +407,7 @@ def deploy(
     image, digest, built, build_seconds = _inference_image(spec, env, code, settings, progress, io)
     instance = f"{spec.name}-{uuid.uuid4().hex[:8]}"
     with io.serving(workspace_url) as store:
+        swept = leftovers.sweep(spec.name, store=store, engine=target, workspace_url=workspace_url)
         starting = DeploymentRecord(
             instance=instance,
             name=spec.name,
@@ -417,11 +421,16 @@ def deploy(
             container_id=None,
             code_hash=code.code_hash,
             status="starting",
-            details={"entry_script": code.entry, "env_image": env.image},
+            details={
+                "entry_script": code.entry,
+                "env_image": env.image,
+                "owner": leftovers.owner(),
+            },
         )
         record = _reserve(spec, store, settings, starting, io)
         try:
-            container = _start(target, instance, record.port, model, env, code, image)
+            labels = leftovers.labels_for(spec.name, instance, workspace_url)
+            container = _start(target, instance, record.port, model, env, code, image, labels)
         except MlenvError:
             store.delete_deployment(instance)
             raise
@@ -443,6 +452,7 @@ def deploy(
         built=built,
         build_seconds=build_seconds if built else 0.0,
         seconds=time.monotonic() - started,
+        swept=tuple(swept),
     )
 
 
@@ -507,6 +517,7 @@ def _start(
     env: EnvironmentInfo,
     code: Code,
     image: str,
+    labels: dict[str, str],
 ) -> str:
     model_dir = f"{MODELS_DIR}/{model.name}/{model.version}"
     return target.start_service(
@@ -526,7 +537,7 @@ def _start(
             env={**dict(env.variables), "AZUREML_MODEL_DIR": model_dir, "PYTHONUNBUFFERED": "1"},
             mounts={model.uri: model_dir},
             workdir=CODE_DIR,
-            labels={"org.pulumi-mlenv.model": model.label},
+            labels={"org.pulumi-mlenv.model": model.label, **labels},
         )
     )
 

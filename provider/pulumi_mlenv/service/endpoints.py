@@ -6,6 +6,7 @@ reloads the proxy gracefully; no deployment restarts.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -165,13 +166,18 @@ def endpoint_state(
 
 
 def remove_endpoint(name: str, *, workspace_url: str, outside: Outside | None = None) -> bool:
-    """Stop the proxy and forget the endpoint (its port is free again)."""
+    """Stop the proxy, remove its folder and forget the endpoint (its port
+    is free again)."""
     io = outside_or_real(outside)
     with io.serving(workspace_url) as store:
         record = store.get_endpoint(name)
         if record is None:
             return False
         io.proxy(Path(record.home), record.port).stop()
+        home = Path(record.home)
+        # Only a folder that is a proxy's (never whatever a record might name).
+        if (home / "haproxy.cfg").exists():
+            shutil.rmtree(home, ignore_errors=True)
         store.delete_endpoint(name)
     return True
 

@@ -121,6 +121,10 @@ class Provisioned:
     lock: tuple[str, ...]
     warnings: tuple[str, ...]
     shared_with: tuple[str, ...]
+    #: The image's SBOM and provenance referrers, by digest (None without
+    #: a registry that takes artifacts).
+    sbom: str | None = None
+    provenance: str | None = None
 
 
 def provision(
@@ -141,8 +145,13 @@ def provision(
     raises before anything is registered. A forced rebuild keeps the version:
     same number, hash and definition, now at the new digest.
     ``workspace_url`` defaults to the settings' workspace."""
+    from datetime import UTC, datetime
+
+    from pulumi_mlenv.errors import RegistryError
+    from pulumi_mlenv.service.supply import Attestations, attest
     from pulumi_mlenv.workspace import Holder
 
+    started = datetime.now(UTC).isoformat(timespec="seconds")
     io = outside_or_real(outside)
     spec = resolved.spec
     with io.workspace(workspace_url or settings.workspace_url) as workspace:
@@ -170,7 +179,23 @@ def provision(
             for v in workspace.versions_for_hash(resolved.hash)
             if (v.name, v.version) != (record.name, record.version)
         )
+    # What is in the image and how it was made, attached beside it (once).
     warnings = list(result.warnings)
+    try:
+        attested = attest(
+            result,
+            resolved,
+            f"{record.name}:{record.version}",
+            settings=settings,
+            outside=io,
+            started=started,
+        )
+    except RegistryError as err:
+        if result.reused_from != "global":
+            raise
+        # A curated image in a registry this login may only pull from.
+        attested = Attestations(None, None)
+        warnings.append(f"no SBOM or provenance attached to the curated image: {err}")
     if result.forced:
         warnings.append(
             f"forced rebuild: tag {resolved.hash[:12]} moved from {result.previous_digest} "
@@ -188,6 +213,8 @@ def provision(
         lock=tuple(result.lock),
         warnings=tuple(warnings),
         shared_with=shared,
+        sbom=attested.sbom,
+        provenance=attested.provenance,
     )
 
 

@@ -18,11 +18,11 @@ asks for one client per operation and closes it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol, Self
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, Self
 
 if TYPE_CHECKING:
     # Type names only: the stores are SQLAlchemy-backed classes, opened by
@@ -36,11 +36,13 @@ if TYPE_CHECKING:
     from pulumi_mlenv.imaging.buildkit import StepEvent
     from pulumi_mlenv.imaging.inference import BuiltInference, InferenceBuild
     from pulumi_mlenv.registry import ManifestInfo
-    from pulumi_mlenv.workspace import RunStore
+    from pulumi_mlenv.registry.referrers import Referrer
+    from pulumi_mlenv.workspace import RunRecord, RunStore
     from pulumi_mlenv.workspace import Workspace as EnvironmentStore
     from pulumi_mlenv.workspace.serving_store import ServingStore
 
 __all__ = [
+    "ArtifactRegistry",
     "BuildFn",
     "ComputeFactory",
     "EnvironmentStore",
@@ -109,6 +111,73 @@ class ImageRegistry(Protocol):
     ) -> Any: ...
 
 
+class ArtifactRegistry(ImageRegistry, Protocol):
+    """A registry that also moves raw manifests and blobs, and attaches and
+    lists referrers (SBOMs, provenance): ``registry.referrers.ReferrersClient``."""
+
+    def raw_manifest(self, repository: str, reference: str) -> tuple[str, str, bytes] | None:
+        """``(digest, media type, bytes)`` of a manifest as stored; None when absent."""
+        ...
+
+    def put_manifest(
+        self, repository: str, reference: str, body: bytes, media_type: str
+    ) -> tuple[str, bool]:
+        """Store a manifest under a tag or digest."""
+        ...
+
+    def blob(self, repository: str, digest: str) -> bytes:
+        """A (small) blob's bytes, checked."""
+        ...
+
+    def has_blob(self, repository: str, digest: str) -> bool:
+        """Whether the repository has the blob."""
+        ...
+
+    def push_blob(self, repository: str, data: bytes | Path, digest: str | None = None) -> str:
+        """Upload a blob (bytes or a file) unless present; its digest."""
+        ...
+
+    def blob_to_file(self, repository: str, digest: str, path: Path) -> int:
+        """Stream a blob into a file; its size."""
+        ...
+
+    def open_blob(self, repository: str, digest: str) -> BinaryIO:
+        """A stream of a blob's bytes."""
+        ...
+
+    def attach(
+        self,
+        repository: str,
+        subject: Mapping[str, Any],
+        *,
+        artifact_type: str,
+        payload: bytes,
+        media_type: str,
+        annotations: Mapping[str, str],
+    ) -> Referrer:
+        """Attach an artifact to an image as an OCI referrer."""
+        ...
+
+    def referrers(
+        self,
+        repository: str,
+        digest: str,
+        artifact_type: str | None = None,
+        *,
+        prefer_tag: bool = False,
+    ) -> list[Referrer]:
+        """An image's referrers."""
+        ...
+
+    def add_to_index(self, repository: str, subject: str, referrer: Referrer) -> None:
+        """List a stored referrer manifest in the image's referrers tag."""
+        ...
+
+    def artifact(self, repository: str, referrer: Referrer) -> tuple[str, bytes]:
+        """``(media type, bytes)`` of a referrer's artifact."""
+        ...
+
+
 class ServiceEngine(Protocol):
     """An engine that runs long-lived containers (deployments) by URL."""
 
@@ -134,6 +203,10 @@ class ServiceEngine(Protocol):
 
     def remove_service(self, container_id: str, *, grace: int = 10) -> bool:
         """Stop and remove the container; False when it was gone."""
+        ...
+
+    def services(self, labels: Mapping[str, str]) -> list[tuple[str, dict[str, str]]]:
+        """``(container id, labels)`` of every container carrying ``labels``."""
         ...
 
 
@@ -193,6 +266,10 @@ BuildFn = Callable[["ImageBuild", "Callable[[StepEvent], None] | None"], "BuiltI
 ResolveBaseFn = Callable[[str, "Settings"], str]
 
 
+def _store_only(_url: str, _limit: int) -> list[RunRecord] | None:
+    return None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Outside:
     """Factories of everything outside the process, chosen in one place."""
@@ -225,3 +302,9 @@ class Outside:
     http: HttpProbe
     #: The host virtualenv of a definition (``spec, hash, settings``) -> folder.
     local_env: Callable[[EnvironmentSpec, str, Settings], Path]
+    #: A registry client that moves blobs and referrers (SBOMs, provenance,
+    #: bundles); None: no supply-chain artifacts (in-memory test worlds).
+    artifacts: Callable[[str, Settings], ArtifactRegistry] | None = None
+    #: The latest runs (``url, limit``) read without opening the run store
+    #: (``mlenv run list``), or ``None`` when only the store can answer.
+    quick_runs: Callable[[str, int], list[RunRecord] | None] = _store_only

@@ -20,6 +20,7 @@ CLI), the target stops what it started and the run is recorded
 
 from __future__ import annotations
 
+import errno
 import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -42,6 +43,7 @@ from pulumi_mlenv.service.run_environments import (
     plan_job,
     prepare_environment,
 )
+from pulumi_mlenv.service.run_reads import list_runs
 from pulumi_mlenv.workspace import ComputeTargetRecord, RunRecord, RunStatus
 
 __all__ = [
@@ -220,6 +222,16 @@ def _run(
             except KeyboardInterrupt:
                 store.finish(run_id, RunStatus.CANCELLED, None, "interrupted")
                 raise
+            except OSError as err:
+                if err.errno != errno.ENOSPC:
+                    store.finish(run_id, RunStatus.FAILED, None, f"{type(err).__name__}: {err}")
+                    raise
+                reason = (
+                    f"the runs folder {settings.runs_dir} is full (no space left on device)"
+                    " while the run's log was written: free space there, or set MLENV_RUNS_DIR"
+                )
+                store.finish(run_id, RunStatus.FAILED, None, reason)
+                raise MlenvError(f"run {run_id} failed: {reason}") from None
             except Exception as err:  # whatever stopped it, the run must not stay "running"
                 reason = str(err) if isinstance(err, MlenvError) else f"{type(err).__name__}: {err}"
                 store.finish(run_id, RunStatus.FAILED, None, reason)
@@ -327,17 +339,6 @@ def get_run(run_id: str, workspace_url: str, *, outside: Outside | None = None) 
     store = outside_or_real(outside).runs(workspace_url)
     try:
         return store.get(run_id)
-    finally:
-        store.close()
-
-
-def list_runs(
-    workspace_url: str, limit: int = 50, *, outside: Outside | None = None
-) -> list[RunRecord]:
-    """The latest runs, newest first."""
-    store = outside_or_real(outside).runs(workspace_url)
-    try:
-        return store.list(limit)
     finally:
         store.close()
 

@@ -65,10 +65,19 @@ class Verification:
     comparison: ImageComparison
     verified_at: str
     lock_changes: tuple[str, ...] = ()
+    #: The image's provenance (by digest), None when it has none; and what
+    #: the rebuild does not have of what it says (empty: it matches).
+    provenance: str | None = None
+    provenance_problems: tuple[str, ...] = ()
 
     @property
     def identical(self) -> bool:
         return self.comparison.identical
+
+    @property
+    def matches_provenance(self) -> bool:
+        """True when the image has provenance and the rebuild matches it."""
+        return self.provenance is not None and not self.provenance_problems
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values for ``--json``."""
@@ -79,6 +88,8 @@ class Verification:
             "rebuilt": self.rebuilt,
             "verified_at": self.verified_at,
             "lock_changes": list(self.lock_changes),
+            "provenance": self.provenance,
+            "provenance_problems": list(self.provenance_problems),
             **self.comparison.to_dict(),
         }
 
@@ -268,6 +279,7 @@ def verify_image(
     changes: tuple[str, ...] = ()
     if record.lock and built.lock and tuple(record.lock) != tuple(built.lock):
         changes = tuple(diff_locks(record.lock, built.lock))
+    provenance, problems = _check_provenance(record, built.digest, tuple(built.lock), settings, io)
     stored = workspace.record_verification(
         VerificationRecord(
             digest=record.digest,
@@ -286,4 +298,31 @@ def verify_image(
         comparison=comparison,
         verified_at=stored.verified_at,
         lock_changes=changes,
+        provenance=provenance,
+        provenance_problems=problems,
     )
+
+
+def _check_provenance(
+    record: Any, rebuilt: str, lock: tuple[str, ...], settings: Settings, io: Outside
+) -> tuple[str | None, tuple[str, ...]]:
+    """The image's provenance reference and what the rebuild does not have
+    of what it says: image digest, base digest, lock digest, each step."""
+    from pulumi_mlenv.imaging.provenance import PROVENANCE_MEDIA_TYPE, check_rebuild
+    from pulumi_mlenv.service.supply import image_facts, read_attestation
+
+    if io.artifacts is None:  # an in-memory world keeps no provenance
+        return None, ()
+    with io.artifacts(record.registry, settings) as client:
+        found = read_attestation(client, record.repository, record.digest, PROVENANCE_MEDIA_TYPE)
+        if found is None:
+            return None, ()
+        steps = image_facts(client, record.repository, rebuilt).steps
+    problems = check_rebuild(
+        json.loads(found.document),
+        digest=rebuilt,
+        base_digest=record.base_digest,
+        lock=lock or tuple(record.lock),
+        steps=steps,
+    )
+    return found.reference, tuple(problems)

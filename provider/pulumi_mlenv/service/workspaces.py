@@ -7,6 +7,7 @@ from pathlib import Path
 from pulumi_mlenv.errors import MlenvError
 from pulumi_mlenv.service.compose import outside_or_real
 from pulumi_mlenv.service.outside import Outside
+from pulumi_mlenv.workspace.sqlite_file import sqlite_file_problem
 
 __all__ = ["check_readable", "check_workspace_url", "open_workspace"]
 
@@ -39,6 +40,9 @@ def check_readable(url: str, *, outside: Outside | None = None) -> None:
         # Every preview runs this before any environment: the standard
         # library's sqlite3 answers in milliseconds, where opening the store
         # (SQLAlchemy and the schema) costs about a second on the critical path.
+        problem = sqlite_file_problem(path)
+        if problem:
+            raise MlenvError(f"workspace: {problem}")
         _check_sqlite(path, url)
         return
     with outside_or_real(outside).workspace(url) as workspace:

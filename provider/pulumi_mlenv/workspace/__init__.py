@@ -6,17 +6,45 @@ A SQLite file by default (a plain path), PostgreSQL for a team
 kept by the Alembic migrations in ``workspace/migrations``.
 """
 
-from pulumi_mlenv.workspace.records import (
-    ComputeTargetRecord,
-    Holder,
-    ImageRecord,
-    VerificationRecord,
-    VersionConflict,
-    VersionRecord,
-)
-from pulumi_mlenv.workspace.runs import RunRecord, RunStatus, RunStore
-from pulumi_mlenv.workspace.schema import SchemaTooNew
-from pulumi_mlenv.workspace.store import KEEP, Workspace
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pulumi_mlenv.workspace.records import (
+        ComputeTargetRecord,
+        Holder,
+        ImageRecord,
+        VerificationRecord,
+        VersionConflict,
+        VersionRecord,
+    )
+    from pulumi_mlenv.workspace.runs import RunRecord, RunStatus, RunStore
+    from pulumi_mlenv.workspace.schema import SchemaTooNew
+    from pulumi_mlenv.workspace.store import KEEP, Workspace
+
+#: Where each public name lives, imported on first use: a read of the runs
+#: table with the standard library (``run_reads``) must not pay for
+#: SQLAlchemy and Alembic.
+_HOME = {
+    **dict.fromkeys(
+        ("ComputeTargetRecord", "Holder", "ImageRecord", "VerificationRecord",
+         "VersionConflict", "VersionRecord"),
+        "pulumi_mlenv.workspace.records",
+    ),
+    **dict.fromkeys(("RunRecord", "RunStatus", "RunStore"), "pulumi_mlenv.workspace.runs"),
+    "SchemaTooNew": "pulumi_mlenv.workspace.schema",
+    **dict.fromkeys(("KEEP", "Workspace"), "pulumi_mlenv.workspace.store"),
+}  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(home), name)
+
 
 __all__ = [
     "KEEP",

@@ -8,10 +8,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session
+if TYPE_CHECKING:  # SQLAlchemy is imported by the store that opens an engine
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session
 
 __all__ = ["StoreBase"]
 
@@ -43,5 +44,7 @@ class StoreBase:
 
     @contextmanager
     def _tx(self) -> Iterator[Session]:
+        from sqlalchemy.orm import Session
+
         with Session(self._engine, expire_on_commit=False) as session, session.begin():
             yield session

@@ -16,14 +16,15 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
-
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any
 
 from pulumi_mlenv.errors import MlenvError
 from pulumi_mlenv.workspace._base import StoreBase
-from pulumi_mlenv.workspace._run_tables import RunRow
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from pulumi_mlenv.workspace._run_tables import RunRow
 
 __all__ = ["FINAL", "RunRecord", "RunStatus", "RunStore"]
 
@@ -135,17 +136,23 @@ class RunStore(StoreBase):
         self.url, self._engine = open_migrated(url, "the workspace's runs")
 
     def _session(self) -> Session:
+        from sqlalchemy.orm import Session
+
         return Session(self._engine, expire_on_commit=False)
 
     def add(self, record: RunRecord) -> RunRecord:
         """Store a new run (``created_at`` set now when empty) and return it."""
         record = replace(record, created_at=record.created_at or now())
         data = record.to_dict()
+        from pulumi_mlenv.workspace._run_tables import RunRow
+
         with self._session() as s, s.begin():
             s.add(RunRow(**data))
         return record
 
     def _update(self, run_id: str, **fields: Any) -> RunRecord:
+        from pulumi_mlenv.workspace._run_tables import RunRow
+
         with self._session() as s, s.begin():
             row = s.get(RunRow, run_id)
             if row is None:
@@ -172,6 +179,10 @@ class RunStore(StoreBase):
     def get(self, run_id: str) -> RunRecord:
         """The run with this id, or the one run whose id starts with it.
         Raises ``MlenvError`` when none or several match."""
+        from sqlalchemy import select
+
+        from pulumi_mlenv.workspace._run_tables import RunRow
+
         key = run_id.strip()
         with self._session() as s:
             row = s.get(RunRow, key)
@@ -187,6 +198,10 @@ class RunStore(StoreBase):
 
     def list(self, limit: int = 50) -> list[RunRecord]:
         """The latest runs, newest first."""
+        from sqlalchemy import select
+
+        from pulumi_mlenv.workspace._run_tables import RunRow
+
         with self._session() as s:
             rows = s.scalars(
                 select(RunRow).order_by(RunRow.created_at.desc(), RunRow.id).limit(limit)

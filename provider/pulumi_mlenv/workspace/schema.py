@@ -18,16 +18,27 @@ from __future__ import annotations
 import sys
 from functools import cache
 from importlib import resources
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect, make_url, text
 
 from pulumi_mlenv.errors import MlenvError
+from pulumi_mlenv.workspace.revisions import VERSION_TABLE, script_heads
 
-__all__ = ["LEGACY_REVISION", "SchemaTooNew", "head_revisions", "open_migrated", "upgrade"]
+if TYPE_CHECKING:
+    # Alembic is imported only when a schema must move (or be refused): a
+    # workspace at the current revision is checked with one query.
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+__all__ = [
+    "LEGACY_REVISION",
+    "SchemaTooNew",
+    "head_revisions",
+    "open_migrated",
+    "opening_errors",
+    "upgrade",
+]
 
 #: The schema pulumi-mlenv created before it had migrations.
 LEGACY_REVISION = "0001"
@@ -44,6 +55,8 @@ class SchemaTooNew(MlenvError):
 
 
 def _config() -> Config:
+    from alembic.config import Config
+
     config = Config()
     location = resources.files("pulumi_mlenv.workspace") / "migrations"
     config.set_main_option("script_location", str(location))
@@ -52,6 +65,8 @@ def _config() -> Config:
 
 @cache
 def _scripts() -> ScriptDirectory:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(_config())
 
 
@@ -65,7 +80,11 @@ def _known() -> frozenset[str]:
 
 
 def _current(connection: Connection) -> frozenset[str]:
-    return frozenset(MigrationContext.configure(connection).get_current_heads())
+    """The database's revisions (none: a fresh or pre-migration database)."""
+    if not inspect(connection).has_table(VERSION_TABLE):
+        return frozenset()
+    rows = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}"))
+    return frozenset(str(row[0]) for row in rows)
 
 
 def _refuse_unknown(current: frozenset[str], shown_url: str) -> None:
@@ -78,6 +97,17 @@ def _refuse_unknown(current: frozenset[str], shown_url: str) -> None:
         )
 
 
+def opening_errors() -> tuple[type[Exception], ...]:
+    """What opening a workspace may raise that means "cannot be opened", for
+    ``except`` clauses: Alembic's own error only once Alembic is imported
+    (only an upgrade imports it, and only then can it be raised)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    errors: tuple[type[Exception], ...] = (ValueError, ImportError, OSError, SQLAlchemyError)
+    alembic_exc = sys.modules.get("alembic.util.exc")
+    return errors if alembic_exc is None else (*errors, alembic_exc.CommandError)
+
+
 def upgrade(engine: Engine, url: str, shown_url: str) -> None:
     """Bring the database of ``engine`` to the code's schema, or refuse it.
 
@@ -85,12 +115,11 @@ def upgrade(engine: Engine, url: str, shown_url: str) -> None:
     """
     if url in _checked:
         return
-    heads = head_revisions()
     with engine.connect() as connection:
         current = _current(connection)
         connection.rollback()
-    _refuse_unknown(current, shown_url)
-    if current != heads:
+    if current != script_heads():
+        _refuse_unknown(current, shown_url)
         with engine.begin() as connection:
             if connection.dialect.name == "postgresql":
                 connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_SCHEMA_LOCK})
@@ -105,6 +134,8 @@ def _upgrade_locked(connection: Connection, shown_url: str) -> None:
     _refuse_unknown(current, shown_url)
     if current == head_revisions():
         return
+    from alembic import command
+
     config = _config()
     config.attributes["connection"] = connection
     legacy = not current and inspect(connection).has_table(_LEGACY_TABLE)
@@ -132,17 +163,16 @@ def open_migrated(url: str, what: str) -> tuple[str, Engine]:
     """``(normalised URL, engine)`` of the workspace at ``url``, its schema
     brought up to date by the same migrations as every store (one schema,
     one history). Raises ``MlenvError`` saying it was opening ``what``."""
-    from alembic.util.exc import CommandError
-    from sqlalchemy.exc import SQLAlchemyError
-
     from pulumi_mlenv.errors import MlenvError
     from pulumi_mlenv.workspace._tables import normalise_url, open_engine
+    from pulumi_mlenv.workspace.sqlite_file import check_sqlite_url
 
     try:
         normalised = normalise_url(url)
+        check_sqlite_url(normalised)
         engine = open_engine(normalised)
         upgrade(engine, normalised, make_url(normalised).render_as_string())
-    except (ValueError, ImportError, OSError, SQLAlchemyError, CommandError) as exc:
+    except opening_errors() as exc:
         reason = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
         raise MlenvError(f"opening {what}: {reason}{driver_hint(exc)}") from None
     return normalised, engine

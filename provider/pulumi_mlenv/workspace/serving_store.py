@@ -23,6 +23,7 @@ from pulumi_mlenv.workspace._serving_tables import (
     EndpointRow,
     ModelRow,
 )
+from pulumi_mlenv.workspace.reconnect import reconnect_methods
 
 __all__ = [
     "DeploymentRecord",
@@ -349,3 +350,7 @@ class ServingStore(StoreBase):
         with self._tx() as s:
             result = s.execute(delete(EndpointRow).where(EndpointRow.name == name))
             return bool(getattr(result, "rowcount", 0))
+
+
+# A PostgreSQL restart under a command: a step waits for the server and runs once more.
+reconnect_methods(ServingStore, skip=frozenset({"close"}))

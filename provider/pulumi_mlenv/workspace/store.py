@@ -18,9 +18,7 @@ it may store and marks secret ones itself.
 
 from __future__ import annotations
 
-from alembic.util.exc import CommandError
 from sqlalchemy import delete, func, select
-from sqlalchemy.exc import SQLAlchemyError
 
 from pulumi_mlenv.errors import MlenvError
 from pulumi_mlenv.workspace._image_store import ImageStore
@@ -39,10 +37,12 @@ from pulumi_mlenv.workspace._tables import (
     shared_engine,
 )
 from pulumi_mlenv.workspace._version_store import VersionStore
+from pulumi_mlenv.workspace.reconnect import reconnect_methods
 from pulumi_mlenv.workspace.records import (
     ComputeTargetRecord,
 )
-from pulumi_mlenv.workspace.schema import SchemaTooNew, driver_hint, upgrade
+from pulumi_mlenv.workspace.schema import SchemaTooNew, driver_hint, opening_errors, upgrade
+from pulumi_mlenv.workspace.sqlite_file import check_sqlite_url
 
 __all__ = ["KEEP", "Pairs", "Workspace"]
 
@@ -61,11 +61,12 @@ class Workspace(VersionStore, ImageStore, LeaseStore):
     def __init__(self, url: str) -> None:
         try:
             self.url = normalise_url(url)
+            check_sqlite_url(self.url)
             self._engine, self._shared = shared_engine(self.url)
             upgrade(self._engine, self.url, _safe_url(self.url))
         except SchemaTooNew:
             raise
-        except (ValueError, ImportError, OSError, SQLAlchemyError, CommandError) as exc:
+        except opening_errors() as exc:
             shown = _safe_url(url)
             reason = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
             raise MlenvError(f"opening workspace {shown}: {reason}{driver_hint(exc)}") from None
@@ -110,3 +111,8 @@ class Workspace(VersionStore, ImageStore, LeaseStore):
         """All compute targets, by name."""
         with self._tx() as s:
             return [_target(r) for r in s.scalars(select(ComputeTargetRow).order_by("name"))]
+
+
+# A PostgreSQL restart under a command: a step waits for the server and runs once more.
+for _part in (Workspace, VersionStore, ImageStore, LeaseStore):
+    reconnect_methods(_part, skip=frozenset({"close", "build_lease"}))
