@@ -5,7 +5,8 @@ can sit in a Pulumi provider). Containers use the host's network: the engine
 here runs without a bridge, and users' engines may too.
 
 A job's container: the image by digest (pulled from the registry its
-reference names when the engine lacks it, R8/R14), the source snapshot
+reference names when the engine lacks it, built on first remote use; the global registry first,
+then the workspace's), the source snapshot
 mounted read-only at ``/mlenv/source`` (the working folder), the outputs
 folder read-write at ``/mlenv/outputs``, the environment's variables set,
 the caller's user and group (outputs belong to whoever ran), and the

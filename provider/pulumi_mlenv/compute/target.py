@@ -1,4 +1,5 @@
-"""Where scripts run (R3): one small interface, several targets.
+"""Where scripts run (a run is environment, target and script): one small interface, several
+targets.
 
 ``LocalTarget`` runs a host process; ``DockerTarget`` (``docker_target``) a
 container on a Docker engine reached by URL; ``SparkTarget``

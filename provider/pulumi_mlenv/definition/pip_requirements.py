@@ -252,7 +252,7 @@ def requirement_key(canonical: str) -> str:
 
 
 def is_pinned_requirement(canonical: str) -> bool:
-    """True when the requirement allows one artifact only (R16): a single
+    """True when the requirement allows one artifact only (unpinned packages are locked): a single
     ``==`` without wildcard, a ``===``, a VCS URL at a full commit id, or an
     archive URL carrying its digest (``#sha256=...``). A VCS branch or tag,
     or an archive URL without a digest, can change under the same text."""

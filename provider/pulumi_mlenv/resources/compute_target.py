@@ -1,4 +1,5 @@
-"""The ComputeTarget resource: where scripts run (R3), recorded in the
+"""The ComputeTarget resource: where scripts run (a run is environment, target and script),
+recorded in the
 workspace: ``local`` (a host process), ``docker`` (an engine by URL:
 ``unix://``, ``tcp://`` or ``ssh://``), ``spark`` (a standalone cluster's
 master, ``spark://host:7077``) or ``ray`` (a Ray cluster's Jobs API,

@@ -1,5 +1,5 @@
 """The environment use cases: from a resource's inputs (or a file) to a
-resolved definition, then to an image and a registered version (R6).
+resolved definition, then to an image and a registered version (registered on first use).
 
 Each use case opens the workspace once, and closes it. The Pulumi provider
 in ``resources/`` and the CLI only translate to and from these calls.
@@ -137,9 +137,11 @@ def provision(
     holder: str | None = None,
     outside: Outside | None = None,
 ) -> Provisioned:
-    """Ensure the image (reuse by hash or build, R14) then register the
-    version in the workspace (R6), held by ``holder`` (``project/stack``). A
-    new name with a known hash builds nothing (R13, R15). A failed build
+    """Ensure the image (reuse by hash or build, the global registry first, then the workspace's)
+    then register the
+    version in the workspace (registered on first use), held by ``holder`` (``project/stack``). A
+    new name with a known hash builds nothing (reuse by hash; names and versions do not change the
+    hash). A failed build
     raises before anything is registered. A forced rebuild keeps the version:
     same number, hash and definition, now at the new digest.
     ``workspace_url`` defaults to the settings' workspace."""

@@ -1,10 +1,10 @@
 """What a run needs of its environment, and the job a target runs.
 
 ``prepare_environment``: a definition file or folder is registered exactly
-as the ``Environment`` resource would register it (R6) and its image
+as the ``Environment`` resource would register it (registered on first use) and its image
 ensured; ``NAME[:VERSION]`` reads a registered version. ``plan_job``: what
 the target needs: the image by digest (``docker``), the virtualenv keyed by
-hash (``local``, R7/R9), that virtualenv packed once per hash with the
+hash (``local``, made once per hash), that virtualenv packed once per hash with the
 definition's Spark packages (``spark``), or run through ``py_executable``
 with the cluster's Ray beside it (``ray``, see ``service.ray_environment``).
 """
@@ -160,7 +160,8 @@ def prepare_environment(
     *,
     outside: Outside | None = None,
 ) -> Prepared:
-    """A definition file or folder (registered now, R6), else ``NAME[:VERSION]``."""
+    """A definition file or folder (registered now, on first use), else
+    ``NAME[:VERSION]``."""
     io = outside_or_real(outside)
     if Path(reference).expanduser().exists():
         env = _from_definition(

@@ -1,9 +1,10 @@
-"""Runs (R3): an environment, a compute target and a script become a
+"""Runs (a run is environment, target and script): an environment, a compute target and a script
+become a
 recorded run.
 
 ``submit`` checks the script, source and target before anything starts,
 resolves the environment (a definition file is registered exactly as the
-``Environment`` resource would register it, R6; ``NAME[:VERSION]`` reads a
+``Environment`` resource would register it, registered on first use; ``NAME[:VERSION]`` reads a
 registered version), gets what the target needs (the image by digest for
 ``docker``; a virtualenv keyed by hash for ``local``; that virtualenv packed
 once per hash for ``spark``; that virtualenv with the cluster's Ray beside

@@ -1,4 +1,5 @@
-"""Run records (R3, R6): what ran, with what, where, and how it ended.
+"""Run records (a run is environment, target and script; registered on first use): what ran, with
+what, where, and how it ended.
 
 A run points at an environment version *and* at what that version was when
 the run started: its hash, the image by digest and the lock. A rerun reads
@@ -18,6 +19,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from pulumi_mlenv.errors import MlenvError
+from pulumi_mlenv.workspace._base import StoreBase
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -125,7 +127,7 @@ def _record(row: RunRow) -> RunRecord:
     )
 
 
-class RunStore:
+class RunStore(StoreBase):
     """Run records in the workspace at ``url`` (any URL ``Workspace`` takes).
 
     Every method is one short transaction; open one store per operation in
@@ -136,9 +138,6 @@ class RunStore:
         from pulumi_mlenv.workspace.schema import open_migrated
 
         self.url, self._engine = open_migrated(url, "the workspace's runs")
-
-    def close(self) -> None:
-        self._engine.dispose()
 
     def _session(self) -> Session:
         from sqlalchemy.orm import Session
