@@ -91,7 +91,8 @@ def user_errors() -> Iterator[None]:
                         )
     except SpecError as err:
         count = len(err.problems)
-        err_console.print(f"error: invalid definition ({count} problem{'s' * (count != 1)}):")
+        heading = getattr(err, "heading", "invalid definition")
+        err_console.print(f"error: {heading} ({count} problem{'s' * (count != 1)}):", markup=False)
         for problem in err.problems:
             err_console.print(f"  {problem}", markup=False)
         raise typer.Exit(EXIT_INVALID) from None

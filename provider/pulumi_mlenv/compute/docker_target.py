@@ -5,12 +5,14 @@ can sit in a Pulumi provider). Containers use the host's network: the engine
 here runs without a bridge, and users' engines may too.
 
 A job's container: the image by digest (pulled from the registry its
-reference names when the engine lacks it, R8/R14), the source snapshot
-mounted read-only at ``/mlenv/source`` (the working folder), the outputs
-folder read-write at ``/mlenv/outputs``, the environment's variables set,
-the caller's user and group (outputs belong to whoever ran), and the
-container removed afterwards, whatever happened. Bind mounts name paths on
-the engine's host: a remote engine needs the folders there too.
+reference names when the engine lacks it, R8/R14), the run's working copy
+of the source mounted at ``/mlenv/source`` (the working folder; its
+``outputs`` links to ``../outputs``) and the outputs folder beside it at
+``/mlenv/outputs``, so ``./outputs`` is the run's outputs as on the host,
+the environment's variables set, the caller's user and group (outputs
+belong to whoever ran), and the container removed afterwards, whatever
+happened. Bind mounts name paths on the engine's host: a remote engine
+needs the folders there too.
 """
 
 from __future__ import annotations
@@ -326,7 +328,8 @@ def container_options(job: Job, uid: int, gid: int) -> dict[str, Any]:
             "PYTHONUNBUFFERED": "1",
         },
         "volumes": {
-            str(job.source): {"bind": SOURCE_MOUNT, "mode": "ro"},
+            # The run's own copy: the snapshot it came from is never mounted.
+            str(job.source): {"bind": SOURCE_MOUNT, "mode": "rw"},
             str(job.outputs): {"bind": OUTPUTS_MOUNT, "mode": "rw"},
         },
         "network_mode": "host",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pulumi_mlenv.compute import ComputeTarget, DockerTarget, LocalTarget, SparkTarget
 from pulumi_mlenv.config import Settings
-from pulumi_mlenv.errors import SpecError
+from pulumi_mlenv.errors import RUN_HEADING, SpecError
 from pulumi_mlenv.workspace import ComputeTargetRecord
 
 __all__ = ["BUILTIN_TARGETS", "compute_targets", "resolve_compute"]
@@ -37,10 +37,14 @@ def _target(record: ComputeTargetRecord, settings: Settings) -> ComputeTarget:
         return DockerTarget(record.url or settings.docker_host)
     if record.kind == "spark":
         if not record.url:
-            raise SpecError.at("compute", f"spark target {record.name!r} has no master URL")
+            raise SpecError.at(
+                "compute", f"spark target {record.name!r} has no master URL", heading=RUN_HEADING
+            )
         return SparkTarget(record.url, settings.spark_home, str(settings.cache_dir))
     raise SpecError.at(
-        "compute", f"compute target {record.name!r} has unknown kind {record.kind!r}"
+        "compute",
+        f"compute target {record.name!r} has unknown kind {record.kind!r}",
+        heading=RUN_HEADING,
     )
 
 
@@ -57,4 +61,5 @@ def resolve_compute(
     raise SpecError.at(
         "compute", f"unknown compute target {name!r}",
         f"use one of: {known} (mlenv compute list; mlenv compute add registers one)",
+        heading=RUN_HEADING,
     )  # fmt: skip

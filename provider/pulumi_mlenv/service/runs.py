@@ -25,7 +25,7 @@ from pathlib import Path
 
 from pulumi_mlenv.compute import ComputeTarget, Job
 from pulumi_mlenv.config import Settings
-from pulumi_mlenv.errors import MlenvError, SpecError
+from pulumi_mlenv.errors import RUN_HEADING, MlenvError, SpecError
 from pulumi_mlenv.service.compute_targets import (
     BUILTIN_TARGETS,
     compute_targets,
@@ -110,6 +110,7 @@ def locate_script(script: str, source: str | None) -> tuple[Path, str]:
             raise SpecError.at(
                 "source", f"source folder {source!r} does not exist",
                 "give the folder that holds the script and what it reads",
+                heading=RUN_HEADING,
             )  # fmt: skip
         folder = folder.resolve()
         candidate = Path(script).expanduser()
@@ -122,18 +123,23 @@ def locate_script(script: str, source: str | None) -> tuple[Path, str]:
             raise SpecError.at(
                 "script", f"script {script!r} not found in {folder} nor in the current folder",
                 "give a path relative to --source",
+                heading=RUN_HEADING,
             )  # fmt: skip
         if not path.is_relative_to(folder):
             raise SpecError.at(
                 "script",
                 f"script {script!r} is outside the source folder {folder}",
                 "put it in the source folder, or give a source folder that holds it",
+                heading=RUN_HEADING,
             )
         return folder, path.relative_to(folder).as_posix()
     path = Path(script).expanduser()
     if not path.is_file():
         raise SpecError.at(
-            "script", f"script {script!r} not found", "give the path of a Python file"
+            "script",
+            f"script {script!r} not found",
+            "give the path of a Python file",
+            heading=RUN_HEADING,
         )
     path = path.resolve()
     return path.parent, path.name
@@ -159,7 +165,7 @@ def _run(
     events: Events,
     rerun_of: RunRecord | None = None,
 ) -> Submitted:
-    from pulumi_mlenv.service.sources import snapshot
+    from pulumi_mlenv.service.sources import snapshot, working_copy
 
     if rerun_of is not None:
         source_hash, snap = rerun_of.source_hash, source_folder
@@ -180,6 +186,8 @@ def _run(
     )
     plan = plan_job(target_record.kind, target, env, base, settings, events)
     outputs.mkdir(parents=True)  # only once the environment is ready for the target
+    # The script works in a copy: the snapshot stays what was hashed, for reruns.
+    plan = replace(plan, job=replace(plan.job, source=working_copy(snap, folder)))
     store = RunStore(workspace_url)
     try:
         record = store.add(
