@@ -26,16 +26,31 @@ console = out
 
 
 class _Progress:
-    """A live table of build steps with their state and elapsed seconds."""
+    """Build steps on stderr: a live table on a terminal; elsewhere (a log
+    file, CI, a pipe) one plain line per finished step, never redrawn."""
 
-    def __init__(self) -> None:
+    def __init__(self, live: bool | None = None) -> None:
         self.started = time.monotonic()
         self.steps: dict[int, tuple[str, str, float | None]] = {}
+        self.is_live = err_console.is_terminal if live is None else live
         self.live = Live(self._table(), console=err_console, refresh_per_second=4)
 
+    def __enter__(self) -> _Progress:
+        if self.is_live:
+            self.live.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.is_live:
+            self.live.stop()
+
     def __call__(self, event: StepEvent) -> None:
+        previous = self.steps.get(event.number)
         self.steps[event.number] = (event.name, event.status, event.seconds)
-        self.live.update(self._table())
+        if self.is_live:
+            self.live.update(self._table())
+        elif event.status != "started" and (previous is None or previous[1] != event.status):
+            err_console.print(step_line(event), markup=False)
 
     def _table(self) -> Table:
         elapsed = time.monotonic() - self.started
@@ -46,6 +61,12 @@ class _Progress:
         for name, status, seconds in list(self.steps.values())[-12:]:
             table.add_row(name[:90], status, f"{seconds:.1f}" if seconds is not None else "")
         return table
+
+
+def step_line(event: StepEvent) -> str:
+    """``done  2.1 s  [mlenv-deps 3/5] RUN uv pip install ...``: a finished step, one line."""
+    seconds = f"{event.seconds:5.1f} s" if event.seconds is not None else "      -"
+    return f"{event.status:<6} {seconds}  {event.name}"
 
 
 @env_app.command("build")
@@ -82,7 +103,7 @@ def build(
         resolved = resolve(load_definition(path, root=root), settings)
         progress = _Progress()
         try:
-            with progress.live:
+            with progress:
                 result = provision(resolved, settings=settings, force=force, progress=progress)
         except MlenvError:
             err_console.line()  # the error on a line of its own, under the table
@@ -140,7 +161,7 @@ def details(
     with user_errors():
         settings = Settings.from_env()
         info = image_details(query, settings=settings)
-        created = shown_date(info.created)
+        created = shown_date(info.created, info.recorded_at)
         if as_json:
             print_json(
                 {
@@ -184,14 +205,16 @@ def details(
             console.print(info.dockerfile, markup=False)
 
 
-def shown_date(created: str | None) -> str:
+def shown_date(created: str | None, recorded_at: str | None = None) -> str:
     """A creation date as people read it. Reproducible builds fix every
-    timestamp to the epoch (SOURCE_DATE_EPOCH=0): say so instead of showing
-    1970-01-01 as if it were when the image was made."""
+    timestamp to the epoch (SOURCE_DATE_EPOCH=0): show when the workspace
+    recorded the build instead of 1970-01-01 ("56 years ago")."""
     if not created:
-        return "-"
+        return recorded_at or "-"
     if created.startswith("1970-01-01T00:00:00"):
-        return "reproducible build: no timestamp"
+        if recorded_at:
+            return f"{recorded_at} (built; the image's own date is fixed by the reproducible build)"
+        return "not recorded (the image's own date is fixed by the reproducible build)"
     return created
 
 

@@ -150,6 +150,8 @@ def _execute(call: Any, as_json: bool) -> None:
         err_console.print(
             f"run {record.id} completed; outputs in {record.outputs_path}", markup=False
         )
+    elif record.compute_kind == "spark":  # one line: Spark's tail is its Java stack
+        err_console.print(spark_failure_line(record), markup=False)
     else:
         tail = log_tail(record, TAIL_LINES)
         err_console.print(
@@ -160,6 +162,18 @@ def _execute(call: Any, as_json: bool) -> None:
         if tail:
             err_console.print(tail, markup=False)
     raise typer.Exit(record.exit_code or 0)
+
+
+def spark_failure_line(record: Any) -> str:
+    """``run ID failed with exit code N: ValueError: bad input; full log: PATH``."""
+    from pulumi_mlenv.service.runs import failure_reason
+
+    reason = failure_reason(record)
+    return (
+        f"run {record.id} failed with exit code {record.exit_code}"
+        + (f": {reason}" if reason else "")
+        + f"; full log: {record.logs_path}"
+    )
 
 
 @run_app.command("submit")

@@ -4,14 +4,14 @@ environments changed over time, read from the workspace
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from pulumi_mlenv.cli.env_commands import env_app
-from pulumi_mlenv.cli.main import out, user_errors
+from pulumi_mlenv.cli.main import user_errors
+from pulumi_mlenv.cli.output import JsonOpt, emit, line, out
 from pulumi_mlenv.config import Settings
 
 __all__ = ["explain_versions", "is_version_label", "register"]
@@ -23,7 +23,7 @@ def versions_command(
     all_: Annotated[
         bool, typer.Option("--all", help="Archived versions too (nothing holds them).")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON list on stdout.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """List environment versions: hash, image, status, holders and dates.
 
@@ -57,7 +57,7 @@ def versions_command(
             }
             for r in records
         ]
-        typer.echo(json.dumps(rows, indent=2))
+        emit(rows)
         return
     table = Table(title="Environment versions", show_lines=False)
     for column in ("name", "version", "hash", "image", "status", "holders", "registered"):
@@ -88,14 +88,26 @@ def is_version_label(text: str) -> bool:
     return bool(sep and name and version and "/" not in text and not Path(text).exists())
 
 
-def explain_versions(old: str, new: str) -> None:
+def explain_versions(old: str, new: str, as_json: bool = False) -> None:
     """Print why two registered versions differ: definition, then installed packages."""
     from pulumi_mlenv.service.history import explain_versions as explain
 
     with user_errors():
         difference = explain(old, new, Settings.from_env().workspace_url)
-    for line in difference.lines():
-        out.print(line, markup=False)
+    if as_json:
+        emit(
+            {
+                "old": difference.old,
+                "new": difference.new,
+                "same_hash": difference.same_hash,
+                "reasons": list(difference.definition),
+                "installed": list(difference.lock),
+                "installed_known": difference.lock_known,
+            }
+        )
+        return
+    for text in difference.lines():
+        line(text)
 
 
 def register(app: typer.Typer) -> None:

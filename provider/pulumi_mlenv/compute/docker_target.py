@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pulumi_mlenv.compute.job import OUTPUTS_VARIABLE, Job, Sink
+from pulumi_mlenv.compute.pull_progress import PullProgress
 from pulumi_mlenv.errors import EngineError, SpecError
 
 __all__ = [
@@ -352,20 +353,16 @@ def _ensure_image(
     repository, _, digest = image.partition("@")
     auth = {"username": login[0], "password": login[1]} if login else None
     on_progress(f"pulling {image}")
-    layers: dict[str, tuple[int, int]] = {}
+    pull = PullProgress()
     last = 0.0
     for event in client.api.pull(
         repository, tag=digest or None, stream=True, decode=True, auth_config=auth
     ):
         if "error" in event:
             raise EngineError(f"pulling {image}: {event['error']}")
-        detail = event.get("progressDetail") or {}
-        if event.get("id") and detail.get("total"):
-            layers[event["id"]] = (int(detail.get("current", 0)), int(detail["total"]))
+        pull.add(event)
         now = time.monotonic()
-        if layers and now - last > 0.5:
-            done = sum(c for c, _ in layers.values()) / 1e6
-            total = sum(t for _, t in layers.values()) / 1e6
-            on_progress(f"pulling {image}: {len(layers)} layers, {done:.1f}/{total:.1f} MB")
+        if pull.layers and now - last > 0.5:
+            on_progress(f"pulling {image}: {pull.line()}")
             last = now
     on_progress(f"pulled {image}")

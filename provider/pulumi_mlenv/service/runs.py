@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pulumi_mlenv.compute import ComputeTarget, Job
+from pulumi_mlenv.compute.spark_output import SparkOutput
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.errors import RUN_HEADING, MlenvError, SpecError
 from pulumi_mlenv.service.compute_targets import (
@@ -211,16 +212,23 @@ def _run(
                 rerun_of=rerun_of.id if rerun_of else None,
             )
         )
+        # The log keeps everything; a Spark run's stream shows the script's
+        # lines and warnings, not Spark's chatter.
+        shown = SparkOutput() if target_record.kind == "spark" else None
         with log_path.open("w", encoding="utf-8") as log:
 
             def output(text: str) -> None:
                 log.write(text)
                 log.flush()
-                events.on_output(text)
+                text = shown.feed(text) if shown is not None else text
+                if text:
+                    events.on_output(text)
 
             try:
                 store.mark_running(run_id)
                 code = target.execute(plan.job, output, events.on_progress)
+                if shown is not None and (rest := shown.flush()):
+                    events.on_output(rest)
             except KeyboardInterrupt:
                 store.finish(run_id, RunStatus.CANCELLED, None, "interrupted")
                 raise
@@ -342,3 +350,14 @@ def log_tail(record: RunRecord, lines: int = 20) -> str:
     if not path.is_file():
         return ""
     return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+
+
+def failure_reason(record: RunRecord) -> str | None:
+    """The last exception line of a failed run's log (``ValueError: bad
+    input``); None when there is none or the log is gone."""
+    from pulumi_mlenv.compute.spark_output import failure_reason as last_exception
+
+    path = Path(record.logs_path)
+    if not path.is_file():
+        return None
+    return last_exception(path.read_text(encoding="utf-8", errors="replace"))
