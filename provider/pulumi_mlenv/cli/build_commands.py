@@ -12,7 +12,8 @@ from rich.live import Live
 from rich.table import Table
 
 from pulumi_mlenv.cli.env_commands import RootOpt, env_app
-from pulumi_mlenv.cli.main import err_console, out, print_json, user_errors
+from pulumi_mlenv.cli.main import err_console, user_errors
+from pulumi_mlenv.cli.output import JsonOpt, emit, line, out
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.errors import MlenvError
 
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
 __all__ = ["image_app", "register"]
 
 image_app = typer.Typer(name="image", help="Environment images: details by hash, ref or version.")
-console = out
 
 
 class _Progress:
@@ -76,9 +76,7 @@ def build(
         bool,
         typer.Option("--force", help="rebuild even when an image with this hash exists"),
     ] = False,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object instead of the reference.")
-    ] = False,
+    as_json: JsonOpt = False,
     root: RootOpt = None,
 ) -> None:
     """Build (or reuse) the image of a definition, register the version in the
@@ -116,7 +114,7 @@ def build(
             f"{resolved.spec.name}:{result.version} (image hash {resolved.hash[:12]})"
         )
         if as_json:
-            print_json(
+            emit(
                 {
                     "image": result.image,
                     "name": resolved.spec.name,
@@ -131,7 +129,7 @@ def build(
                 }
             )
         else:
-            console.print(result.image, markup=False)
+            line(result.image)
 
 
 @image_app.command("details")
@@ -143,7 +141,7 @@ def details(
             "or NAME[:VERSION]"
         ),
     ],
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Show what is known about an environment image: where it is, its hash,
     size, base image, the versions that use it, its lock and Dockerfile.
@@ -163,7 +161,7 @@ def details(
         info = image_details(query, settings=settings)
         created = shown_date(info.created, info.recorded_at)
         if as_json:
-            print_json(
+            emit(
                 {
                     "image": info.image,
                     "registry": info.registry,
@@ -199,10 +197,10 @@ def details(
         ]
         for key, value in rows:
             table.add_row(key, value)
-        console.print(table)
+        out.print(table)
         if info.dockerfile:
-            console.print("Dockerfile:", style="bold")
-            console.print(info.dockerfile, markup=False)
+            line("Dockerfile:")
+            line(info.dockerfile)
 
 
 def shown_date(created: str | None, recorded_at: str | None = None) -> str:

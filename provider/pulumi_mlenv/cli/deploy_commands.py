@@ -3,16 +3,15 @@ being served, from the workspace (``MLENV_WORKSPACE``)."""
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from pulumi_mlenv.cli.main import EXIT_FAILED, err_console, user_errors
+from pulumi_mlenv.cli.output import JsonOpt, emit, out
 from pulumi_mlenv.config import Settings
 
 __all__ = ["deployment_app", "endpoint_app", "register"]
@@ -25,8 +24,6 @@ deployment_app = typer.Typer(
     help="Deployments: models served as web services from their environment.",
     no_args_is_help=True,
 )
-out = Console(highlight=False, soft_wrap=True)
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (for scripts).")]
 
 
 def register(app: typer.Typer) -> None:
@@ -51,7 +48,7 @@ def endpoint_list(as_json: JsonOpt = False) -> None:
             }
             for r in records
         ]
-        out.print_json(json.dumps(rows))
+        emit(rows)
         return
     table = Table(title="Endpoints")
     for column in ("name", "scoring uri", "traffic"):
@@ -117,7 +114,7 @@ def deployment_list(as_json: JsonOpt = False) -> None:
             }
             for r in records
         ]
-        out.print_json(json.dumps(rows))
+        emit(rows)
         return
     table = Table(title="Deployments")
     for column in ("name", "model", "environment", "scoring uri", "status"):

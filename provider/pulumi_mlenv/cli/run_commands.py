@@ -10,20 +10,15 @@ container or Spark application) and records it cancelled (exit 130).
 
 from __future__ import annotations
 
-import json
-import signal
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from types import FrameType
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.status import Status
 from rich.table import Table
 
 from pulumi_mlenv.cli.main import err_console, user_errors
+from pulumi_mlenv.cli.output import JsonOpt, emit, line, out
+from pulumi_mlenv.cli.run_progress import Progress, sigterm_as_interrupt
 from pulumi_mlenv.config import Settings
 
 __all__ = ["compute_app", "register", "run_app"]
@@ -39,62 +34,8 @@ compute_app = typer.Typer(
     help="Compute targets: local (this host), docker (an engine) and spark (a cluster).",
     no_args_is_help=True,
 )
-# Piped output is read by scripts: wide enough that no table cell is cut.
-out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 EXIT_CANCELLED = 130
-JsonOption = Annotated[bool, typer.Option("--json", help="Print the run as one JSON object.")]
 TAIL_LINES = 20
-
-
-class _Progress:
-    """One line on stderr that shows the latest progress message: a live
-    status on a terminal, plain lines otherwise. Stops before the script's
-    output starts."""
-
-    def __init__(self) -> None:
-        self._status: Status | None = None
-        self._build_steps: dict[int, str] = {}
-
-    def message(self, text: str) -> None:
-        if not err_console.is_terminal:
-            err_console.print(f"… {text}", markup=False)
-            return
-        if self._status is None:
-            self._status = err_console.status(text)
-            self._status.start()
-        else:
-            self._status.update(text)
-
-    def build(self, event: Any) -> None:
-        """A BuildKit step event: the line says which step the build is at."""
-        first = not self._build_steps
-        self._build_steps[event.number] = event.status
-        if not err_console.is_terminal:  # a log file: one line, not one per step
-            if first:
-                self.message("building image")
-            return
-        done = sum(1 for s in self._build_steps.values() if s in ("done", "cached"))
-        self.message(f"building image: {done}/{len(self._build_steps)} steps, {event.name[:70]}")
-
-    def stop(self) -> None:
-        if self._status is not None:
-            self._status.stop()
-            self._status = None
-
-
-@contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM raises ``KeyboardInterrupt`` like Ctrl-C, so that the run is
-    stopped and recorded cancelled either way."""
-
-    def interrupt(_signum: int, _frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 _SHOWN = {"env_name", "env_version", "env_hash", "image", "logs_path", "outputs_path"}
@@ -125,7 +66,7 @@ def _execute(call: Any, as_json: bool) -> None:
     script's exit code."""
     from pulumi_mlenv.service.runs import Events, log_tail
 
-    progress = _Progress()
+    progress = Progress()
     stream = sys.stderr if as_json else sys.stdout
 
     def output(text: str) -> None:
@@ -135,7 +76,7 @@ def _execute(call: Any, as_json: bool) -> None:
 
     events = Events(on_output=output, on_progress=progress.message, on_build=progress.build)
     try:
-        with user_errors(), _sigterm_as_interrupt():
+        with user_errors(), sigterm_as_interrupt():
             try:
                 result = call(events)
             finally:
@@ -145,7 +86,7 @@ def _execute(call: Any, as_json: bool) -> None:
         raise typer.Exit(EXIT_CANCELLED) from None
     record = result.record
     if as_json:
-        out.print(json.dumps(_as_json(record), indent=2), markup=False)
+        emit(_as_json(record))
     if record.status.value == "completed":
         err_console.print(
             f"run {record.id} completed; outputs in {record.outputs_path}", markup=False
@@ -205,7 +146,7 @@ def submit_command(
             "script's folder).",
         ),
     ] = None,
-    as_json: JsonOption = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Run SCRIPT in an environment on a compute target and record the run.
 
@@ -237,7 +178,7 @@ def submit_command(
 @run_app.command("rerun")
 def rerun_command(
     run_id: Annotated[str, typer.Argument(help="A run id (or its first characters).")],
-    as_json: JsonOption = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Run a recorded run again with the same image digest, lock, source
     snapshot, arguments and compute target, whatever the environment's
@@ -256,7 +197,7 @@ def rerun_command(
 @run_app.command("list")
 def list_command(
     limit: Annotated[int, typer.Option("--limit", "-n", help="How many runs, newest first.")] = 20,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """List the latest runs, newest first.
 
@@ -269,7 +210,7 @@ def list_command(
     with user_errors():
         records = list_runs(Settings.from_env().workspace_url, limit)
     if as_json:
-        out.print(json.dumps([_as_json(r) for r in records], indent=2), markup=False)
+        emit([_as_json(r) for r in records])
         return
     table = Table(title="Runs", title_justify="left")
     for column in ("id", "status", "exit", "environment", "compute", "script", "started"):
@@ -292,7 +233,7 @@ def list_command(
 @run_app.command("show")
 def show_command(
     run_id: Annotated[str, typer.Argument(help="A run id (or its first characters).")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Show everything recorded about a run: environment version, hash,
     image digest, lock, source hash, status, times, logs and outputs.
@@ -306,7 +247,7 @@ def show_command(
     with user_errors():
         record = get_run(run_id, Settings.from_env().workspace_url)
     if as_json:
-        out.print(json.dumps(_as_json(record), indent=2), markup=False)
+        emit(_as_json(record))
         return
     table = Table(show_header=False, box=None)
     rows = [
@@ -360,7 +301,7 @@ def logs_command(
 
 @compute_app.command("list")
 def compute_list_command(
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """List the compute targets: the built-in local and docker, and those
     registered in the workspace (mlenv compute add, the ComputeTarget
@@ -377,7 +318,7 @@ def compute_list_command(
         targets = compute_targets(settings, settings.workspace_url)
     if as_json:
         rows = [{"name": t.name, "kind": t.kind, "url": t.url} for t in targets]
-        out.print(json.dumps(rows, indent=2), markup=False)
+        emit(rows)
         return
     table = Table(title="Compute targets", title_justify="left")
     for column in ("name", "kind", "url"):
@@ -395,6 +336,7 @@ def compute_add_command(
         str | None,
         typer.Option("--url", help="Engine URL (docker) or master URL spark://host:7077 (spark)."),
     ] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Register (or replace) a compute target in the workspace. The target
     is not contacted: a run checks it first.
@@ -409,12 +351,16 @@ def compute_add_command(
 
     with user_errors():
         target = add_target(name, kind, url, Settings.from_env().workspace_url)
-    out.print(f"{name}: {target.kind} {target.url or ''}".rstrip(), markup=False)
+    if as_json:
+        emit({"name": name, "kind": target.kind, "url": target.url})
+    else:
+        line(f"{name}: {target.kind} {target.url or ''}".rstrip())
 
 
 @compute_app.command("remove")
 def compute_remove_command(
     name: Annotated[str, typer.Argument(help="The target's name.")],
+    as_json: JsonOpt = False,
 ) -> None:
     """Remove a registered compute target (recorded runs keep its name and URL)."""
     from pulumi_mlenv.service.targets import forget_target
@@ -424,6 +370,10 @@ def compute_remove_command(
     if not removed:
         err_console.print(f"error: no compute target {name!r} in the workspace", markup=False)
         raise typer.Exit(1)
+    if as_json:
+        emit({"name": name, "removed": True})
+    else:
+        line(f"removed compute target {name}")
 
 
 def register(app: typer.Typer) -> None:
