@@ -7,6 +7,9 @@ deployments, with traffic weights (blue/green, canary), served by HAProxy.
   reloads gracefully and no deployment restarts; a new name or port is a
   replace. A proxy that refresh found stopped is replaced.
 - ``delete``: the proxy stops and its port is freed.
+- Weights set outside Pulumi (``mlenv endpoint traffic``) are drift: the
+  diff compares the program's with the workspace's and says so (an update
+  sets the program's again); a refresh takes the workspace's into the state.
 """
 
 from __future__ import annotations
@@ -88,8 +91,32 @@ class EndpointProvider(MlenvProvider):
                 if old_at[k] != new_at[k]
             ]
             say(name, f"update: traffic {', '.join(words)} (proxy reload, no restart)")
-        changed = changed or olds.get("workspace") != news.get("workspace")
+        drifted = not changed and self._drift(name, olds, news)
+        changed = changed or drifted or olds.get("workspace") != news.get("workspace")
         return DiffResult(changes=bool(replaces) or changed, replaces=replaces)
+
+    def _drift(self, name: str, olds: dict[str, Any], news: dict[str, Any]) -> bool:
+        """Weights changed outside Pulumi (``mlenv endpoint traffic``): the
+        workspace's differ from the program's; said in words, and an update
+        sets the program's again."""
+        from pulumi_mlenv.service import endpoints
+
+        if is_unknown(news.get("deployments")) or not olds.get("workspace"):
+            return False
+        live = endpoints.live_weights(name, workspace_url=str(olds["workspace"]))
+        wanted = _weights(news.get("deployments"))
+        if live is None or live == wanted:
+            return False
+        words = [
+            f"{k} {live.get(k, 'absent')} -> {wanted.get(k, 'removed')}"
+            for k in sorted(set(live) | set(wanted))
+            if live.get(k) != wanted.get(k)
+        ]
+        say(
+            name,
+            f"update: traffic changed outside Pulumi; back to the program's: {', '.join(words)}",
+        )
+        return True
 
     def _apply(self, props: dict[str, Any]) -> dict[str, Any]:
         from pulumi_mlenv.service import endpoints
@@ -126,6 +153,15 @@ class EndpointProvider(MlenvProvider):
         state = endpoints.endpoint_state(id_, workspace_url=str(props.get("workspace")))
         outs = dict(props)
         outs["status"] = "running" if state is not None and state.running else "stopped"
+        # Weights set outside Pulumi (mlenv endpoint traffic) become the state.
+        live = endpoints.live_weights(id_, workspace_url=str(props.get("workspace")))
+        if live is not None and live != _weights(props.get("deployments")):
+            say(id_, f"traffic changed outside Pulumi: {live}", warn=True)
+            outs["deployments"] = [
+                {**item, "weight": live.get(str(item.get("name")), 0)}
+                for item in props.get("deployments") or []
+                if isinstance(item, Mapping)
+            ]
         if outs["status"] != props.get("status"):
             say(id_, f"proxy {outs['status']}; the next up starts it again", warn=True)
         inputs = {k: v for k, v in outs.items() if k not in _OUTPUTS}

@@ -27,6 +27,7 @@ __all__ = [
     "endpoint_state",
     "invoke",
     "list_endpoints",
+    "live_weights",
     "remove_endpoint",
 ]
 
@@ -173,6 +174,18 @@ def remove_endpoint(name: str, *, workspace_url: str) -> bool:
         HAProxy(Path(record.home), record.port).stop()
         store.delete_endpoint(name)
     return True
+
+
+def live_weights(name: str, *, workspace_url: str) -> dict[str, int] | None:
+    """The weights the workspace records for endpoint ``name`` (whoever set
+    them: a Pulumi update or ``mlenv endpoint traffic``); None when unknown
+    or the workspace cannot be read."""
+    try:
+        with ServingStore(workspace_url) as store:
+            record = store.get_endpoint(name)
+    except MlenvError:
+        return None
+    return None if record is None else {n: w for n, _, w in record.backends}
 
 
 def list_endpoints(*, workspace_url: str) -> list[EndpointRecord]:
