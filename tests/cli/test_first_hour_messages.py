@@ -210,10 +210,10 @@ def test_a_deleted_image_is_named_by_a_well_formed_reference(tmp_path: Path) -> 
     spec = parse_definition(
         {"name": "train", "python": {"conda": {"dependencies": [{"pip": ["six==1.16.0"]}]}}}
     )
-    done = provision(resolve(spec, settings, backends=world.backends()), settings=settings,
-                     backends=world.backends())  # fmt: skip
+    done = provision(resolve(spec, settings, outside=world.outside()), settings=settings,
+                     outside=world.outside())  # fmt: skip
     digest = done.image.split("@", 1)[1]
     world.images.pop(digest)  # gc deleted it from the registry
     with pytest.raises(MlenvError) as info:
-        image_details("train:1", settings=settings, backends=world.backends())
+        image_details("train:1", settings=settings, outside=world.outside())
     assert str(info.value) == f"no image 127.0.0.1:5000/mlenv/env@{digest} in the registry"

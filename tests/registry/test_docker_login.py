@@ -16,7 +16,7 @@ from registry_helpers import free_port
 
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.errors import RegistryError
-from pulumi_mlenv.service.backends import real_backends
+from pulumi_mlenv.service.compose import real_outside
 from support.auth_registry import Login, auth_registry
 
 pytestmark = pytest.mark.docker
@@ -37,7 +37,7 @@ def test_without_a_login_the_private_registry_refuses(
     private: Login, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "empty"))
-    client = real_backends().registry(private.address, _settings(private.address))
+    client = real_outside().registry(private.address, _settings(private.address))
     with client, pytest.raises(RegistryError):
         client.digest_of("mlenv/env", "0" * 64)
 
@@ -50,7 +50,7 @@ def test_a_docker_login_in_config_json_is_used(
     auth = base64.b64encode(f"{private.username}:{private.password}".encode()).decode()
     (folder / "config.json").write_text(json.dumps({"auths": {private.address: {"auth": auth}}}))
     monkeypatch.setenv("DOCKER_CONFIG", str(folder))
-    with real_backends().registry(private.address, _settings(private.address)) as client:
+    with real_outside().registry(private.address, _settings(private.address)) as client:
         client.ping()
         assert client.digest_of("mlenv/env", "0" * 64) is None  # asked, with the login
 
@@ -70,8 +70,8 @@ def test_a_credential_helper_is_asked(
     (folder / "config.json").write_text(json.dumps({"credHelpers": {private.address: "mlenvtest"}}))
     monkeypatch.setenv("DOCKER_CONFIG", str(folder))
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    with real_backends().registry(private.address, _settings(private.address)) as client:
+    with real_outside().registry(private.address, _settings(private.address)) as client:
         client.ping()
     # Base-tag resolution asks with it too: an absent tag is "not there", not a refusal.
     with pytest.raises(RegistryError, match="no mlenv/base:1"):
-        real_backends().resolve_base(f"{private.address}/mlenv/base:1", _settings(private.address))
+        real_outside().resolve_base(f"{private.address}/mlenv/base:1", _settings(private.address))

@@ -30,7 +30,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeWorld
 
 @pytest.fixture
 def provider(world: FakeWorld) -> EnvironmentProvider:
-    return EnvironmentProvider(backends=world.backends())
+    return EnvironmentProvider(outside=world.outside())
 
 
 def env(name: str, *pip: str, **extra: Any) -> dict[str, Any]:

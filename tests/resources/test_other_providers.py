@@ -21,7 +21,7 @@ def world(tmp_path: Path) -> FakeWorld:
 
 
 def test_registry_is_pinged_only_when_its_address_or_login_changes(world: FakeWorld) -> None:
-    p = ContainerRegistryProvider(backends=world.backends())
+    p = ContainerRegistryProvider(outside=world.outside())
     news = {"address": "127.0.0.1:5000/team/"}
     first = p.check({}, news)
     assert not first.failures and first.inputs["address"] == "127.0.0.1:5000/team"
@@ -32,7 +32,7 @@ def test_registry_is_pinged_only_when_its_address_or_login_changes(world: FakeWo
 
 def test_registry_that_does_not_answer_fails_on_its_address(world: FakeWorld) -> None:
     world.down.add("127.0.0.1:5999")
-    result = ContainerRegistryProvider(backends=world.backends()).check(
+    result = ContainerRegistryProvider(outside=world.outside()).check(
         {}, {"address": "127.0.0.1:5999"}
     )
     assert [f.property for f in result.failures] == ["address"]
@@ -41,7 +41,7 @@ def test_registry_that_does_not_answer_fails_on_its_address(world: FakeWorld) ->
 
 def test_registry_login_is_checked_and_never_an_output(world: FakeWorld) -> None:
     world.logins["127.0.0.1:5000"] = ("ci", "s3cret")
-    p = ContainerRegistryProvider(backends=world.backends())
+    p = ContainerRegistryProvider(outside=world.outside())
     wrong = p.check({}, {"address": "127.0.0.1:5000", "username": "ci", "password": "nope"})
     assert wrong.failures and "s3cret" not in wrong.failures[0].reason
     ok = p.check({}, {"address": "127.0.0.1:5000", "username": "ci", "password": "s3cret"})
@@ -51,14 +51,14 @@ def test_registry_login_is_checked_and_never_an_output(world: FakeWorld) -> None
 
 
 def test_registry_role_is_one_of_two(world: FakeWorld) -> None:
-    result = ContainerRegistryProvider(backends=world.backends()).check(
+    result = ContainerRegistryProvider(outside=world.outside()).check(
         {}, {"address": "127.0.0.1:5000", "role": "primary"}
     )
     assert [f.property for f in result.failures] == ["role"]
 
 
 def test_compute_target_is_checked_when_it_changes_and_recorded(world: FakeWorld) -> None:
-    p = ComputeTargetProvider(backends=world.backends())
+    p = ComputeTargetProvider(outside=world.outside())
     news = {
         "name": "gpu",
         "kind": "docker",
@@ -80,14 +80,14 @@ def test_compute_target_is_checked_when_it_changes_and_recorded(world: FakeWorld
 
 
 def test_compute_target_kind_is_named_when_unknown(world: FakeWorld) -> None:
-    result = ComputeTargetProvider(backends=world.backends()).check(
+    result = ComputeTargetProvider(outside=world.outside()).check(
         {}, {"name": "x", "kind": "kubernetes"}
     )
     assert [f.property for f in result.failures] == ["kind"]
 
 
 def test_workspace_url_must_be_a_database_url_and_is_created(world: FakeWorld) -> None:
-    p = WorkspaceProvider(backends=world.backends())
+    p = WorkspaceProvider(outside=world.outside())
     assert [f.property for f in p.check({}, {"url": "team.db"}).failures] == ["url"]
     inputs = p.check({}, {"url": world.workspace_url}).inputs
     p.create(inputs)
@@ -96,7 +96,7 @@ def test_workspace_url_must_be_a_database_url_and_is_created(world: FakeWorld) -
 
 
 def test_an_existing_workspace_passes_the_check_again(world: FakeWorld) -> None:
-    p = WorkspaceProvider(backends=world.backends())
+    p = WorkspaceProvider(outside=world.outside())
     inputs = p.check({}, {"url": world.workspace_url}).inputs
     p.create(inputs)  # the file exists now: the next preview reads it
     assert p.check(inputs, {"url": world.workspace_url}).failures == []
@@ -104,7 +104,7 @@ def test_an_existing_workspace_passes_the_check_again(world: FakeWorld) -> None:
 
 def test_a_corrupt_workspace_fails_the_preview_with_a_clear_error(world: FakeWorld) -> None:
     (world.root / "workspace.db").write_bytes(b"this is not a database " * 100)
-    result = WorkspaceProvider(backends=world.backends()).check({}, {"url": world.workspace_url})
+    result = WorkspaceProvider(outside=world.outside()).check({}, {"url": world.workspace_url})
     assert [f.property for f in result.failures] == ["url"]
     assert "opening workspace" in result.failures[0].reason
     assert "not a database" in result.failures[0].reason

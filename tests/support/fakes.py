@@ -1,27 +1,41 @@
-"""In-memory backends for the fast tier: registries, a builder, base-tag
-resolution and compute targets that live in one ``FakeWorld``.
+"""An in-memory outside world for the fast tier: registries, the image and
+inference builders, base-tag resolution, compute targets, the engine that
+serves deployments, the endpoint proxy, loopback ports, HTTP and host
+virtualenvs, all living in one ``FakeWorld`` (``world.outside()``).
 
 They stand in for the daemons only to drive the decisions of the use cases
-and resources (check, diff, create, update, read, delete) in milliseconds;
-the workspace stays real (SQLite in a temporary folder). Every behaviour
-they imitate is exercised against the real daemons once in the engine tier.
+and resources (check, diff, create, update, read, delete; runs,
+deployments, endpoints, models, gc, verify) in milliseconds; the stores stay
+real (SQLite in a temporary folder) and a job's script really runs, as a
+host process. Every behaviour they imitate is exercised against the real
+daemons once in the engine tier.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from pulumi_mlenv.compute import ComputeTarget
+from pulumi_mlenv.compute import OUTPUTS_VARIABLE, ComputeTarget, Job, Sink
+from pulumi_mlenv.compute.docker_target import ServiceSpec, ServiceState
+from pulumi_mlenv.compute.proxy import Backend
 from pulumi_mlenv.config import Settings
+from pulumi_mlenv.definition import EnvironmentSpec
 from pulumi_mlenv.errors import BuildError, EngineError, RegistryError
 from pulumi_mlenv.imaging.builder import BuiltImage, ImageBuild
+from pulumi_mlenv.imaging.inference import BuiltInference, InferenceBuild
 from pulumi_mlenv.registry import ManifestInfo
-from pulumi_mlenv.service.ports import Backends
-from pulumi_mlenv.workspace import Workspace
+from pulumi_mlenv.service.outside import Outside
+from pulumi_mlenv.workspace import RunStore, Workspace
+from pulumi_mlenv.workspace.serving_store import ServingStore
 
 #: A pip requirement that makes the fake build fail, as a bad package would.
 FAILING_PACKAGE = "does-not-exist-anywhere==1.0"
@@ -88,6 +102,31 @@ class FakeRegistry:
         lock = self.world.locks.get(info.digest)
         return "\n".join(lock).encode() + b"\n" if lock and path.endswith("lock.txt") else None
 
+    def manifest(self, repository: str, reference: str) -> tuple[str, dict[str, Any]] | None:
+        digest = self.digest_of(repository, reference)
+        if digest is None:
+            return None
+        config = _digest("config", digest)
+        layers = self.world.layers.get(digest, (_digest("layer", digest),))
+        return digest, {"config": {"digest": config}, "layers": [{"digest": d} for d in layers]}
+
+    def blob(self, repository: str, digest: str) -> bytes:
+        self._check()
+        if digest in self.world.blobs:
+            return self.world.blobs[digest]
+        return json.dumps({"architecture": "amd64", "os": "linux", "config": {}}).encode()
+
+    def delete_manifest(self, repository: str, digest: str) -> bool:
+        self._check()
+        if digest not in self.world.images:
+            return False
+        del self.world.images[digest]
+        tags = self.world.tags.get(f"{self.host}/{repository}", {})
+        for tag in [t for t, d in tags.items() if d == digest]:
+            del tags[tag]
+        self.world.deleted.append(digest)
+        return True
+
     def ping(self) -> None:
         self._check()
 
@@ -105,18 +144,175 @@ class FakeRegistry:
 
 @dataclass
 class FakeTarget:
-    """A compute target that answers unless its URL is in ``world.down``."""
+    """A compute target that answers unless its URL is in ``world.down``.
+
+    ``execute`` runs the job's script as a host process with this Python, in
+    the source snapshot, with the job's variables and outputs folder: what a
+    container would do with the image, minus the image."""
 
     world: FakeWorld
     kind: str
     url: str | None
 
     def check(self) -> None:
-        if self.url in self.world.down:
+        if self.url in self.world.down or self.kind in self.world.down:
             raise EngineError(f"engine {self.url} does not answer (fake: marked down)")
 
     def run(self, image: str, command: list[str], env: Any) -> tuple[int, str]:
         return 0, ""
+
+    def image_file(self, image: str, path: str, login: Any, on_progress: Sink) -> str | None:
+        lock = self.world.locks.get(image.rsplit("@", 1)[-1])
+        return "\n".join(lock) + "\n" if lock else None
+
+    def execute(self, job: Job, on_output: Sink, on_progress: Sink) -> int:
+        self.check()
+        self.world.jobs.append((self.kind, job))
+        if self.world.interrupt_jobs:
+            raise KeyboardInterrupt
+        env = {
+            **os.environ,
+            **dict(job.variables),
+            OUTPUTS_VARIABLE: str(job.outputs),
+            "PYTHONUNBUFFERED": "1",
+        }
+        done = subprocess.run(
+            [sys.executable, job.script, *job.arguments],
+            cwd=str(job.source),
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
+        on_output(done.stdout.decode("utf-8", errors="replace"))
+        return done.returncode
+
+
+@dataclass
+class FakeService:
+    spec: ServiceSpec
+    port: int
+    running: bool = True
+    exit_code: int | None = None
+
+
+@dataclass
+class FakeEngine:
+    """The engine deployments run on: containers are entries in ``world.services``."""
+
+    world: FakeWorld
+    url: str
+
+    def check(self) -> None:
+        if self.url in self.world.down:
+            raise EngineError(f"docker engine {self.url} unreachable (fake: marked down)")
+
+    def run(self, image: str, command: list[str], env: Any) -> tuple[int, str]:
+        self.check()
+        if image in self.world.without_server:
+            return 1, "ModuleNotFoundError: No module named 'azureml_inference_server_http'"
+        return 0, ""
+
+    def start_service(self, spec: ServiceSpec) -> str:
+        self.check()
+        port = int(spec.command[spec.command.index("--port") + 1])
+        container = _digest("container", spec.name)[7:19]
+        crashes = spec.image in self.world.crashing_images
+        self.world.services[container] = FakeService(spec, port, running=not crashes)
+        if crashes:
+            self.world.services[container].exit_code = 1
+        return container
+
+    def service_state(self, container_id: str) -> ServiceState | None:
+        self.check()
+        service = self.world.services.get(container_id)
+        if service is None:
+            return None
+        status = "running" if service.running else "exited"
+        return ServiceState(status, service.exit_code)
+
+    def service_logs(self, container_id: str, tail: int = 40) -> str:
+        service = self.world.services.get(container_id)
+        return f"log of {service.spec.name}: init() raised\n" if service else ""
+
+    def remove_service(self, container_id: str, *, grace: int = 10) -> bool:
+        self.check()
+        return self.world.services.pop(container_id, None) is not None
+
+
+@dataclass
+class FakeProxy:
+    """An endpoint's proxy: its state lives in ``world.proxies[home]``."""
+
+    world: FakeWorld
+    home: Path
+    port: int
+
+    def start(self, backends: tuple[Backend, ...]) -> None:
+        if "proxy" in self.world.down:
+            raise EngineError("haproxy is not installed (fake: marked down)")
+        self.world.proxies[str(self.home)] = (self.port, backends)
+        self.world.proxy_starts += 1
+
+    def reload(self, backends: tuple[Backend, ...]) -> None:
+        self.world.proxies[str(self.home)] = (self.port, backends)
+        self.world.proxy_reloads += 1
+
+    def stop(self) -> bool:
+        return self.world.proxies.pop(str(self.home), None) is not None
+
+    def master_pid(self) -> int | None:
+        return 4242 if str(self.home) in self.world.proxies else None
+
+    def serving(self) -> str | None:
+        return "config-1" if str(self.home) in self.world.proxies else None
+
+
+@dataclass
+class FakePorts:
+    """Loopback ports: ``world.busy`` is what other programs listen on."""
+
+    world: FakeWorld
+
+    def in_use(self, port: int) -> bool:
+        return port in self.world.busy or any(s.port == port for s in self.world.services.values())
+
+    def allocate(self, exclude: Collection[int] = ()) -> int:
+        port = 20000
+        while port in exclude or self.in_use(port):
+            port += 1
+        return port
+
+
+@dataclass
+class FakeHttp:
+    """HTTP to services: a running service answers on its port, and an
+    endpoint's port answers with the name of the first backend weighted > 0."""
+
+    world: FakeWorld
+
+    def _port(self, url: str) -> int:
+        return int(url.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[1])
+
+    def is_live(self, url: str) -> bool:
+        port = self._port(url)
+        return any(s.port == port and s.running for s in self.world.services.values())
+
+    def wait_until_live(
+        self, url: str, *, timeout: float, still_running: Callable[[], bool]
+    ) -> str:
+        if self.is_live(url) and self._port(url) not in self.world.never_live:
+            return "live"
+        return "timeout" if still_running() else "exited"
+
+    def post_json(self, url: str, data: bytes, *, timeout: float) -> tuple[int, str]:
+        port = self._port(url)
+        for held, backends in self.world.proxies.values():
+            if held == port:
+                chosen = next(b for b in backends if b.weight > 0)
+                self.world.posts.append((url, data))
+                return 200, json.dumps({"deployment": chosen.name, "echo": json.loads(data)})
+        raise EngineError(f"{url} did not answer: connection refused (fake)")
 
 
 @dataclass
@@ -138,6 +334,37 @@ class FakeWorld:
     logins: dict[str, tuple[str, str]] = field(default_factory=dict)
     #: every build run, in order.
     builds: list[ImageBuild] = field(default_factory=list)
+    #: every inference image build, in order.
+    inference_builds: list[InferenceBuild] = field(default_factory=list)
+    #: digest -> its layer digests; blob digest -> bytes (for verify's comparison).
+    layers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    blobs: dict[str, bytes] = field(default_factory=dict)
+    #: digests ``delete_manifest`` deleted, in order.
+    deleted: list[str] = field(default_factory=list)
+    #: jobs the compute targets ran: ``(kind, job)``.
+    jobs: list[tuple[str, Job]] = field(default_factory=list)
+    #: a job's target raises ``KeyboardInterrupt`` (Ctrl-C) when set.
+    interrupt_jobs: bool = False
+    #: deployment containers by id.
+    services: dict[str, FakeService] = field(default_factory=dict)
+    #: images whose server cannot start (the container exits at once).
+    crashing_images: set[str] = field(default_factory=set)
+    #: user-managed images that lack the inference server.
+    without_server: set[str] = field(default_factory=set)
+    #: ports whose service never answers ``GET /``.
+    never_live: set[int] = field(default_factory=set)
+    #: ports other programs listen on.
+    busy: set[int] = field(default_factory=set)
+    #: proxy home -> (port, backends) of every running endpoint proxy.
+    proxies: dict[str, tuple[int, tuple[Backend, ...]]] = field(default_factory=dict)
+    proxy_starts: int = 0
+    proxy_reloads: int = 0
+    #: requests posted to endpoints.
+    posts: list[tuple[str, bytes]] = field(default_factory=list)
+    #: host virtualenvs made, by hash.
+    venvs: list[str] = field(default_factory=list)
+    #: a verify's rebuild gives another digest (not reproducible) when set.
+    rebuild_digest_changes: bool = False
     requests: int = 0
 
     @property
@@ -178,7 +405,11 @@ class FakeWorld:
                 failed_package="does-not-exist-anywhere",
             )
         # A no-cache build of unpinned packages may give another digest.
-        digest = _digest(plan.env_hash, str(len(self.builds)) if plan.no_cache else "")
+        varies = plan.no_cache and (
+            self.rebuild_digest_changes
+            or not plan.image_name.rsplit(":", 1)[-1].startswith("verify-")
+        )
+        digest = _digest(plan.env_hash, str(len(self.builds)) if varies else "")
         host_repo, _, tag = plan.image_name.rpartition(":")
         self.tags.setdefault(host_repo, {})[tag] = digest
         self.images[digest] = dict(plan.labels)
@@ -191,13 +422,42 @@ class FakeWorld:
             log_tail="",
         )
 
-    def backends(self) -> Backends:
-        return Backends(
+    def _build_inference(self, plan: InferenceBuild, progress: Any) -> BuiltInference:
+        self.inference_builds.append(plan)
+        digest = _digest("inference", plan.image_name)
+        host_repo, _, tag = plan.image_name.rpartition(":")
+        self.tags.setdefault(host_repo, {})[tag] = digest
+        self.images[digest] = {"org.pulumi-mlenv.inference.code": plan.code_hash}
+        return BuiltInference(digest, f"FROM {plan.env_image}\n", 0.01)
+
+    def _local_env(self, spec: EnvironmentSpec, env_hash: str, settings: Settings) -> Path:
+        """A host "virtualenv": ``bin/python`` is this Python, the lock the pins."""
+        venv = Path(settings.cache_dir).expanduser() / "venvs" / env_hash
+        if not (venv / ".mlenv-complete").exists():
+            self.venvs.append(env_hash)
+            (venv / "bin").mkdir(parents=True, exist_ok=True)
+            if not (venv / "bin" / "python").exists():
+                (venv / "bin" / "python").symlink_to(sys.executable)
+            pins = (spec.python.conda.pip if spec.python.conda else ()) or ()
+            (venv / "lock.txt").write_text("".join(f"{p}\n" for p in pins if "==" in p))
+            (venv / ".mlenv-complete").write_text("")
+        return venv
+
+    def outside(self) -> Outside:
+        return Outside(
+            workspace=Workspace,
+            runs=RunStore,
+            serving=ServingStore,
             registry=lambda address, settings: FakeRegistry(self, address, settings),
             build=self._build,
+            build_inference=self._build_inference,
             resolve_base=self._resolve_base,
-            store=Workspace,
-            compute=lambda kind, url: _target(self, kind, url),
+            compute=lambda kind, url, settings=None: _target(self, kind, url),
+            engine=lambda url: FakeEngine(self, url),
+            proxy=lambda home, port: FakeProxy(self, home, port),
+            tcp=FakePorts(self),
+            http=FakeHttp(self),
+            local_env=self._local_env,
         )
 
 

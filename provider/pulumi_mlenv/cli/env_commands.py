@@ -222,8 +222,6 @@ def explain_command(
 
         mlenv env explain --json a.yml b.yml | jq .same_hash
     """
-    from pulumi_mlenv.cli.workspace_commands import explain_versions, is_version_label
-
     if is_version_label(str(old)) and is_version_label(str(new)):
         explain_versions(str(old), str(new), as_json)
         return
@@ -249,6 +247,35 @@ def explain_command(
         line(reason)
     if same and not reasons:
         line(f"same hash {hashes[0][:12]}: the same image, nothing to rebuild")
+
+
+def is_version_label(text: str) -> bool:
+    """``NAME:VERSION`` that is not an existing file (``explain`` takes both)."""
+    name, sep, version = text.rpartition(":")
+    return bool(sep and name and version and "/" not in text and not Path(text).exists())
+
+
+def explain_versions(old: str, new: str, as_json: bool = False) -> None:
+    """Print why two registered versions differ: definition, then installed packages."""
+    from pulumi_mlenv.config import Settings
+    from pulumi_mlenv.service.history import explain_versions as explain
+
+    with user_errors():
+        difference = explain(old, new, Settings.from_env().workspace_url)
+    if as_json:
+        emit(
+            {
+                "old": difference.old,
+                "new": difference.new,
+                "same_hash": difference.same_hash,
+                "reasons": list(difference.definition),
+                "installed": list(difference.lock),
+                "installed_known": difference.lock_known,
+            }
+        )
+        return
+    for text in difference.lines():
+        line(text)
 
 
 @env_app.command("convert")
@@ -283,8 +310,8 @@ def convert_command(
         spec = specs.load_definition(path, root=root)
         text = specs.dump_definition(spec, to.value, partial=partial)
         if partial:
-            for line in specs.left_out(spec, to.value):
-                err_console.print(f"left out: {line}", markup=False)
+            for item in specs.left_out(spec, to.value):
+                err_console.print(f"left out: {item}", markup=False)
         typer.echo(text, nl=False)
 
 

@@ -1,6 +1,6 @@
-"""``mlenv env versions NAME`` and ``mlenv env explain NAME:A NAME:B``: how
-environments changed over time, read from the workspace
-(``MLENV_WORKSPACE``)."""
+"""``mlenv env versions NAME``: how environments changed over time, read
+from the workspace (``MLENV_WORKSPACE``). ``mlenv env explain NAME:A NAME:B``
+lives beside the explain of two files, in ``env_commands``."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from rich.table import Table
 
 from pulumi_mlenv.cli.env_commands import env_app
 from pulumi_mlenv.cli.main import user_errors
-from pulumi_mlenv.cli.output import JsonOpt, emit, line, out
+from pulumi_mlenv.cli.output import JsonOpt, emit, out
 from pulumi_mlenv.config import Settings
 
-__all__ = ["explain_versions", "is_version_label", "register"]
+__all__ = ["register"]
 
 
 @env_app.command("versions")
@@ -78,36 +78,6 @@ def versions_command(
     if not records:
         where = f" for {name}" if name else ""
         out.print(f"no {'' if all_ else 'active '}versions registered{where}")
-
-
-def is_version_label(text: str) -> bool:
-    """``NAME:VERSION`` that is not an existing file (``explain`` takes both)."""
-    from pathlib import Path
-
-    name, sep, version = text.rpartition(":")
-    return bool(sep and name and version and "/" not in text and not Path(text).exists())
-
-
-def explain_versions(old: str, new: str, as_json: bool = False) -> None:
-    """Print why two registered versions differ: definition, then installed packages."""
-    from pulumi_mlenv.service.history import explain_versions as explain
-
-    with user_errors():
-        difference = explain(old, new, Settings.from_env().workspace_url)
-    if as_json:
-        emit(
-            {
-                "old": difference.old,
-                "new": difference.new,
-                "same_hash": difference.same_hash,
-                "reasons": list(difference.definition),
-                "installed": list(difference.lock),
-                "installed_known": difference.lock_known,
-            }
-        )
-        return
-    for text in difference.lines():
-        line(text)
 
 
 def register(app: typer.Typer) -> None:

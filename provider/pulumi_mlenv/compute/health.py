@@ -7,7 +7,9 @@ from collections.abc import Callable
 
 import requests
 
-__all__ = ["is_live", "wait_until_live"]
+from pulumi_mlenv.errors import EngineError
+
+__all__ = ["is_live", "post_json", "wait_until_live"]
 
 _POLL = 0.2
 
@@ -32,3 +34,15 @@ def wait_until_live(url: str, *, timeout: float, still_running: Callable[[], boo
         if time.monotonic() >= deadline:
             return "timeout"
         time.sleep(_POLL)
+
+
+def post_json(url: str, data: bytes, *, timeout: float) -> tuple[int, str]:
+    """POST ``data`` as JSON to ``url``: ``(status, body)``; ``EngineError``
+    when nothing answers."""
+    try:
+        resp = requests.post(
+            url, data=data, headers={"Content-Type": "application/json"}, timeout=timeout
+        )
+    except requests.RequestException as exc:
+        raise EngineError(f"{url} did not answer: {exc}") from None
+    return resp.status_code, resp.text

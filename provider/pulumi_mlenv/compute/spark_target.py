@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pulumi_mlenv.compute.job import OUTPUTS_VARIABLE, Job, Sink
-from pulumi_mlenv.compute.target import run_streaming
+from pulumi_mlenv.compute.process import run_streaming
 from pulumi_mlenv.errors import EngineError, SpecError
 
 __all__ = [

@@ -14,15 +14,14 @@ provider may hold one; every client is made inside a call.
 
 from __future__ import annotations
 
-import codecs
 import os
-import signal
 import subprocess
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import IO, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from pulumi_mlenv.compute.job import OUTPUTS_VARIABLE, Job, Sink
+from pulumi_mlenv.compute.process import run_streaming
 from pulumi_mlenv.errors import EngineError, SpecError
 
 __all__ = [
@@ -30,14 +29,9 @@ __all__ = [
     "ComputeTarget",
     "LocalTarget",
     "parse_target",
-    "read_chunks",
-    "run_streaming",
-    "stop_process",
 ]
 
 KINDS = ("docker", "local", "spark")
-#: How long a stopped process gets to end before it is killed.
-STOP_GRACE_SECONDS = 10
 
 
 @runtime_checkable
@@ -60,61 +54,6 @@ class ComputeTarget(Protocol):
     def check(self) -> None: ...
 
     def execute(self, job: Job, on_output: Sink, on_progress: Sink) -> int: ...
-
-
-def read_chunks(stream: IO[bytes]) -> Iterator[str]:
-    """Text from a pipe as soon as it arrives (UTF-8, split sequences kept whole)."""
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    while chunk := stream.read1(65536):  # type: ignore[attr-defined]
-        text = decoder.decode(chunk)
-        if text:
-            yield text
-    tail = decoder.decode(b"", final=True)
-    if tail:
-        yield tail
-
-
-def stop_process(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM to the process's group (it was started in a session of its
-    own), then SIGKILL after a grace period; returns once it has ended."""
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=STOP_GRACE_SECONDS)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-    except ProcessLookupError:
-        proc.wait()
-
-
-def run_streaming(
-    command: list[str], *, cwd: str, env: Mapping[str, str], on_output: Sink, what: str
-) -> int:
-    """Run ``command`` in a session of its own, stream its merged output,
-    return its exit code; interrupted, stop its whole process group."""
-    try:
-        proc = subprocess.Popen(
-            command,
-            cwd=cwd,
-            env=dict(env),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # so that stopping it reaches its children too
-        )
-    except OSError as exc:
-        raise EngineError(f"{what}: {exc.strerror or exc} ({command[0]})") from None
-    try:
-        assert proc.stdout is not None
-        for text in read_chunks(proc.stdout):
-            on_output(text)
-        return proc.wait()
-    finally:
-        stop_process(proc)
-        if proc.stdout is not None:
-            proc.stdout.close()
 
 
 @dataclass(frozen=True, slots=True)

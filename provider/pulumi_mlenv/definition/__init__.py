@@ -36,8 +36,9 @@ from pulumi_mlenv.definition.model import (
     role_of,
 )
 from pulumi_mlenv.definition.model import Role as FieldRole
-from pulumi_mlenv.definition.parse import parse_definition, to_dict
+from pulumi_mlenv.definition.parse import to_dict
 from pulumi_mlenv.definition.pinning import extra_conda_packages, python_version, unpinned_packages
+from pulumi_mlenv.definition.validated import parse_definition
 
 __all__ = [
     "CURATED_PREFIX",

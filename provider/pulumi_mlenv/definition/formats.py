@@ -28,7 +28,7 @@ from pulumi_mlenv.definition.hashing import compute_hash, with_resolved_base
 from pulumi_mlenv.definition.limits import MAX_PROBLEMS, too_many_problems
 from pulumi_mlenv.definition.lookalikes import looks_like_file, looks_like_mapping, looks_like_text
 from pulumi_mlenv.definition.model import CondaSection, EnvironmentSpec
-from pulumi_mlenv.definition.parse import _parse, conda_to_dict, parse_definition, to_dict
+from pulumi_mlenv.definition.parse import _parse, conda_to_dict, to_dict
 from pulumi_mlenv.definition.paths import DefinitionFiles, shown
 from pulumi_mlenv.definition.requirements_txt import (
     expand_pip_entries,
@@ -36,6 +36,7 @@ from pulumi_mlenv.definition.requirements_txt import (
     read_requirements,
 )
 from pulumi_mlenv.definition.safe_yaml import load_yaml
+from pulumi_mlenv.definition.validated import parse_definition
 from pulumi_mlenv.errors import Problem, SpecError, warn_problems
 
 __all__ = [

@@ -30,7 +30,7 @@ from pulumi_mlenv.definition.pip_requirements import parse_pip_entry
 from pulumi_mlenv.definition.text import canonical_dockerfile, canonical_step
 from pulumi_mlenv.errors import SpecError, redact_credentials, warn_problems
 
-__all__ = ["parse_definition", "to_dict"]
+__all__ = ["conda_to_dict", "to_dict"]
 
 _TOP = (
     "name",
@@ -97,20 +97,6 @@ _SHM = re.compile(r"[0-9]+[bkmgBKMG]?")
 _PLATFORM = re.compile(r"[a-z0-9]+/[a-z0-9_]+(?:/[a-z0-9]+)?")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _MAVEN_PART = re.compile(r"[A-Za-z0-9_.\-${}]+")
-
-
-def parse_definition(data: Mapping[str, Any], *, source: str = "") -> EnvironmentSpec:
-    """Validate our YAML structure and return the definition it describes.
-
-    ``source`` (a file name) is only used in messages. Raises ``SpecError``
-    with every problem found. A name with the curated prefix must hash like
-    the catalog entry of that name (R13).
-    """
-    spec = _parse(data, source)
-    from pulumi_mlenv.definition.curated import check_curated_name  # the catalog uses _parse
-
-    check_curated_name(spec)
-    return spec
 
 
 def _parse(data: object, source: str = "") -> EnvironmentSpec:

@@ -15,11 +15,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pulumi_mlenv.policy.unknown import UNKNOWN as _UNKNOWN
+
 __all__ = ["RUN_INPUTS", "RunDecision", "decide_run"]
 
 #: Inputs whose change makes a new run, with how a change is said.
 RUN_INPUTS = ("env_hash", "source_hash", "script", "arguments", "compute")
-_UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # pulumi.runtime.rpc.UNKNOWN
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,8 @@ from pulumi.dynamic import CheckFailure, ConfigureRequest, ResourceProvider
 
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.errors import MlenvError, SpecError
-from pulumi_mlenv.service.ports import Backends
+from pulumi_mlenv.policy.unknown import is_unknown
+from pulumi_mlenv.service.outside import Outside
 
 __all__ = [
     "CONFIG_KEYS",
@@ -46,20 +47,20 @@ class MlenvProvider(ResourceProvider):
     """Base of our providers: ``settings()`` = environment, then stack config,
     then the resource's own inputs (registries), the last one winning.
 
-    ``backends`` is for tests, which call the lifecycle methods directly with
-    in-memory registries, builders and stores; a provider run by Pulumi has
-    none and every use case picks the real ones.
+    ``outside`` is for tests, which call the lifecycle methods directly with
+    in-memory registries, builders, engines and the proxy; a provider run by
+    Pulumi has none and every use case picks the real ones.
     """
 
-    def __init__(self, backends: Backends | None = None) -> None:
+    def __init__(self, outside: Outside | None = None) -> None:
         super().__init__()
-        self.backends = backends
+        self.outside = outside
 
     @property
-    def io(self) -> Backends | None:
-        """The injected backends; None (the real ones) for providers unpickled
-        from a state written before there was such an attribute."""
-        return getattr(self, "backends", None)
+    def io(self) -> Outside | None:
+        """The injected outside world; None (the real one) for providers
+        unpickled from a state written before there was such an attribute."""
+        return getattr(self, "outside", None)
 
     def configure(self, req: ConfigureRequest) -> None:
         from pulumi_mlenv.resources._lifeline import watch_parent
@@ -130,17 +131,5 @@ def unwrap_pickler() -> None:
         pickle._Pickler._batch_setitems = original  # type: ignore[attr-defined]
 
 
-#: What the engine sends for a value not known yet (``pulumi.runtime.rpc.UNKNOWN``).
-_UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-
-
-def unknown(value: Any) -> bool:
-    """Whether ``value`` (or anything inside it) is not known yet: a preview of
-    a program whose inputs depend on resources not created yet."""
-    if value == _UNKNOWN:
-        return True
-    if isinstance(value, Mapping):
-        return any(unknown(v) for v in value.values())
-    if isinstance(value, list | tuple):
-        return any(unknown(v) for v in value)
-    return False
+#: Whether a value (or anything inside it) is not known yet (a preview).
+unknown = is_unknown

@@ -8,22 +8,9 @@ from typing import Any
 import pulumi
 
 from pulumi_mlenv.config import Settings
+from pulumi_mlenv.policy.unknown import UNKNOWN, is_unknown
 
 __all__ = ["UNKNOWN", "is_unknown", "ref_of", "workspace_of"]
-
-#: What an output not yet known looks like to a dynamic provider (pulumi.runtime.rpc.UNKNOWN).
-UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-
-
-def is_unknown(value: Any) -> bool:
-    """True when ``value`` or anything inside it is not known yet (preview)."""
-    if value == UNKNOWN or type(value).__name__ == "Unknown":  # pulumi.output.Unknown
-        return True
-    if isinstance(value, Mapping):
-        return any(is_unknown(v) for v in value.values())
-    if isinstance(value, list | tuple):
-        return any(is_unknown(v) for v in value)
-    return False
 
 
 def ref_of(resource: Any) -> Any:

@@ -29,7 +29,7 @@ class ComputeTargetProvider(MlenvProvider):
         if (olds.get("kind"), olds.get("url")) == (kind, url):
             return CheckResult(checked, [])
         try:
-            check_target(kind, url, backends=self.io)
+            check_target(kind, url, outside=self.io)
         except MlenvError as err:
             return CheckResult(checked, failures_of(err, "url" if kind == "docker" else "kind"))
         return CheckResult(checked, [])
@@ -43,7 +43,7 @@ class ComputeTargetProvider(MlenvProvider):
         from pulumi_mlenv.service.targets import record_target
 
         url = props.get("workspace") or self.settings().workspace_url
-        record_target(props["name"], props["kind"], props.get("url"), url, backends=self.io)
+        record_target(props["name"], props["kind"], props.get("url"), url, outside=self.io)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         self._record(props)
@@ -57,7 +57,7 @@ class ComputeTargetProvider(MlenvProvider):
         from pulumi_mlenv.service.targets import forget_target
 
         url = props.get("workspace") or self.settings().workspace_url
-        forget_target(props["name"], url, backends=self.io)
+        forget_target(props["name"], url, outside=self.io)
 
 
 class ComputeTarget(Resource, module="mlenv", name="ComputeTarget"):

@@ -26,6 +26,7 @@ import pulumi
 from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
 
 from pulumi_mlenv.errors import MlenvError, SpecError
+from pulumi_mlenv.policy.deployment import UPDATE_IN_PLACE, replace_reasons
 from pulumi_mlenv.resources._provider import MlenvProvider, failures_of, say, without_none
 from pulumi_mlenv.resources._serving import is_unknown, ref_of, workspace_of
 
@@ -46,54 +47,6 @@ _OUTPUTS = (
     "build_seconds",
     "start_seconds",
 )
-
-
-def _short(digest: Any) -> str:
-    text = str(digest or "")
-    return text.split(":", 1)[-1][:12] if text else "(none)"
-
-
-def _digest_of(image: Any) -> str:
-    return _short(str(image or "").rsplit("@", 1)[-1])
-
-
-def replace_reasons(olds: dict[str, Any], news: dict[str, Any]) -> dict[str, str]:
-    """Why a deployment must be replaced, in words, by input property (empty:
-    no replace). Pure. An environment or model not known yet in a preview
-    (it is being replaced or updated) is said as such: the new one replaces
-    the deployment if its image or version differs."""
-    reasons: dict[str, str] = {}
-    new_image = news.get("environment_image")
-    if is_unknown(new_image) or is_unknown(news.get("environment")):
-        reasons["environment_image"] = (
-            "environment image known once its environment is built or reused"
-            " (a new image replaces the deployment)"
-        )
-    elif olds.get("environment_image") != new_image:
-        reasons["environment_image"] = (
-            f"environment image {_digest_of(olds.get('environment_image'))}"
-            f" -> {_digest_of(new_image)}"
-        )
-    elif olds.get("environment") != news.get("environment"):
-        reasons["environment"] = (
-            f"environment {olds.get('environment')} -> {news.get('environment')}"
-        )
-    if is_unknown(news.get("model")):
-        reasons["model"] = "model version known once the model is registered"
-    elif olds.get("model") != news.get("model"):
-        reasons["model"] = f"model {olds.get('model')} -> {news.get('model')}"
-    if olds.get("entry") != news.get("entry"):
-        reasons["entry_script"] = f"entry script {olds.get('entry')} -> {news.get('entry')}"
-    elif olds.get("entry_hash") != news.get("entry_hash"):
-        reasons["entry_script"] = f"entry script {news.get('entry')} changed"
-    if news.get("source") and (olds.get("source_hash") or "") != (news.get("source_hash") or ""):
-        reasons["source"] = "source folder content changed"
-    for key in ("name", "compute", "port"):
-        if olds.get(key) != news.get(key):
-            reasons[key] = f"{key} {olds.get(key)} -> {news.get(key)}"
-    if olds.get("status") == "unhealthy":
-        reasons["status"] = "the running container is unhealthy (found by refresh)"
-    return reasons
 
 
 class DeploymentProvider(MlenvProvider):
@@ -128,7 +81,11 @@ class DeploymentProvider(MlenvProvider):
         # on every preview of a running deployment, whose port is its own).
         moved = (olds.get("compute"), olds.get("port")) != (inputs["compute"], inputs.get("port"))
         problems = deps.check_deployment(
-            spec, workspace_url=None, check_engine=moved or not olds, check_port=moved or not olds
+            spec,
+            workspace_url=None,
+            check_engine=moved or not olds,
+            check_port=moved or not olds,
+            outside=self.io,
         )
         if problems:
             return CheckResult(inputs, failures_of(SpecError(problems)))
@@ -150,7 +107,7 @@ class DeploymentProvider(MlenvProvider):
         reasons = replace_reasons(olds, news)
         for reason in reasons.values():
             say(str(news.get("name")), f"replace: {reason}")
-        updates = [k for k in ("timeout", "workspace") if olds.get(k) != news.get(k)]
+        updates = [k for k in UPDATE_IN_PLACE if olds.get(k) != news.get(k)]
         fixed_port = news.get("port") is not None and olds.get("port") == news.get("port")
         return DiffResult(
             changes=bool(reasons or updates),
@@ -164,7 +121,9 @@ class DeploymentProvider(MlenvProvider):
 
         settings = self.settings()
         workspace = workspace_of(props, settings)
-        done = deps.deploy(self._spec(props), settings=settings, workspace_url=workspace)
+        done = deps.deploy(
+            self._spec(props), settings=settings, workspace_url=workspace, outside=self.io
+        )
         verb = f"built in {done.build_seconds:.1f}s" if done.built else "reused"
         say(done.name, f"inference image {verb}; live at {done.scoring_uri} in {done.seconds:.1f}s")
         outs = without_none(
@@ -199,6 +158,7 @@ class DeploymentProvider(MlenvProvider):
             compute_url=str(props.get("compute")),
             port=int(props.get("port_in_use") or 0),
             workspace_url=props.get("workspace"),
+            outside=self.io,
         )
         outs = dict(props)
         if status != "unknown":
@@ -222,6 +182,7 @@ class DeploymentProvider(MlenvProvider):
                 container_id=props.get("container_id"),
                 compute_url=str(props.get("compute")),
                 workspace_url=props.get("workspace"),
+                outside=self.io,
             )
         except MlenvError as err:
             raise MlenvError(f"{props.get('name')}: {err}") from None

@@ -21,31 +21,13 @@ import pulumi
 from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
 
 from pulumi_mlenv.errors import SpecError
+from pulumi_mlenv.policy.endpoint import decide_endpoint, traffic_drift
 from pulumi_mlenv.resources._provider import MlenvProvider, failures_of, say
 from pulumi_mlenv.resources._serving import is_unknown, workspace_of
 
 __all__ = ["Endpoint", "EndpointProvider"]
 
 _OUTPUTS = ("scoring_uri", "port_in_use", "status")
-
-
-def _weights(items: Any) -> dict[str, Any]:
-    """Weights by deployment name (Pulumi hands numbers over as floats: 90.0 is 90)."""
-    return {
-        str(i.get("name")): int(w)
-        if isinstance(w := i.get("weight"), float) and w.is_integer()
-        else w
-        for i in items or []
-        if isinstance(i, Mapping)
-    }
-
-
-def _addresses(items: Any) -> dict[str, str]:
-    return {
-        str(i.get("name")): str(i.get("scoring_uri", "")).removeprefix("http://").split("/")[0]
-        for i in items or []
-        if isinstance(i, Mapping)
-    }
 
 
 class EndpointProvider(MlenvProvider):
@@ -62,38 +44,19 @@ class EndpointProvider(MlenvProvider):
             inputs.get("deployments") or [],
             port=int(port) if port is not None else None,
             check_port=olds.get("port") != port,
+            outside=self.io,
         )
         if problems:
             return CheckResult(inputs, failures_of(SpecError(problems), "deployments"))
         return CheckResult(inputs, [])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        name = str(news.get("name"))
-        replaces = [k for k in ("name", "port") if olds.get(k) != news.get(k)]
-        if olds.get("status") == "stopped":
-            replaces.append("status")
-            say(name, "replace: the proxy is not running (found by refresh)")
-        changed = olds.get("deployments") != news.get("deployments")
-        if changed and not is_unknown(news.get("deployments")):
-            old, new = _weights(olds.get("deployments")), _weights(news.get("deployments"))
-            words = [
-                f"{k} {old.get(k, 'absent')} -> {new.get(k, 'removed')}"
-                for k in sorted(set(old) | set(new))
-                if old.get(k) != new.get(k)
-            ]
-            old_at, new_at = (
-                _addresses(olds.get("deployments")),
-                _addresses(news.get("deployments")),
-            )
-            words += [
-                f"{k} now at {new_at[k]} (was {old_at[k]})"
-                for k in sorted(set(old_at) & set(new_at))
-                if old_at[k] != new_at[k]
-            ]
-            say(name, f"update: traffic {', '.join(words)} (proxy reload, no restart)")
-        drifted = not changed and self._drift(name, olds, news)
-        changed = changed or drifted or olds.get("workspace") != news.get("workspace")
-        return DiffResult(changes=bool(replaces) or changed, replaces=replaces)
+        decision = decide_endpoint(olds, news)
+        for line in decision.reasons:
+            say(str(news.get("name")), line)
+        unchanged = olds.get("deployments") == news.get("deployments")
+        drifted = unchanged and self._drift(str(news.get("name")), olds, news)
+        return DiffResult(changes=decision.changes or drifted, replaces=list(decision.replaces))
 
     def _drift(self, name: str, olds: dict[str, Any], news: dict[str, Any]) -> bool:
         """Weights changed outside Pulumi (``mlenv endpoint traffic``): the
@@ -103,19 +66,11 @@ class EndpointProvider(MlenvProvider):
 
         if is_unknown(news.get("deployments")) or not olds.get("workspace"):
             return False
-        live = endpoints.live_weights(name, workspace_url=str(olds["workspace"]))
-        wanted = _weights(news.get("deployments"))
-        if live is None or live == wanted:
+        live = endpoints.live_weights(name, workspace_url=str(olds["workspace"]), outside=self.io)
+        reason = traffic_drift(live, news.get("deployments"))
+        if reason is None:
             return False
-        words = [
-            f"{k} {live.get(k, 'absent')} -> {wanted.get(k, 'removed')}"
-            for k in sorted(set(live) | set(wanted))
-            if live.get(k) != wanted.get(k)
-        ]
-        say(
-            name,
-            f"update: traffic changed outside Pulumi; back to the program's: {', '.join(words)}",
-        )
+        say(name, reason)
         return True
 
     def _apply(self, props: dict[str, Any]) -> dict[str, Any]:
@@ -129,6 +84,7 @@ class EndpointProvider(MlenvProvider):
             settings=settings,
             workspace_url=workspace,
             port=int(props["port"]) if props.get("port") is not None else None,
+            outside=self.io,
         )
         shares = ", ".join(f"{n} {w}" for n, _, w in record.backends)
         say(record.name, f"serving at {record.scoring_uri} ({shares})")
@@ -150,12 +106,16 @@ class EndpointProvider(MlenvProvider):
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         from pulumi_mlenv.service import endpoints
 
-        state = endpoints.endpoint_state(id_, workspace_url=str(props.get("workspace")))
+        state = endpoints.endpoint_state(
+            id_, workspace_url=str(props.get("workspace")), outside=self.io
+        )
         outs = dict(props)
         outs["status"] = "running" if state is not None and state.running else "stopped"
         # Weights set outside Pulumi (mlenv endpoint traffic) become the state.
-        live = endpoints.live_weights(id_, workspace_url=str(props.get("workspace")))
-        if live is not None and live != _weights(props.get("deployments")):
+        live = endpoints.live_weights(
+            id_, workspace_url=str(props.get("workspace")), outside=self.io
+        )
+        if live is not None and traffic_drift(live, props.get("deployments")) is not None:
             say(id_, f"traffic changed outside Pulumi: {live}", warn=True)
             outs["deployments"] = [
                 {**item, "weight": live.get(str(item.get("name")), 0)}
@@ -170,7 +130,7 @@ class EndpointProvider(MlenvProvider):
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         from pulumi_mlenv.service import endpoints
 
-        endpoints.remove_endpoint(id_, workspace_url=str(props.get("workspace")))
+        endpoints.remove_endpoint(id_, workspace_url=str(props.get("workspace")), outside=self.io)
 
 
 class Endpoint(Resource, module="mlenv", name="Endpoint"):

@@ -185,13 +185,13 @@ class EnvironmentProvider(MlenvProvider):
         settings = self._settings_for(inputs)
         try:
             spec = envs.definition_from_inputs(definition_inputs)
-            resolved = envs.resolve(spec, settings, backends=self.io)
+            resolved = envs.resolve(spec, settings, outside=self.io)
         except MlenvError as err:
             return CheckResult(inputs, failures_of(err, "docker", INPUT_NAMES, inputs))
         workspace = inputs.get("workspace") or settings.workspace_url
         if not unknown(workspace) and olds.get("hash") != resolved.hash:
             try:
-                conflict = envs.check_version(resolved, workspace, backends=self.io)
+                conflict = envs.check_version(resolved, workspace, outside=self.io)
             except MlenvError as err:
                 conflict = Problem("workspace", str(err))
             if conflict:
@@ -219,7 +219,7 @@ class EnvironmentProvider(MlenvProvider):
         if decision.forced:
             envs.request_rebuild(name, str(news.get("rebuild_trigger")))
             workspace = news.get("workspace") or self._settings_for(news).workspace_url
-            shared = envs.versions_sharing(olds["hash"], workspace, backends=self.io)
+            shared = envs.versions_sharing(olds["hash"], workspace, outside=self.io)
             say(
                 name,
                 f"forced rebuild of the image for hash {olds['hash'][:12]}; environment "
@@ -248,7 +248,7 @@ class EnvironmentProvider(MlenvProvider):
             workspace_url=workspace,
             force=envs.rebuild_requested(name, str(props.get("rebuild_trigger"))),
             holder=props.get("holder"),
-            backends=self.io,
+            outside=self.io,
         )
         verb = f"built in {result.build_seconds:.1f}s" if result.built else "reused"
         say(name, f"image {verb}: {result.image}")
@@ -272,7 +272,7 @@ class EnvironmentProvider(MlenvProvider):
             old=(olds["name"], olds["version"]),
             workspace_url=workspace,
             holder=news.get("holder"),
-            backends=self.io,
+            outside=self.io,
         )
         return UpdateResult(outs=outs)
 
@@ -284,7 +284,7 @@ class EnvironmentProvider(MlenvProvider):
             props.get("image", ""),
             props.get("hash", ""),
             self._settings_for(props),
-            backends=self.io,
+            outside=self.io,
         )
         if state == "absent":
             say(
@@ -312,7 +312,7 @@ class EnvironmentProvider(MlenvProvider):
             props.get("workspace") or settings.workspace_url,
             env_hash=props.get("hash"),
             holder=props.get("holder"),
-            backends=self.io,
+            outside=self.io,
         )
 
     @staticmethod

@@ -92,7 +92,9 @@ class ModelProvider(MlenvProvider):
         lineage = None
         if props.get("environment"):
             name, _, version = str(props["environment"]).partition(":")
-            lineage = models.lineage_of_environment(name, version or None, workspace_url=workspace)
+            lineage = models.lineage_of_environment(
+                name, version or None, workspace_url=workspace, outside=self.io
+            )
         registered = models.register_model(
             props["name"],
             props["path"],
@@ -100,6 +102,7 @@ class ModelProvider(MlenvProvider):
             workspace_url=workspace,
             lineage=lineage,
             description=props.get("description"),
+            outside=self.io,
         )
         m = registered.model
         say(

@@ -49,7 +49,7 @@ class ContainerRegistryProvider(MlenvProvider):
                     username=news.get("username"),
                     password=news.get("password"),
                     settings=self.settings(),
-                    backends=self.io,
+                    outside=self.io,
                 )
             except MlenvError as err:
                 failures.append(CheckFailure("address", f"address: {err}"))

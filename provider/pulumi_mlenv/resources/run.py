@@ -75,7 +75,9 @@ class RunProvider(MlenvProvider):
             workspace = inputs.get("workspace")
             if not unknown(workspace) and not unknown(inputs.get("compute")):
                 settings = self.settings(workspace_url=workspace)
-                resolve_compute(str(inputs.get("compute")), settings, settings.workspace_url)
+                resolve_compute(
+                    str(inputs.get("compute")), settings, settings.workspace_url, outside=self.io
+                )
         except MlenvError as err:
             return CheckResult(without_none(checked), failures_of(err, "script"))
         return CheckResult(without_none(checked), [])
@@ -108,7 +110,7 @@ class RunProvider(MlenvProvider):
             expect_hash=env.get("hash"),
             variables=tuple(sorted((props.get("variables") or {}).items())),
         )
-        result = submit(request, settings=settings)
+        result = submit(request, settings=settings, outside=self.io)
         record = result.record
         if record.status.value != "completed":
             tail = log_tail(record, TAIL_LINES)

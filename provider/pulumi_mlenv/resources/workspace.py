@@ -26,7 +26,7 @@ class WorkspaceProvider(MlenvProvider):
         url = news.get("url") or self.settings().workspace_url
         try:
             check_workspace_url(url)
-            check_readable(url, backends=self.io)
+            check_readable(url, outside=self.io)
         except MlenvError as err:
             return CheckResult(news, failures_of(err, "url"))
         return CheckResult({**news, "url": url}, [])
@@ -38,7 +38,7 @@ class WorkspaceProvider(MlenvProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         from pulumi_mlenv.service.workspaces import open_workspace
 
-        open_workspace(props["url"], backends=self.io)  # creates the tables
+        open_workspace(props["url"], outside=self.io)  # creates the tables
         return CreateResult(id_=props["url"], outs=props)
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:

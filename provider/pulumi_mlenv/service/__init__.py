@@ -9,11 +9,14 @@ below them.
   (``ensure_image``), and what is known about one (``image_details``).
 - ``environments``: inputs -> definition -> image + registered version.
 - ``registries``, ``targets``, ``workspaces``: the other resources' use cases.
-- ``ports`` / ``backends``: the outside world behind small interfaces.
+- ``outside``: the outside world (stores, registries, builders, engines,
+  proxy, ports) as one value, ``Outside``; ``compose`` picks the real one.
 - ``runs``: environment + compute target + script -> a recorded run
   (``submit``, ``rerun``), with ``run_environments`` (what each kind of
   target needs), ``compute_targets`` and ``sources`` (snapshots by content).
-- ``models``, ``deployments``: a model's content and lineage; serving it.
+- ``models``, ``deployments``, ``endpoints``: a model's content and lineage;
+  serving it; a stable address in front of deployments.
+- ``retention`` (gc), ``verify``, ``history``: housekeeping and proofs.
 """
 
 from pulumi_mlenv.imaging.buildkit import StepEvent
@@ -27,14 +30,14 @@ from pulumi_mlenv.service.images import (
     image_name,
     materialize_local,
 )
-from pulumi_mlenv.service.ports import Backends
+from pulumi_mlenv.service.outside import Outside
 from pulumi_mlenv.service.resolved import ResolvedEnvironment, base_image_of, resolve
 
 __all__ = [
     "ENV_REPOSITORY",
-    "Backends",
     "EnsureResult",
     "ImageDetails",
+    "Outside",
     "ResolvedEnvironment",
     "StepEvent",
     "base_image_of",

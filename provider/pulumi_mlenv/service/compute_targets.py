@@ -4,9 +4,11 @@ add``, the ComputeTarget resource, ``make spark``), by name."""
 
 from __future__ import annotations
 
-from pulumi_mlenv.compute import ComputeTarget, DockerTarget, LocalTarget, SparkTarget
+from pulumi_mlenv.compute import ComputeTarget
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.errors import RUN_HEADING, SpecError
+from pulumi_mlenv.service.compose import outside_or_real
+from pulumi_mlenv.service.outside import Outside
 from pulumi_mlenv.workspace import ComputeTargetRecord
 
 __all__ = ["BUILTIN_TARGETS", "compute_targets", "resolve_compute"]
@@ -15,32 +17,30 @@ __all__ = ["BUILTIN_TARGETS", "compute_targets", "resolve_compute"]
 BUILTIN_TARGETS = ("local", "docker")
 
 
-def compute_targets(settings: Settings, workspace_url: str) -> list[ComputeTargetRecord]:
+def compute_targets(
+    settings: Settings, workspace_url: str, *, outside: Outside | None = None
+) -> list[ComputeTargetRecord]:
     """The built-in targets (``local``, ``docker`` on ``DOCKER_HOST``) and
     those registered in the workspace, by name."""
-    from pulumi_mlenv.workspace import Workspace
-
     builtin = [
         ComputeTargetRecord(name="local", kind="local", url=None),
         ComputeTargetRecord(name="docker", kind="docker", url=settings.docker_host),
     ]
-    with Workspace(workspace_url) as workspace:
+    with outside_or_real(outside).workspace(workspace_url) as workspace:
         registered = workspace.list_compute_targets()
     names = {t.name for t in registered}
     return sorted([*(t for t in builtin if t.name not in names), *registered], key=lambda t: t.name)
 
 
-def _target(record: ComputeTargetRecord, settings: Settings) -> ComputeTarget:
-    if record.kind == "local":
-        return LocalTarget()
-    if record.kind == "docker":
-        return DockerTarget(record.url or settings.docker_host)
+def _target(record: ComputeTargetRecord, settings: Settings, io: Outside) -> ComputeTarget:
+    if record.kind in ("local", "docker"):
+        return io.compute(record.kind, record.url or None, settings)
     if record.kind == "spark":
         if not record.url:
             raise SpecError.at(
                 "compute", f"spark target {record.name!r} has no master URL", heading=RUN_HEADING
             )
-        return SparkTarget(record.url, settings.spark_home, str(settings.cache_dir))
+        return io.compute(record.kind, record.url, settings)
     raise SpecError.at(
         "compute",
         f"compute target {record.name!r} has unknown kind {record.kind!r}",
@@ -49,14 +49,15 @@ def _target(record: ComputeTargetRecord, settings: Settings) -> ComputeTarget:
 
 
 def resolve_compute(
-    name: str, settings: Settings, workspace_url: str
+    name: str, settings: Settings, workspace_url: str, *, outside: Outside | None = None
 ) -> tuple[ComputeTargetRecord, ComputeTarget]:
     """The target called ``name`` (a registered one wins over a built-in of
     the same name). Raises ``SpecError`` listing the known names."""
-    targets = compute_targets(settings, workspace_url)
+    io = outside_or_real(outside)
+    targets = compute_targets(settings, workspace_url, outside=io)
     for record in targets:
         if record.name == name:
-            return record, _target(record, settings)
+            return record, _target(record, settings, io)
     known = ", ".join(t.name for t in targets)
     raise SpecError.at(
         "compute", f"unknown compute target {name!r}",

@@ -25,13 +25,11 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from filelock import FileLock
 
-from pulumi_mlenv.compute.docker_target import DockerTarget, ServiceSpec
-from pulumi_mlenv.compute.health import is_live, wait_until_live
-from pulumi_mlenv.compute.tcp_ports import allocate_port, port_in_use
+from pulumi_mlenv.compute.docker_target import ServiceSpec
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.definition.artifacts import tree_digest
 from pulumi_mlenv.definition.scoring import check_entry_script
@@ -43,10 +41,14 @@ from pulumi_mlenv.imaging.inference import (
     INFERENCE_REPOSITORY,
     MODELS_DIR,
     InferenceBuild,
-    build_inference_image,
     inference_key,
 )
-from pulumi_mlenv.workspace.serving_store import DeploymentRecord, ModelRecord, ServingStore
+from pulumi_mlenv.service.compose import outside_or_real
+from pulumi_mlenv.service.outside import Outside
+from pulumi_mlenv.workspace.serving_store import DeploymentRecord, ModelRecord
+
+if TYPE_CHECKING:
+    from pulumi_mlenv.service.outside import ServiceEngine, ServingStore
 
 __all__ = [
     "SERVER_MODULE",
@@ -180,11 +182,13 @@ def check_deployment(
     workspace_url: str | None,
     check_engine: bool = True,
     check_port: bool = True,
+    outside: Outside | None = None,
 ) -> list[Problem]:
     """Every problem with ``spec`` (empty when it can be deployed): the entry
     script (missing, no ``init()`` or ``run(raw_data)``), the source folder,
     the model (when a workspace is given), the engine (does it answer) and a
     fixed port (is it free). Nothing is built, started or recorded."""
+    io = outside_or_real(outside)
     problems: list[Problem] = []
     try:
         code_of(spec.entry_script, spec.source)
@@ -196,18 +200,18 @@ def check_deployment(
         from pulumi_mlenv.service.models import find_model
 
         try:
-            find_model(spec.model, workspace_url=workspace_url)
+            find_model(spec.model, workspace_url=workspace_url, outside=io)
         except MlenvError as err:
             problems.append(Problem("model", str(err), "register the model first"))
     if check_engine:
         try:
-            DockerTarget(spec.compute_url).check()
+            io.engine(spec.compute_url).check()
         except MlenvError as err:
             problems.append(Problem("compute", str(err), "start the engine or fix the URL"))
     if spec.port is not None:
         if not 1 <= spec.port <= 65535:
             problems.append(Problem("port", f"{spec.port} is not a port number", "use 1..65535"))
-        elif check_port and port_in_use(spec.port):
+        elif check_port and io.tcp.in_use(spec.port):
             problems.append(
                 Problem(
                     "port",
@@ -220,13 +224,14 @@ def check_deployment(
     return problems
 
 
-def environment_info(ref: str, *, workspace_url: str) -> EnvironmentInfo:
+def environment_info(
+    ref: str, *, workspace_url: str, outside: Outside | None = None
+) -> EnvironmentInfo:
     """The environment version ``NAME:VERSION`` from the workspace."""
     from pulumi_mlenv.definition import parse_definition
-    from pulumi_mlenv.workspace import Workspace
 
     name, _, version = ref.partition(":")
-    with Workspace(workspace_url) as ws:
+    with outside_or_real(outside).workspace(workspace_url) as ws:
         record = ws.get_version(name, version or None)
     if record is None:
         raise SpecError.at(
@@ -245,15 +250,13 @@ def environment_info(ref: str, *, workspace_url: str) -> EnvironmentInfo:
     )
 
 
-def list_deployments(workspace_url: str) -> list[Any]:
+def list_deployments(workspace_url: str, *, outside: Outside | None = None) -> list[Any]:
     """The deployments the workspace records (running or not)."""
-    from pulumi_mlenv.workspace.serving_store import ServingStore
-
-    with ServingStore(workspace_url) as store:
+    with outside_or_real(outside).serving(workspace_url) as store:
         return list(store.list_deployments())
 
 
-def _check_server(target: DockerTarget, env: EnvironmentInfo) -> None:
+def _check_server(target: ServiceEngine, env: EnvironmentInfo) -> None:
     """A user-managed environment must contain the server itself."""
     code, output = target.run(env.image, [env.python, "-c", f"import {SERVER_MODULE}"], {})
     if code != 0:
@@ -287,19 +290,15 @@ def _inference_image(
     code: Code,
     settings: Settings,
     progress: Callable[[StepEvent], None] | None,
+    io: Outside,
 ) -> tuple[str, str, bool, float]:
     """``(image by digest, digest, built, seconds)``: reused by key, else
     built once (a cross-process lock per key)."""
-    from pulumi_mlenv.registry import RegistryClient
-
     started = time.monotonic()
     key = inference_key(
         env.digest, settings.inference_server, code.code_hash, system_managed=env.system_managed
     )
-    username, password = settings.login_for(settings.registry)
-    with RegistryClient(
-        settings.registry, username=username, password=password, ca_bundle=settings.ca_bundle
-    ) as client:
+    with io.registry(settings.registry, settings) as client:
         repository = client.repository_for(INFERENCE_REPOSITORY)
         found = client.digest_of(repository, key)
         if found is None:
@@ -311,7 +310,7 @@ def _inference_image(
                     work = Path(settings.cache_dir).expanduser() / "build"
                     work.mkdir(parents=True, exist_ok=True)
                     with tempfile.TemporaryDirectory(prefix="code-", dir=work) as tmp:
-                        built = build_inference_image(
+                        built = io.build_inference(
                             InferenceBuild(
                                 env_image=env.image,
                                 system_managed=env.system_managed,
@@ -324,7 +323,7 @@ def _inference_image(
                                 ca_bundle=settings.ca_bundle,
                                 registry_auth=settings.registry_credentials,
                             ),
-                            progress=progress,
+                            progress,
                         )
                     digest = built.digest
                     return f"{client.host}/{repository}@{digest}", digest, True, built.seconds
@@ -332,7 +331,11 @@ def _inference_image(
 
 
 def _reserve(
-    spec: DeploymentSpec, store: ServingStore, settings: Settings, record: DeploymentRecord
+    spec: DeploymentSpec,
+    store: ServingStore,
+    settings: Settings,
+    record: DeploymentRecord,
+    io: Outside,
 ) -> DeploymentRecord:
     """Pick the port and record the deployment as ``starting``, under a
     machine-wide lock, so two deployments starting at once never share one."""
@@ -340,7 +343,7 @@ def _reserve(
     locks.mkdir(parents=True, exist_ok=True)
     with FileLock(str(locks / "ports.lock")):
         if spec.port is not None:
-            if port_in_use(spec.port) or spec.port in store.used_ports():
+            if io.tcp.in_use(spec.port) or spec.port in store.used_ports():
                 raise SpecError.at(
                     "port",
                     f"port {spec.port} on 127.0.0.1 is already in use",
@@ -349,7 +352,7 @@ def _reserve(
             port = spec.port
         else:
             try:
-                port = allocate_port(store.used_ports())
+                port = io.tcp.allocate(store.used_ports())
             except OSError as exc:
                 raise EngineError(f"deployment {spec.name}: {exc}") from None
         return store.put_deployment(_with(record, port=port))
@@ -367,6 +370,7 @@ def deploy(
     settings: Settings,
     workspace_url: str,
     progress: Callable[[StepEvent], None] | None = None,
+    outside: Outside | None = None,
 ) -> Deployed:
     """Deploy ``spec`` and wait until it is live (``GET /`` answers 200).
 
@@ -377,23 +381,26 @@ def deploy(
     the record, and the error carries the end of the server's log."""
     from pulumi_mlenv.service.models import find_model
 
+    io = outside_or_real(outside)
     started = time.monotonic()
-    problems = check_deployment(spec, workspace_url=None, check_engine=False, check_port=False)
+    problems = check_deployment(
+        spec, workspace_url=None, check_engine=False, check_port=False, outside=io
+    )
     if problems:
         raise SpecError(problems)
-    target = DockerTarget(spec.compute_url)
+    target = io.engine(spec.compute_url)
     try:
         target.check()
     except EngineError as err:
         raise SpecError.at("compute", str(err), "start the engine or fix the URL") from None
-    model = find_model(spec.model, workspace_url=workspace_url)
-    env = environment_info(spec.environment, workspace_url=workspace_url)
+    model = find_model(spec.model, workspace_url=workspace_url, outside=io)
+    env = environment_info(spec.environment, workspace_url=workspace_url, outside=io)
     if not env.system_managed:
         _check_server(target, env)
     code = code_of(spec.entry_script, spec.source)
-    image, digest, built, build_seconds = _inference_image(spec, env, code, settings, progress)
+    image, digest, built, build_seconds = _inference_image(spec, env, code, settings, progress, io)
     instance = f"{spec.name}-{uuid.uuid4().hex[:8]}"
-    with ServingStore(workspace_url) as store:
+    with io.serving(workspace_url) as store:
         record = _reserve(
             spec,
             store,
@@ -413,6 +420,7 @@ def deploy(
                 status="starting",
                 details={"entry_script": code.entry, "env_image": env.image},
             ),
+            io,
         )
         try:
             container = _start(target, instance, record.port, model, env, code, image)
@@ -420,7 +428,7 @@ def deploy(
             store.delete_deployment(instance)
             raise
         record = store.put_deployment(_with(record, container_id=container))
-        outcome = wait_until_live(
+        outcome = io.http.wait_until_live(
             f"http://127.0.0.1:{record.port}/",
             timeout=spec.timeout,
             still_running=lambda: _running(target, container),
@@ -458,13 +466,13 @@ def deploy(
     )
 
 
-def _running(target: DockerTarget, container: str) -> bool:
+def _running(target: ServiceEngine, container: str) -> bool:
     state = target.service_state(container)
     return state is not None and state.running
 
 
 def _start(
-    target: DockerTarget,
+    target: ServiceEngine,
     instance: str,
     port: int,
     model: ModelRecord,
@@ -496,32 +504,45 @@ def _start(
 
 
 def deployment_health(
-    instance: str, *, container_id: str, compute_url: str, port: int, workspace_url: str | None
+    instance: str,
+    *,
+    container_id: str,
+    compute_url: str,
+    port: int,
+    workspace_url: str | None,
+    outside: Outside | None = None,
 ) -> str:
     """``healthy`` (running and live), ``unhealthy`` (stopped, gone or not
     answering) or ``unknown`` (the engine does not answer: never a reason to
     drop anything). Records the answer in the workspace when one is given."""
+    io = outside_or_real(outside)
     try:
-        state = DockerTarget(compute_url).service_state(container_id)
+        state = io.engine(compute_url).service_state(container_id)
     except MlenvError:
         return "unknown"
-    live = state is not None and state.running and is_live(f"http://127.0.0.1:{port}/")
+    live = state is not None and state.running and io.http.is_live(f"http://127.0.0.1:{port}/")
     status = "healthy" if live else "unhealthy"
     if workspace_url:
-        with ServingStore(workspace_url) as store:
+        with io.serving(workspace_url) as store:
             store.set_deployment_status(instance, status)
     return status
 
 
 def undeploy(
-    instance: str, *, container_id: str | None, compute_url: str, workspace_url: str | None
+    instance: str,
+    *,
+    container_id: str | None,
+    compute_url: str,
+    workspace_url: str | None,
+    outside: Outside | None = None,
 ) -> bool:
     """Stop and remove the container (gone already: fine), then forget the
     record (its port is free again). False when there was no container."""
+    io = outside_or_real(outside)
     removed = False
     if container_id:
-        removed = DockerTarget(compute_url).remove_service(container_id)
+        removed = io.engine(compute_url).remove_service(container_id)
     if workspace_url:
-        with ServingStore(workspace_url) as store:
+        with io.serving(workspace_url) as store:
             store.delete_deployment(instance)
     return removed

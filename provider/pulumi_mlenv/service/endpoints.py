@@ -10,14 +10,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import requests
 from filelock import FileLock
 
-from pulumi_mlenv.compute.proxy import MAX_WEIGHT, Backend, HAProxy
-from pulumi_mlenv.compute.tcp_ports import allocate_port, port_in_use
+from pulumi_mlenv.compute.proxy import MAX_WEIGHT, Backend
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.errors import EngineError, MlenvError, Problem, SpecError
-from pulumi_mlenv.workspace.serving_store import EndpointRecord, ServingStore
+from pulumi_mlenv.service.compose import outside_or_real
+from pulumi_mlenv.service.outside import Outside
+from pulumi_mlenv.workspace.serving_store import EndpointRecord
 
 __all__ = [
     "EndpointState",
@@ -79,7 +79,11 @@ def backends_from(items: Sequence[Mapping[str, object]]) -> tuple[Backend, ...]:
 
 
 def check_endpoint(
-    items: Sequence[Mapping[str, object]], *, port: int | None, check_port: bool
+    items: Sequence[Mapping[str, object]],
+    *,
+    port: int | None,
+    check_port: bool,
+    outside: Outside | None = None,
 ) -> list[Problem]:
     """Every problem with an endpoint's inputs; nothing is started."""
     problems: list[Problem] = []
@@ -87,7 +91,7 @@ def check_endpoint(
         backends_from(items)
     except SpecError as err:
         problems += err.problems
-    if port is not None and check_port and port_in_use(port):
+    if port is not None and check_port and outside_or_real(outside).tcp.in_use(port):
         problems.append(
             Problem(
                 "port",
@@ -114,14 +118,16 @@ def apply_endpoint(
     settings: Settings,
     workspace_url: str,
     port: int | None = None,
+    outside: Outside | None = None,
 ) -> EndpointRecord:
     """Start the endpoint's proxy, or reload it with new backends and weights
     (gracefully: in-flight requests finish, none is refused). The port stays
     the one the endpoint has; a new endpoint gets ``port`` or a free one."""
-    with ServingStore(workspace_url) as store:
+    io = outside_or_real(outside)
+    with io.serving(workspace_url) as store:
         current = store.get_endpoint(name)
         if current is not None and (port is None or port == current.port):
-            proxy = HAProxy(Path(current.home), current.port)
+            proxy = io.proxy(Path(current.home), current.port)
             proxy.reload(backends)
             return store.put_endpoint(
                 EndpointRecord(
@@ -131,19 +137,19 @@ def apply_endpoint(
         locks = Path(settings.cache_dir).expanduser() / "locks"
         locks.mkdir(parents=True, exist_ok=True)
         with FileLock(str(locks / "ports.lock")):
-            if port is not None and (port_in_use(port) or port in store.used_ports()):
+            if port is not None and (io.tcp.in_use(port) or port in store.used_ports()):
                 raise SpecError.at(
                     "port",
                     f"port {port} on 127.0.0.1 is already in use",
                     "give another port, or leave port unset to get a free one",
                 )
-            chosen = port if port is not None else allocate_port(store.used_ports())
+            chosen = port if port is not None else io.tcp.allocate(store.used_ports())
             home = _home(settings, name, workspace_url)
             record = store.put_endpoint(
                 EndpointRecord(name=name, port=chosen, backends=_rows(backends), home=str(home))
             )
         try:
-            HAProxy(home, chosen).start(backends)
+            io.proxy(home, chosen).start(backends)
         except MlenvError:
             store.delete_endpoint(name)
             raise
@@ -154,60 +160,67 @@ def _rows(backends: tuple[Backend, ...]) -> tuple[tuple[str, str, int], ...]:
     return tuple((b.name, b.address, b.weight) for b in backends)
 
 
-def endpoint_state(name: str, *, workspace_url: str) -> EndpointState | None:
+def endpoint_state(
+    name: str, *, workspace_url: str, outside: Outside | None = None
+) -> EndpointState | None:
     """The endpoint's address and whether its proxy answers; None when unknown."""
-    with ServingStore(workspace_url) as store:
+    io = outside_or_real(outside)
+    with io.serving(workspace_url) as store:
         record = store.get_endpoint(name)
     if record is None:
         return None
-    proxy = HAProxy(Path(record.home), record.port)
+    proxy = io.proxy(Path(record.home), record.port)
     running = proxy.master_pid() is not None and proxy.serving() is not None
     return EndpointState(name, record.scoring_uri, record.port, running)
 
 
-def remove_endpoint(name: str, *, workspace_url: str) -> bool:
+def remove_endpoint(name: str, *, workspace_url: str, outside: Outside | None = None) -> bool:
     """Stop the proxy and forget the endpoint (its port is free again)."""
-    with ServingStore(workspace_url) as store:
+    io = outside_or_real(outside)
+    with io.serving(workspace_url) as store:
         record = store.get_endpoint(name)
         if record is None:
             return False
-        HAProxy(Path(record.home), record.port).stop()
+        io.proxy(Path(record.home), record.port).stop()
         store.delete_endpoint(name)
     return True
 
 
-def live_weights(name: str, *, workspace_url: str) -> dict[str, int] | None:
+def live_weights(
+    name: str, *, workspace_url: str, outside: Outside | None = None
+) -> dict[str, int] | None:
     """The weights the workspace records for endpoint ``name`` (whoever set
     them: a Pulumi update or ``mlenv endpoint traffic``); None when unknown
     or the workspace cannot be read."""
     try:
-        with ServingStore(workspace_url) as store:
+        with outside_or_real(outside).serving(workspace_url) as store:
             record = store.get_endpoint(name)
     except MlenvError:
         return None
     return None if record is None else {n: w for n, _, w in record.backends}
 
 
-def list_endpoints(*, workspace_url: str) -> list[EndpointRecord]:
-    with ServingStore(workspace_url) as store:
+def list_endpoints(*, workspace_url: str, outside: Outside | None = None) -> list[EndpointRecord]:
+    """Every endpoint the workspace records."""
+    with outside_or_real(outside).serving(workspace_url) as store:
         return store.list_endpoints()
 
 
-def invoke(name: str, data: bytes, *, workspace_url: str, timeout: float = 60.0) -> tuple[int, str]:
+def invoke(
+    name: str,
+    data: bytes,
+    *,
+    workspace_url: str,
+    timeout: float = 60.0,
+    outside: Outside | None = None,
+) -> tuple[int, str]:
     """POST ``data`` (JSON) to the endpoint's ``/score``; ``(status, body)``."""
-    with ServingStore(workspace_url) as store:
+    io = outside_or_real(outside)
+    with io.serving(workspace_url) as store:
         record = store.get_endpoint(name)
     if record is None:
         raise MlenvError(f"no endpoint {name} in the workspace")
     try:
-        resp = requests.post(
-            record.scoring_uri,
-            data=data,
-            headers={"Content-Type": "application/json"},
-            timeout=timeout,
-        )
-    except requests.RequestException as exc:
-        raise EngineError(
-            f"endpoint {name} at {record.scoring_uri} did not answer: {exc}"
-        ) from None
-    return resp.status_code, resp.text
+        return io.http.post_json(record.scoring_uri, data, timeout=timeout)
+    except EngineError as err:
+        raise EngineError(f"endpoint {name} at {err}") from None

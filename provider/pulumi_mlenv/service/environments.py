@@ -24,9 +24,9 @@ from pulumi_mlenv.definition import (
     to_dict,
 )
 from pulumi_mlenv.errors import Problem, SpecError
-from pulumi_mlenv.service.backends import backends_or_real
+from pulumi_mlenv.service.compose import outside_or_real
 from pulumi_mlenv.service.images import EnsureResult, ensure_image
-from pulumi_mlenv.service.ports import Backends
+from pulumi_mlenv.service.outside import Outside
 from pulumi_mlenv.service.resolved import (
     ResolvedEnvironment,
     as_written,
@@ -131,7 +131,7 @@ def provision(
     force: bool = False,
     progress: Callable[[StepEvent], None] | None = None,
     holder: str | None = None,
-    backends: Backends | None = None,
+    outside: Outside | None = None,
 ) -> Provisioned:
     """Ensure the image (reuse by hash or build, R14) then register the
     version in the workspace (R6), held by ``holder`` (``project/stack``). A
@@ -141,16 +141,16 @@ def provision(
     ``workspace_url`` defaults to the settings' workspace."""
     from pulumi_mlenv.workspace import Holder
 
-    io = backends_or_real(backends)
+    io = outside_or_real(outside)
     spec = resolved.spec
-    with io.store(workspace_url or settings.workspace_url) as workspace:
+    with io.workspace(workspace_url or settings.workspace_url) as workspace:
         result = ensure_image(
             resolved,
             settings=settings,
             workspace=workspace,
             force=force,
             progress=progress,
-            backends=io,
+            outside=io,
         )
         record = workspace.register_version(
             spec.name,
@@ -184,14 +184,14 @@ def provision(
 
 
 def check_version(
-    resolved: ResolvedEnvironment, workspace_url: str, *, backends: Backends | None = None
+    resolved: ResolvedEnvironment, workspace_url: str, *, outside: Outside | None = None
 ) -> Problem | None:
     """An explicit version already registered with another definition is an
     error (versions are immutable); None when the version is free or the same."""
     spec = resolved.spec
     if spec.version is None:
         return None
-    with backends_or_real(backends).store(workspace_url) as workspace:
+    with outside_or_real(outside).workspace(workspace_url) as workspace:
         existing = workspace.get_version(spec.name, spec.version)
     if existing is None or existing.env_hash == resolved.hash:
         return None
@@ -214,10 +214,10 @@ def check_version(
 
 
 def versions_sharing(
-    env_hash: str, workspace_url: str, *, backends: Backends | None = None
+    env_hash: str, workspace_url: str, *, outside: Outside | None = None
 ) -> list[str]:
     """``name:version`` of every registered version whose image has this hash."""
-    with backends_or_real(backends).store(workspace_url) as workspace:
+    with outside_or_real(outside).workspace(workspace_url) as workspace:
         return [f"{v.name}:{v.version}" for v in workspace.versions_for_hash(env_hash)]
 
 
@@ -228,7 +228,7 @@ def retire(
     env_hash: str | None = None,
     *,
     holder: str | None = None,
-    backends: Backends | None = None,
+    outside: Outside | None = None,
 ) -> bool:
     """Release ``holder``'s hold (``project/stack``) on a version that still
     maps to ``env_hash`` (when given); the version is archived, never
@@ -238,7 +238,7 @@ def retire(
     version and no holder uses."""
     from pulumi_mlenv.workspace import Holder
 
-    with backends_or_real(backends).store(workspace_url) as workspace:
+    with outside_or_real(outside).workspace(workspace_url) as workspace:
         current = workspace.get_version(name, version)
         if current is None or (env_hash is not None and current.env_hash != env_hash):
             return False
@@ -253,7 +253,7 @@ def relabel(
     old: tuple[str, str],
     workspace_url: str,
     holder: str | None = None,
-    backends: Backends | None = None,
+    outside: Outside | None = None,
 ) -> str:
     """Metadata-only change: the image stays. A new name or version label is
     registered (held by ``holder``) and ``holder``'s hold on the old one
@@ -264,7 +264,7 @@ def relabel(
     held = Holder.stack(holder) if holder else None
     spec = resolved.spec
     old_name, old_version = old
-    with backends_or_real(backends).store(workspace_url) as workspace:
+    with outside_or_real(outside).workspace(workspace_url) as workspace:
         if spec.name == old_name and spec.version in (None, old_version):
             workspace.update_version_metadata(
                 old_name,
@@ -293,7 +293,7 @@ def relabel(
 
 
 def image_state(
-    image: str, env_hash: str, settings: Settings, *, backends: Backends | None = None
+    image: str, env_hash: str, settings: Settings, *, outside: Outside | None = None
 ) -> str:
     """For refresh: ``present``, ``absent`` (deleted from its registry),
     ``moved:<digest>`` (the hash's tag points elsewhere now) or ``unknown``
@@ -302,7 +302,7 @@ def image_state(
     from pulumi_mlenv.errors import RegistryError
     from pulumi_mlenv.registry import ImageRef
 
-    io = backends_or_real(backends)
+    io = outside_or_real(outside)
     try:
         ref = ImageRef.parse(image)
         with io.registry(ref.registry, settings) as client:

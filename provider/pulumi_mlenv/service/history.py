@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 from pulumi_mlenv.definition import explain
 from pulumi_mlenv.errors import MlenvError
 from pulumi_mlenv.imaging.lock import diff_locks
+from pulumi_mlenv.service.compose import outside_or_real
+from pulumi_mlenv.service.outside import Outside
 
 if TYPE_CHECKING:
     from pulumi_mlenv.workspace import VersionRecord
@@ -26,13 +28,15 @@ def parse_label(text: str) -> tuple[str, str]:
 
 
 def versions(
-    workspace_url: str, name: str | None = None, *, include_archived: bool = False
+    workspace_url: str,
+    name: str | None = None,
+    *,
+    include_archived: bool = False,
+    outside: Outside | None = None,
 ) -> list[VersionRecord]:
     """The versions of ``name`` (or of every environment), oldest first, with
     holders; archived ones only when asked."""
-    from pulumi_mlenv.workspace import Workspace
-
-    with Workspace(workspace_url) as ws:
+    with outside_or_real(outside).workspace(workspace_url) as ws:
         return ws.list_versions(name, include_archived=include_archived)
 
 
@@ -60,12 +64,13 @@ class VersionDifference:
         return out
 
 
-def explain_versions(old_label: str, new_label: str, workspace_url: str) -> VersionDifference:
+def explain_versions(
+    old_label: str, new_label: str, workspace_url: str, *, outside: Outside | None = None
+) -> VersionDifference:
     """The difference of two registered versions (archived ones included)."""
     from pulumi_mlenv.definition import parse_definition, with_resolved_base
-    from pulumi_mlenv.workspace import Workspace
 
-    with Workspace(workspace_url) as ws:
+    with outside_or_real(outside).workspace(workspace_url) as ws:
         records = []
         for label in (old_label, new_label):
             name, version = parse_label(label)

@@ -30,15 +30,16 @@ from pulumi_mlenv.definition import (
     extra_conda_packages,
 )
 from pulumi_mlenv.errors import MlenvError, SpecError
-from pulumi_mlenv.service.backends import backends_or_real
-from pulumi_mlenv.service.ports import Backends, ImageRegistry
+from pulumi_mlenv.service.compose import outside_or_real
+from pulumi_mlenv.service.outside import ImageRegistry, Outside
 from pulumi_mlenv.service.resolved import ResolvedEnvironment, base_image_of, resolve
 
 if TYPE_CHECKING:
     from pulumi_mlenv.imaging.builder import BuiltImage, ImageBuild
     from pulumi_mlenv.imaging.buildkit import StepEvent
     from pulumi_mlenv.registry import ManifestInfo
-    from pulumi_mlenv.workspace import ImageRecord, Workspace
+    from pulumi_mlenv.service.outside import EnvironmentStore
+    from pulumi_mlenv.workspace import ImageRecord
 
 __all__ = [
     "ENV_REPOSITORY",
@@ -116,8 +117,8 @@ class _Job:
 
     target: ResolvedEnvironment
     settings: Settings
-    backends: Backends
-    store: Workspace | None
+    outside: Outside
+    store: EnvironmentStore | None
     started: float
     warnings: tuple[str, ...]
 
@@ -156,7 +157,7 @@ _LOCK_LAYER_LIMIT = 8 * 1024 * 1024
 
 
 def _adopt(
-    store: Workspace,
+    store: EnvironmentStore,
     target: ResolvedEnvironment,
     client: ImageRegistry,
     repository: str,
@@ -208,21 +209,21 @@ def _labels(target: ResolvedEnvironment) -> tuple[tuple[str, str], ...]:
 
 
 def _resolved(
-    target: ResolvedEnvironment | EnvironmentSpec, settings: Settings, backends: Backends
+    target: ResolvedEnvironment | EnvironmentSpec, settings: Settings, outside: Outside
 ) -> ResolvedEnvironment:
     if isinstance(target, ResolvedEnvironment):
         return target
-    return resolve(target, settings, backends=backends)
+    return resolve(target, settings, outside=outside)
 
 
 def ensure_image(
     target: ResolvedEnvironment | EnvironmentSpec,
     *,
     settings: Settings,
-    workspace: Workspace | None = None,
+    workspace: EnvironmentStore | None = None,
     force: bool = False,
     progress: Callable[[StepEvent], None] | None = None,
-    backends: Backends | None = None,
+    outside: Outside | None = None,
 ) -> EnsureResult:
     """Reuse the image of ``target``'s hash or build it (R14), by digest.
 
@@ -239,7 +240,7 @@ def ensure_image(
     ``RegistryError``/``EngineError``.
     """
     started = time.monotonic()
-    io = backends_or_real(backends)
+    io = outside_or_real(outside)
     resolved = _resolved(target, settings, io)
     _check_buildable(resolved.spec)
     warnings = tuple(
@@ -274,7 +275,7 @@ def ensure_image(
 
 
 def _build_lease(
-    store: Workspace | None, env_hash: str, settings: Settings
+    store: EnvironmentStore | None, env_hash: str, settings: Settings
 ) -> AbstractContextManager[None]:
     """The workspace's build lease on the hash, when there is a workspace."""
     if store is None:
@@ -287,14 +288,14 @@ def build_plan(
     settings: Settings,
     *,
     no_cache: bool = False,
-    backends: Backends | None = None,
+    outside: Outside | None = None,
 ) -> ImageBuild:
     """The build ``ensure_image`` runs for ``target``, tagged
     ``image_name(settings.registry, hash)``. Benchmarks adjust it with
     ``dataclasses.replace`` (cache id, push, compression)."""
     from pulumi_mlenv.imaging.builder import ImageBuild
 
-    resolved = _resolved(target, settings, backends_or_real(backends))
+    resolved = _resolved(target, settings, outside_or_real(outside))
     return ImageBuild(
         spec=resolved.spec,
         env_hash=resolved.hash,
@@ -322,8 +323,8 @@ def _build(
     env_hash, store = job.target.hash, job.store
     repository = client.repository_for(ENV_REPOSITORY)
     old_record = store.find_image(env_hash) if (store is not None and force) else None
-    plan = build_plan(job.target, job.settings, no_cache=force, backends=job.backends)
-    built = job.backends.build(plan, progress)
+    plan = build_plan(job.target, job.settings, no_cache=force, outside=job.outside)
+    built = job.outside.build(plan, progress)
     info = client.manifest_info(repository, built.digest)
     size = info.size if info is not None else None
     seconds = time.monotonic() - job.started
@@ -357,7 +358,7 @@ def _build(
 
 
 def _record(
-    store: Workspace,
+    store: EnvironmentStore,
     target: ResolvedEnvironment,
     host: str,
     repository: str,
@@ -424,7 +425,7 @@ class ImageDetails:
 
 
 def _query_target(
-    query: str, settings: Settings, store: Workspace | None, io: Backends
+    query: str, settings: Settings, store: EnvironmentStore | None, io: Outside
 ) -> tuple[str, str, str]:
     """(registry address, repository, reference) that ``query`` names."""
     from pulumi_mlenv.registry import ImageRef
@@ -446,7 +447,7 @@ def _query_target(
 
 
 def _find_hash(
-    text: str, settings: Settings, store: Workspace | None, io: Backends
+    text: str, settings: Settings, store: EnvironmentStore | None, io: Outside
 ) -> tuple[str, str, str]:
     """Where the image of a hash is: an image hash tagged in the workspace
     registry, the global one, or any namespace of them; else a definition
@@ -488,8 +489,8 @@ def image_details(
     query: str,
     *,
     settings: Settings,
-    workspace: Workspace | None = None,
-    backends: Backends | None = None,
+    workspace: EnvironmentStore | None = None,
+    outside: Outside | None = None,
 ) -> ImageDetails:
     """Details of the image that ``query`` names: a hash (64 hex, looked up
     in the workspace registry), an image reference (tag or digest), or an
@@ -497,10 +498,10 @@ def image_details(
     ``workspace``: an open store, else the settings' workspace is opened for
     the call. Raises ``MlenvError`` when nothing matches, ``RegistryError``
     when the registry cannot answer."""
-    io = backends_or_real(backends)
+    io = outside_or_real(outside)
     if workspace is None:
-        with io.store(settings.workspace_url) as store:
-            return image_details(query, settings=settings, workspace=store, backends=io)
+        with io.workspace(settings.workspace_url) as store:
+            return image_details(query, settings=settings, workspace=store, outside=io)
     registry, repository, reference = _query_target(query, settings, workspace, io)
     with io.registry(registry, settings) as client:
         info = client.manifest_info(repository, reference)
@@ -544,12 +545,12 @@ def reference_text(registry: str, repository: str, reference: str) -> str:
     return f"{registry.split('/', 1)[0]}/{repository}{separator}{reference}"
 
 
-def materialize_local(spec: EnvironmentSpec, settings: Settings) -> Path:
+def materialize_local(
+    spec: EnvironmentSpec, settings: Settings, *, outside: Outside | None = None
+) -> Path:
     """A host virtualenv for a system-managed ``spec`` (R7, R9), keyed by its
     hash under ``settings.cache_dir/venvs`` and reused by later calls. See
     ``imaging.local_env``."""
-    from pulumi_mlenv.imaging.local_env import local_environment
-
     _check_buildable(spec)
     if spec.python.user_managed:
         raise SpecError.at(
@@ -564,4 +565,4 @@ def materialize_local(spec: EnvironmentSpec, settings: Settings) -> Path:
             f"a local virtualenv cannot hold conda packages ({', '.join(extra)})",
             "move them to the pip list, or run in the environment's image",
         )
-    return local_environment(spec, compute_hash(spec), settings)
+    return outside_or_real(outside).local_env(spec, compute_hash(spec), settings)

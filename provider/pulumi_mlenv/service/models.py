@@ -23,7 +23,9 @@ from typing import Protocol
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.definition.artifacts import tree_digest
 from pulumi_mlenv.errors import MlenvError, SpecError
-from pulumi_mlenv.workspace.serving_store import Lineage, ModelRecord, ServingStore
+from pulumi_mlenv.service.compose import outside_or_real
+from pulumi_mlenv.service.outside import Outside
+from pulumi_mlenv.workspace.serving_store import Lineage, ModelRecord
 
 __all__ = [
     "Registered",
@@ -123,6 +125,7 @@ def register_model(
     lineage: Lineage | None = None,
     description: str | None = None,
     field: str = "path",
+    outside: Outside | None = None,
 ) -> Registered:
     """Register the file or folder at ``path`` as model ``name``. Raises
     ``SpecError`` naming ``field`` when the path is missing or empty: nothing
@@ -138,7 +141,7 @@ def register_model(
     except ValueError as exc:
         raise SpecError.at(field, str(exc), "put the model's files in it") from None
     folder = _store_copy(source, Path(settings.model_store).expanduser(), digest.digest)
-    with ServingStore(workspace_url) as store:
+    with outside_or_real(outside).serving(workspace_url) as store:
         record, new = store.register_model(
             name,
             content_hash=digest.digest,
@@ -160,6 +163,7 @@ def register_from_run(
     settings: Settings,
     workspace_url: str,
     description: str | None = None,
+    outside: Outside | None = None,
 ) -> Registered:
     """Register ``path`` (relative to the run's outputs folder) as model
     ``name``, with the run's lineage: run id -> environment version -> image
@@ -185,16 +189,17 @@ def register_from_run(
         workspace_url=workspace_url,
         lineage=lineage,
         description=description,
+        outside=outside,
     )
 
 
-def lineage_of_environment(name: str, version: str | None, *, workspace_url: str) -> Lineage:
+def lineage_of_environment(
+    name: str, version: str | None, *, workspace_url: str, outside: Outside | None = None
+) -> Lineage:
     """ "Trained in environment ``name:version``": its hash, image by digest and
     lock from the workspace. Raises ``SpecError`` (field ``environment``)
     when no such version is registered."""
-    from pulumi_mlenv.workspace import Workspace
-
-    with Workspace(workspace_url) as ws:
+    with outside_or_real(outside).workspace(workspace_url) as ws:
         record = ws.get_version(name, version)
         if record is None:
             shown = f"{name}:{version}" if version else name
@@ -214,17 +219,19 @@ def lineage_of_environment(name: str, version: str | None, *, workspace_url: str
     )
 
 
-def find_model(ref: str, *, workspace_url: str) -> ModelRecord:
+def find_model(ref: str, *, workspace_url: str, outside: Outside | None = None) -> ModelRecord:
     """The model ``NAME[:VERSION]`` (latest when no version); ``MlenvError`` if none."""
     name, version = parse_model_ref(ref)
-    with ServingStore(workspace_url) as store:
+    with outside_or_real(outside).serving(workspace_url) as store:
         record = store.get_model(name, version)
     if record is None:
         raise MlenvError(f"no model {ref} in the workspace")
     return record
 
 
-def list_models(name: str | None = None, *, workspace_url: str) -> list[ModelRecord]:
+def list_models(
+    name: str | None = None, *, workspace_url: str, outside: Outside | None = None
+) -> list[ModelRecord]:
     """Every registered model version (of ``name``)."""
-    with ServingStore(workspace_url) as store:
+    with outside_or_real(outside).serving(workspace_url) as store:
         return store.list_models(name)

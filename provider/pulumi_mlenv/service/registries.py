@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from pulumi_mlenv.config import Settings
-from pulumi_mlenv.service.backends import backends_or_real
-from pulumi_mlenv.service.ports import Backends
+from pulumi_mlenv.service.compose import outside_or_real
+from pulumi_mlenv.service.outside import Outside
 
 __all__ = ["check_registry"]
 
@@ -17,7 +17,7 @@ def check_registry(
     username: str | None,
     password: str | None,
     settings: Settings,
-    backends: Backends | None = None,
+    outside: Outside | None = None,
 ) -> None:
     """Raise ``RegistryError`` (one line, never the password) unless the
     registry at ``address`` answers with this login."""
@@ -26,5 +26,5 @@ def check_registry(
     if username and password:
         logins = ((host, username, password), *logins)
     with_login = replace(settings, registry_credentials=logins)
-    with backends_or_real(backends).registry(address, with_login) as client:
+    with outside_or_real(outside).registry(address, with_login) as client:
         client.ping()

@@ -33,8 +33,8 @@ from pulumi_mlenv.definition import (
 )
 from pulumi_mlenv.definition.credentials import MASK, restore_credentials, split_credentials
 from pulumi_mlenv.definition.text import redact_url_credentials
-from pulumi_mlenv.service.backends import backends_or_real
-from pulumi_mlenv.service.ports import Backends
+from pulumi_mlenv.service.compose import outside_or_real
+from pulumi_mlenv.service.outside import Outside
 
 __all__ = [
     "STATE_KEYS",
@@ -183,7 +183,7 @@ def resolve_known(spec: EnvironmentSpec, base_image: str | None) -> ResolvedEnvi
 
 
 def resolve(
-    spec: EnvironmentSpec, settings: Settings, *, backends: Backends | None = None
+    spec: EnvironmentSpec, settings: Settings, *, outside: Outside | None = None
 ) -> ResolvedEnvironment:
     """Resolve the base tag to a digest and hash the result, once.
 
@@ -193,6 +193,6 @@ def resolve(
     """
     base = base_image_of(spec, settings)
     if base is not None and not spec.docker.resolved_base_digest:
-        digest = backends_or_real(backends).resolve_base(base, settings)
+        digest = outside_or_real(outside).resolve_base(base, settings)
         spec = with_resolved_base(spec, digest)
     return resolve_known(spec, base)

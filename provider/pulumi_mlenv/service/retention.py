@@ -17,6 +17,8 @@ from datetime import UTC, datetime, timedelta
 
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.errors import MlenvError, RegistryError
+from pulumi_mlenv.service.compose import outside_or_real
+from pulumi_mlenv.service.outside import Outside
 
 __all__ = ["Collectable", "GcReport", "collect", "plan"]
 
@@ -55,16 +57,20 @@ class GcReport:
         return sum(c.size for c in self.deleted)
 
 
-def plan(workspace_url: str, keep_days: float, *, now: datetime | None = None) -> list[Collectable]:
+def plan(
+    workspace_url: str,
+    keep_days: float,
+    *,
+    now: datetime | None = None,
+    outside: Outside | None = None,
+) -> list[Collectable]:
     """The images retention would delete now, oldest first."""
-    from pulumi_mlenv.workspace import Workspace
-
     if keep_days < 0:
         raise MlenvError(f"--keep-days {keep_days}: give 0 or more days")
     cutoff = ((now or datetime.now(UTC)) - timedelta(days=keep_days)).isoformat(
         timespec="microseconds"
     )
-    with Workspace(workspace_url) as ws:
+    with outside_or_real(outside).workspace(workspace_url) as ws:
         found = ws.unheld_images(cutoff)
     items = [
         Collectable(
@@ -88,31 +94,24 @@ def collect(
     keep_days: float,
     dry_run: bool,
     now: datetime | None = None,
+    outside: Outside | None = None,
 ) -> GcReport:
     """Delete (or, on a dry run, list) what ``plan`` finds, and record each
     deletion in the workspace."""
-    from pulumi_mlenv.registry import RegistryClient
-    from pulumi_mlenv.workspace import Workspace
-
-    candidates = plan(workspace_url, keep_days, now=now)
+    io = outside_or_real(outside)
+    candidates = plan(workspace_url, keep_days, now=now, outside=io)
     if dry_run:
         return GcReport(dry_run=True, keep_days=keep_days, deleted=tuple(candidates))
     deleted: list[Collectable] = []
     kept: list[Collectable] = []
     failed: list[tuple[Collectable, str]] = []
-    with Workspace(workspace_url) as ws:
+    with io.workspace(workspace_url) as ws:
         for item in candidates:
             if ws.digest_is_held(item.digest):  # held since the plan was made
                 kept.append(item)
                 continue
-            username, password = settings.login_for(item.registry)
             try:
-                with RegistryClient(
-                    item.registry,
-                    username=username,
-                    password=password,
-                    ca_bundle=settings.ca_bundle,
-                ) as client:
+                with io.registry(item.registry, settings) as client:
                     client.delete_manifest(item.repository, item.digest)
             except RegistryError as err:
                 failed.append((item, str(err)))

@@ -17,10 +17,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from pulumi_mlenv.compute import ComputeTarget, DockerTarget, Job, Sink
+from pulumi_mlenv.compute import ComputeTarget, Job, Sink
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.definition import EnvironmentSpec
 from pulumi_mlenv.errors import RUN_HEADING, MlenvError, SpecError
+from pulumi_mlenv.service.compose import outside_or_real
+from pulumi_mlenv.service.outside import Outside
 
 __all__ = [
     "Events",
@@ -62,14 +64,20 @@ class Prepared:
     built: bool = False
 
 
-def _from_definition(path: str, settings: Settings, workspace_url: str, events: Events) -> Prepared:
+def _from_definition(
+    path: str, settings: Settings, workspace_url: str, events: Events, io: Outside
+) -> Prepared:
     from pulumi_mlenv.service import environments as envs
 
     spec = envs.definition_from_inputs({"source": str(Path(path).resolve())})
-    resolved = envs.resolve(spec, settings)
+    resolved = envs.resolve(spec, settings, outside=io)
     events.on_progress(f"environment {spec.name}: hash {resolved.hash[:12]}, ensuring its image")
     provisioned = envs.provision(
-        resolved, settings=settings, workspace_url=workspace_url, progress=events.on_build
+        resolved,
+        settings=settings,
+        workspace_url=workspace_url,
+        progress=events.on_build,
+        outside=io,
     )
     return Prepared(
         name=resolved.spec.name,
@@ -84,12 +92,16 @@ def _from_definition(path: str, settings: Settings, workspace_url: str, events: 
 
 
 def from_version(
-    name: str, version: str | None, workspace_url: str, expect_hash: str | None = None
+    name: str,
+    version: str | None,
+    workspace_url: str,
+    expect_hash: str | None = None,
+    *,
+    outside: Outside | None = None,
 ) -> Prepared:
     from pulumi_mlenv.definition import parse_definition, with_resolved_base
-    from pulumi_mlenv.workspace import Workspace
 
-    with Workspace(workspace_url) as workspace:
+    with outside_or_real(outside).workspace(workspace_url) as workspace:
         record = workspace.get_version(name, version)
         if record is None:
             label = f"{name}:{version}" if version else name
@@ -145,10 +157,15 @@ def prepare_environment(
     workspace_url: str,
     events: Events,
     expect_hash: str | None = None,
+    *,
+    outside: Outside | None = None,
 ) -> Prepared:
     """A definition file or folder (registered now, R6), else ``NAME[:VERSION]``."""
+    io = outside_or_real(outside)
     if Path(reference).expanduser().exists():
-        env = _from_definition(str(Path(reference).expanduser()), settings, workspace_url, events)
+        env = _from_definition(
+            str(Path(reference).expanduser()), settings, workspace_url, events, io
+        )
         if expect_hash is not None and env.env_hash != expect_hash:
             raise MlenvError(
                 f"definition {reference} hashes to {env.env_hash[:12]}, not {expect_hash[:12]}"
@@ -161,7 +178,7 @@ def prepare_environment(
             "give a definition file or folder, or NAME[:VERSION] of a registered version",
             heading=RUN_HEADING,
         )  # fmt: skip
-    return from_version(name, version or None, workspace_url, expect_hash)
+    return from_version(name, version or None, workspace_url, expect_hash, outside=io)
 
 
 # -- the job -------------------------------------------------------------------
@@ -187,7 +204,9 @@ def check_host_interpreter(spec: EnvironmentSpec) -> str:
     return path
 
 
-def host_python(env: Prepared, settings: Settings, events: Events) -> tuple[str, tuple[str, ...]]:
+def host_python(
+    env: Prepared, settings: Settings, events: Events, *, outside: Outside | None = None
+) -> tuple[str, tuple[str, ...]]:
     """The host interpreter of ``env`` and the lock it has: a user-managed
     interpreter as given, else the virtualenv keyed by hash (made once)."""
     from pulumi_mlenv.service.images import materialize_local
@@ -198,14 +217,14 @@ def host_python(env: Prepared, settings: Settings, events: Events) -> tuple[str,
     venv = Path(settings.cache_dir).expanduser() / "venvs" / env.env_hash
     if not (venv / ".mlenv-complete").exists():
         events.on_progress(f"making the virtualenv of {env.name}:{env.version} (once per hash)")
-    venv = materialize_local(spec, settings)
+    venv = materialize_local(spec, settings, outside=outside)
     lock_file = venv / "lock.txt"
     lock = tuple(lock_file.read_text().split()) if lock_file.exists() else env.lock
     return str(venv / "bin" / "python"), lock
 
 
 def _image_lock(
-    target: DockerTarget, job: Job, settings: Settings, events: Events
+    target: ComputeTarget, job: Job, settings: Settings, events: Events
 ) -> tuple[str, ...]:
     """The lock inside an image this workspace did not build (read once per
     digest: a digest names one content, so the answer is cached)."""
@@ -217,7 +236,10 @@ def _image_lock(
     cached = Path(settings.cache_dir).expanduser() / "image-locks" / f"{digest}.txt"
     if cached.is_file():
         return parse_lock(cached.read_text())
-    text = target.image_file(job.image, LOCK_PATH, job.registry_login, events.on_progress) or ""
+    reader = getattr(target, "image_file", None)
+    if reader is None:
+        return ()
+    text = reader(job.image, LOCK_PATH, job.registry_login, events.on_progress) or ""
     if "@sha256:" in job.image:
         cached.parent.mkdir(parents=True, exist_ok=True)
         partial = cached.with_suffix(f".{os.getpid()}.partial")
@@ -233,6 +255,8 @@ def plan_job(
     base: Job,
     settings: Settings,
     events: Events,
+    *,
+    outside: Outside | None = None,
 ) -> Plan:
     if kind == "docker":
         registry = env.image.split("/", 1)[0]
@@ -244,10 +268,10 @@ def plan_job(
             registry_login=(user, password) if user and password else None,
         )
         lock = env.lock
-        if not lock and isinstance(target, DockerTarget):
+        if not lock:  # an engine that can read the image's lock file gives it
             lock = _image_lock(target, job, settings, events)
         return Plan(job, lock, None, 0.0)
-    python, lock = host_python(env, settings, events)
+    python, lock = host_python(env, settings, events, outside=outside)
     if kind != "spark":
         return Plan(replace(base, python=python), lock, None, 0.0)
     spark = env.spec.spark

@@ -27,11 +27,13 @@ from pulumi_mlenv.compute import ComputeTarget, Job
 from pulumi_mlenv.compute.spark_output import SparkOutput
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.errors import RUN_HEADING, MlenvError, SpecError
+from pulumi_mlenv.service.compose import outside_or_real
 from pulumi_mlenv.service.compute_targets import (
     BUILTIN_TARGETS,
     compute_targets,
     resolve_compute,
 )
+from pulumi_mlenv.service.outside import Outside
 from pulumi_mlenv.service.run_environments import (
     Events,
     Prepared,
@@ -40,7 +42,7 @@ from pulumi_mlenv.service.run_environments import (
     plan_job,
     prepare_environment,
 )
-from pulumi_mlenv.workspace import ComputeTargetRecord, RunRecord, RunStatus, RunStore
+from pulumi_mlenv.workspace import ComputeTargetRecord, RunRecord, RunStatus
 
 __all__ = [
     "BUILTIN_TARGETS",
@@ -164,6 +166,7 @@ def _run(
     settings: Settings,
     workspace_url: str,
     events: Events,
+    io: Outside,
     rerun_of: RunRecord | None = None,
 ) -> Submitted:
     from pulumi_mlenv.service.sources import snapshot, working_copy
@@ -185,11 +188,11 @@ def _run(
         outputs=outputs,
         python="python",
     )
-    plan = plan_job(target_record.kind, target, env, base, settings, events)
+    plan = plan_job(target_record.kind, target, env, base, settings, events, outside=io)
     outputs.mkdir(parents=True)  # only once the environment is ready for the target
     # The script works in a copy: the snapshot stays what was hashed, for reruns.
     plan = replace(plan, job=replace(plan.job, source=working_copy(snap, folder)))
-    store = RunStore(workspace_url)
+    store = io.runs(workspace_url)
     try:
         record = store.add(
             RunRecord(
@@ -251,14 +254,16 @@ def submit(
     settings: Settings,
     workspace_url: str | None = None,
     events: Events | None = None,
+    outside: Outside | None = None,
 ) -> Submitted:
     """Run ``request`` and record it; see the module docstring. Raises
     ``SpecError`` (script, source, compute, environment) and ``EngineError``
     (target not answering) before anything is built or recorded."""
+    io = outside_or_real(outside)
     events = events or Events()
     workspace_url = workspace_url or settings.workspace_url
     source_folder, script = locate_script(request.script, request.source)
-    target_record, target = resolve_compute(request.compute, settings, workspace_url)
+    target_record, target = resolve_compute(request.compute, settings, workspace_url, outside=io)
     target.check()
     reference = Path(request.environment).expanduser()
     if target_record.kind != "docker" and reference.exists():
@@ -269,7 +274,7 @@ def submit(
         if spec.python.user_managed:
             check_host_interpreter(spec)
     env = prepare_environment(
-        request.environment, settings, workspace_url, events, request.expect_hash
+        request.environment, settings, workspace_url, events, request.expect_hash, outside=io
     )
     if request.variables is not None:
         env = replace(env, variables=request.variables)
@@ -283,6 +288,7 @@ def submit(
         settings=settings,
         workspace_url=workspace_url,
         events=events,
+        io=io,
     )
 
 
@@ -292,13 +298,15 @@ def rerun(
     settings: Settings,
     workspace_url: str | None = None,
     events: Events | None = None,
+    outside: Outside | None = None,
 ) -> Submitted:
     """Run a recorded run again: the same compute target, script, arguments
     and source snapshot, and the environment it used (the same image digest
     and lock; on the host and Spark, the virtualenv of the same hash)."""
+    io = outside_or_real(outside)
     events = events or Events()
     workspace_url = workspace_url or settings.workspace_url
-    store = RunStore(workspace_url)
+    store = io.runs(workspace_url)
     try:
         old = store.get(run_id)
     finally:
@@ -308,9 +316,11 @@ def rerun(
         raise MlenvError(
             f"the source snapshot of run {old.id} ({snap}) is gone: submit the run again"
         )
-    target_record, target = resolve_compute(old.compute, settings, workspace_url)
+    target_record, target = resolve_compute(old.compute, settings, workspace_url, outside=io)
     target.check()
-    env = from_version(old.env_name, old.env_version, workspace_url, expect_hash=old.env_hash)
+    env = from_version(
+        old.env_name, old.env_version, workspace_url, expect_hash=old.env_hash, outside=io
+    )
     env = replace(env, image=old.image or env.image, lock=old.lock)
     return _run(
         env=env,
@@ -322,22 +332,25 @@ def rerun(
         settings=settings,
         workspace_url=workspace_url,
         events=events,
+        io=io,
         rerun_of=old,
     )
 
 
-def get_run(run_id: str, workspace_url: str) -> RunRecord:
+def get_run(run_id: str, workspace_url: str, *, outside: Outside | None = None) -> RunRecord:
     """The run with this id (or unique prefix)."""
-    store = RunStore(workspace_url)
+    store = outside_or_real(outside).runs(workspace_url)
     try:
         return store.get(run_id)
     finally:
         store.close()
 
 
-def list_runs(workspace_url: str, limit: int = 50) -> list[RunRecord]:
+def list_runs(
+    workspace_url: str, limit: int = 50, *, outside: Outside | None = None
+) -> list[RunRecord]:
     """The latest runs, newest first."""
-    store = RunStore(workspace_url)
+    store = outside_or_real(outside).runs(workspace_url)
     try:
         return store.list(limit)
     finally:

@@ -9,13 +9,19 @@ workspace's (``endpoints.live_weights``).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
-from pulumi_mlenv.compute.proxy import Backend
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.errors import MlenvError, Problem, SpecError
 from pulumi_mlenv.service import deployments as deps
 from pulumi_mlenv.service import endpoints
-from pulumi_mlenv.workspace.serving_store import DeploymentRecord, EndpointRecord, ServingStore
+from pulumi_mlenv.service.compose import outside_or_real
+from pulumi_mlenv.service.outside import Outside
+from pulumi_mlenv.workspace.serving_store import DeploymentRecord, EndpointRecord
+
+if TYPE_CHECKING:
+    from pulumi_mlenv.compute.proxy import Backend
+    from pulumi_mlenv.service.outside import ServingStore
 
 __all__ = [
     "create_deployment",
@@ -47,15 +53,20 @@ def parse_weights(items: Sequence[str], *, heading: str) -> dict[str, int]:
 
 
 def create_deployment(
-    spec: deps.DeploymentSpec, *, settings: Settings, workspace_url: str
+    spec: deps.DeploymentSpec,
+    *,
+    settings: Settings,
+    workspace_url: str,
+    outside: Outside | None = None,
 ) -> deps.Deployed:
     """Check, then deploy ``spec`` as the Deployment resource's create does."""
+    io = outside_or_real(outside)
     problems = deps.check_deployment(
-        spec, workspace_url=workspace_url, check_engine=True, check_port=True
+        spec, workspace_url=workspace_url, check_engine=True, check_port=True, outside=io
     )
     if problems:
         raise SpecError(problems, heading="cannot create the deployment")
-    with ServingStore(workspace_url) as store:
+    with io.serving(workspace_url) as store:
         if store.list_deployments(spec.name):
             raise SpecError.at(
                 "name",
@@ -63,13 +74,16 @@ def create_deployment(
                 f"delete it first (mlenv deployment delete {spec.name}) or give another name",
                 heading="cannot create the deployment",
             )
-    return deps.deploy(spec, settings=settings, workspace_url=workspace_url)
+    return deps.deploy(spec, settings=settings, workspace_url=workspace_url, outside=io)
 
 
-def delete_deployment(name: str, *, workspace_url: str) -> list[DeploymentRecord]:
+def delete_deployment(
+    name: str, *, workspace_url: str, outside: Outside | None = None
+) -> list[DeploymentRecord]:
     """Stop every instance of deployment ``name`` and forget it, as the
     resource's delete does; the removed records (none: ``MlenvError``)."""
-    with ServingStore(workspace_url) as store:
+    io = outside_or_real(outside)
+    with io.serving(workspace_url) as store:
         records = store.list_deployments(name)
     if not records:
         raise MlenvError(f"no deployment {name} in the workspace (mlenv deployment list)")
@@ -79,6 +93,7 @@ def delete_deployment(name: str, *, workspace_url: str) -> list[DeploymentRecord
             container_id=record.container_id,
             compute_url=record.compute_url,
             workspace_url=workspace_url,
+            outside=io,
         )
     return records
 
@@ -115,10 +130,12 @@ def create_endpoint(
     settings: Settings,
     workspace_url: str,
     port: int | None = None,
+    outside: Outside | None = None,
 ) -> EndpointRecord:
     """A new endpoint in front of recorded deployments (the resource's create)."""
     heading = "cannot create the endpoint"
-    with ServingStore(workspace_url) as store:
+    io = outside_or_real(outside)
+    with io.serving(workspace_url) as store:
         if store.get_endpoint(name) is not None:
             raise SpecError.at(
                 "name",
@@ -128,22 +145,30 @@ def create_endpoint(
             )
         backends = _backends(weights, {}, store, heading)
     return endpoints.apply_endpoint(
-        name, backends, settings=settings, workspace_url=workspace_url, port=port
+        name, backends, settings=settings, workspace_url=workspace_url, port=port, outside=io
     )
 
 
 def set_traffic(
-    name: str, weights: Mapping[str, int], *, settings: Settings, workspace_url: str
+    name: str,
+    weights: Mapping[str, int],
+    *,
+    settings: Settings,
+    workspace_url: str,
+    outside: Outside | None = None,
 ) -> EndpointRecord:
     """New weights for an endpoint (the resource's update): the deployments
     named get these weights, those behind it and not named keep theirs, the
     proxy reloads gracefully and no deployment restarts."""
     heading = "cannot change the traffic"
-    with ServingStore(workspace_url) as store:
+    io = outside_or_real(outside)
+    with io.serving(workspace_url) as store:
         current = store.get_endpoint(name)
         if current is None:
             raise MlenvError(f"no endpoint {name} in the workspace (mlenv endpoint list)")
         known = {n: address for n, address, _ in current.backends}
         merged = {n: w for n, _, w in current.backends} | dict(weights)
         backends = _backends(merged, known, store, heading)
-    return endpoints.apply_endpoint(name, backends, settings=settings, workspace_url=workspace_url)
+    return endpoints.apply_endpoint(
+        name, backends, settings=settings, workspace_url=workspace_url, outside=io
+    )

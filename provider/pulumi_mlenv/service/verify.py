@@ -36,12 +36,13 @@ from pulumi_mlenv.definition import (
     with_resolved_base,
 )
 from pulumi_mlenv.errors import MlenvError
-from pulumi_mlenv.imaging.builder import build_image
 from pulumi_mlenv.imaging.buildkit import StepEvent
 from pulumi_mlenv.imaging.compare import ImageComparison, compare_images
 from pulumi_mlenv.imaging.dockerfile import LABEL_PREFIX
 from pulumi_mlenv.imaging.lock import diff_locks, lock_versions
-from pulumi_mlenv.registry import ImageRef, RegistryClient
+from pulumi_mlenv.registry import ImageRef
+from pulumi_mlenv.service.compose import outside_or_real
+from pulumi_mlenv.service.outside import ImageRegistry, Outside
 
 __all__ = ["VERIFY_TAG_PREFIX", "Verification", "pin_to_lock", "verify_image"]
 
@@ -135,7 +136,7 @@ def _definition(query: str, store: Any, record: Any) -> dict[str, Any]:
     )
 
 
-def _image_record(query: str, settings: Settings, store: Any) -> Any:
+def _image_record(query: str, settings: Settings, store: Any, io: Outside) -> Any:
     """The workspace's record of the image ``query`` names (hash, reference,
     or ``NAME[:VERSION]``)."""
     text = query.strip()
@@ -146,7 +147,7 @@ def _image_record(query: str, settings: Settings, store: Any) -> Any:
         ref = ImageRef.parse(text)
         digest = ref.digest
         if digest is None:
-            with _client(settings, ref.registry) as client:
+            with io.registry(ref.registry, settings) as client:
                 digest = client.digest_of(ref.repository, ref.tag or "latest")
         record = store.find_image_by_digest(digest) if digest else None
     else:
@@ -164,14 +165,7 @@ def _image_record(query: str, settings: Settings, store: Any) -> Any:
     return record
 
 
-def _client(settings: Settings, address: str) -> RegistryClient:
-    username, password = settings.login_for(address)
-    return RegistryClient(
-        address, username=username, password=password, ca_bundle=settings.ca_bundle
-    )
-
-
-def _fetch(client: RegistryClient, repository: str, reference: str) -> tuple[str, Any, Any]:
+def _fetch(client: ImageRegistry, repository: str, reference: str) -> tuple[str, Any, Any]:
     found = client.manifest(repository, reference)
     if found is None:
         raise MlenvError(f"no image {client.host}/{repository}@{reference} in the registry")
@@ -181,7 +175,7 @@ def _fetch(client: RegistryClient, repository: str, reference: str) -> tuple[str
 
 
 def _compare(
-    client: RegistryClient, repository: str, recorded: str, rebuilt: str
+    client: ImageRegistry, repository: str, recorded: str, rebuilt: str
 ) -> ImageComparison:
     a = _fetch(client, repository, recorded)
     b = _fetch(client, repository, rebuilt)
@@ -213,6 +207,7 @@ def verify_image(
     builder: str | None = None,
     definition_path: str | None = None,
     progress: Callable[[StepEvent], None] | None = None,
+    outside: Outside | None = None,
 ) -> Verification:
     """Rebuild the image ``query`` names (a hash, a reference, or
     ``NAME[:VERSION]``) from its recorded definition and lock, with no
@@ -224,10 +219,9 @@ def verify_image(
     from pulumi_mlenv.service.images import build_plan
     from pulumi_mlenv.workspace import VerificationRecord
 
+    io = outside_or_real(outside)
     if workspace is None:  # the settings' workspace, for this call
-        from pulumi_mlenv.service.backends import real_backends
-
-        with real_backends().store(settings.workspace_url) as store:
+        with io.workspace(settings.workspace_url) as store:
             return verify_image(
                 query,
                 settings=settings,
@@ -235,14 +229,15 @@ def verify_image(
                 builder=builder,
                 definition_path=definition_path,
                 progress=progress,
+                outside=io,
             )
-    record = _image_record(query, settings, workspace)
+    record = _image_record(query, settings, workspace, io)
     if definition_path:
         spec = load_definition(definition_path)
     else:
         spec = parse_definition(_definition(query, workspace, record))
     spec = with_resolved_base(spec, record.base_digest)
-    with _client(settings, record.registry) as client:
+    with io.registry(record.registry, settings) as client:
         info = client.manifest_info(record.repository, record.digest)
     if info is None:
         raise MlenvError(f"verifying {query}: {record.image} is not in the registry any more")
@@ -264,10 +259,10 @@ def verify_image(
     # The labels, the hash in the Dockerfile and the tag follow ``spec``
     # (build_plan); only the requirements the installer reads are pinned.
     plan = replace(plan, spec=pin_to_lock(spec, tuple(record.lock)), image_name=tag)
-    built = build_image(plan, progress=progress)
+    built = io.build(plan, progress)
     comparison = ImageComparison(record.digest, built.digest)
     if not comparison.identical:
-        with _client(settings, record.registry) as client:
+        with io.registry(record.registry, settings) as client:
             comparison = _compare(client, record.repository, record.digest, built.digest)
     changes: tuple[str, ...] = ()
     if record.lock and built.lock and tuple(record.lock) != tuple(built.lock):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from pulumi_mlenv.errors import MlenvError
-from pulumi_mlenv.service.backends import backends_or_real
-from pulumi_mlenv.service.ports import Backends
+from pulumi_mlenv.service.compose import outside_or_real
+from pulumi_mlenv.service.outside import Outside
 
 __all__ = ["check_readable", "check_workspace_url", "open_workspace"]
 
@@ -20,14 +20,14 @@ def check_workspace_url(url: str) -> None:
         )
 
 
-def open_workspace(url: str, *, backends: Backends | None = None) -> None:
+def open_workspace(url: str, *, outside: Outside | None = None) -> None:
     """Open the workspace at ``url`` once (its tables are created when
     missing), then close it. Raises ``MlenvError`` when it cannot be opened."""
-    with backends_or_real(backends).store(url):
+    with outside_or_real(outside).workspace(url):
         pass
 
 
-def check_readable(url: str, *, backends: Backends | None = None) -> None:
+def check_readable(url: str, *, outside: Outside | None = None) -> None:
     """Raise ``MlenvError`` when the workspace at ``url`` exists but cannot
     be read (a corrupt file, a server refusing the login): a preview must
     fail then, not report "unchanged" while the versions are out of reach.
@@ -41,7 +41,7 @@ def check_readable(url: str, *, backends: Backends | None = None) -> None:
         # (SQLAlchemy and the schema) costs about a second on the critical path.
         _check_sqlite(path, url)
         return
-    with backends_or_real(backends).store(url) as workspace:
+    with outside_or_real(outside).workspace(url) as workspace:
         workspace.count_versions()
 
 
