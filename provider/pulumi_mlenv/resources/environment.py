@@ -191,7 +191,7 @@ class EnvironmentProvider(MlenvProvider):
             spec = envs.definition_from_inputs(definition_inputs)
             resolved = envs.resolve(spec, settings, outside=self.io)
         except MlenvError as err:
-            return CheckResult(inputs, failures_of(err, "docker", INPUT_NAMES))
+            return CheckResult(inputs, failures_of(err, "docker", INPUT_NAMES, inputs))
         workspace = inputs.get("workspace") or settings.workspace_url
         if not unknown(workspace) and olds.get("hash") != resolved.hash:
             try:

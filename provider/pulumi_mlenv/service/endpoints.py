@@ -27,6 +27,7 @@ __all__ = [
     "endpoint_state",
     "invoke",
     "list_endpoints",
+    "live_weights",
     "remove_endpoint",
 ]
 
@@ -180,6 +181,20 @@ def remove_endpoint(name: str, *, workspace_url: str, outside: Outside | None = 
             shutil.rmtree(home, ignore_errors=True)
         store.delete_endpoint(name)
     return True
+
+
+def live_weights(
+    name: str, *, workspace_url: str, outside: Outside | None = None
+) -> dict[str, int] | None:
+    """The weights the workspace records for endpoint ``name`` (whoever set
+    them: a Pulumi update or ``mlenv endpoint traffic``); None when unknown
+    or the workspace cannot be read."""
+    try:
+        with outside_or_real(outside).serving(workspace_url) as store:
+            record = store.get_endpoint(name)
+    except MlenvError:
+        return None
+    return None if record is None else {n: w for n, _, w in record.backends}
 
 
 def list_endpoints(*, workspace_url: str, outside: Outside | None = None) -> list[EndpointRecord]:

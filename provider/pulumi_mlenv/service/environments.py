@@ -25,7 +25,7 @@ from pulumi_mlenv.definition import (
 )
 from pulumi_mlenv.errors import Problem, SpecError
 from pulumi_mlenv.service.compose import outside_or_real
-from pulumi_mlenv.service.images import ensure_image
+from pulumi_mlenv.service.images import EnsureResult, ensure_image
 from pulumi_mlenv.service.outside import Outside
 from pulumi_mlenv.service.resolved import (
     ResolvedEnvironment,
@@ -197,13 +197,7 @@ def provision(
         attested = Attestations(None, None)
         warnings.append(f"no SBOM or provenance attached to the curated image: {err}")
     if result.forced:
-        warnings.append(
-            f"forced rebuild: tag {resolved.hash[:12]} moved from {result.previous_digest} "
-            f"(still pullable by digest) to {result.digest}; versions sharing this hash: "
-            + (", ".join(result.shared_versions) or "none")
-            + "; package changes: "
-            + (", ".join(result.lock_changes) or "none")
-        )
+        warnings.append(forced_rebuild_message(resolved.hash, result))
     return Provisioned(
         image=result.image,
         version=record.version,
@@ -370,3 +364,27 @@ def rebuild_requested(name: str, trigger: str) -> bool:
     """True when ``request_rebuild(name, trigger)`` was called in this process."""
     with _rebuilds_lock:
         return (name, trigger) in _rebuilds
+
+
+def forced_rebuild_message(env_hash: str, result: EnsureResult) -> str:
+    """What a forced rebuild says: where the hash's tag went, or that the
+    rebuild gave the same digest (a reproducible build: nothing moved)."""
+    if result.previous_digest is None:
+        head = f"forced rebuild: {env_hash[:12]} built from scratch: {result.digest}"
+    elif result.previous_digest == result.digest:
+        head = (
+            f"forced rebuild: {env_hash[:12]} rebuilt from scratch gave the same digest "
+            f"{result.digest} (a reproducible build); its tag did not move"
+        )
+    else:
+        head = (
+            f"forced rebuild: tag {env_hash[:12]} moved from {result.previous_digest} "
+            f"(still pullable by digest) to {result.digest}"
+        )
+    return (
+        head
+        + "; versions sharing this hash: "
+        + (", ".join(result.shared_versions) or "none")
+        + "; package changes: "
+        + (", ".join(result.lock_changes) or "none")
+    )

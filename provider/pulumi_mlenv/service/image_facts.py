@@ -48,6 +48,9 @@ class ImageDetails:
     #: The latest ``mlenv image verify`` of this digest (a
     #: ``workspace.VerificationRecord``), or None when never verified.
     verification: Any = None
+    #: When the workspace recorded the build (a reproducible image's own
+    #: creation date is fixed to the epoch), or None when it did not.
+    recorded_at: str | None = None
 
     @property
     def image(self) -> str:
@@ -137,7 +140,9 @@ def image_details(
     with io.registry(registry, settings) as client:
         info = client.manifest_info(repository, reference)
     if info is None:
-        raise MlenvError(f"no image {registry}/{repository}:{reference} in the registry")
+        raise MlenvError(
+            f"no image {reference_text(registry, repository, reference)} in the registry"
+        )
     from pulumi_mlenv.imaging.dockerfile import LABEL_PREFIX
 
     labels = dict(info.labels)
@@ -164,4 +169,11 @@ def image_details(
         versions=versions,
         labels=tuple(sorted(labels.items())),
         verification=workspace.last_verification(info.digest) if workspace is not None else None,
+        recorded_at=(record.recorded_at or None) if record is not None else None,
     )
+
+
+def reference_text(registry: str, repository: str, reference: str) -> str:
+    """``host/repo@sha256:...`` for a digest, ``host/repo:tag`` for a tag."""
+    separator = "@" if reference.startswith("sha256:") else ":"
+    return f"{registry.split('/', 1)[0]}/{repository}{separator}{reference}"

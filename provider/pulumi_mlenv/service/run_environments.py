@@ -21,7 +21,7 @@ from typing import Any
 from pulumi_mlenv.compute import ComputeTarget, Job, RayTarget, Sink
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.definition import EnvironmentSpec
-from pulumi_mlenv.errors import MlenvError, SpecError
+from pulumi_mlenv.errors import RUN_HEADING, MlenvError, SpecError
 from pulumi_mlenv.service.compose import outside_or_real
 from pulumi_mlenv.service.outside import Outside
 
@@ -111,6 +111,7 @@ def from_version(
                 f"no definition file {label!r} and no environment {label} in the workspace",
                 "give a definition file, or NAME[:VERSION] of a registered version "
                 "(mlenv env versions lists them)",
+                heading=RUN_HEADING,
             )
         digest = record.image.rsplit("@", 1)[-1]
         image = workspace.find_image_by_digest(digest)
@@ -177,6 +178,7 @@ def prepare_environment(
         raise SpecError.at(
             "environment", f"definition {reference!r} does not exist",
             "give a definition file or folder, or NAME[:VERSION] of a registered version",
+            heading=RUN_HEADING,
         )  # fmt: skip
     return from_version(name, version or None, workspace_url, expect_hash, outside=io)
 

@@ -27,8 +27,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pulumi_mlenv.compute import ComputeTarget, Job, RayTarget
+from pulumi_mlenv.compute.spark_output import SparkOutput
 from pulumi_mlenv.config import Settings
-from pulumi_mlenv.errors import MlenvError, SpecError
+from pulumi_mlenv.errors import RUN_HEADING, MlenvError, SpecError
 from pulumi_mlenv.service.compose import outside_or_real
 from pulumi_mlenv.service.compute_targets import (
     BUILTIN_TARGETS,
@@ -117,6 +118,7 @@ def locate_script(script: str, source: str | None) -> tuple[Path, str]:
             raise SpecError.at(
                 "source", f"source folder {source!r} does not exist",
                 "give the folder that holds the script and what it reads",
+                heading=RUN_HEADING,
             )  # fmt: skip
         folder = folder.resolve()
         candidate = Path(script).expanduser()
@@ -129,18 +131,23 @@ def locate_script(script: str, source: str | None) -> tuple[Path, str]:
             raise SpecError.at(
                 "script", f"script {script!r} not found in {folder} nor in the current folder",
                 "give a path relative to --source",
+                heading=RUN_HEADING,
             )  # fmt: skip
         if not path.is_relative_to(folder):
             raise SpecError.at(
                 "script",
                 f"script {script!r} is outside the source folder {folder}",
                 "put it in the source folder, or give a source folder that holds it",
+                heading=RUN_HEADING,
             )
         return folder, path.relative_to(folder).as_posix()
     path = Path(script).expanduser()
     if not path.is_file():
         raise SpecError.at(
-            "script", f"script {script!r} not found", "give the path of a Python file"
+            "script",
+            f"script {script!r} not found",
+            "give the path of a Python file",
+            heading=RUN_HEADING,
         )
     path = path.resolve()
     return path.parent, path.name
@@ -167,7 +174,7 @@ def _run(
     io: Outside,
     rerun_of: RunRecord | None = None,
 ) -> Submitted:
-    from pulumi_mlenv.service.sources import snapshot
+    from pulumi_mlenv.service.sources import snapshot, working_copy
 
     if rerun_of is not None:
         source_hash, snap = rerun_of.source_hash, source_folder
@@ -188,6 +195,8 @@ def _run(
     )
     plan = plan_job(target_record.kind, target, env, base, settings, events, outside=io)
     outputs.mkdir(parents=True)  # only once the environment is ready for the target
+    # The script works in a copy: the snapshot stays what was hashed, for reruns.
+    plan = replace(plan, job=replace(plan.job, source=working_copy(snap, folder)))
     store = io.runs(workspace_url)
     try:
         record = store.add(
@@ -212,16 +221,23 @@ def _run(
                 details=plan.details,
             )
         )
+        # The log keeps everything; a Spark run's stream shows the script's
+        # lines and warnings, not Spark's chatter.
+        shown = SparkOutput() if target_record.kind == "spark" else None
         with log_path.open("w", encoding="utf-8") as log:
 
             def output(text: str) -> None:
                 log.write(text)
                 log.flush()
-                events.on_output(text)
+                text = shown.feed(text) if shown is not None else text
+                if text:
+                    events.on_output(text)
 
             try:
                 store.mark_running(run_id)
                 code = target.execute(plan.job, output, events.on_progress)
+                if shown is not None and (rest := shown.flush()):
+                    events.on_output(rest)
             except KeyboardInterrupt:
                 store.finish(run_id, RunStatus.CANCELLED, None, "interrupted")
                 raise
@@ -354,3 +370,14 @@ def log_tail(record: RunRecord, lines: int = 20) -> str:
     if not path.is_file():
         return ""
     return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+
+
+def failure_reason(record: RunRecord) -> str | None:
+    """The last exception line of a failed run's log (``ValueError: bad
+    input``); None when there is none or the log is gone."""
+    from pulumi_mlenv.compute.spark_output import failure_reason as last_exception
+
+    path = Path(record.logs_path)
+    if not path.is_file():
+        return None
+    return last_exception(path.read_text(encoding="utf-8", errors="replace"))

@@ -7,6 +7,11 @@ left out (``IGNORED``). The snapshot is a copy under
 ``<cache_dir>/sources/<hash>``, made once (renamed into place when whole)
 and shared by every run of the same content: a run, and its rerun, read
 exactly what was hashed, whatever happens to the folder afterwards.
+
+A run never writes to either: it works in a private copy of the snapshot
+(``working_copy``) whose ``outputs`` is a link to the run's outputs folder,
+so ``./outputs`` (Azure ML's convention) is the run's outputs on every
+target. A top-level ``outputs`` folder is therefore never part of the source.
 """
 
 from __future__ import annotations
@@ -18,7 +23,10 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["IGNORED", "snapshot", "source_files", "source_hash"]
+__all__ = ["IGNORED", "OUTPUTS", "snapshot", "source_files", "source_hash", "working_copy"]
+
+#: The top-level folder a script writes what it keeps to: the run's outputs.
+OUTPUTS = "outputs"
 
 IGNORED = frozenset(
     {".git", ".hg", ".svn", "__pycache__", ".venv", ".mypy_cache", ".pytest_cache",
@@ -31,7 +39,8 @@ def source_files(folder: Path) -> Iterator[tuple[str, Path]]:
     without ``IGNORED`` folders and byte-code files."""
     found: list[tuple[str, Path]] = []
     for base, dirs, files in os.walk(folder):
-        dirs[:] = [d for d in dirs if d not in IGNORED]
+        top = Path(base) == Path(folder)
+        dirs[:] = [d for d in dirs if d not in IGNORED and not (top and d == OUTPUTS)]
         for name in files:
             if name.endswith((".pyc", ".pyo")):
                 continue
@@ -77,3 +86,17 @@ def snapshot(folder: Path, cache_dir: Path) -> tuple[str, Path]:
     finally:
         shutil.rmtree(partial, ignore_errors=True)
     return digest, target
+
+
+def working_copy(snapshot_dir: Path, run_folder: Path) -> Path:
+    """``<run_folder>/work``: a copy of the snapshot the script may write
+    to, whose ``outputs`` links (relatively) to ``<run_folder>/outputs``, so
+    the link resolves the same inside a container that mounts both side by side."""
+    work = Path(run_folder) / "work"
+
+    def leave_out(folder: str, names: list[str]) -> list[str]:
+        return [OUTPUTS] if Path(folder) == Path(snapshot_dir) and OUTPUTS in names else []
+
+    shutil.copytree(snapshot_dir, work, ignore=leave_out)
+    (work / OUTPUTS).symlink_to(Path("..") / OUTPUTS, target_is_directory=True)
+    return work
