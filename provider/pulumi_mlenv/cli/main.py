@@ -25,10 +25,10 @@ from contextlib import contextmanager
 import typer
 from rich.console import Console
 
-from pulumi_mlenv.cli.output import emit, out
+from pulumi_mlenv.cli.output import out
 from pulumi_mlenv.errors import DefinitionWarning, MlenvError, SpecError
 
-__all__ = ["COMMAND_MODULES", "app", "err_console", "main", "out", "print_json", "user_errors"]
+__all__ = ["COMMAND_MODULES", "app", "err_console", "main", "out", "user_errors"]
 
 #: Modules whose ``register(app)`` adds sub-commands, in help order.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -64,7 +64,6 @@ app = typer.Typer(
 #: image references, converted files, --json); results go through
 #: ``cli.output`` (``out``, ``emit``: one printer, one --json shape).
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
-print_json = emit
 
 
 EXIT_INVALID = 2

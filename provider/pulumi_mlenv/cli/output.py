@@ -10,17 +10,14 @@ message on stderr and a non-zero exit code.
 
 from __future__ import annotations
 
-import json
-import sys
 from collections.abc import Iterable, Sequence
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-__all__ = ["JsonOpt", "emit", "line", "out", "table"]
+__all__ = ["JsonOpt", "document", "emit", "line", "out", "table"]
 
 #: The ``--json`` option, the same words on every command.
 JsonOpt = Annotated[
@@ -28,20 +25,7 @@ JsonOpt = Annotated[
     typer.Option("--json", help="Print the result as JSON on stdout (for scripts; docs/cli.md)."),
 ]
 
-#: Results. Piped output is as wide as its longest line (rich would
-#: otherwise assume 80 columns and cut table cells).
-out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 100_000)
-
-
-def emit(value: object) -> None:
-    """The ``--json`` result: one document on stdout."""
-    sys.stdout.write(json.dumps(value, indent=2, default=str) + "\n")
-    sys.stdout.flush()
-
-
-def line(text: str) -> None:
-    """One plain result line (no markup: brackets in names stay as written)."""
-    out.print(text, markup=False)
+from pulumi_mlenv.cli.printer import document, emit, line, out  # noqa: E402
 
 
 def table(

@@ -195,8 +195,6 @@ def _run(
     )
     plan = plan_job(target_record.kind, target, env, base, settings, events, outside=io)
     outputs.mkdir(parents=True)  # only once the environment is ready for the target
-    # The script works in a copy: the snapshot stays what was hashed, for reruns.
-    plan = replace(plan, job=replace(plan.job, source=working_copy(snap, folder)))
     store = io.runs(workspace_url)
     try:
         record = store.add(
@@ -224,37 +222,41 @@ def _run(
         # The log keeps everything; a Spark run's stream shows the script's
         # lines and warnings, not Spark's chatter.
         shown = SparkOutput() if target_record.kind == "spark" else None
-        with log_path.open("w", encoding="utf-8") as log:
+        try:
+            # The script works in a copy: the snapshot stays what was hashed,
+            # for reruns. Copying and opening the log are inside: a full runs
+            # folder fails the recorded run here too.
+            plan = replace(plan, job=replace(plan.job, source=working_copy(snap, folder)))
+            with log_path.open("w", encoding="utf-8") as log:
 
-            def output(text: str) -> None:
-                log.write(text)
-                log.flush()
-                text = shown.feed(text) if shown is not None else text
-                if text:
-                    events.on_output(text)
+                def output(text: str) -> None:
+                    log.write(text)
+                    log.flush()
+                    shown_text = shown.feed(text) if shown is not None else text
+                    if shown_text:
+                        events.on_output(shown_text)
 
-            try:
                 store.mark_running(run_id)
                 code = target.execute(plan.job, output, events.on_progress)
                 if shown is not None and (rest := shown.flush()):
                     events.on_output(rest)
-            except KeyboardInterrupt:
-                store.finish(run_id, RunStatus.CANCELLED, None, "interrupted")
+        except KeyboardInterrupt:
+            store.finish(run_id, RunStatus.CANCELLED, None, "interrupted")
+            raise
+        except OSError as err:
+            if err.errno != errno.ENOSPC:
+                store.finish(run_id, RunStatus.FAILED, None, f"{type(err).__name__}: {err}")
                 raise
-            except OSError as err:
-                if err.errno != errno.ENOSPC:
-                    store.finish(run_id, RunStatus.FAILED, None, f"{type(err).__name__}: {err}")
-                    raise
-                reason = (
-                    f"the runs folder {settings.runs_dir} is full (no space left on device)"
-                    " while the run's log was written: free space there, or set MLENV_RUNS_DIR"
-                )
-                store.finish(run_id, RunStatus.FAILED, None, reason)
-                raise MlenvError(f"run {run_id} failed: {reason}") from None
-            except Exception as err:  # whatever stopped it, the run must not stay "running"
-                reason = str(err) if isinstance(err, MlenvError) else f"{type(err).__name__}: {err}"
-                store.finish(run_id, RunStatus.FAILED, None, reason)
-                raise
+            reason = (
+                f"the runs folder {settings.runs_dir} is full (no space left on device)"
+                ": free space there, or set MLENV_RUNS_DIR"
+            )
+            store.finish(run_id, RunStatus.FAILED, None, reason)
+            raise MlenvError(f"run {run_id} failed: {reason}") from None
+        except Exception as err:  # whatever stopped it, the run must not stay "running"
+            reason = str(err) if isinstance(err, MlenvError) else f"{type(err).__name__}: {err}"
+            store.finish(run_id, RunStatus.FAILED, None, reason)
+            raise
         status = RunStatus.COMPLETED if code == 0 else RunStatus.FAILED
         record = store.finish(run_id, status, code)
     finally:
