@@ -2,10 +2,10 @@
 # up whatever is missing first (see scripts/setup.sh).
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help setup up preview test test-fast bench destroy postgres registry-gc spark
+.PHONY: help setup up preview test test-fast bench destroy postgres registry-gc spark ray ray-stop
 
 help:  ## this list
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
 setup:  ## install and start what is missing (venv, Pulumi, Docker, registry, BuildKit, base image)
 	@./scripts/setup.sh
@@ -25,6 +25,12 @@ test-fast:  ## ruff, mypy and the fast tier: no Docker, BuildKit, registry or Pu
 
 spark: setup  ## a local Spark cluster (master spark://127.0.0.1:7077 + a worker), compute target spark-local
 	@./scripts/setup-spark.sh
+
+ray: setup  ## a local 2-node Ray cluster in a namespace of its own (Jobs API http://127.0.0.1:8265), compute target ray-local
+	@./scripts/setup-ray.sh
+
+ray-stop:  ## stop the cluster of `make ray` (its namespace, the bridge) and remove its session folders
+	@./scripts/ray-stop.sh
 
 bench: setup  ## the benchmarks in benchmarks/ (tables of ratios; BENCH_ARGS=--quick for a smoke run)
 	@source scripts/env.sh && for b in benchmarks/bench_*.py; do echo "== $$b"; python "$$b" $(BENCH_ARGS) || exit 1; done

@@ -25,6 +25,7 @@ from pulumi_mlenv.definition import EnvironmentSpec, parse_definition
 from pulumi_mlenv.imaging.builder import DEFAULT_COMPRESSION, build_image, find_uv
 from pulumi_mlenv.registry import RegistryClient
 from pulumi_mlenv.service import build_plan
+from pulumi_mlenv.service.resolved import resolve
 
 #: The reference environment of bench_build and bench_peers (a pinned set).
 PINS = ("numpy==2.1.3", "pandas==2.2.3", "scikit-learn==1.5.2", "requests==2.32.3")
@@ -93,7 +94,7 @@ def ours(
     """Build (and push) our image of ``pins`` through ``service.build_plan``.
     Cold: no layer cache and a fresh download-cache id."""
     plan = replace(
-        build_plan(spec_of(pins, run), settings, no_cache=cold),
+        build_plan(resolve(spec_of(pins, run), settings), settings, no_cache=cold),
         cache_id=cache_id or run_namespace(),
         push=push,
         compression=compression,

@@ -35,6 +35,7 @@ from pulumi_mlenv.definition import EnvironmentSpec, parse_definition
 from pulumi_mlenv.imaging.builder import DEFAULT_COMPRESSION, build_image
 from pulumi_mlenv.registry import RegistryClient, request_count, reset_request_count
 from pulumi_mlenv.service import build_plan, ensure_image
+from pulumi_mlenv.service.resolved import resolve
 
 PINS = ["numpy==2.1.3", "pandas==2.2.3", "scikit-learn==1.5.2", "requests==2.32.3"]
 CHANGED = ["numpy==2.1.3", "pandas==2.2.3", "scikit-learn==1.5.2", "requests==2.32.2"]
@@ -89,7 +90,7 @@ def _ours(
     run: str = "",
 ) -> float:
     plan = replace(
-        build_plan(_spec(pins, run), settings, no_cache=cold),
+        build_plan(resolve(_spec(pins, run), settings), settings, no_cache=cold),
         cache_id=cache_id or f"bench-{uuid.uuid4().hex[:8]}",
         push=push,
         compression=compression,
@@ -153,7 +154,7 @@ def main() -> None:
         add("rebuild", warm(CHANGED))
         reset_request_count()
         started = time.monotonic()
-        hit = ensure_image(_spec(PINS), settings=settings)
+        hit = ensure_image(resolve(_spec(PINS), settings), settings=settings)
         add("hit", time.monotonic() - started)
         requests_made = request_count()
         assert not hit.built

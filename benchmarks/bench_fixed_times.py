@@ -35,6 +35,7 @@ from pulumi_mlenv.config import Settings
 from pulumi_mlenv.definition import parse_definition
 from pulumi_mlenv.imaging import builder, dockerfile
 from pulumi_mlenv.service import build_plan
+from pulumi_mlenv.service.resolved import resolve
 
 STEPS = [
     "RUN mkdir -p /srv/a && for i in $(seq 1 3000); do echo $i > /srv/a/f$i; done",
@@ -96,7 +97,11 @@ def main() -> None:
     def build(pip: list[str]) -> Callable[[str], float]:
         def run(name: str) -> float:
             spec = _spec(pip, uuid.uuid4().hex)
-            plan = replace(build_plan(spec, settings, no_cache=True), cache_id=ns, push=False)
+            plan = replace(
+                build_plan(resolve(spec, settings), settings, no_cache=True),
+                cache_id=ns,
+                push=False,
+            )
             with _variant(name):
                 started = time.monotonic()
                 builder.build_image(plan)

@@ -1,8 +1,9 @@
 # Sourced by every script and by the Makefile's recipes: where things live.
 # Everything made by setup is either in the clone's ignored folders (.venv,
-# .state: this clone's Pulumi backend and workspace), in the per-user cache
+# .state: this clone's Pulumi backend), in the per-user cache
 # shared by every clone (built tools), or in the per-user state folder
-# (machine-wide services: registry storage, BuildKit config, PostgreSQL),
+# (machine-wide services: registry storage, BuildKit config, PostgreSQL, the
+# default workspace, setup.json for the CLI),
 # which no clone owns: deleting a clone loses none of it.
 # shellcheck shell=bash
 MLENV_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -38,7 +39,9 @@ export DOCKER_HOST="${DOCKER_HOST:-unix:///var/run/docker.sock}"
 export BUILDKIT_HOST="${BUILDKIT_HOST:-unix:///run/pulumi-mlenv/buildkitd.sock}"
 export MLENV_REGISTRY="${MLENV_REGISTRY:-127.0.0.1:5000}"
 export MLENV_BASE_IMAGE="${MLENV_BASE_IMAGE:-127.0.0.1:5000/mlenv/python:3.11-bookworm}"
-export MLENV_WORKSPACE="${MLENV_WORKSPACE:-sqlite:///$MLENV_STATE/workspace.db}"
+# The one default workspace of this user: the CLI from any shell, the make
+# recipes and Pulumi programs all use it (config.py has the same default).
+export MLENV_WORKSPACE="${MLENV_WORKSPACE:-sqlite:///$MLENV_SERVICES_STATE/workspace.db}"
 # Debian's 20.10 client does BuildKit builds; the one on PATH may have no buildx.
 export MLENV_DOCKER_CLI="${MLENV_DOCKER_CLI:-$(command -v /usr/bin/docker || command -v docker || true)}"
 

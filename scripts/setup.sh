@@ -21,4 +21,5 @@ step setup-buildkit.sh
 step setup-base-image.sh
 step setup-proxy.sh
 step setup-stack.sh
+step setup-cli.sh
 say "ready in $((SECONDS - start)) s"

@@ -53,9 +53,13 @@ def _group(item: pytest.Item) -> str:
     """Which tests one pytest-xdist worker runs together (``--dist loadgroup``,
     scripts/test.sh): a module's tests stay together (they share its
     module-scoped fixtures, such as a registry namespace whose first build is
-    cold), and every test on the one local Spark cluster runs in one worker."""
-    if "spark_cluster" in getattr(item, "fixturenames", ()):
+    cold), and every test on the one local Spark (or Ray) cluster runs in one
+    worker, which starts it once and stops what it started."""
+    fixtures = getattr(item, "fixturenames", ())
+    if "spark_cluster" in fixtures:
         return "spark"
+    if "ray_cluster" in fixtures:
+        return "ray"
     return item.nodeid.split("::", 1)[0]
 
 
@@ -86,3 +90,7 @@ def pulumi_backend(
     url = f"file://{backend}"
     monkeypatch.setenv("PULUMI_BACKEND_URL", url)
     yield url
+
+
+# The local two-node Ray cluster of `make ray`, for the runs and resources on it.
+from support.ray_cluster import ray_cluster  # noqa: E402, F401

@@ -23,7 +23,7 @@ from pulumi_mlenv.cli.main import app
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.definition import EnvironmentSpec, parse_definition
 from pulumi_mlenv.service import ensure_image, image_details
-from pulumi_mlenv.service.resolved import definition_state
+from pulumi_mlenv.service.resolved import definition_state, resolve
 from pulumi_mlenv.service.verify import verify_image
 from pulumi_mlenv.workspace import Workspace
 from support.buildkitd import private_buildkitd
@@ -91,8 +91,12 @@ def test_every_kind_of_definition_gives_one_digest_on_two_daemons(
     kind: str, settings: Settings, second_builder: str, tmp_path: Path
 ) -> None:
     spec = _definition(kind, settings, tmp_path)
-    here = ensure_image(spec, settings=settings, force=True)
-    there = ensure_image(spec, settings=replace(settings, buildkit_host=second_builder), force=True)
+    here = ensure_image(resolve(spec, settings), settings=settings, force=True)
+    there = ensure_image(
+        resolve(spec, replace(settings, buildkit_host=second_builder)),
+        settings=replace(settings, buildkit_host=second_builder),
+        force=True,
+    )
     assert here.built and there.built
     DIGESTS[kind] = (here.digest, there.digest)
     print(f"\n| {kind} | {here.digest} | {there.digest} |")
@@ -106,7 +110,7 @@ def _registered(settings: Settings, tmp_path: Path, spec: EnvironmentSpec) -> Wo
     """A workspace where ``spec`` was built (shared daemon) and registered as
     ``<name>:1``, as the Environment resource does."""
     store = Workspace(f"sqlite:///{tmp_path / 'ws.db'}")
-    built = ensure_image(spec, settings=settings, workspace=store)
+    built = ensure_image(resolve(spec, settings), settings=settings, workspace=store)
     store.register_version(
         spec.name, built.env_hash, version="1", image=built.image, definition=definition_state(spec)
     )

@@ -22,6 +22,7 @@ from pulumi_mlenv.errors import BuildError, SpecError
 from pulumi_mlenv.imaging.buildkit import StepEvent
 from pulumi_mlenv.registry import RegistryClient
 from pulumi_mlenv.service import ENV_REPOSITORY, ensure_image, image_details, materialize_local
+from pulumi_mlenv.service.resolved import resolve
 from support.images import build_and_push
 from support.services import env_tags, fresh_settings
 
@@ -48,12 +49,12 @@ def settings(tmp_path: Path, machine: dict[str, str]) -> Settings:
 
 def test_cold_build_then_workspace_hit_builds_nothing(settings: Settings) -> None:
     spec = _spec(["six==1.16.0"])
-    first = ensure_image(spec, settings=settings)
+    first = ensure_image(resolve(spec, settings), settings=settings)
     assert first.built and first.reused_from is None
     assert first.image == f"{REGISTRY}/{first.repository}@{first.digest}"
     assert first.lock == ("six==1.16.0",)
     assert first.size and first.size > 0
-    second = ensure_image(spec, settings=settings)
+    second = ensure_image(resolve(spec, settings), settings=settings)
     assert not second.built and second.reused_from == "workspace"
     assert second.digest == first.digest
     assert env_tags(settings) == [first.env_hash]
@@ -63,7 +64,7 @@ def test_cold_build_then_workspace_hit_builds_nothing(settings: Settings) -> Non
     from pulumi_mlenv.workspace import Workspace
 
     with Workspace(f"sqlite:///{settings.cache_dir / 'other.db'}") as other:
-        third = ensure_image(spec, settings=settings, workspace=other)
+        third = ensure_image(resolve(spec, settings), settings=settings, workspace=other)
         record = other.find_image(first.env_hash)
     assert not third.built and third.lock == first.lock
     assert record is not None and record.digest == first.digest and record.lock == first.lock
@@ -72,16 +73,19 @@ def test_cold_build_then_workspace_hit_builds_nothing(settings: Settings) -> Non
 def test_global_registry_hit(settings: Settings) -> None:
     spec = _spec(["six==1.16.0"])
     curated = replace(settings, registry=f"{REGISTRY}/global-{uuid.uuid4().hex[:10]}")
-    built = ensure_image(spec, settings=curated)
-    result = ensure_image(spec, settings=replace(settings, global_registry=curated.registry))
+    built = ensure_image(resolve(spec, curated), settings=curated)
+    result = ensure_image(
+        resolve(spec, replace(settings, global_registry=curated.registry)),
+        settings=replace(settings, global_registry=curated.registry),
+    )
     assert not result.built and result.reused_from == "global"
     assert result.digest == built.digest
     assert env_tags(settings) == []  # nothing was pushed to the workspace registry
 
 
 def test_pinned_version_change_rebuilds_and_lock_follows(settings: Settings) -> None:
-    old = ensure_image(_spec(["six==1.15.0"]), settings=settings)
-    new = ensure_image(_spec(["six==1.16.0"]), settings=settings)
+    old = ensure_image(resolve(_spec(["six==1.15.0"]), settings), settings=settings)
+    new = ensure_image(resolve(_spec(["six==1.16.0"]), settings), settings=settings)
     assert new.built and new.env_hash != old.env_hash
     assert (old.lock, new.lock) == (("six==1.15.0",), ("six==1.16.0",))
 
@@ -89,8 +93,8 @@ def test_pinned_version_change_rebuilds_and_lock_follows(settings: Settings) -> 
 def test_one_pin_change_makes_only_its_layer_and_the_lock_new(
     settings: Settings,
 ) -> None:
-    old = ensure_image(_spec(["six==1.16.0", "idna==3.7"]), settings=settings)
-    new = ensure_image(_spec(["six==1.16.0", "idna==3.6"]), settings=settings)
+    old = ensure_image(resolve(_spec(["six==1.16.0", "idna==3.7"]), settings), settings=settings)
+    new = ensure_image(resolve(_spec(["six==1.16.0", "idna==3.6"]), settings), settings=settings)
     with RegistryClient(settings.registry) as client:
         repo = client.repository_for(ENV_REPOSITORY)
         before = client.manifest_info(repo, old.digest)
@@ -120,7 +124,7 @@ def test_progress_shows_the_resolve_then_the_package_stages(
     settings: Settings, pip: list[str], layered: bool
 ) -> None:
     events: list[StepEvent] = []
-    result = ensure_image(_spec(pip), settings=settings, progress=events.append)
+    result = ensure_image(resolve(_spec(pip), settings), settings=settings, progress=events.append)
     names = " ".join(e.name for e in events)
     assert "pin " in names
     assert ("mlenv-pkg-" in names) is layered
@@ -128,7 +132,7 @@ def test_progress_shows_the_resolve_then_the_package_stages(
 
 
 def test_unpinned_package_is_warned_and_locked(settings: Settings) -> None:
-    result = ensure_image(_spec(["idna"]), settings=settings)
+    result = ensure_image(resolve(_spec(["idna"]), settings), settings=settings)
     assert any("idna" in w for w in result.warnings)
     assert len(result.lock) == 1 and result.lock[0].startswith("idna==")
 
@@ -149,7 +153,9 @@ def test_user_managed_skips_step_two(settings: Settings) -> None:
         }
     )
     steps: list[str] = []
-    result = ensure_image(spec, settings=settings, progress=lambda e: steps.append(e.name))
+    result = ensure_image(
+        resolve(spec, settings), settings=settings, progress=lambda e: steps.append(e.name)
+    )
     assert result.built and result.lock == ()
     assert not any("mlenv-builder" in s for s in steps)
     assert any("echo hello" in s for s in steps)
@@ -160,7 +166,7 @@ def test_user_managed_missing_interpreter_fails_clearly(settings: Settings) -> N
         {"name": "u", "python": {"user_managed": True, "interpreter_path": "/nope/python"}}
     )
     with pytest.raises(BuildError, match="/nope/python does not exist"):
-        ensure_image(spec, settings=settings)
+        ensure_image(resolve(spec, settings), settings=settings)
     assert env_tags(settings) == []
 
 
@@ -169,11 +175,11 @@ def test_conda_packages_without_conda_fail_before_any_download(settings: Setting
         {"name": "c", "python": {"conda": {"dependencies": ["python=3.11", "numpy=1.26"]}}}
     )
     with pytest.raises(SpecError, match="conda"):
-        ensure_image(spec, settings=settings)
+        ensure_image(resolve(spec, settings), settings=settings)
 
 
 def _ensure_in_child(settings: Settings, pip: list[str], out: Any) -> None:
-    result = ensure_image(_spec(pip), settings=settings)
+    result = ensure_image(resolve(_spec(pip), settings), settings=settings)
     out.put((result.built, result.digest))
 
 
@@ -196,14 +202,14 @@ def test_two_processes_build_one_hash_once(settings: Settings) -> None:
 def test_a_build_without_any_cache_gives_the_same_digest(settings: Settings) -> None:
     # Reproducible images: another registry, no layer cache, same bits.
     spec = _spec(["six==1.16.0", "idna==3.7"])
-    first = ensure_image(spec, settings=settings)
+    first = ensure_image(resolve(spec, settings), settings=settings)
     other = replace(settings, registry=f"{REGISTRY}/t-{uuid.uuid4().hex[:10]}")
-    again = ensure_image(spec, settings=other, force=True)
+    again = ensure_image(resolve(spec, other), settings=other, force=True)
     assert again.built and again.digest == first.digest
 
 
 def test_image_details_by_hash_and_reference(settings: Settings) -> None:
-    result = ensure_image(_spec(["six==1.16.0"]), settings=settings)
+    result = ensure_image(resolve(_spec(["six==1.16.0"]), settings), settings=settings)
     by_hash = image_details(result.env_hash, settings=settings)
     by_ref = image_details(result.image, settings=settings)
     assert by_hash.digest == by_ref.digest == result.digest
@@ -235,7 +241,7 @@ def test_forced_rebuild_moves_the_tag_keeps_the_old_digest_and_reports(
 
     store = Workspace(f"sqlite:///{tmp_path / 'ws.db'}")
     spec = _spec(["six==1.16.0"])
-    first = ensure_image(spec, settings=settings, workspace=store)
+    first = ensure_image(resolve(spec, settings), settings=settings, workspace=store)
     store.register_version(
         "a", first.env_hash, version=None, image=first.image, definition={"name": "a"}
     )
@@ -243,9 +249,9 @@ def test_forced_rebuild_moves_the_tag_keeps_the_old_digest_and_reports(
         "b", first.env_hash, version=None, image=first.image, definition={"name": "b"}
     )
     assert store.find_image(first.env_hash).lock == ("six==1.16.0",)
-    hit = ensure_image(spec, settings=settings, workspace=store)
+    hit = ensure_image(resolve(spec, settings), settings=settings, workspace=store)
     assert not hit.built and hit.lock == ("six==1.16.0",) and hit.dockerfile
-    forced = ensure_image(spec, settings=settings, workspace=store, force=True)
+    forced = ensure_image(resolve(spec, settings), settings=settings, workspace=store, force=True)
     assert forced.built and forced.forced and forced.previous_digest == first.digest
     with RegistryClient(settings.registry) as client:
         repo = client.repository_for(ENV_REPOSITORY)

@@ -15,6 +15,7 @@ from pulumi_mlenv.config import Settings
 from pulumi_mlenv.definition import compute_hash, explain, load_definition
 from pulumi_mlenv.errors import BuildError
 from pulumi_mlenv.service import ensure_image
+from pulumi_mlenv.service.resolved import resolve
 from support.services import env_tags, fresh_settings
 
 pytestmark = pytest.mark.docker
@@ -59,12 +60,12 @@ def _cat(settings: Settings, image: str) -> str:
 def test_the_build_context_is_built_hashed_and_checked(settings: Settings, tmp_path: Path) -> None:
     path = _definition(tmp_path, settings.base_image)
     context = tmp_path / "docker-context"
-    first = ensure_image(load_definition(path), settings=settings)
+    first = ensure_image(resolve(load_definition(path), settings), settings=settings)
     assert first.built
     assert _cat(settings, first.image) == "six==1.16.0\n"
 
     (context / "notes" / "todo.md").write_text("ignored by .dockerignore\n")
-    again = ensure_image(load_definition(path), settings=settings)
+    again = ensure_image(resolve(load_definition(path), settings), settings=settings)
     assert not again.built and again.env_hash == first.env_hash
 
     before = load_definition(path)
@@ -72,7 +73,7 @@ def test_the_build_context_is_built_hashed_and_checked(settings: Settings, tmp_p
     after = load_definition(path)
     assert compute_hash(after) != compute_hash(before)
     assert explain(before, after) == ["build context: requirements.txt changed"]
-    second = ensure_image(after, settings=settings)
+    second = ensure_image(resolve(after, settings), settings=settings)
     assert second.built and second.digest != first.digest
     assert _cat(settings, second.image) == "six==1.17.0\n"
 
@@ -80,5 +81,5 @@ def test_the_build_context_is_built_hashed_and_checked(settings: Settings, tmp_p
     stale = load_definition(path)  # hashed with 1.15.0, not built yet
     (context / "requirements.txt").write_text("six==1.14.0\n")
     with pytest.raises(BuildError, match=r"build context changed .*requirements\.txt"):
-        ensure_image(stale, settings=settings)
+        ensure_image(resolve(stale, settings), settings=settings)
     assert sorted(env_tags(settings)) == sorted({first.env_hash, second.env_hash})

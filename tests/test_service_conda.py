@@ -27,6 +27,7 @@ from pulumi_mlenv.definition import parse_definition
 from pulumi_mlenv.errors import SpecError
 from pulumi_mlenv.imaging.buildkit import StepEvent
 from pulumi_mlenv.service import ensure_image, materialize_local
+from pulumi_mlenv.service.resolved import resolve
 from support.fake_conda import push_fake_micromamba_base as _push_fake_micromamba_base
 from support.services import env_tags, fresh_settings
 
@@ -69,7 +70,10 @@ def test_conda_packages_are_made_with_the_base_images_micromamba(
     base = _push_fake_micromamba_base(settings, tmp_path)
     deps = ["python=3.11", "numpy=1.26", "zlib", {"pip": ["six==1.16.0"]}]
     spec = _conda_spec(base, ["conda-forge", "bioconda"], deps)
-    result = ensure_image(spec, settings=replace(settings, installer=installer))
+    result = ensure_image(
+        resolve(spec, replace(settings, installer=installer)),
+        settings=replace(settings, installer=installer),
+    )
     assert result.built
     # The fake's venv brings pip (and setuptools); uv's freeze lists them.
     ours = tuple(x for x in result.lock if not x.startswith(("pip==", "setuptools==")))
@@ -98,7 +102,10 @@ def test_conda_packages_are_made_with_the_base_images_micromamba(
     assert sorted(lock.split()) == list(result.lock)
     assert runtime.split() == ["1.16.0", "/opt/mlenv/venv"]
     assert env_tags(settings) == [result.env_hash]
-    again = ensure_image(spec, settings=replace(settings, installer=installer))
+    again = ensure_image(
+        resolve(spec, replace(settings, installer=installer)),
+        settings=replace(settings, installer=installer),
+    )
     assert not again.built and again.digest == result.digest
 
 
@@ -106,7 +113,7 @@ def test_conda_packages_on_a_base_without_conda_fail_at_the_probe(settings: Sett
     spec = _conda_spec(None, [], ["python=3.11", "numpy=1.26", "zlib", {"pip": ["six==1.16.0"]}])
     events: list[StepEvent] = []
     with pytest.raises(SpecError) as info:
-        ensure_image(spec, settings=settings, progress=events.append)
+        ensure_image(resolve(spec, settings), settings=settings, progress=events.append)
     assert str(info.value) == (
         "python.conda.dependencies: mlenv: conda packages numpy=1.26, zlib need conda or"
         " micromamba in the base image (none found on PATH); use a base image with"

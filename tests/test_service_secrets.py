@@ -21,6 +21,7 @@ from pulumi_mlenv.config import Settings
 from pulumi_mlenv.definition import parse_definition
 from pulumi_mlenv.imaging.vault import vault_base
 from pulumi_mlenv.service import ensure_image
+from pulumi_mlenv.service.resolved import resolve
 
 pytestmark = pytest.mark.docker
 
@@ -81,7 +82,7 @@ def test_ca_bundle_and_index_token_are_absent(
             },
         }
     )
-    result = ensure_image(spec, settings=settings)
+    result = ensure_image(resolve(spec, settings), settings=settings)
     assert result.built and result.lock == ("six==1.16.0",)
     docker = ["/usr/bin/docker"]
     subprocess.run([*docker, "pull", "-q", result.image], check=True, capture_output=True)

@@ -14,7 +14,7 @@ a default that works on a developer machine prepared by ``make setup``.
 | BuildKit daemon    | BUILDKIT_HOST          | unix:///run/pulumi-mlenv/buildkitd.sock        |
 | Docker engine      | DOCKER_HOST            | unix:///var/run/docker.sock                   |
 | cache folder       | MLENV_CACHE_DIR        | $XDG_CACHE_HOME/pulumi-mlenv or ~/.cache/...   |
-| workspace (CLI)    | MLENV_WORKSPACE        | sqlite file mlenv-workspace.db in the cache   |
+| workspace          | MLENV_WORKSPACE        | workspace.db in the per-user state folder      |
 | model store        | MLENV_MODEL_STORE      | models/ in the cache folder                   |
 | inference server   | MLENV_INFERENCE_SERVER | azureml-inference-server-http==1.5.1          |
 | run folders        | MLENV_RUNS_DIR         | runs/ in the cache folder (logs, outputs)     |
@@ -25,12 +25,20 @@ a default that works on a developer machine prepared by ``make setup``.
 | buildctl binary    | MLENV_BUILDCTL         | PATH, then the cache folder's BuildKit         |
 | signing key        | MLENV_SIGNING_KEY      | none (PEM file; MLENV_SIGNING_KEY_PASSWORD)    |
 
+A variable that is unset falls back to what ``make setup`` recorded in
+``<state folder>/setup.json`` (the per-user state folder,
+``$MLENV_SERVICES_STATE`` or ``$XDG_STATE_HOME/pulumi-mlenv`` or
+``~/.local/state/pulumi-mlenv``): the tools it built and the daemons it
+started. So ``mlenv`` works from any shell, with nothing sourced, and the
+CLI, the ``make`` recipes and Pulumi programs share one default workspace.
+
 This module is the only one that reads the process environment for
 settings; the rest of the code receives them.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -40,9 +48,12 @@ __all__ = [
     "HOST_CA_BUNDLES",
     "Settings",
     "buildctl_override",
+    "default_workspace_url",
     "docker_login",
     "insecure_registries",
     "log_dir",
+    "services_state_dir",
+    "setup_record",
 ]
 
 DEFAULT_BASE_IMAGE = "127.0.0.1:5000/mlenv/python:3.11-bookworm"
@@ -71,6 +82,54 @@ def _default_cache_dir(env: Mapping[str, str]) -> Path:
     return Path(base) / "pulumi-mlenv"
 
 
+def services_state_dir(env: Mapping[str, str] | None = None) -> Path:
+    """The per-user state folder of the machine-wide services (registry
+    storage, BuildKit's configuration, the default workspace, setup.json)."""
+    env = os.environ if env is None else env
+    if env.get("MLENV_SERVICES_STATE"):
+        return Path(env["MLENV_SERVICES_STATE"])
+    base = env.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "pulumi-mlenv"
+
+
+#: The keys of setup.json that stand in for an unset variable.
+SETUP_KEYS = (
+    "BUILDKIT_HOST",
+    "DOCKER_HOST",
+    "MLENV_REGISTRY",
+    "MLENV_BASE_IMAGE",
+    "MLENV_BUILDCTL",
+)
+
+
+def setup_record(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """What ``make setup`` recorded (``setup.json`` in the state folder):
+    ``{variable: value}`` for the ``SETUP_KEYS``; empty when there is none
+    or it cannot be read (the built-in defaults then apply)."""
+    path = services_state_dir(env) / "setup.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k, v in data.items() if k in SETUP_KEYS and isinstance(v, str) and v}
+
+
+def _with_setup(env: Mapping[str, str]) -> dict[str, str]:
+    """The variables, with what setup recorded for those that are unset."""
+    merged = dict(env)
+    for key, value in setup_record(env).items():
+        if not merged.get(key):
+            merged[key] = value
+    return merged
+
+
+def default_workspace_url(env: Mapping[str, str] | None = None) -> str:
+    """The one default workspace: ``workspace.db`` in the per-user state folder."""
+    return f"sqlite:///{services_state_dir(env) / 'workspace.db'}"
+
+
 def _credentials_from_env(env: Mapping[str, str]) -> tuple[tuple[str, str, str], ...]:
     user, password = env.get("MLENV_REGISTRY_USERNAME"), env.get("MLENV_REGISTRY_PASSWORD")
     if not (user and password):
@@ -88,10 +147,12 @@ def insecure_registries(env: Mapping[str, str] | None = None) -> frozenset[str]:
 
 
 def buildctl_override(env: Mapping[str, str] | None = None) -> tuple[str | None, Path]:
-    """(``MLENV_BUILDCTL`` or None, the cache folder) for finding ``buildctl``."""
+    """(``MLENV_BUILDCTL``, else the one setup built, or None; the cache
+    folder) for finding ``buildctl``."""
     env = os.environ if env is None else env
     cache = Path(env.get("MLENV_CACHE_DIR") or _default_cache_dir(env))
-    return env.get("MLENV_BUILDCTL") or None, cache
+    explicit = env.get("MLENV_BUILDCTL") or setup_record(env).get("MLENV_BUILDCTL")
+    return explicit or None, cache
 
 
 def docker_login(host: str, env: Mapping[str, str] | None = None) -> tuple[str, str] | None:
@@ -178,7 +239,7 @@ class Settings:
         An empty ``MLENV_CA_BUNDLE`` turns the CA bundle off; unset picks the
         host's bundle when there is one.
         """
-        env = os.environ if env is None else env
+        env = _with_setup(os.environ if env is None else env)
         cache_dir = Path(env.get("MLENV_CACHE_DIR") or _default_cache_dir(env))
         ca = env["MLENV_CA_BUNDLE"] if "MLENV_CA_BUNDLE" in env else _host_ca_bundle()
         return cls(
@@ -190,8 +251,7 @@ class Settings:
             buildkit_host=env.get("BUILDKIT_HOST") or DEFAULT_BUILDKIT_HOST,
             docker_host=env.get("DOCKER_HOST") or DEFAULT_DOCKER_HOST,
             cache_dir=cache_dir,
-            workspace_url=env.get("MLENV_WORKSPACE")
-            or f"sqlite:///{cache_dir / 'mlenv-workspace.db'}",
+            workspace_url=env.get("MLENV_WORKSPACE") or default_workspace_url(env),
             registry_credentials=_credentials_from_env(env),
             model_store=Path(env.get("MLENV_MODEL_STORE") or cache_dir / "models"),
             inference_server=env.get("MLENV_INFERENCE_SERVER") or DEFAULT_INFERENCE_SERVER,

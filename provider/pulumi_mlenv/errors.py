@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 
 __all__ = [
+    "INVALID_DEFINITION",
+    "RUN_HEADING",
     "URL_USERINFO",
     "BuildError",
     "DefinitionWarning",
@@ -63,19 +65,33 @@ class Problem:
         return f"{where}{self.message}{fix}"
 
 
-class SpecError(MlenvError, ValueError):
-    """A definition is invalid. Holds every problem found, not just the first."""
+#: What the CLI says above the problems of a ``SpecError``, unless told otherwise.
+INVALID_DEFINITION = "invalid definition"
+#: ... above a run's inputs that are wrong (script, source, target, environment).
+RUN_HEADING = "cannot start the run"
 
-    def __init__(self, problems: list[Problem] | Problem) -> None:
+
+class SpecError(MlenvError, ValueError):
+    """An input is invalid: a definition, or what a command was given (a
+    script, a folder, a target). Holds every problem found, not just the
+    first. ``heading`` is what the CLI says above them ("invalid definition",
+    "cannot start the run", ...)."""
+
+    def __init__(
+        self, problems: list[Problem] | Problem, *, heading: str = INVALID_DEFINITION
+    ) -> None:
         self.problems: tuple[Problem, ...] = (
             (problems,) if isinstance(problems, Problem) else tuple(problems)
         )
+        self.heading = heading
         super().__init__("\n".join(str(p) for p in self.problems))
 
     @classmethod
-    def at(cls, path: str, message: str, fix: str = "") -> SpecError:
+    def at(
+        cls, path: str, message: str, fix: str = "", *, heading: str = INVALID_DEFINITION
+    ) -> SpecError:
         """Shorthand for an error with a single problem."""
-        return cls(Problem(path, message, fix))
+        return cls(Problem(path, message, fix), heading=heading)
 
 
 class DefinitionWarning(UserWarning):

@@ -92,14 +92,26 @@ def test_convert_partial_writes_the_conda_part_and_says_what_is_left_out() -> No
 
 
 @pytest.mark.parametrize(
-    ("created", "shown"),
+    ("created", "recorded", "shown"),
     [
-        ("1970-01-01T00:00:00Z", "reproducible build: no timestamp"),
-        ("2026-11-28T09:14:03Z", "2026-11-28T09:14:03Z"),
-        (None, "-"),
+        (
+            "1970-01-01T00:00:00Z",
+            "2026-12-03T10:00:00+00:00",
+            "2026-12-03T10:00:00+00:00 (built; the image's own date is fixed by the "
+            "reproducible build)",
+        ),
+        (
+            "1970-01-01T00:00:00Z",
+            None,
+            "not recorded (the image's own date is fixed by the reproducible build)",
+        ),
+        ("2026-11-28T09:14:03Z", None, "2026-11-28T09:14:03Z"),
+        (None, None, "-"),
     ],
 )
-def test_image_details_never_shows_the_epoch_as_a_date(created: str | None, shown: str) -> None:
+def test_image_details_never_shows_the_epoch_as_a_date(
+    created: str | None, recorded: str | None, shown: str
+) -> None:
     from pulumi_mlenv.cli.build_commands import shown_date
 
-    assert shown_date(created) == shown
+    assert shown_date(created, recorded) == shown

@@ -58,8 +58,8 @@ def test_parse_target(kind: str, url: str | None, cls: type, parsed_url: str | N
 
 INVALID = [
     # (kind, url, field, words in the message)
-    ("k8s", None, "kind", "kind: unknown compute target kind 'k8s'; use one of: docker, local, spark"),  # noqa: E501
-    ("", None, "kind", "use one of: docker, local, spark"),
+    ("k8s", None, "kind", "kind: unknown compute target kind 'k8s'; use one of: docker, local, ray, spark"),  # noqa: E501
+    ("", None, "kind", "use one of: docker, local, ray, spark"),
     ("spark", None, "url", "a spark target needs its master URL"),
     ("spark", "http://127.0.0.1:7077", "url", "unsupported Spark master URL"),
     ("local", "unix:///var/run/docker.sock", "url", "takes no url"),
@@ -75,7 +75,7 @@ def test_bad_targets_name_the_field(kind: str, url: str | None, field: str, says
     assert isinstance(info.value, MlenvError)
     assert [p.path for p in info.value.problems] == [field]
     assert says in str(info.value)
-    assert set(KINDS) == {"docker", "local", "spark"}
+    assert set(KINDS) == {"docker", "local", "ray", "spark"}
 
 
 # -- the host ------------------------------------------------------------------

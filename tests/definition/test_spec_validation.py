@@ -27,13 +27,6 @@ INVALID: list[tuple[str, dict[str, Any], str, str, str]] = [
         "'numpy==1.26.4'",
     ),
     (
-        "URL without a name",
-        definition(pip=["git+https://github.com/a/b@v1"]),
-        "python.conda.dependencies[2].pip[0]",
-        "pip cannot tell which package this URL installs",
-        "'name @ git+https://github.com/a/b@v1'",
-    ),
-    (
         "local path",
         definition(pip=["./libs/features"]),
         "python.conda.dependencies[2].pip[0]",

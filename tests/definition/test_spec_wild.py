@@ -168,7 +168,7 @@ def test_direct_references_are_accepted_and_honestly_pinned() -> None:
     ("line", "fix"),
     [
         ("numpy=1.26.4", "did you mean 'numpy==1.26.4"),
-        ("git+https://github.com/org/lib@v2", "name it: 'name @ git+https://github.com/org/lib@v2"),
+        ("numpy 1.26.4", "did you mean 'numpy==1.26.4"),
     ],
 )
 def test_one_mistake_one_hint_with_or_without_a_marker(line: str, fix: str) -> None:

@@ -18,6 +18,7 @@ import pytest
 from pulumi_mlenv.definition import parse_definition
 from pulumi_mlenv.errors import EngineError
 from pulumi_mlenv.service import ensure_image
+from pulumi_mlenv.service.resolved import resolve
 from support.services import fresh_settings
 
 pytestmark = pytest.mark.docker
@@ -64,7 +65,7 @@ def test_a_daemon_killed_mid_build_is_one_line_with_the_log_path(
         def build() -> None:
             try:
                 ensure_image(
-                    spec,
+                    resolve(spec, settings),
                     settings=settings,
                     progress=lambda e: sleeping.set() if marker in e.name else None,
                 )

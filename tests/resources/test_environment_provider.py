@@ -104,6 +104,9 @@ def test_check_names_the_base_registry_that_does_not_answer(
     world.down.add(REGISTRY)
     result = provider.check({}, {"workspace": world.workspace_url, **env("t", "six==1.16.0")})
     assert result.failures and REGISTRY in result.failures[0].reason
+    # No `docker` input was given: on a property the engine would print
+    # "property docker value {<nil>} has a problem"; without one, the reason.
+    assert [f.property for f in result.failures] == [""]
     assert world.builds == []
 
 

@@ -73,13 +73,12 @@ def test_a_failing_script_is_recorded_failed_with_its_exit_code_and_log_tail(
     assert run["ended_at"] and run["started_at"]
 
 
-@pytest.mark.parametrize("kind", ["docker", "spark"])
+@pytest.mark.parametrize("kind", ["docker", "spark", "ray"])
 def test_a_target_that_does_not_answer_is_one_line_and_leaves_no_run(
     cli: Cli, env_file: Path, tmp_path: Path, kind: str
 ):
-    url = f"tcp://127.0.0.1:{closed_port()}" if kind == "docker" else (
-        f"spark://127.0.0.1:{closed_port()}"
-    )  # fmt: skip
+    scheme = {"docker": "tcp", "spark": "spark", "ray": "http"}[kind]
+    url = f"{scheme}://127.0.0.1:{closed_port()}"
     assert cli("compute", "add", "dead", "--kind", kind, "--url", url).returncode == 0
     (tmp_path / "train.py").write_text("print(1)\n")
     done = cli("run", "submit", str(tmp_path / "train.py"), "--env", str(env_file), "-c", "dead")

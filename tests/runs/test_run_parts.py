@@ -228,10 +228,12 @@ def test_spark_submit_is_found_under_spark_home(tmp_path: Path):
 # -- Docker's container ---------------------------------------------------------
 
 
-def test_container_options_mount_source_read_only_and_outputs_read_write(tmp_path: Path):
+def test_container_options_mount_the_working_copy_and_outputs_side_by_side(tmp_path: Path):
     options = container_options(job(tmp_path), 1000, 1000)
+    # The working copy's outputs link (../outputs) resolves to the outputs mount.
+    assert Path(SOURCE_MOUNT).parent / "outputs" == Path(OUTPUTS_MOUNT)
     assert options["volumes"] == {
-        str(tmp_path / "src"): {"bind": SOURCE_MOUNT, "mode": "ro"},
+        str(tmp_path / "src"): {"bind": SOURCE_MOUNT, "mode": "rw"},
         str(tmp_path / "out"): {"bind": OUTPUTS_MOUNT, "mode": "rw"},
     }
     assert options["environment"]["MLENV_OUTPUTS"] == OUTPUTS_MOUNT

@@ -176,13 +176,19 @@ def key(site: Site) -> tuple[Path, ed25519.Ed25519PrivateKey]:
     return path, private
 
 
-def test_with_a_key_both_are_dsse_envelopes_that_securesystemslib_verifies(
-    site: Site, key: tuple[Path, ed25519.Ed25519PrivateKey]
-) -> None:
+@pytest.fixture(scope="module")
+def signed(site: Site, key: tuple[Path, ed25519.Ed25519PrivateKey]) -> Provisioned:
+    """Version ``signed:1``, provisioned with the signing key configured (a
+    fixture, so every test that needs it has it whatever order tests run in)."""
     settings = replace(site.settings, signing_key=str(key[0]))
-    signed = provision(
+    return provision(
         resolve(_definition("signed", "six==1.16.0", "idna==3.7"), settings), settings=settings
     )
+
+
+def test_with_a_key_both_are_dsse_envelopes_that_securesystemslib_verifies(
+    site: Site, key: tuple[Path, ed25519.Ed25519PrivateKey], signed: Provisioned
+) -> None:
     found = _referrers(site.registry_a, signed.image)
     for artifact_type, item in found.items():
         assert item["manifest"]["layers"][0]["mediaType"] == "application/vnd.dsse.envelope.v1+json"
@@ -215,7 +221,7 @@ def test_verify_checks_the_rebuild_against_the_provenance(site: Site, built: Pro
 
 
 def test_a_bundle_carries_versions_to_another_registry_without_network(
-    site: Site, built: Provisioned, key: tuple[Path, ed25519.Ed25519PrivateKey]
+    site: Site, built: Provisioned, key: tuple[Path, ed25519.Ed25519PrivateKey], signed: Provisioned
 ) -> None:
     bundle = site.root / "bundle.tar"
     exported = export_bundle(["supply:1", "signed:1"], bundle, settings=site.settings)

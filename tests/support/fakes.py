@@ -14,10 +14,12 @@ daemons once in the engine tier.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import subprocess
 import sys
+import tarfile
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +34,7 @@ from pulumi_mlenv.definition import EnvironmentSpec
 from pulumi_mlenv.errors import BuildError, EngineError, RegistryError
 from pulumi_mlenv.imaging.builder import BuiltImage, ImageBuild
 from pulumi_mlenv.imaging.inference import BuiltInference, InferenceBuild
+from pulumi_mlenv.imaging.ray_layer import RayLayer
 from pulumi_mlenv.registry import ManifestInfo
 from pulumi_mlenv.service.outside import Outside
 from pulumi_mlenv.workspace import RunStore, Workspace
@@ -39,6 +42,17 @@ from pulumi_mlenv.workspace.serving_store import ServingStore
 
 #: A pip requirement that makes the fake build fail, as a bad package would.
 FAILING_PACKAGE = "does-not-exist-anywhere==1.0"
+
+
+def _layer(digest: str) -> bytes:
+    """A gzipped layer tar holding ``opt/venv/RECORD`` with ``digest`` in it."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w:gz") as tar:
+        data = digest.encode()
+        info = tarfile.TarInfo("opt/venv/RECORD")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    return out.getvalue()
 
 
 def _digest(*parts: str) -> str:
@@ -116,6 +130,10 @@ class FakeRegistry:
         self._check()
         if digest in self.world.blobs:
             return self.world.blobs[digest]
+        if any(digest in layers for layers in self.world.layers.values()) or not any(
+            digest == _digest("config", d) for d in self.world.images
+        ):
+            return _layer(digest)  # a layer: one file whose bytes differ per digest
         return json.dumps({"architecture": "amd64", "os": "linux", "config": {}}).encode()
 
     def delete_manifest(self, repository: str, digest: str) -> bool:
@@ -407,6 +425,8 @@ class FakeWorld:
             base_image="127.0.0.1:5000/mlenv/python:3.11-bookworm",
             registry="127.0.0.1:5000",
             cache_dir=self.root / "cache",
+            model_store=self.root / "models",
+            runs_dir=self.root / "runs",
             workspace_url=self.workspace_url,
             ca_bundle=None,
         )
@@ -489,6 +509,10 @@ class FakeWorld:
             tcp=FakePorts(self),
             http=FakeHttp(self),
             local_env=self._local_env,
+            # The environment's own interpreter: no Ray cluster in the fast tier.
+            ray_layer=lambda venv, lock, version, cache: RayLayer(
+                venv / "bin" / "python", (), False
+            ),
         )
 
 

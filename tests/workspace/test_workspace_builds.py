@@ -26,6 +26,7 @@ from pulumi_mlenv.config import Settings
 from pulumi_mlenv.service import ensure_image
 from pulumi_mlenv.definition import parse_definition
 from pulumi_mlenv.workspace import Workspace
+from pulumi_mlenv.service.resolved import resolve
 url, registry, cache, go, step, ready = sys.argv[1:7]
 settings = replace(Settings.from_env(), registry=registry, cache_dir=Path(cache))
 spec = parse_definition({"name": "tiny", "docker": {"steps": [step]},
@@ -34,7 +35,7 @@ ws = Workspace(url)
 open(ready, "w").close()
 while not os.path.exists(go):
     time.sleep(0.01)
-result = ensure_image(spec, settings=settings, workspace=ws)
+result = ensure_image(resolve(spec, settings), settings=settings, workspace=ws)
 print(json.dumps({"built": result.built, "digest": result.digest, "hash": result.env_hash}))
 """
 

@@ -19,6 +19,7 @@ from pulumi_mlenv.config import Settings
 from pulumi_mlenv.definition import parse_definition
 from pulumi_mlenv.registry import RegistryClient
 from pulumi_mlenv.service import ensure_image
+from pulumi_mlenv.service.resolved import resolve
 from pulumi_mlenv.service.retention import plan
 from pulumi_mlenv.workspace import Holder, Workspace
 from support.services import fresh_settings
@@ -48,7 +49,10 @@ def test_gc_deletes_exactly_the_unheld_images_and_keeps_held_digests_pullable(
     stack, run = Holder.stack("proj/dev"), Holder("run", "nightly-1")
     with Workspace(workspace_url) as ws:
         old, held_by_run, current = (
-            ensure_image(_tiny(uuid.uuid4().hex), settings=settings, workspace=ws) for _ in range(3)
+            ensure_image(
+                resolve(_tiny(uuid.uuid4().hex), settings), settings=settings, workspace=ws
+            )
+            for _ in range(3)
         )
         for result in (old, held_by_run, current):
             ws.register_version(

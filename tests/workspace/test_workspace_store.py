@@ -358,3 +358,18 @@ def test_runs_and_deployments_hold_versions_too(ws: Workspace):
         ws.hold("sk", "9", run)
     with pytest.raises(MlenvError, match="needs a kind and an id"):
         Holder("run", " ")
+
+
+def test_a_postgresql_url_without_its_driver_says_which_extra_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PostgreSQL's driver is an extra (pulumi-mlenv[postgres]); without it
+    the error says so instead of a bare ImportError."""
+    import sys
+
+    from pulumi_mlenv.errors import MlenvError
+    from pulumi_mlenv.workspace import Workspace
+
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as if it were not installed
+    with pytest.raises(MlenvError, match=r"pulumi-mlenv\[postgres\]"):
+        Workspace("postgresql+psycopg://mlenv@127.0.0.1:1/nothing")

@@ -12,7 +12,8 @@ from rich.live import Live
 from rich.table import Table
 
 from pulumi_mlenv.cli.env_commands import RootOpt, env_app
-from pulumi_mlenv.cli.main import err_console, out, print_json, user_errors
+from pulumi_mlenv.cli.main import err_console, user_errors
+from pulumi_mlenv.cli.output import JsonOpt, emit, line, out
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.errors import MlenvError
 
@@ -22,20 +23,34 @@ if TYPE_CHECKING:
 __all__ = ["image_app", "register"]
 
 image_app = typer.Typer(name="image", help="Environment images: details by hash, ref or version.")
-console = out
 
 
 class _Progress:
-    """A live table of build steps with their state and elapsed seconds."""
+    """Build steps on stderr: a live table on a terminal; elsewhere (a log
+    file, CI, a pipe) one plain line per finished step, never redrawn."""
 
-    def __init__(self) -> None:
+    def __init__(self, live: bool | None = None) -> None:
         self.started = time.monotonic()
         self.steps: dict[int, tuple[str, str, float | None]] = {}
+        self.is_live = err_console.is_terminal if live is None else live
         self.live = Live(self._table(), console=err_console, refresh_per_second=4)
 
+    def __enter__(self) -> _Progress:
+        if self.is_live:
+            self.live.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.is_live:
+            self.live.stop()
+
     def __call__(self, event: StepEvent) -> None:
+        previous = self.steps.get(event.number)
         self.steps[event.number] = (event.name, event.status, event.seconds)
-        self.live.update(self._table())
+        if self.is_live:
+            self.live.update(self._table())
+        elif event.status != "started" and (previous is None or previous[1] != event.status):
+            err_console.print(step_line(event), markup=False)
 
     def _table(self) -> Table:
         elapsed = time.monotonic() - self.started
@@ -48,6 +63,12 @@ class _Progress:
         return table
 
 
+def step_line(event: StepEvent) -> str:
+    """``done  2.1 s  [mlenv-deps 3/5] RUN uv pip install ...``: a finished step, one line."""
+    seconds = f"{event.seconds:5.1f} s" if event.seconds is not None else "      -"
+    return f"{event.status:<6} {seconds}  {event.name}"
+
+
 @env_app.command("build")
 def build(
     path: Annotated[Path, typer.Argument(help="definition file or folder (any format)")],
@@ -55,9 +76,7 @@ def build(
         bool,
         typer.Option("--force", help="rebuild even when an image with this hash exists"),
     ] = False,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object instead of the reference.")
-    ] = False,
+    as_json: JsonOpt = False,
     root: RootOpt = None,
 ) -> None:
     """Build (or reuse) the image of a definition, register the version in the
@@ -82,7 +101,7 @@ def build(
         resolved = resolve(load_definition(path, root=root), settings)
         progress = _Progress()
         try:
-            with progress.live:
+            with progress:
                 result = provision(resolved, settings=settings, force=force, progress=progress)
         except MlenvError:
             err_console.line()  # the error on a line of its own, under the table
@@ -95,7 +114,7 @@ def build(
             f"{resolved.spec.name}:{result.version} (image hash {resolved.hash[:12]})"
         )
         if as_json:
-            print_json(
+            emit(
                 {
                     "image": result.image,
                     "name": resolved.spec.name,
@@ -110,7 +129,7 @@ def build(
                 }
             )
         else:
-            console.print(result.image, markup=False)
+            line(result.image)
 
 
 @image_app.command("details")
@@ -122,7 +141,7 @@ def details(
             "or NAME[:VERSION]"
         ),
     ],
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Show what is known about an environment image: where it is, its hash,
     size, base image, the versions that use it, its lock and Dockerfile.
@@ -140,9 +159,9 @@ def details(
     with user_errors():
         settings = Settings.from_env()
         info = image_details(query, settings=settings)
-        created = shown_date(info.created)
+        created = shown_date(info.created, info.recorded_at)
         if as_json:
-            print_json(
+            emit(
                 {
                     "image": info.image,
                     "registry": info.registry,
@@ -178,20 +197,22 @@ def details(
         ]
         for key, value in rows:
             table.add_row(key, value)
-        console.print(table)
+        out.print(table)
         if info.dockerfile:
-            console.print("Dockerfile:", style="bold")
-            console.print(info.dockerfile, markup=False)
+            line("Dockerfile:")
+            line(info.dockerfile)
 
 
-def shown_date(created: str | None) -> str:
+def shown_date(created: str | None, recorded_at: str | None = None) -> str:
     """A creation date as people read it. Reproducible builds fix every
-    timestamp to the epoch (SOURCE_DATE_EPOCH=0): say so instead of showing
-    1970-01-01 as if it were when the image was made."""
+    timestamp to the epoch (SOURCE_DATE_EPOCH=0): show when the workspace
+    recorded the build instead of 1970-01-01 ("56 years ago")."""
     if not created:
-        return "-"
+        return recorded_at or "-"
     if created.startswith("1970-01-01T00:00:00"):
-        return "reproducible build: no timestamp"
+        if recorded_at:
+            return f"{recorded_at} (built; the image's own date is fixed by the reproducible build)"
+        return "not recorded (the image's own date is fixed by the reproducible build)"
     return created
 
 

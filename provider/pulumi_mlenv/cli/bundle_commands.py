@@ -11,7 +11,8 @@ from typing import Annotated
 
 import typer
 
-from pulumi_mlenv.cli.main import err_console, out, print_json, user_errors
+from pulumi_mlenv.cli.main import err_console, out, user_errors
+from pulumi_mlenv.cli.output import emit
 from pulumi_mlenv.config import Settings
 
 __all__ = ["bundle_app", "register"]
@@ -79,7 +80,7 @@ def _show(entries: Sequence[object], as_json: bool, summary: str) -> None:
 
     rows = [e for e in entries if isinstance(e, BundleEntry)]
     if as_json:
-        print_json(
+        emit(
             {
                 "versions": [
                     {

@@ -1,18 +1,20 @@
-"""``mlenv endpoint list|invoke`` and ``mlenv deployment list``: what is
-being served, from the workspace (``MLENV_WORKSPACE``)."""
+"""``mlenv deployment list|create|delete`` and ``mlenv endpoint
+list|create|delete|traffic|invoke``: what is served, from the workspace
+(``MLENV_WORKSPACE``). Creating, deleting and changing traffic go through
+the same service calls as the Deployment and Endpoint resources, so a
+Pulumi program managing the same endpoint sees the change as drift."""
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from pulumi_mlenv.cli.main import EXIT_FAILED, err_console, user_errors
+from pulumi_mlenv.cli.output import JsonOpt, emit, line, out
 from pulumi_mlenv.config import Settings
 
 __all__ = ["deployment_app", "endpoint_app", "register"]
@@ -25,8 +27,6 @@ deployment_app = typer.Typer(
     help="Deployments: models served as web services from their environment.",
     no_args_is_help=True,
 )
-out = Console(highlight=False, soft_wrap=True)
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (for scripts).")]
 
 
 def register(app: typer.Typer) -> None:
@@ -43,15 +43,7 @@ def endpoint_list(as_json: JsonOpt = False) -> None:
     with user_errors():
         records = endpoints.list_endpoints(workspace_url=Settings.from_env().workspace_url)
     if as_json:
-        rows = [
-            {
-                "name": r.name,
-                "scoring_uri": r.scoring_uri,
-                "deployments": [{"name": n, "address": a, "weight": w} for n, a, w in r.backends],
-            }
-            for r in records
-        ]
-        out.print_json(json.dumps(rows))
+        emit([_endpoint_json(r) for r in records])
         return
     table = Table(title="Endpoints")
     for column in ("name", "scoring uri", "traffic"):
@@ -117,7 +109,7 @@ def deployment_list(as_json: JsonOpt = False) -> None:
             }
             for r in records
         ]
-        out.print_json(json.dumps(rows))
+        emit(rows)
         return
     table = Table(title="Deployments")
     for column in ("name", "model", "environment", "scoring uri", "status"):
@@ -133,3 +125,202 @@ def deployment_list(as_json: JsonOpt = False) -> None:
     out.print(table)
     if not records:
         out.print("no deployments")
+
+
+def _endpoint_json(r: Any) -> dict[str, Any]:
+    return {
+        "name": r.name,
+        "scoring_uri": r.scoring_uri,
+        "deployments": [{"name": n, "address": a, "weight": w} for n, a, w in r.backends],
+    }
+
+
+def _show_endpoint(record: Any, as_json: bool) -> None:
+    if as_json:
+        emit(_endpoint_json(record))
+        return
+    total = sum(w for _, _, w in record.backends) or 1
+    shares = ", ".join(f"{n} {100 * w / total:.0f}%" for n, _, w in record.backends)
+    line(f"{record.name}: {record.scoring_uri} ({shares})")
+
+
+WeightsArg = Annotated[
+    list[str],
+    typer.Argument(help="DEPLOYMENT=WEIGHT pairs, e.g. blue=90 green=10.", show_default=False),
+]
+
+
+@endpoint_app.command("create")
+def endpoint_create(
+    name: Annotated[str, typer.Argument(help="Endpoint name.", show_default=False)],
+    weights: WeightsArg,
+    port: Annotated[
+        int | None, typer.Option("--port", help="A fixed port (default: a free one).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Put an endpoint (a stable address, HAProxy) in front of deployments
+    with traffic weights, as the Endpoint resource does.
+
+    Example:
+
+        mlenv endpoint create scoring blue=100
+    """
+    from pulumi_mlenv.service.serving_changes import create_endpoint, parse_weights
+
+    settings = Settings.from_env()
+    with user_errors():
+        record = create_endpoint(
+            name,
+            parse_weights(weights, heading="cannot create the endpoint"),
+            settings=settings,
+            workspace_url=settings.workspace_url,
+            port=port,
+        )
+    _show_endpoint(record, as_json)
+
+
+@endpoint_app.command("traffic")
+def endpoint_traffic(
+    name: Annotated[str, typer.Argument(help="Endpoint name.", show_default=False)],
+    weights: WeightsArg,
+    as_json: JsonOpt = False,
+) -> None:
+    """Set traffic weights: the proxy reloads gracefully, no deployment
+    restarts. Deployments not named keep their weight; a recorded
+    deployment not behind the endpoint yet is added. A Pulumi program that
+    manages this endpoint shows the change in its next preview.
+
+    Example:
+
+        mlenv endpoint traffic scoring blue=90 green=10
+    """
+    from pulumi_mlenv.service.serving_changes import parse_weights, set_traffic
+
+    settings = Settings.from_env()
+    with user_errors():
+        record = set_traffic(
+            name,
+            parse_weights(weights, heading="cannot change the traffic"),
+            settings=settings,
+            workspace_url=settings.workspace_url,
+        )
+    _show_endpoint(record, as_json)
+
+
+@endpoint_app.command("delete")
+def endpoint_delete(
+    name: Annotated[str, typer.Argument(help="Endpoint name.", show_default=False)],
+    as_json: JsonOpt = False,
+) -> None:
+    """Stop an endpoint's proxy and forget it (its port is free again);
+    the deployments behind it keep running."""
+    from pulumi_mlenv.service import endpoints
+
+    with user_errors():
+        removed = endpoints.remove_endpoint(name, workspace_url=Settings.from_env().workspace_url)
+    if not removed:
+        err_console.print(f"error: no endpoint {name} in the workspace", markup=False)
+        raise typer.Exit(EXIT_FAILED)
+    if as_json:
+        emit({"name": name, "deleted": True})
+    else:
+        line(f"deleted endpoint {name}")
+
+
+@deployment_app.command("create")
+def deployment_create(
+    name: Annotated[str, typer.Argument(help="Deployment name.", show_default=False)],
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model", "-m", help="NAME:VERSION of a registered model.", show_default=False
+        ),
+    ],
+    environment: Annotated[
+        str,
+        typer.Option(
+            "--environment",
+            "-e",
+            help="NAME:VERSION of an environment version.",
+            show_default=False,
+        ),
+    ],
+    entry_script: Annotated[
+        Path,
+        typer.Option(
+            "--entry-script",
+            help="Scoring script with init() and run(raw_data).",
+            show_default=False,
+        ),
+    ],
+    source: Annotated[
+        Path | None,
+        typer.Option("--source", help="Folder of the scoring code (holds the entry script)."),
+    ] = None,
+    compute: Annotated[
+        str | None, typer.Option("--compute", help="Docker engine URL (default: DOCKER_HOST).")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option("--port", help="A fixed port (default: a free one).")
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds to wait until it is live.")
+    ] = 120.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Serve a model from its environment as a web service (the Azure ML
+    inference server), as the Deployment resource does; prints its address
+    once it is live.
+
+    Example:
+
+        mlenv deployment create blue --model iris:1 --environment sklearn:1 --entry-script score.py
+    """
+    from pulumi_mlenv.service.deployments import DeploymentSpec
+    from pulumi_mlenv.service.serving_changes import create_deployment
+
+    settings = Settings.from_env()
+    script = source / entry_script if source and not entry_script.is_absolute() else entry_script
+    spec = DeploymentSpec(
+        name=name,
+        model=model,
+        environment=environment,
+        entry_script=str(script.resolve()),
+        source=str(source.resolve()) if source else None,
+        compute_url=compute or settings.docker_host,
+        timeout=timeout,
+        port=port,
+    )
+    with user_errors():
+        done = create_deployment(spec, settings=settings, workspace_url=settings.workspace_url)
+    if as_json:
+        emit(
+            {
+                "name": done.name,
+                "instance": done.instance,
+                "scoring_uri": done.scoring_uri,
+                "image": done.image,
+                "status": done.status,
+                "built": done.built,
+            }
+        )
+    else:
+        line(f"{done.name}: {done.scoring_uri} ({done.status})")
+
+
+@deployment_app.command("delete")
+def deployment_delete(
+    name: Annotated[str, typer.Argument(help="Deployment name.", show_default=False)],
+    as_json: JsonOpt = False,
+) -> None:
+    """Stop a deployment's container and forget it (its port is free again).
+    An endpoint in front of it keeps its other deployments."""
+    from pulumi_mlenv.service.serving_changes import delete_deployment
+
+    with user_errors():
+        records = delete_deployment(name, workspace_url=Settings.from_env().workspace_url)
+    if as_json:
+        emit({"name": name, "deleted": [r.instance for r in records]})
+    else:
+        line(f"deleted deployment {name}")

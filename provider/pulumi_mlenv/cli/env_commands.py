@@ -8,8 +8,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+import yaml
 
-from pulumi_mlenv.cli.main import err_console, out, print_json, user_errors
+from pulumi_mlenv import definition as specs
+from pulumi_mlenv.cli.main import err_console, user_errors
+from pulumi_mlenv.cli.output import JsonOpt, emit, line, table
 
 if TYPE_CHECKING:
     from pulumi_mlenv import definition as specs
@@ -84,9 +87,7 @@ def hash_command(
             "`mlenv env build` use.",
         ),
     ] = False,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object instead of lines.")
-    ] = False,
+    as_json: JsonOpt = False,
     root: RootOpt = None,
 ) -> None:
     """Print the definition's hashes; the last line is the hash alone.
@@ -129,7 +130,7 @@ def hash_command(
         curated = specs.curated_name(spec)
         _warn_unpinned(spec)
         if as_json:
-            print_json(
+            emit(
                 {
                     "name": spec.name,
                     "format": fmt.value,
@@ -143,11 +144,11 @@ def hash_command(
             )
             return
         note = f", curated as {curated}" if curated else ""
-        out.print(f"{spec.name} ({fmt.value}, {spec.kind.value}{note})", markup=False)
-        out.print(f"definition hash: {definition_hash}", markup=False)
+        line(f"{spec.name} ({fmt.value}, {spec.kind.value}{note})")
+        line(f"definition hash: {definition_hash}")
         if image_hash:
-            out.print(f"image hash:      {image_hash}", markup=False)
-        out.print(image_hash or definition_hash, markup=False)
+            line(f"image hash:      {image_hash}")
+        line(image_hash or definition_hash)
 
 
 def _warn_unpinned(spec: specs.EnvironmentSpec) -> None:
@@ -163,11 +164,13 @@ def _warn_unpinned(spec: specs.EnvironmentSpec) -> None:
 
 
 @env_app.command("validate")
-def validate_command(path: PathArg, root: RootOpt = None) -> None:
+def validate_command(path: PathArg, root: RootOpt = None, as_json: JsonOpt = False) -> None:
     """Check a definition: exit 0 when valid, or 2 with every problem on stderr.
 
     Each problem names the field (python.conda.dependencies[3].pip[0]) and
-    the fix ("did you mean 'numpy==1.26.4'?").
+    the fix ("did you mean 'numpy==1.26.4'?"). With --json, a valid
+    definition prints {"valid": true, ...}; an invalid one prints nothing
+    on stdout (the problems on stderr, exit 2).
 
     Example:
 
@@ -179,11 +182,20 @@ def validate_command(path: PathArg, root: RootOpt = None) -> None:
         spec = specs.load_definition(path, root=root)
         conda = spec.python.conda
         count = len(conda.dependencies) + len(conda.pip) if conda else 0
-        out.print(
-            f"valid: {spec.name} ({specs.detect_format(path).value}, {spec.kind.value}, "
-            f"{count} packages)",
-            markup=False,
-        )
+        fmt = specs.detect_format(path).value
+        if as_json:
+            emit(
+                {
+                    "valid": True,
+                    "name": spec.name,
+                    "format": fmt,
+                    "kind": spec.kind.value,
+                    "packages": count,
+                    "unpinned": specs.unpinned_packages(spec),
+                }
+            )
+        else:
+            line(f"valid: {spec.name} ({fmt}, {spec.kind.value}, {count} packages)")
         _warn_unpinned(spec)
 
 
@@ -196,12 +208,14 @@ def explain_command(
         Path, typer.Argument(help="The definition now, or NAME:VERSION.", show_default=False)
     ],
     root: RootOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Say why two definitions hash differently, one reason per line.
 
-    Prints nothing when two files share a hash (same image). The two files may
-    be in different formats. Two registered versions (NAME:VERSION, archived
-    ones too) also get what their images installed differently.
+    Two definitions that share a hash (the same image) say so in one line.
+    The two files may be in different formats. Two registered versions
+    (NAME:VERSION, archived ones too) also get what their images installed
+    differently.
 
     Example:
 
@@ -214,17 +228,36 @@ def explain_command(
 
         pip: numpy==2.1.3 -> numpy==2.2.0
         installed: numpy 2.1.3 -> 2.2.0
+
+        mlenv env explain --json a.yml b.yml | jq .same_hash
     """
     if is_version_label(str(old)) and is_version_label(str(new)):
-        explain_versions(str(old), str(new))
+        explain_versions(str(old), str(new), as_json)
         return
     from pulumi_mlenv import definition as specs
 
     with user_errors():
         before = specs.load_definition(old, root=root)
         after = specs.load_definition(new, root=root)
-        for line in specs.explain(before, after):
-            out.print(line, markup=False)
+        reasons = specs.explain(before, after)
+        hashes = specs.compute_hash(before), specs.compute_hash(after)
+    same = hashes[0] == hashes[1]
+    if as_json:
+        emit(
+            {
+                "old": str(old),
+                "new": str(new),
+                "old_hash": hashes[0],
+                "new_hash": hashes[1],
+                "same_hash": same,
+                "reasons": list(reasons),
+            }
+        )
+        return
+    for reason in reasons:
+        line(reason)
+    if same and not reasons:
+        line(f"same hash {hashes[0][:12]}: the same image, nothing to rebuild")
 
 
 def is_version_label(text: str) -> bool:
@@ -233,15 +266,27 @@ def is_version_label(text: str) -> bool:
     return bool(sep and name and version and "/" not in text and not Path(text).exists())
 
 
-def explain_versions(old: str, new: str) -> None:
+def explain_versions(old: str, new: str, as_json: bool = False) -> None:
     """Print why two registered versions differ: definition, then installed packages."""
     from pulumi_mlenv.config import Settings
     from pulumi_mlenv.service.history import explain_versions as explain
 
     with user_errors():
         difference = explain(old, new, Settings.from_env().workspace_url)
-    for line in difference.lines():
-        out.print(line, markup=False)
+    if as_json:
+        emit(
+            {
+                "old": difference.old,
+                "new": difference.new,
+                "same_hash": difference.same_hash,
+                "reasons": list(difference.definition),
+                "installed": list(difference.lock),
+                "installed_known": difference.lock_known,
+            }
+        )
+        return
+    for text in difference.lines():
+        line(text)
 
 
 @env_app.command("convert")
@@ -278,52 +323,64 @@ def convert_command(
         spec = specs.load_definition(path, root=root)
         text = specs.dump_definition(spec, to.value, partial=partial)
         if partial:
-            for line in specs.left_out(spec, to.value):
-                err_console.print(f"left out: {line}", markup=False)
+            for item in specs.left_out(spec, to.value):
+                err_console.print(f"left out: {item}", markup=False)
         typer.echo(text, nl=False)
 
 
+def _curated_json(entry: specs.EnvironmentSpec) -> dict[str, object]:
+    conda = entry.python.conda
+    return {
+        "name": entry.name,
+        "python": specs.python_version(entry),
+        "packages": list(conda.pip) if conda else [],
+        "hash": specs.compute_hash(entry),
+        "definition": specs.to_dict(entry),
+    }
+
+
 @curated_app.command("list")
-def list_command() -> None:
+def list_command(as_json: JsonOpt = False) -> None:
     """Show the curated catalog as a table: name, Python, pip packages, hash.
 
     Example:
 
         mlenv curated list
+
+        mlenv curated list --json | jq -r '.[].name'
     """
-    from rich.table import Table
-
-    from pulumi_mlenv import definition as specs
-
-    table = Table(title="Curated environments", title_justify="left")
-    for column in ("name", "python", "packages", "hash"):
-        table.add_column(column, no_wrap=column != "packages")
-    for entry in specs.catalog():
+    entries = specs.catalog()
+    if as_json:
+        emit([_curated_json(entry) for entry in entries])
+        return
+    rows = []
+    for entry in entries:
         conda = entry.python.conda
         packages = ", ".join(p.split("==")[0] for p in conda.pip) if conda else ""
-        table.add_row(
-            entry.name,
-            specs.python_version(entry) or "",
-            packages,
-            specs.compute_hash(entry)[:12],
-        )
-    out.print(table)
+        version = specs.python_version(entry) or ""
+        rows.append((entry.name, version, packages, specs.compute_hash(entry)[:12]))
+    table(("name", "python", "packages", "hash"), rows, title="Curated environments")
 
 
 @curated_app.command("show")
 def show_command(
     name: Annotated[str, typer.Argument(help="Catalog name; the prefix may be left out.")],
+    as_json: JsonOpt = False,
 ) -> None:
     """Print one curated definition as our YAML (a start for your own).
 
     Example:
 
         mlenv curated show sklearn > mlenv.yml
+
+        mlenv curated show sklearn --json | jq .hash
     """
-    import yaml
 
     from pulumi_mlenv import definition as specs
 
     with user_errors():
         entry = specs.get_curated(name)
-        typer.echo(yaml.safe_dump(specs.to_dict(entry), sort_keys=False), nl=False)
+    if as_json:
+        emit(_curated_json(entry))
+        return
+    typer.echo(yaml.safe_dump(specs.to_dict(entry), sort_keys=False), nl=False)

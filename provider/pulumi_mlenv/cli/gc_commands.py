@@ -3,25 +3,16 @@ active version and no holder uses, older than the retention."""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from pulumi_mlenv.cli.main import err_console, user_errors
+from pulumi_mlenv.cli.output import JsonOpt, emit, line, out
 from pulumi_mlenv.config import Settings
 
 __all__ = ["register"]
-
-
-def _out() -> Console:
-    """stdout, made when a command runs: a table piped to a file or a program is
-    printed whole (wide), never cut to the 80 columns rich assumes there."""
-    import sys
-
-    return Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 400)
 
 
 def _size(n: int) -> str:
@@ -39,7 +30,7 @@ def gc_command(
     keep_days: Annotated[
         float, typer.Option("--keep-days", help="Keep images last used fewer days ago.")
     ] = 30.0,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Delete images that nothing uses any more from their registries.
 
@@ -80,7 +71,7 @@ def gc_command(
             "warnings": list(report.warnings),
             "failed": [{"image": c.image, "error": e} for c, e in report.failed],
         }
-        typer.echo(json.dumps(payload, indent=2))
+        emit(payload)
     else:
         verb = "would delete" if dry_run else "deleted"
         table = Table(title=f"Images {verb}", show_lines=False)
@@ -89,18 +80,18 @@ def gc_command(
         for c in report.deleted:
             table.add_row(c.image, _size(c.size), ", ".join(c.versions) or "-")
         if report.deleted:
-            _out().print(table)
-        _out().print(
+            out.print(table)
+        line(
             f"{verb} {len(report.deleted)} image{'s' * (len(report.deleted) != 1)}, "
             f"{_size(report.bytes)} (compressed; shared layers stay while any image uses them)"
         )
         for c in report.kept:
-            _out().print(f"kept {c.image}: held since the plan was made")
+            line(f"kept {c.image}: held since the plan was made")
         for c, who in report.saved:
-            _out().print(f"kept {c.image}: held by {who}")
+            line(f"kept {c.image}: held by {who}")
         if dry_run:
             for digest, holders in report.held:
-                _out().print(f"kept {digest}: held here by {', '.join(holders)}")
+                line(f"kept {digest}: held here by {', '.join(holders)}")
     for warning in report.warnings:
         err_console.print(f"warning: {warning}", markup=False)
     for c, error in report.failed:

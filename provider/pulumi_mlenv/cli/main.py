@@ -6,6 +6,10 @@ Sub-commands live in ``cli/<topic>_commands.py`` modules. Each module exposes
 command to an existing group (e.g. ``mlenv env build``), decorate it on that
 group's Typer object (``env_commands.env_app``) from your own module.
 
+Results: print them through ``cli.output`` (``emit`` for ``--json``,
+``line``, ``table``), the one stdout printer, so every command has the same
+``--json`` shape (docs/cli.md).
+
 Errors: wrap a command body in ``with user_errors():`` so that a bad definition
 prints its problems on stderr and exits 2, and other product errors exit 1,
 without a traceback.
@@ -14,8 +18,6 @@ without a traceback.
 from __future__ import annotations
 
 import importlib
-import json
-import sys
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,9 +25,10 @@ from contextlib import contextmanager
 import typer
 from rich.console import Console
 
+from pulumi_mlenv.cli.output import out
 from pulumi_mlenv.errors import DefinitionWarning, MlenvError, SpecError
 
-__all__ = ["COMMAND_MODULES", "app", "err_console", "main", "out", "print_json", "user_errors"]
+__all__ = ["COMMAND_MODULES", "app", "err_console", "main", "out", "user_errors"]
 
 #: Modules whose ``register(app)`` adds sub-commands, in help order.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -58,16 +61,9 @@ app = typer.Typer(
 )
 
 #: Problems and progress go to stderr, so stdout stays parseable (hashes,
-#: image references, converted files, --json).
+#: image references, converted files, --json); results go through
+#: ``cli.output`` (``out``, ``emit``: one printer, one --json shape).
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
-#: Results. Never wrapped or cut, whatever the terminal's width, and piped
-#: output is as wide as its longest line (rich would otherwise assume 80).
-out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 100_000)
-
-
-def print_json(value: object) -> None:
-    """One JSON document on stdout, alone on its line (for ``--json``)."""
-    print(json.dumps(value, default=str))
 
 
 EXIT_INVALID = 2
@@ -94,7 +90,8 @@ def user_errors() -> Iterator[None]:
                         )
     except SpecError as err:
         count = len(err.problems)
-        err_console.print(f"error: invalid definition ({count} problem{'s' * (count != 1)}):")
+        heading = getattr(err, "heading", "invalid definition")
+        err_console.print(f"error: {heading} ({count} problem{'s' * (count != 1)}):", markup=False)
         for problem in err.problems:
             err_console.print(f"  {problem}", markup=False)
         raise typer.Exit(EXIT_INVALID) from None

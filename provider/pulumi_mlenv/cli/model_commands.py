@@ -3,15 +3,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from pulumi_mlenv.cli.main import err_console, user_errors
+from pulumi_mlenv.cli.output import JsonOpt, emit, line, out
 from pulumi_mlenv.config import Settings
 
 __all__ = ["model_app", "register"]
@@ -24,8 +23,6 @@ model_app = typer.Typer(
     ),
     no_args_is_help=True,
 )
-out = Console(highlight=False, soft_wrap=True)
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (for scripts).")]
 
 
 def register(app: typer.Typer) -> None:
@@ -135,9 +132,9 @@ def _print_registered(done: Any, as_json: bool) -> None:
     if not done.new:
         err_console.print(f"same content as {done.model.label}: version kept")
     if as_json:
-        out.print_json(json.dumps(_as_dict(done.model)))
+        emit(_as_dict(done.model))
     else:
-        out.print(done.model.label)
+        line(done.model.label)
 
 
 @model_app.command("list")
@@ -151,7 +148,7 @@ def list_command(
     with user_errors():
         records = models.list_models(name, workspace_url=Settings.from_env().workspace_url)
     if as_json:
-        out.print_json(json.dumps([_as_dict(m) for m in records]))
+        emit([_as_dict(m) for m in records])
         return
     table = Table(title="Models")
     for column in ("name", "version", "content", "size", "environment", "registered"):
@@ -190,7 +187,7 @@ def show_command(
     with user_errors():
         m = models.find_model(ref, workspace_url=Settings.from_env().workspace_url)
     if as_json:
-        out.print_json(json.dumps(_as_dict(m)))
+        emit(_as_dict(m))
         return
     lineage = m.lineage
     lines = [
@@ -208,9 +205,9 @@ def show_command(
             f"image:        {lineage.env_image}",
             f"digest:       {lineage.env_digest}",
             "lock:" + ("" if lineage.env_lock else "         (none recorded)"),
-            *(f"  {line}" for line in lineage.env_lock),
+            *(f"  {pin}" for pin in lineage.env_lock),
         ]
     else:
         lines.append("environment:  (not recorded: register with --environment NAME:VERSION)")
-    for line in lines:
-        out.print(line, markup=False)
+    for text in lines:
+        line(text)

@@ -5,26 +5,22 @@ The script's output streams to stdout as it comes (to stderr with
 ``--json``, whose stdout is one JSON object); progress (image builds and
 pulls, packing) is one line on stderr. ``submit`` and ``rerun`` exit with
 the script's exit code; Ctrl-C or SIGTERM stops the run (its process,
-container or Spark application) and records it cancelled (exit 130).
+container, Spark application or Ray job) and records it cancelled (exit 130).
 """
 
 from __future__ import annotations
 
-import json
-import signal
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from types import FrameType
 from typing import Annotated, Any
 
 import typer
-from rich.status import Status
 from rich.table import Table
 
 from pulumi_mlenv.cli.main import err_console, user_errors
+from pulumi_mlenv.cli.output import JsonOpt, emit, line, out
+from pulumi_mlenv.cli.run_progress import Progress, sigterm_as_interrupt
 from pulumi_mlenv.cli.run_views import as_json as run_json
-from pulumi_mlenv.cli.run_views import out, print_runs
+from pulumi_mlenv.cli.run_views import print_runs
 from pulumi_mlenv.config import Settings
 
 __all__ = ["compute_app", "register", "run_app"]
@@ -37,63 +33,11 @@ run_app = typer.Typer(
     no_args_is_help=True,
 )
 compute_app = typer.Typer(
-    help="Compute targets: local (this host), docker (an engine) and spark (a cluster).",
+    help="Compute targets: local (this host), docker (an engine), spark and ray (clusters).",
     no_args_is_help=True,
 )
 EXIT_CANCELLED = 130
-JsonOption = Annotated[bool, typer.Option("--json", help="Print the run as one JSON object.")]
 TAIL_LINES = 20
-
-
-class _Progress:
-    """One line on stderr that shows the latest progress message: a live
-    status on a terminal, plain lines otherwise. Stops before the script's
-    output starts."""
-
-    def __init__(self) -> None:
-        self._status: Status | None = None
-        self._build_steps: dict[int, str] = {}
-
-    def message(self, text: str) -> None:
-        if not err_console.is_terminal:
-            err_console.print(f"… {text}", markup=False)
-            return
-        if self._status is None:
-            self._status = err_console.status(text)
-            self._status.start()
-        else:
-            self._status.update(text)
-
-    def build(self, event: Any) -> None:
-        """A BuildKit step event: the line says which step the build is at."""
-        first = not self._build_steps
-        self._build_steps[event.number] = event.status
-        if not err_console.is_terminal:  # a log file: one line, not one per step
-            if first:
-                self.message("building image")
-            return
-        done = sum(1 for s in self._build_steps.values() if s in ("done", "cached"))
-        self.message(f"building image: {done}/{len(self._build_steps)} steps, {event.name[:70]}")
-
-    def stop(self) -> None:
-        if self._status is not None:
-            self._status.stop()
-            self._status = None
-
-
-@contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM raises ``KeyboardInterrupt`` like Ctrl-C, so that the run is
-    stopped and recorded cancelled either way."""
-
-    def interrupt(_signum: int, _frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _execute(call: Any, as_json: bool) -> None:
@@ -101,7 +45,7 @@ def _execute(call: Any, as_json: bool) -> None:
     script's exit code."""
     from pulumi_mlenv.service.runs import Events, log_tail
 
-    progress = _Progress()
+    progress = Progress()
     stream = sys.stderr if as_json else sys.stdout
 
     def output(text: str) -> None:
@@ -111,7 +55,7 @@ def _execute(call: Any, as_json: bool) -> None:
 
     events = Events(on_output=output, on_progress=progress.message, on_build=progress.build)
     try:
-        with user_errors(), _sigterm_as_interrupt():
+        with user_errors(), sigterm_as_interrupt():
             try:
                 result = call(events)
             finally:
@@ -121,11 +65,13 @@ def _execute(call: Any, as_json: bool) -> None:
         raise typer.Exit(EXIT_CANCELLED) from None
     record = result.record
     if as_json:
-        out.print(json.dumps(run_json(record), indent=2), markup=False)
+        emit(run_json(record))
     if record.status.value == "completed":
         err_console.print(
             f"run {record.id} completed; outputs in {record.outputs_path}", markup=False
         )
+    elif record.compute_kind == "spark":  # one line: Spark's tail is its Java stack
+        err_console.print(spark_failure_line(record), markup=False)
     else:
         tail = log_tail(record, TAIL_LINES)
         err_console.print(
@@ -136,6 +82,18 @@ def _execute(call: Any, as_json: bool) -> None:
         if tail:
             err_console.print(tail, markup=False)
     raise typer.Exit(record.exit_code or 0)
+
+
+def spark_failure_line(record: Any) -> str:
+    """``run ID failed with exit code N: ValueError: bad input; full log: PATH``."""
+    from pulumi_mlenv.service.runs import failure_reason
+
+    reason = failure_reason(record)
+    return (
+        f"run {record.id} failed with exit code {record.exit_code}"
+        + (f": {reason}" if reason else "")
+        + f"; full log: {record.logs_path}"
+    )
 
 
 @run_app.command("submit")
@@ -167,7 +125,7 @@ def submit_command(
             "script's folder).",
         ),
     ] = None,
-    as_json: JsonOption = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Run SCRIPT in an environment on a compute target and record the run.
 
@@ -182,6 +140,8 @@ def submit_command(
         mlenv run submit train.py --env train:3 --compute docker --source . -- --epochs 3
 
         mlenv run submit job.py --env environment.yml --compute spark-local --json
+
+        mlenv run submit job.py --env environment.yml --compute ray-local
     """
     from pulumi_mlenv.service.runs import RunRequest, submit
 
@@ -207,7 +167,7 @@ def rerun_command(
             "version again from its definition, then run.",
         ),
     ] = False,
-    as_json: JsonOption = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Run a recorded run again with the same image digest, lock, source
     snapshot, arguments and compute target, whatever the environment's
@@ -228,7 +188,7 @@ def rerun_command(
 @run_app.command("list")
 def list_command(
     limit: Annotated[int, typer.Option("--limit", "-n", help="How many runs, newest first.")] = 20,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """List the latest runs, newest first.
 
@@ -246,7 +206,7 @@ def list_command(
 @run_app.command("show")
 def show_command(
     run_id: Annotated[str, typer.Argument(help="A run id (or its first characters).")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Show everything recorded about a run: environment version, hash,
     image digest, lock, source hash, status, times, logs and outputs.
@@ -260,7 +220,7 @@ def show_command(
     with user_errors():
         record = get_run(run_id, Settings.from_env().workspace_url)
     if as_json:
-        out.print(json.dumps(run_json(record), indent=2), markup=False)
+        emit(run_json(record))
         return
     table = Table(show_header=False, box=None)
     rows = [
@@ -314,7 +274,7 @@ def logs_command(
 
 @compute_app.command("list")
 def compute_list_command(
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """List the compute targets: the built-in local and docker, and those
     registered in the workspace (mlenv compute add, the ComputeTarget
@@ -331,7 +291,7 @@ def compute_list_command(
         targets = compute_targets(settings, settings.workspace_url)
     if as_json:
         rows = [{"name": t.name, "kind": t.kind, "url": t.url} for t in targets]
-        out.print(json.dumps(rows, indent=2), markup=False)
+        emit(rows)
         return
     table = Table(title="Compute targets", title_justify="left")
     for column in ("name", "kind", "url"):
@@ -344,11 +304,16 @@ def compute_list_command(
 @compute_app.command("add")
 def compute_add_command(
     name: Annotated[str, typer.Argument(help="The target's name.")],
-    kind: Annotated[str, typer.Option("--kind", help="local, docker or spark.")] = "docker",
+    kind: Annotated[str, typer.Option("--kind", help="local, docker, spark or ray.")] = "docker",
     url: Annotated[
         str | None,
-        typer.Option("--url", help="Engine URL (docker) or master URL spark://host:7077 (spark)."),
+        typer.Option(
+            "--url",
+            help="Engine URL (docker), master URL spark://host:7077 (spark) or Jobs API URL "
+            "http://head:8265 (ray).",
+        ),
     ] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Register (or replace) a compute target in the workspace. The target
     is not contacted: a run checks it first.
@@ -357,18 +322,24 @@ def compute_add_command(
 
         mlenv compute add spark-local --kind spark --url spark://127.0.0.1:7077
 
+        mlenv compute add ray-local --kind ray --url http://127.0.0.1:8265
+
         mlenv compute add gpu-box --kind docker --url ssh://ml@gpu-box
     """
     from pulumi_mlenv.service.targets import add_target
 
     with user_errors():
         target = add_target(name, kind, url, Settings.from_env().workspace_url)
-    out.print(f"{name}: {target.kind} {target.url or ''}".rstrip(), markup=False)
+    if as_json:
+        emit({"name": name, "kind": target.kind, "url": target.url})
+    else:
+        line(f"{name}: {target.kind} {target.url or ''}".rstrip())
 
 
 @compute_app.command("remove")
 def compute_remove_command(
     name: Annotated[str, typer.Argument(help="The target's name.")],
+    as_json: JsonOpt = False,
 ) -> None:
     """Remove a registered compute target (recorded runs keep its name and URL)."""
     from pulumi_mlenv.service.targets import forget_target
@@ -378,6 +349,10 @@ def compute_remove_command(
     if not removed:
         err_console.print(f"error: no compute target {name!r} in the workspace", markup=False)
         raise typer.Exit(1)
+    if as_json:
+        emit({"name": name, "removed": True})
+    else:
+        line(f"removed compute target {name}")
 
 
 def register(app: typer.Typer) -> None:

@@ -5,16 +5,12 @@ reads. Apart from the commands (no typer here) so that the quick path of
 
 from __future__ import annotations
 
-import json
-import sys
 from typing import Any
 
-from rich.console import Console
+from pulumi_mlenv.cli.printer import emit, out
 
 __all__ = ["as_json", "out", "print_runs"]
 
-# Piped output is read by scripts: wide enough that no table cell is cut.
-out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 
 _SHOWN = {"env_name", "env_version", "env_hash", "image", "logs_path", "outputs_path"}
 
@@ -42,7 +38,7 @@ def as_json(record: Any) -> dict[str, Any]:
 def print_runs(records: list[Any], as_json_list: bool) -> None:
     """``mlenv run list``'s output: a JSON list, or a table (and a hint when empty)."""
     if as_json_list:
-        out.print(json.dumps([as_json(r) for r in records], indent=2), markup=False)
+        emit([as_json(r) for r in records])
         return
     from rich.table import Table
 

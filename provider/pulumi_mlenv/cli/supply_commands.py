@@ -13,6 +13,7 @@ from rich.table import Table
 
 from pulumi_mlenv.cli.build_commands import image_app
 from pulumi_mlenv.cli.main import err_console, out, user_errors
+from pulumi_mlenv.cli.output import document as print_document
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.errors import MlenvError
 
@@ -67,7 +68,7 @@ def sbom(
     with user_errors():
         image, found = _read(query, SBOM_MEDIA_TYPE, key)
         if as_json:
-            print(found.document.decode())
+            print_document(found.document.decode())
             return
         document = json.loads(found.document)
         rows = sbom_rows(document)
@@ -115,7 +116,7 @@ def provenance(
     with user_errors():
         image, found = _read(query, PROVENANCE_MEDIA_TYPE, key)
         if as_json:
-            print(found.document.decode())
+            print_document(found.document.decode())
             return
         statement = json.loads(found.document)
         predicate = statement.get("predicate", {})

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from pulumi_mlenv.cli.main import err_console, user_errors
+from pulumi_mlenv.cli.output import line
 from pulumi_mlenv.config import Settings
 
 __all__ = ["register", "workspace_url_of"]
@@ -54,7 +55,7 @@ def ui_command(
     from pulumi_mlenv.ui import Served, serve
 
     def ready(served: Served) -> None:
-        print(served.url, flush=True)
+        line(served.url)
         err_console.print(f"serving the workspace at {served.url} (Ctrl-C stops)", markup=False)
 
     with user_errors():

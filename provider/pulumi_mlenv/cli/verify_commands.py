@@ -13,12 +13,11 @@ from typing import Annotated
 import typer
 
 from pulumi_mlenv.cli.build_commands import _Progress, image_app
-from pulumi_mlenv.cli.main import EXIT_FAILED, err_console, out, print_json, user_errors
+from pulumi_mlenv.cli.main import EXIT_FAILED, err_console, user_errors
+from pulumi_mlenv.cli.output import JsonOpt, emit, line
 from pulumi_mlenv.config import Settings
 
 __all__ = ["register", "verify"]
-
-console = out
 
 
 @image_app.command("verify")
@@ -40,7 +39,7 @@ def verify(
             help="the definition file, when no environment version recorded it",
         ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Rebuild an image with no cache and check that the same digest comes out.
 
@@ -53,7 +52,7 @@ def verify(
     with user_errors():
         settings = Settings.from_env()
         progress = _Progress()
-        with progress.live:
+        with progress:
             result = verify_image(
                 query,
                 settings=settings,
@@ -62,7 +61,7 @@ def verify(
                 progress=progress,
             )
     if as_json:
-        print_json(result.to_dict())
+        emit(result.to_dict())
     else:
         _print(result)
     if not result.identical or result.provenance_problems:
@@ -74,37 +73,37 @@ def _print(result: object) -> None:
 
     assert isinstance(result, Verification)
     comparison = result.comparison
-    out = console.print
-    out(f"image    {result.image}", markup=False)
-    out(f"rebuilt  {result.rebuilt}  (on {result.builder})", markup=False)
+    out = line
+    out(f"image    {result.image}")
+    out(f"rebuilt  {result.rebuilt}  (on {result.builder})")
     if result.provenance is None:
-        out("provenance: none attached to the image", markup=False)
+        out("provenance: none attached to the image")
     elif result.provenance_problems:
-        out(f"provenance: the rebuild DIFFERS from {result.provenance}", markup=False)
+        out(f"provenance: the rebuild DIFFERS from {result.provenance}")
         for problem in result.provenance_problems:
-            out(f"  {problem}", markup=False)
+            out(f"  {problem}")
     else:
-        out(f"provenance: the rebuild matches {result.provenance}", markup=False)
+        out(f"provenance: the rebuild matches {result.provenance}")
     if comparison.identical:
-        out("identical: the rebuild has the same digest", markup=False)
+        out("identical: the rebuild has the same digest")
         return
-    out("DIFFERENT: the rebuild has another digest", markup=False)
+    out("DIFFERENT: the rebuild has another digest")
     for change in result.lock_changes:
-        out(f"  lock: {change}", markup=False)
+        out(f"  lock: {change}")
     for layer in comparison.layers:
-        out(f"layer {layer.index}: {layer.recorded} -> {layer.rebuilt}", markup=False)
-        out(f"  step: {layer.step}", markup=False)
+        out(f"layer {layer.index}: {layer.recorded} -> {layer.rebuilt}")
+        out(f"  step: {layer.step}")
         if layer.reason:
-            out(f"  why:  {layer.reason}", markup=False)
+            out(f"  why:  {layer.reason}")
         for path in layer.paths:
             fields = ", ".join(path.fields)
-            out(f"  {path.path}  [{fields}]  {path.recorded} -> {path.rebuilt}", markup=False)
+            out(f"  {path.path}  [{fields}]  {path.recorded} -> {path.rebuilt}")
         if layer.more_paths:
-            out(f"  ... and {layer.more_paths} more paths", markup=False)
+            out(f"  ... and {layer.more_paths} more paths")
     for diff in comparison.config:
-        out(f"config {diff.field}: {diff.recorded} -> {diff.rebuilt}", markup=False)
+        out(f"config {diff.field}: {diff.recorded} -> {diff.rebuilt}")
     for note in comparison.notes:
-        out(f"note: {note}", markup=False)
+        out(f"note: {note}")
     err_console.print("see docs/reproducibility.md for how to make a step reproducible")
 
 

@@ -4,14 +4,14 @@ lives beside the explain of two files, in ``env_commands``."""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from pulumi_mlenv.cli.env_commands import env_app
-from pulumi_mlenv.cli.main import out, user_errors
+from pulumi_mlenv.cli.main import user_errors
+from pulumi_mlenv.cli.output import JsonOpt, emit, out
 from pulumi_mlenv.config import Settings
 
 __all__ = ["register"]
@@ -23,7 +23,7 @@ def versions_command(
     all_: Annotated[
         bool, typer.Option("--all", help="Archived versions too (nothing holds them).")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON list on stdout.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """List environment versions: hash, image, status, holders and dates.
 
@@ -57,7 +57,7 @@ def versions_command(
             }
             for r in records
         ]
-        typer.echo(json.dumps(rows, indent=2))
+        emit(rows)
         return
     table = Table(title="Environment versions", show_lines=False)
     for column in ("name", "version", "hash", "image", "status", "holders", "registered"):

@@ -5,12 +5,14 @@ can sit in a Pulumi provider). Containers use the host's network: the engine
 here runs without a bridge, and users' engines may too.
 
 A job's container: the image by digest (pulled from the registry its
-reference names when the engine lacks it, R8/R14), the source snapshot
-mounted read-only at ``/mlenv/source`` (the working folder), the outputs
-folder read-write at ``/mlenv/outputs``, the environment's variables set,
-the caller's user and group (outputs belong to whoever ran), and the
-container removed afterwards, whatever happened. Bind mounts name paths on
-the engine's host: a remote engine needs the folders there too.
+reference names when the engine lacks it), the run's working copy of the
+source mounted at ``/mlenv/source`` (the working folder; its
+``outputs`` links to ``../outputs``) and the outputs folder beside it at
+``/mlenv/outputs``, so ``./outputs`` is the run's outputs as on the host,
+the environment's variables set, the caller's user and group (outputs
+belong to whoever ran), and the container removed afterwards, whatever
+happened. Bind mounts name paths on the engine's host: a remote engine
+needs the folders there too.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pulumi_mlenv.compute.job import OUTPUTS_VARIABLE, Job, Sink
+from pulumi_mlenv.compute.pull_progress import PullProgress
 from pulumi_mlenv.errors import EngineError, SpecError
 
 __all__ = [
@@ -376,7 +379,8 @@ def container_options(job: Job, uid: int, gid: int) -> dict[str, Any]:
             "PYTHONUNBUFFERED": "1",
         },
         "volumes": {
-            str(job.source): {"bind": SOURCE_MOUNT, "mode": "ro"},
+            # The run's own copy: the snapshot it came from is never mounted.
+            str(job.source): {"bind": SOURCE_MOUNT, "mode": "rw"},
             str(job.outputs): {"bind": OUTPUTS_MOUNT, "mode": "rw"},
         },
         "network_mode": "host",
@@ -399,7 +403,7 @@ def _ensure_image(
     repository, _, digest = image.partition("@")
     auth = {"username": login[0], "password": login[1]} if login else None
     on_progress(f"pulling {image}")
-    layers: dict[str, tuple[int, int]] = {}
+    pull = PullProgress()
     last = 0.0
     try:
         events = client.api.pull(
@@ -410,13 +414,9 @@ def _ensure_image(
     for event in events:
         if "error" in event:
             raise EngineError(pull_failure(image, str(event["error"])))
-        detail = event.get("progressDetail") or {}
-        if event.get("id") and detail.get("total"):
-            layers[event["id"]] = (int(detail.get("current", 0)), int(detail["total"]))
+        pull.add(event)
         now = time.monotonic()
-        if layers and now - last > 0.5:
-            done = sum(c for c, _ in layers.values()) / 1e6
-            total = sum(t for _, t in layers.values()) / 1e6
-            on_progress(f"pulling {image}: {len(layers)} layers, {done:.1f}/{total:.1f} MB")
+        if pull.layers and now - last > 0.5:
+            on_progress(f"pulling {image}: {pull.line()}")
             last = now
     on_progress(f"pulled {image}")

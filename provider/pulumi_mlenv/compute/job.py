@@ -28,7 +28,10 @@ Sink = Callable[[str], None]
 class Job:
     """One run's work, for any target.
 
-    ``script`` is a POSIX path relative to ``source``. ``variables`` are the
+    ``source`` is the working folder the script runs in (the service gives
+    each run a copy of its source snapshot, whose ``outputs`` links to
+    ``../outputs``: ``outputs`` sits beside it). ``script`` is a POSIX path
+    relative to ``source``. ``variables`` are the
     environment's variables (values included: a job lives in memory only,
     never in a record). ``python`` is the interpreter: a host path for
     ``local`` and the Spark driver, a path or command inside the image for

@@ -1,8 +1,10 @@
-"""Where scripts run (R3): one small interface, several targets.
+"""Where scripts run (a run is environment, target and script): one small interface, several
+targets.
 
 ``LocalTarget`` runs a host process; ``DockerTarget`` (``docker_target``) a
 container on a Docker engine reached by URL; ``SparkTarget``
-(``spark_target``) a ``spark-submit`` to a standalone cluster's master.
+(``spark_target``) a ``spark-submit`` to a standalone cluster's master;
+``RayTarget`` (``ray_target``) a job through a Ray cluster's Jobs API.
 Every target takes a ``Job`` (``compute.job``), streams what the script
 prints, and returns its exit code. Interrupted (``KeyboardInterrupt``: Ctrl-C,
 or SIGTERM turned into one by the caller), a target stops what it started
@@ -31,7 +33,7 @@ __all__ = [
     "parse_target",
 ]
 
-KINDS = ("docker", "local", "spark")
+KINDS = ("docker", "local", "ray", "spark")
 
 
 @runtime_checkable
@@ -119,10 +121,12 @@ def parse_target(kind: str, url: str | None) -> ComputeTarget:
     ``local`` takes no URL. ``docker`` takes ``unix://``, ``tcp://`` or
     ``ssh://``; no URL means the ``DOCKER_HOST`` setting. ``spark`` takes a
     master URL ``spark://host:port`` (several masters: ``spark://h1:7077,h2:7077``).
+    ``ray`` takes the Jobs API (dashboard) URL ``http://head:8265``.
     Raises ``SpecError`` (an ``MlenvError``) naming the field (``kind`` or
     ``url``) and what is allowed. Nothing is contacted: call ``check()``.
     """
     from pulumi_mlenv.compute.docker_target import DockerTarget
+    from pulumi_mlenv.compute.ray_target import RayTarget
     from pulumi_mlenv.compute.spark_target import SparkTarget
 
     name = (kind or "").strip().lower()
@@ -145,6 +149,12 @@ def parse_target(kind: str, url: str | None) -> ComputeTarget:
                 "url", "a spark target needs its master URL", "e.g. spark://127.0.0.1:7077"
             )
         return SparkTarget(url)
+    if name == "ray":
+        if not url:
+            raise SpecError.at(
+                "url", "a ray target needs its Jobs API URL", "e.g. http://127.0.0.1:8265"
+            )
+        return RayTarget(url)
     raise SpecError.at(
         "kind",
         f"unknown compute target kind {kind!r}",

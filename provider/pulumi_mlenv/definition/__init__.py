@@ -1,4 +1,4 @@
-"""Environment definitions: the model, validation, the canonical hash (R13),
+"""Environment definitions: the model, validation, the canonical hash (reuse by hash),
 explained differences, file formats and the curated catalog.
 
 Pure: no Pulumi, Docker, HTTP or database imports. Everything here is

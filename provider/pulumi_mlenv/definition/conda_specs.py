@@ -80,7 +80,7 @@ def conda_spec_version(canonical: str) -> str | None:
 
 
 def is_pinned_conda_spec(canonical: str) -> bool:
-    """True when the spec names one version (R16): ``==1.2.3``, ``=1.2.3``,
+    """True when the spec names one version (unpinned packages are locked): ``==1.2.3``, ``=1.2.3``,
     ``=1.2.3=build``, ``name 1.2.3 [build]`` or ``[version='1.2.3']``, with no
     wildcard and no range. ``=1.2.3`` is conda's usual pin (what
     ``conda env export`` writes) and counts as pinned."""

@@ -1,8 +1,8 @@
-"""The curated catalog (R4): ready-made definitions shipped as YAML files in
+"""The curated catalog (three kinds): ready-made definitions shipped as YAML files in
 ``definition/curated/``, under a reserved name prefix.
 
 Curated is a property of the *hash*, not of the name: a definition is curated
-only when it hashes like a catalog entry (R13). A definition that uses the
+only when it hashes like a catalog entry (reuse by hash). A definition that uses the
 prefix but differs from its entry is refused, so that a changed curated
 environment cannot pass for the real one.
 """
@@ -83,7 +83,7 @@ def curated_name(spec: EnvironmentSpec) -> str | None:
 
 def check_curated_name(spec: EnvironmentSpec) -> None:
     """Refuse a definition that borrows the curated prefix without being the
-    entry of that name (R13: any change makes a new, non-curated environment)."""
+    entry of that name (reuse by hash: any change makes a new, non-curated environment)."""
     if not spec.name.startswith(CURATED_PREFIX):
         return
     try:

@@ -1,13 +1,14 @@
-"""The hash of a definition (R13): sha256 over a canonical JSON of exactly
+"""The hash of a definition (reuse by hash): sha256 over a canonical JSON of exactly
 what shapes the image. See docs/hash.md for the list and its reasons.
 
-Identity: kind, base image as written, its resolved digest (R17), base
+Identity: kind, base image as written, its resolved digest (a base tag is resolved to a digest),
+base
 Dockerfile text, the files of its build context (path, executable bit,
 content digest: read beforehand by ``spec.build_context``), custom Docker
 steps, platform, conda channels, conda
 dependencies, pip options (credentials removed), pip requirements, Spark
 repositories (credentials removed), Spark packages, Spark pre-caching, and
-``RECIPE_VERSION``. Lists keep their order (R13: order matters).
+``RECIPE_VERSION``. Lists keep their order (reuse by hash: order matters).
 
 Not identity: name, version, description, tags, environment variables,
 interpreter path, conda environment name, shm size, docker run arguments,
@@ -114,7 +115,8 @@ def compute_hash(spec: EnvironmentSpec, *, recipe: str = RECIPE_VERSION) -> str:
 
 
 def with_resolved_base(spec: EnvironmentSpec, digest: str | None) -> EnvironmentSpec:
-    """The same definition with the digest its base tag resolved to (R17), or
+    """The same definition with the digest its base tag resolved to (a base tag is resolved to a
+    digest), or
     without one (``None``). The digest is part of the hash: a moved tag makes
     a new hash. Raises ``SpecError`` when ``digest`` is not ``sha256:<64 hex>``."""
     if digest is not None and not _DIGEST.fullmatch(digest):

@@ -56,7 +56,7 @@ def role_of(cls: type, name: str) -> Role:
 
 
 class Kind(StrEnum):
-    """How the Python environment comes to be (R4). Curated is not a kind of
+    """How the Python environment comes to be (three kinds). Curated is not a kind of
     definition but a property of its hash (see ``spec.curated``)."""
 
     SYSTEM_MANAGED = "system-managed"
@@ -124,7 +124,8 @@ class DockerSection:
     Exactly one of ``base_image`` / ``base_dockerfile`` (text) may be set; when
     neither is, the provider's default base image applies. ``steps`` are custom
     Dockerfile instructions, in order. ``resolved_base_digest`` is not written by
-    users: the provider fills it when it resolves a tag to a digest (R17).
+    users: the provider fills it when it resolves a tag to a digest (a base tag is resolved to a
+    digest).
     ``build_context`` is the folder a base Dockerfile (or a step) copies from;
     ``context_files`` its fingerprint, filled by
     ``spec.build_context.fingerprint_build_context`` (None: not read yet).
@@ -168,7 +169,7 @@ class EnvironmentSpec:
     """A whole, validated environment definition.
 
     Metadata (``name``, ``version``, ``description``, ``tags``) and
-    ``environment_variables`` are not part of the hash (R13).
+    ``environment_variables`` are not part of the hash (reuse by hash).
     """
 
     name: str = _role(Role.METADATA)

@@ -1,4 +1,4 @@
-"""Questions the build asks of a definition: what is unpinned (R16), which
+"""Questions the build asks of a definition: what is unpinned (unpinned packages are locked), which
 Python it wants, and whether it needs conda at all."""
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ def _conda_specs(spec: EnvironmentSpec) -> list[str]:
 
 
 def unpinned_packages(spec: EnvironmentSpec) -> list[str]:
-    """Requirements that allow more than one version (R16), in written order:
+    """Requirements that allow more than one version (unpinned packages are locked), in written
+    order:
     conda specs first, then pip. ``python`` and ``pip`` are not counted (the
     Python line is a choice of interpreter, pip is a tool). A build should warn
     about these and record the versions it got."""

@@ -18,6 +18,7 @@ from packaging.specifiers import Specifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from pulumi_mlenv.definition.pip_requirements import canonical_requirement, requirement_key
+from pulumi_mlenv.definition.url_requirements import is_bare_url, moving_reference
 from pulumi_mlenv.errors import Problem
 
 __all__ = ["Combined", "Located", "combine_pip_lines"]
@@ -75,6 +76,9 @@ def combine_pip_lines(lines: list[Located]) -> Combined:
             option_at[line.option] = line.where
             out.options.append(line.option)
         elif line.requirement is not None:
+            moving = moving_reference(line.requirement)
+            if moving:
+                out.warnings.append(Problem(line.where, moving))
             key = requirement_key(line.requirement)
             if key not in first:
                 first[key] = (len(out.requirements), line.where)
@@ -108,6 +112,8 @@ def _merge(a: str, b: str) -> str | None:
     """One requirement meaning both ``a`` and ``b`` (same name and marker), or
     None when they cannot both hold (two URLs, a URL and a version, or
     specifiers no version satisfies)."""
+    if is_bare_url(a) or is_bare_url(b):  # two commits of one repository: pick one
+        return None
     ra, rb = Requirement(a), Requirement(b)
     if ra.url or rb.url:
         return None

@@ -26,6 +26,13 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
+from pulumi_mlenv.definition.url_requirements import (
+    VCS_PREFIXES,
+    bare_url_key,
+    canonical_bare_url,
+    is_bare_url,
+    url_is_pinned,
+)
 from pulumi_mlenv.errors import Problem
 
 __all__ = [
@@ -58,11 +65,7 @@ _FLAG_OPTIONS = {"--pre", "--no-index", "--prefer-binary"}
 # which the file readers drop): accepted and left out of the definition.
 _DROPPED_OPTIONS = {"--require-hashes"}
 _INCLUDE_OPTIONS = {"-r": "-r", "--requirement": "-r", "-c": "-c", "--constraint": "-c"}
-_VCS_PREFIXES = ("git+", "hg+", "svn+", "bzr+")
-# A full commit id: 40 hex digits (git's sha1, hg) or 64 (git's sha256).
-_VCS_COMMIT = re.compile(r"@(?:[0-9a-f]{40}|[0-9a-f]{64})(?:#|$)")
-# An archive URL with its digest: pip and uv check the download against it.
-_URL_DIGEST = re.compile(r"#(?:.*&)?(?:sha256|sha384|sha512)=[0-9a-fA-F]+")
+_VCS_PREFIXES = VCS_PREFIXES
 _SDIST_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2", ".tar.xz", ".tgz")
 _EGG = re.compile(r"#egg=([A-Za-z0-9._-]+)")
 
@@ -221,6 +224,11 @@ def fast_canonical(text: str) -> str | None:
 
 
 def _canonicalise(text: str) -> str:
+    if is_bare_url(text):  # pip names it when it fetches it; we keep the URL
+        try:
+            return canonical_bare_url(text)
+        except ValueError as err:
+            raise InvalidRequirement(str(err)) from None
     req = Requirement(text.strip())
     out: str = canonicalize_name(req.name)
     if req.extras:
@@ -245,22 +253,25 @@ _PER_REQUIREMENT = re.compile(r"\s(--?[A-Za-z][\w-]*)")
 def requirement_key(canonical: str) -> str:
     """The part of a canonical requirement that names *what* is installed:
     the name plus the marker (so ``numpy==1; python_version<'3.9'`` and
-    ``numpy==2; python_version>='3.9'`` are two keys)."""
+    ``numpy==2; python_version>='3.9'`` are two keys). A bare URL is named
+    by its repository or archive."""
+    if is_bare_url(canonical):
+        return bare_url_key(canonical)
     name = _NAME_END.split(canonical, maxsplit=1)[0]
     marker = canonical.split(";", 1)[1].strip() if ";" in canonical else ""
     return f"{name}; {marker}" if marker else name
 
 
 def is_pinned_requirement(canonical: str) -> bool:
-    """True when the requirement allows one artifact only (R16): a single
+    """True when the requirement allows one artifact only (unpinned packages are locked): a single
     ``==`` without wildcard, a ``===``, a VCS URL at a full commit id, or an
     archive URL carrying its digest (``#sha256=...``). A VCS branch or tag,
     or an archive URL without a digest, can change under the same text."""
+    if is_bare_url(canonical):
+        return url_is_pinned(_split_marker(canonical)[0])
     req = Requirement(canonical)
     if req.url:
-        if req.url.startswith(_VCS_PREFIXES):
-            return bool(_VCS_COMMIT.search(req.url))
-        return bool(_URL_DIGEST.search(req.url))
+        return url_is_pinned(req.url)
     specs = list(req.specifier)
     return len(specs) == 1 and (
         specs[0].operator == "===" or (specs[0].operator == "==" and "*" not in specs[0].version)
@@ -349,16 +360,9 @@ def _bare_url(text: str, path: str) -> PipLine:
     if url.startswith("file:"):
         return _local(text, path)
     name = _url_name(url)
-    if name is None:
-        example = "name @ " + url
-        return PipLine(
-            problem=Problem(
-                path,
-                f"'{url}': pip cannot tell which package this URL installs",
-                f"name it: '{_with_marker(example, marker)}'",
-            )
-        )
     try:
+        if name is None:  # as pip takes it: named from the lock after the build
+            return PipLine(requirement=canonical_requirement(_with_marker(url, marker)))
         return PipLine(
             requirement=canonical_requirement(_with_marker(f"{name} @ {_without_egg(url)}", marker))
         )

@@ -265,7 +265,9 @@ def _run(
         if message is None:
             raise
         what, _, fix = message.partition("; ")  # str(Problem) gives the same text back
-        raise SpecError.at("python.conda.dependencies", what, fix) from None
+        raise SpecError.at(
+            "python.conda.dependencies", what, fix, heading="cannot build on this base image"
+        ) from None
 
 
 def _checked_context(spec: EnvironmentSpec) -> Path:

@@ -1,5 +1,5 @@
 """Step 2 with conda or micromamba, for a definition whose conda dependencies
-go beyond ``python`` and ``pip`` (R10). Pure: text in, text out.
+go beyond ``python`` and ``pip`` (two build steps). Pure: text in, text out.
 
 The base image must bring the tool; mlenv never downloads one. Stages:
 

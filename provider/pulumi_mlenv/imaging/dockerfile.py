@@ -1,4 +1,4 @@
-"""Render the Dockerfile of an environment (R10). Pure: text in, text out.
+"""Render the Dockerfile of an environment (two build steps). Pure: text in, text out.
 
 Stages, ordered by volatility:
 
@@ -35,6 +35,7 @@ import shlex
 from dataclasses import dataclass
 
 from pulumi_mlenv.definition.model import EnvironmentSpec
+from pulumi_mlenv.definition.text import redact_url_credentials
 from pulumi_mlenv.imaging.layers import LayerGroup
 from pulumi_mlenv.imaging.reproducible import fix_step_times
 
@@ -79,7 +80,6 @@ _FROM = re.compile(r"^(\s*FROM\s+)(.*?)\s*$", re.IGNORECASE)
 _AS = re.compile(r"\s+AS\s+([A-Za-z0-9][A-Za-z0-9_.-]*)\s*$", re.IGNORECASE)
 # Strip URL credentials from the frozen lock (``pkg @ https://tok@host/...``).
 _REDACT_SED = r"sed -E 's#(://)[^/@ ]+@#\1#g'"
-_USERINFO = re.compile(r"(://)[^/@\s]+@")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -197,7 +197,7 @@ def _index_digest(spec: EnvironmentSpec) -> str:
     """A digest of the index options without credentials: keys the package
     stages on where packages come from (secret contents are not keyed)."""
     conda = spec.python.conda
-    lines = [_USERINFO.sub(r"\1", o.strip()) for o in (conda.pip_options if conda else ())]
+    lines = [redact_url_credentials(o.strip()) for o in (conda.pip_options if conda else ())]
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
 
 

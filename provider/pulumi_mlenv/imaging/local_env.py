@@ -1,4 +1,5 @@
-"""Materialise an environment on the host as a virtualenv (R7, R9): local runs
+"""Materialise an environment on the host as a virtualenv (built into images; local runs): local
+runs
 without Docker. One folder per hash under ``<cache_dir>/venvs/``, created once
 (under a cross-process lock) and reused; a folder without its completion
 marker is a crashed attempt and is made again."""

@@ -1,5 +1,5 @@
-"""The lock (R16): the exact distributions an environment got, as
-``name==version`` lines, and the difference between two locks (R18)."""
+"""The lock (unpinned packages are locked): the exact distributions an environment got, as
+``name==version`` lines, and the difference between two locks (an explicit forced rebuild)."""
 
 from __future__ import annotations
 

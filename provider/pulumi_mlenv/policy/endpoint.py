@@ -14,7 +14,7 @@ from typing import Any
 
 from pulumi_mlenv.policy.unknown import is_unknown
 
-__all__ = ["EndpointDecision", "decide_endpoint"]
+__all__ = ["EndpointDecision", "decide_endpoint", "traffic_drift"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,3 +71,20 @@ def decide_endpoint(olds: Mapping[str, Any], news: Mapping[str, Any]) -> Endpoin
         reasons.append(f"update: traffic {', '.join(words)} (proxy reload, no restart)")
     changed = changed or olds.get("workspace") != news.get("workspace")
     return EndpointDecision(tuple(replaces), bool(replaces) or changed, tuple(reasons))
+
+
+def traffic_drift(live: Mapping[str, int] | None, deployments: Any) -> str | None:
+    """What a preview says when the workspace's weights (``live``: set by
+    ``mlenv endpoint traffic``, say) differ from the program's; None when
+    they agree or are not known. An update sets the program's again."""
+    if live is None or is_unknown(deployments):
+        return None
+    wanted = _weights(deployments)
+    if dict(live) == wanted:
+        return None
+    words = [
+        f"{k} {live.get(k, 'absent')} -> {wanted.get(k, 'removed')}"
+        for k in sorted(set(live) | set(wanted))
+        if live.get(k) != wanted.get(k)
+    ]
+    return f"update: traffic changed outside Pulumi; back to the program's: {', '.join(words)}"

@@ -4,7 +4,7 @@ Pure: a function of the old and new definitions (and their hashes), so the
 Pulumi provider's ``diff`` and the CLI's ``explain`` say the same thing.
 
 Policy, in order:
-1. ``rebuild_trigger`` changed -> **replace**, forced rebuild (R18).
+1. ``rebuild_trigger`` changed -> **replace**, forced rebuild.
 2. The hash changed -> **replace**: a new image is needed. ``replaces`` names
    the input properties whose change moved the hash; when none did (a base
    tag moved, or the provider's default base image changed), it names

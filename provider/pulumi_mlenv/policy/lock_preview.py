@@ -1,7 +1,7 @@
 """What a preview can say about the lock a rebuild will have: the packages
 the new definition pins exactly (``numpy==2.1.0``, conda ``numpy=2.1.0``)
 against the versions the current image's lock has. What is not pinned is
-resolved at build time and cannot be known before it (R16)."""
+resolved at build time and cannot be known before it (the lock records it)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Base image tags to digests (R17): a moved tag must give a new hash.
+"""Base image tags to digests (a base tag is resolved to a digest): a moved tag must give a new
+hash.
 
 Order of answers: a reference that carries a digest is its own answer (no
 request); else the registry's manifest digest for the tag; else, when the

@@ -78,18 +78,29 @@ class MlenvProvider(ResourceProvider):
 
 
 def failures_of(
-    err: MlenvError, default_property: str = "", renames: Mapping[str, str] | None = None
+    err: MlenvError,
+    default_property: str = "",
+    renames: Mapping[str, str] | None = None,
+    inputs: Mapping[str, Any] | None = None,
 ) -> list[CheckFailure]:
     """One check failure per problem, on the input property its path starts
-    with (``renames`` maps definition fields to property names)."""
-    if not isinstance(err, SpecError):
-        return [CheckFailure(default_property, str(err))]
+    with (``renames`` maps definition fields to property names). A property
+    the program did not set (not in ``inputs``, when given) is left out: the
+    engine would print ``property docker value {<nil>} has a problem``
+    before the reason; without one it prints the resource and the reason."""
     renames = renames or {}
-    failures = []
-    for p in err.problems:
-        root = p.path.split(".")[0].split("[")[0] or default_property
-        failures.append(CheckFailure(renames.get(root, root), str(p)))
-    return failures
+    if not isinstance(err, SpecError):
+        pairs = [(default_property, str(err))]
+    else:
+        pairs = [
+            (renames.get(root, root), str(p))
+            for p in err.problems
+            for root in [p.path.split(".")[0].split("[")[0] or default_property]
+        ]
+    return [
+        CheckFailure(prop if inputs is None or prop in inputs else "", reason)
+        for prop, reason in pairs
+    ]
 
 
 def say(resource: str, message: str, *, warn: bool = False) -> None:

@@ -1,7 +1,9 @@
-"""The ComputeTarget resource: where scripts run (R3), recorded in the
+"""The ComputeTarget resource: where scripts run (a run is environment, target and script),
+recorded in the
 workspace: ``local`` (a host process), ``docker`` (an engine by URL:
-``unix://``, ``tcp://`` or ``ssh://``) or ``spark`` (a standalone cluster's
-master, ``spark://host:7077``)."""
+``unix://``, ``tcp://`` or ``ssh://``), ``spark`` (a standalone cluster's
+master, ``spark://host:7077``) or ``ray`` (a Ray cluster's Jobs API,
+``http://head:8265``)."""
 
 from __future__ import annotations
 
@@ -62,8 +64,9 @@ class ComputeTargetProvider(MlenvProvider):
 
 class ComputeTarget(Resource, module="mlenv", name="ComputeTarget"):
     """A compute target recorded in the workspace. ``kind``: ``local``,
-    ``docker`` (``url`` defaults to ``DOCKER_HOST``) or ``spark`` (``url``:
-    the master, ``spark://host:7077``)."""
+    ``docker`` (``url`` defaults to ``DOCKER_HOST``), ``spark`` (``url``:
+    the master, ``spark://host:7077``) or ``ray`` (``url``: the Jobs API,
+    ``http://head:8265``)."""
 
     name: pulumi.Output[str]
     kind: pulumi.Output[str]

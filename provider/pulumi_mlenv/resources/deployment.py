@@ -80,16 +80,15 @@ class DeploymentProvider(MlenvProvider):
         # The engine and a fixed port are asked only when they change (not
         # on every preview of a running deployment, whose port is its own).
         moved = (olds.get("compute"), olds.get("port")) != (inputs["compute"], inputs.get("port"))
-        problems = deps.check_deployment(
+        problems, code = deps.inspect_deployment(
             spec,
             workspace_url=None,
             check_engine=moved or not olds,
             check_port=moved or not olds,
             outside=self.io,
         )
-        if problems:
+        if problems or code is None:
             return CheckResult(inputs, failures_of(SpecError(problems)))
-        code = deps.code_of(spec.entry_script, spec.source)
         return CheckResult(
             {
                 **inputs,
@@ -121,8 +120,18 @@ class DeploymentProvider(MlenvProvider):
 
         settings = self.settings()
         workspace = workspace_of(props, settings)
+        code = deps.Code(
+            str(props["entry"]),
+            str(props["entry_hash"]),
+            props.get("source_hash") or None,
+            str(props["code_hash"]),
+        )
         done = deps.deploy(
-            self._spec(props), settings=settings, workspace_url=workspace, outside=self.io
+            self._spec(props),
+            settings=settings,
+            workspace_url=workspace,
+            outside=self.io,
+            code=code,
         )
         for words in done.swept:
             say(done.name, words)

@@ -7,6 +7,9 @@ deployments, with traffic weights (blue/green, canary), served by HAProxy.
   reloads gracefully and no deployment restarts; a new name or port is a
   replace. A proxy that refresh found stopped is replaced.
 - ``delete``: the proxy stops and its port is freed.
+- Weights set outside Pulumi (``mlenv endpoint traffic``) are drift: the
+  diff compares the program's with the workspace's and says so (an update
+  sets the program's again); a refresh takes the workspace's into the state.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import pulumi
 from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
 
 from pulumi_mlenv.errors import SpecError
-from pulumi_mlenv.policy.endpoint import decide_endpoint
+from pulumi_mlenv.policy.endpoint import decide_endpoint, traffic_drift
 from pulumi_mlenv.resources._provider import MlenvProvider, failures_of, say
 from pulumi_mlenv.resources._serving import is_unknown, workspace_of
 
@@ -51,7 +54,24 @@ class EndpointProvider(MlenvProvider):
         decision = decide_endpoint(olds, news)
         for line in decision.reasons:
             say(str(news.get("name")), line)
-        return DiffResult(changes=decision.changes, replaces=list(decision.replaces))
+        unchanged = olds.get("deployments") == news.get("deployments")
+        drifted = unchanged and self._drift(str(news.get("name")), olds, news)
+        return DiffResult(changes=decision.changes or drifted, replaces=list(decision.replaces))
+
+    def _drift(self, name: str, olds: dict[str, Any], news: dict[str, Any]) -> bool:
+        """Weights changed outside Pulumi (``mlenv endpoint traffic``): the
+        workspace's differ from the program's; said in words, and an update
+        sets the program's again."""
+        from pulumi_mlenv.service import endpoints
+
+        if is_unknown(news.get("deployments")) or not olds.get("workspace"):
+            return False
+        live = endpoints.live_weights(name, workspace_url=str(olds["workspace"]), outside=self.io)
+        reason = traffic_drift(live, news.get("deployments"))
+        if reason is None:
+            return False
+        say(name, reason)
+        return True
 
     def _apply(self, props: dict[str, Any]) -> dict[str, Any]:
         from pulumi_mlenv.service import endpoints
@@ -91,6 +111,17 @@ class EndpointProvider(MlenvProvider):
         )
         outs = dict(props)
         outs["status"] = "running" if state is not None and state.running else "stopped"
+        # Weights set outside Pulumi (mlenv endpoint traffic) become the state.
+        live = endpoints.live_weights(
+            id_, workspace_url=str(props.get("workspace")), outside=self.io
+        )
+        if live is not None and traffic_drift(live, props.get("deployments")) is not None:
+            say(id_, f"traffic changed outside Pulumi: {live}", warn=True)
+            outs["deployments"] = [
+                {**item, "weight": live.get(str(item.get("name")), 0)}
+                for item in props.get("deployments") or []
+                if isinstance(item, Mapping)
+            ]
         if outs["status"] != props.get("status"):
             say(id_, f"proxy {outs['status']}; the next up starts it again", warn=True)
         inputs = {k: v for k, v in outs.items() if k not in _OUTPUTS}

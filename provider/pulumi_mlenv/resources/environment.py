@@ -4,10 +4,12 @@ whether its image is reused, its metadata updated, or a new image built.
 Lifecycle (``policy.decide`` holds the diff policy):
 - ``check``: inputs -> definition (bad input fails here, per property, and
   nothing is built or registered); the base tag is resolved to a digest
-  (R17); the hash and the parsed definition are put into the checked inputs.
+  (a base tag is resolved to a digest); the hash and the parsed definition are put into the checked
+  inputs.
 - ``diff``: replace on a new hash, with the reasons printed one per line;
   update for metadata only; else nothing.
-- ``create``: reuse or build the image (R14), then register the version (R6).
+- ``create``: reuse or build the image (the global registry first, then the workspace's), then
+register the version (registered on first use).
 - ``update``: metadata only: re-register under the new name/version if it changed.
 - ``read`` (refresh): an image deleted from its registry drops the resource so
   that the next ``up`` rebuilds it; a registry that does not answer changes nothing.
@@ -189,7 +191,7 @@ class EnvironmentProvider(MlenvProvider):
             spec = envs.definition_from_inputs(definition_inputs)
             resolved = envs.resolve(spec, settings, outside=self.io)
         except MlenvError as err:
-            return CheckResult(inputs, failures_of(err, "docker", INPUT_NAMES))
+            return CheckResult(inputs, failures_of(err, "docker", INPUT_NAMES, inputs))
         workspace = inputs.get("workspace") or settings.workspace_url
         if not unknown(workspace) and olds.get("hash") != resolved.hash:
             try:
@@ -366,7 +368,7 @@ _OUTPUT_ATTRIBUTES = frozenset(
 
 
 class Environment(Resource, module="mlenv", name="Environment"):
-    """A machine-learning environment (R1): packages, base image, Docker
+    """A machine-learning environment (everything a script needs): packages, base image, Docker
     steps, Spark packages and variables, versioned in a workspace and built
     into an image that is reused wherever its hash is the same.
 
@@ -374,7 +376,7 @@ class Environment(Resource, module="mlenv", name="Environment"):
     ``source=`` a file or folder (our YAML, conda ``environment.yml``,
     ``requirements.txt``, Azure ML v2 YAML or v1 folder), or ``curated=`` a
     catalog name. Metadata inputs override a file's. ``rebuild_trigger``: any
-    change forces a rebuild of the cached image (R18).
+    change forces a rebuild of the cached image (an explicit forced rebuild).
     """
 
     name: pulumi.Output[str]

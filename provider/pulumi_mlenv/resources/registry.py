@@ -1,6 +1,7 @@
 """The ContainerRegistry resource: an existing OCI registry by address, in the
 role of the workspace registry (where built images go) or the global one
-(curated images, looked up first: R8, R14)."""
+(curated images, looked up first: built on first remote use, the global registry first, then the
+workspace's)."""
 
 from __future__ import annotations
 

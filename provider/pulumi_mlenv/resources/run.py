@@ -1,5 +1,5 @@
 """The Run resource: a script run in an environment on a compute target, as
-a step of a team's pipeline (R3).
+a step of a team's pipeline (a run is environment, target and script).
 
 Lifecycle (``policy.run.decide_run`` holds the diff policy):
 - ``check``: the script and source folder must exist (the error names

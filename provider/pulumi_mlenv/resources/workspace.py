@@ -1,5 +1,5 @@
 """The Workspace resource: where environment versions, images and compute
-targets are recorded (R6). A SQLite file by default; any SQLAlchemy URL
+targets are recorded (registered on first use). A SQLite file by default; any SQLAlchemy URL
 (``postgresql+psycopg://...``) for a team."""
 
 from __future__ import annotations

@@ -26,13 +26,12 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pulumi_mlenv.imaging.buildkit import StepEvent
+    from pulumi_mlenv.service.image_facts import ImageDetails, image_details
     from pulumi_mlenv.service.images import (
         ENV_REPOSITORY,
         EnsureResult,
-        ImageDetails,
         build_plan,
         ensure_image,
-        image_details,
         image_name,
         materialize_local,
     )
@@ -49,10 +48,11 @@ _HOME = {
         ("ResolvedEnvironment", "base_image_of", "resolve"), "pulumi_mlenv.service.resolved"
     ),
     **dict.fromkeys(
-        ("ENV_REPOSITORY", "EnsureResult", "ImageDetails", "build_plan", "ensure_image",
-         "image_details", "image_name", "materialize_local"),
+        ("ENV_REPOSITORY", "EnsureResult", "build_plan", "ensure_image", "image_name",
+         "materialize_local"),
         "pulumi_mlenv.service.images",
     ),
+    **dict.fromkeys(("ImageDetails", "image_details"), "pulumi_mlenv.service.image_facts"),
 }  # fmt: skip
 
 

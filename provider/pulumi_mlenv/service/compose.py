@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from pulumi_mlenv.imaging.builder import BuiltImage, ImageBuild
     from pulumi_mlenv.imaging.buildkit import StepEvent
     from pulumi_mlenv.imaging.inference import BuiltInference, InferenceBuild
+    from pulumi_mlenv.imaging.ray_layer import RayLayer
     from pulumi_mlenv.service.outside import (
         ArtifactRegistry,
         EnvironmentStore,
@@ -170,6 +171,12 @@ def _quick_runs(url: str, limit: int) -> list[RunRecord] | None:
     return try_list_runs(url, limit)
 
 
+def _ray_layer(venv: Path, lock: tuple[str, ...], version: str, cache: Path) -> RayLayer:
+    from pulumi_mlenv.imaging.ray_layer import ray_layer
+
+    return ray_layer(venv, lock, version, cache)
+
+
 _REAL = Outside(
     workspace=_workspace,
     runs=_runs,
@@ -186,6 +193,7 @@ _REAL = Outside(
     local_env=_local_env,
     artifacts=_artifacts,
     quick_runs=_quick_runs,
+    ray_layer=_ray_layer,
 )
 
 

@@ -1,12 +1,12 @@
 """Compute targets as runs see them: the built-in ``local`` and ``docker``
 (on ``DOCKER_HOST``) and those registered in the workspace (``mlenv compute
-add``, the ComputeTarget resource, ``make spark``), by name."""
+add``, the ComputeTarget resource, ``make spark``, ``make ray``), by name."""
 
 from __future__ import annotations
 
 from pulumi_mlenv.compute import ComputeTarget
 from pulumi_mlenv.config import Settings
-from pulumi_mlenv.errors import SpecError
+from pulumi_mlenv.errors import RUN_HEADING, SpecError
 from pulumi_mlenv.service.compose import outside_or_real
 from pulumi_mlenv.service.outside import Outside
 from pulumi_mlenv.workspace import ComputeTargetRecord
@@ -37,10 +37,16 @@ def _target(record: ComputeTargetRecord, settings: Settings, io: Outside) -> Com
         return io.compute(record.kind, record.url or None, settings)
     if record.kind == "spark":
         if not record.url:
-            raise SpecError.at("compute", f"spark target {record.name!r} has no master URL")
+            raise SpecError.at(
+                "compute", f"spark target {record.name!r} has no master URL", heading=RUN_HEADING
+            )
+        return io.compute(record.kind, record.url, settings)
+    if record.kind == "ray":
         return io.compute(record.kind, record.url, settings)
     raise SpecError.at(
-        "compute", f"compute target {record.name!r} has unknown kind {record.kind!r}"
+        "compute",
+        f"compute target {record.name!r} has unknown kind {record.kind!r}",
+        heading=RUN_HEADING,
     )
 
 
@@ -58,4 +64,5 @@ def resolve_compute(
     raise SpecError.at(
         "compute", f"unknown compute target {name!r}",
         f"use one of: {known} (mlenv compute list; mlenv compute add registers one)",
+        heading=RUN_HEADING,
     )  # fmt: skip

@@ -46,6 +46,7 @@ from pulumi_mlenv.imaging.inference import (
 from pulumi_mlenv.service import leftovers
 from pulumi_mlenv.service.compose import outside_or_real
 from pulumi_mlenv.service.outside import Outside
+from pulumi_mlenv.service.port_reservation import IN_USE_FIX, pick_port, port_lock
 from pulumi_mlenv.service.run_environments import run_variables
 from pulumi_mlenv.workspace.serving_store import DeploymentRecord, ModelRecord
 
@@ -64,6 +65,7 @@ __all__ = [
     "deploy",
     "deployment_health",
     "environment_info",
+    "inspect_deployment",
     "undeploy",
 ]
 
@@ -192,12 +194,34 @@ def check_deployment(
     script (missing, no ``init()`` or ``run(raw_data)``), the source folder,
     the model (when a workspace is given), the engine (does it answer) and a
     fixed port (is it free). Nothing is built, started or recorded."""
+    return inspect_deployment(
+        spec,
+        workspace_url=workspace_url,
+        check_engine=check_engine,
+        check_port=check_port,
+        outside=outside,
+    )[0]
+
+
+def inspect_deployment(
+    spec: DeploymentSpec,
+    *,
+    workspace_url: str | None,
+    check_engine: bool = True,
+    check_port: bool = True,
+    outside: Outside | None = None,
+) -> tuple[list[Problem], Code | None]:
+    """``check_deployment``'s problems and the code's digests (None when the
+    code has a problem): the code is read and hashed once."""
     io = outside_or_real(outside)
     problems: list[Problem] = []
+    code: Code | None = None
     try:
-        code_of(spec.entry_script, spec.source)
+        code = code_of(spec.entry_script, spec.source)
         entry, _ = _resolve_entry(spec.entry_script, spec.source)
-        problems += check_entry_script(entry.read_text(errors="replace"), name=entry.name)
+        found = check_entry_script(entry.read_text(errors="replace"), name=entry.name)
+        problems += found
+        code = None if found else code
     except SpecError as err:
         problems += err.problems
     if workspace_url is not None:
@@ -220,12 +244,12 @@ def check_deployment(
                 Problem(
                     "port",
                     f"port {spec.port} on 127.0.0.1 is already in use",
-                    "give another port, or leave port unset to get a free one",
+                    IN_USE_FIX,
                 )
             )
     if spec.timeout <= 0:
         problems.append(Problem("timeout", f"{spec.timeout} is not a positive number of seconds"))
-    return problems
+    return problems, code
 
 
 def environment_info(
@@ -343,22 +367,8 @@ def _reserve(
 ) -> DeploymentRecord:
     """Pick the port and record the deployment as ``starting``, under a
     machine-wide lock, so two deployments starting at once never share one."""
-    locks = Path(settings.cache_dir).expanduser() / "locks"
-    locks.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(locks / "ports.lock")):
-        if spec.port is not None:
-            if io.tcp.in_use(spec.port) or spec.port in store.used_ports():
-                raise SpecError.at(
-                    "port",
-                    f"port {spec.port} on 127.0.0.1 is already in use",
-                    "give another port, or leave port unset to get a free one",
-                )
-            port = spec.port
-        else:
-            try:
-                port = io.tcp.allocate(store.used_ports())
-            except OSError as exc:
-                raise EngineError(f"deployment {spec.name}: {exc}") from None
+    with port_lock(settings):
+        port = pick_port(spec.port, store.used_ports(), io, f"deployment {spec.name}")
         return store.put_deployment(_with(record, port=port))
 
 
@@ -375,6 +385,7 @@ def deploy(
     workspace_url: str,
     progress: Callable[[StepEvent], None] | None = None,
     outside: Outside | None = None,
+    code: Code | None = None,
 ) -> Deployed:
     """Deploy ``spec`` and wait until it is live (``GET /`` answers 200).
 
@@ -382,55 +393,42 @@ def deploy(
     for the server (``SpecError`` naming the package); the inference image
     reused or built; a port reserved; the container started; liveness within
     ``spec.timeout``. Any failure after the start removes the container and
-    the record, and the error carries the end of the server's log."""
+    the record, and the error carries the end of the server's log. ``code``:
+    the digests ``inspect_deployment`` made in ``check`` (read once per up);
+    without it the code is checked and hashed here."""
     from pulumi_mlenv.service.models import find_model
 
     io = outside_or_real(outside)
     started = time.monotonic()
-    problems = check_deployment(
-        spec, workspace_url=None, check_engine=False, check_port=False, outside=io
-    )
-    if problems:
-        raise SpecError(problems)
-    target = io.engine(spec.compute_url)
-    try:
-        target.check()
-    except EngineError as err:
-        raise SpecError.at("compute", str(err), "start the engine or fix the URL") from None
+    code, target = _preflight(spec, code, io)
     model = find_model(spec.model, workspace_url=workspace_url, outside=io)
     env = environment_info(spec.environment, workspace_url=workspace_url, outside=io)
     if not env.system_managed:
         _check_server(target, env)
-    code = code_of(spec.entry_script, spec.source)
     image, digest, built, build_seconds = _inference_image(spec, env, code, settings, progress, io)
     instance = f"{spec.name}-{uuid.uuid4().hex[:8]}"
     with io.serving(workspace_url) as store:
         swept = leftovers.sweep(spec.name, store=store, engine=target, workspace_url=workspace_url)
-        record = _reserve(
-            spec,
-            store,
-            settings,
-            DeploymentRecord(
-                instance=instance,
-                name=spec.name,
-                model_name=model.name,
-                model_version=model.version,
-                env_name=env.name,
-                env_version=env.version,
-                image=image,
-                compute_url=spec.compute_url,
-                port=0,
-                container_id=None,
-                code_hash=code.code_hash,
-                status="starting",
-                details={
-                    "entry_script": code.entry,
-                    "env_image": env.image,
-                    "owner": leftovers.owner(),
-                },
-            ),
-            io,
+        starting = DeploymentRecord(
+            instance=instance,
+            name=spec.name,
+            model_name=model.name,
+            model_version=model.version,
+            env_name=env.name,
+            env_version=env.version,
+            image=image,
+            compute_url=spec.compute_url,
+            port=0,
+            container_id=None,
+            code_hash=code.code_hash,
+            status="starting",
+            details={
+                "entry_script": code.entry,
+                "env_image": env.image,
+                "owner": leftovers.owner(),
+            },
         )
+        record = _reserve(spec, store, settings, starting, io)
         try:
             labels = leftovers.labels_for(spec.name, instance, workspace_url)
             container = _start(target, instance, record.port, model, env, code, image, labels)
@@ -438,25 +436,7 @@ def deploy(
             store.delete_deployment(instance)
             raise
         record = store.put_deployment(_with(record, container_id=container))
-        outcome = io.http.wait_until_live(
-            f"http://127.0.0.1:{record.port}/",
-            timeout=spec.timeout,
-            still_running=lambda: _running(target, container),
-        )
-        if outcome != "live":
-            tail = target.service_logs(container, LOG_TAIL)
-            target.remove_service(container, grace=0)
-            store.delete_deployment(instance)
-            why = (
-                f"did not answer GET / within {spec.timeout:g} s (the timeout input)"
-                if outcome == "timeout"
-                else "stopped while starting (did init() raise?)"
-            )
-            raise MlenvError(
-                f"deployment {spec.name}: the inference server {why}; its container was removed"
-                f"\n--- end of the server's log ---\n{tail.rstrip()}"
-            )
-        store.put_deployment(_with(record, status="healthy"))
+        _wait_until_live(spec, target, store, record, container, io)
     return Deployed(
         instance=instance,
         name=spec.name,
@@ -475,6 +455,54 @@ def deploy(
         seconds=time.monotonic() - started,
         swept=tuple(swept),
     )
+
+
+def _preflight(spec: DeploymentSpec, code: Code | None, io: Outside) -> tuple[Code, ServiceEngine]:
+    """The code's digests (checked and hashed here when ``check`` did not)
+    and the engine, which must answer (``SpecError`` naming ``compute``)."""
+    if code is None:
+        problems, code = inspect_deployment(
+            spec, workspace_url=None, check_engine=False, check_port=False, outside=io
+        )
+        if problems or code is None:
+            raise SpecError(problems)
+    target = io.engine(spec.compute_url)
+    try:
+        target.check()
+    except EngineError as err:
+        raise SpecError.at("compute", str(err), "start the engine or fix the URL") from None
+    return code, target
+
+
+def _wait_until_live(
+    spec: DeploymentSpec,
+    target: ServiceEngine,
+    store: ServingStore,
+    record: DeploymentRecord,
+    container: str,
+    io: Outside,
+) -> None:
+    """Wait for ``GET /``; healthy, it is recorded so; otherwise the
+    container and its record are removed and the error ends with the log."""
+    outcome = io.http.wait_until_live(
+        f"http://127.0.0.1:{record.port}/",
+        timeout=spec.timeout,
+        still_running=lambda: _running(target, container),
+    )
+    if outcome != "live":
+        tail = target.service_logs(container, LOG_TAIL)
+        target.remove_service(container, grace=0)
+        store.delete_deployment(record.instance)
+        why = (
+            f"did not answer GET / within {spec.timeout:g} s (the timeout input)"
+            if outcome == "timeout"
+            else "stopped while starting (did init() raise?)"
+        )
+        raise MlenvError(
+            f"deployment {spec.name}: the inference server {why}; its container was removed"
+            f"\n--- end of the server's log ---\n{tail.rstrip()}"
+        )
+    store.put_deployment(_with(record, status="healthy"))
 
 
 def _running(target: ServiceEngine, container: str) -> bool:

@@ -11,13 +11,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from filelock import FileLock
-
 from pulumi_mlenv.compute.proxy import MAX_WEIGHT, Backend
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.errors import EngineError, MlenvError, Problem, SpecError
 from pulumi_mlenv.service.compose import outside_or_real
 from pulumi_mlenv.service.outside import Outside
+from pulumi_mlenv.service.port_reservation import IN_USE_FIX, pick_port, port_lock
 from pulumi_mlenv.workspace.serving_store import EndpointRecord
 
 __all__ = [
@@ -28,6 +27,7 @@ __all__ = [
     "endpoint_state",
     "invoke",
     "list_endpoints",
+    "live_weights",
     "remove_endpoint",
 ]
 
@@ -96,7 +96,7 @@ def check_endpoint(
             Problem(
                 "port",
                 f"port {port} on 127.0.0.1 is already in use",
-                "give another port, or leave port unset to get a free one",
+                IN_USE_FIX,
             )
         )
     return problems
@@ -134,16 +134,8 @@ def apply_endpoint(
                     name=name, port=current.port, backends=_rows(backends), home=current.home
                 )
             )
-        locks = Path(settings.cache_dir).expanduser() / "locks"
-        locks.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(locks / "ports.lock")):
-            if port is not None and (io.tcp.in_use(port) or port in store.used_ports()):
-                raise SpecError.at(
-                    "port",
-                    f"port {port} on 127.0.0.1 is already in use",
-                    "give another port, or leave port unset to get a free one",
-                )
-            chosen = port if port is not None else io.tcp.allocate(store.used_ports())
+        with port_lock(settings):
+            chosen = pick_port(port, store.used_ports(), io, f"endpoint {name}")
             home = _home(settings, name, workspace_url)
             record = store.put_endpoint(
                 EndpointRecord(name=name, port=chosen, backends=_rows(backends), home=str(home))
@@ -189,6 +181,20 @@ def remove_endpoint(name: str, *, workspace_url: str, outside: Outside | None = 
             shutil.rmtree(home, ignore_errors=True)
         store.delete_endpoint(name)
     return True
+
+
+def live_weights(
+    name: str, *, workspace_url: str, outside: Outside | None = None
+) -> dict[str, int] | None:
+    """The weights the workspace records for endpoint ``name`` (whoever set
+    them: a Pulumi update or ``mlenv endpoint traffic``); None when unknown
+    or the workspace cannot be read."""
+    try:
+        with outside_or_real(outside).serving(workspace_url) as store:
+            record = store.get_endpoint(name)
+    except MlenvError:
+        return None
+    return None if record is None else {n: w for n, _, w in record.backends}
 
 
 def list_endpoints(*, workspace_url: str, outside: Outside | None = None) -> list[EndpointRecord]:

@@ -1,5 +1,5 @@
 """The environment use cases: from a resource's inputs (or a file) to a
-resolved definition, then to an image and a registered version (R6).
+resolved definition, then to an image and a registered version (registered on first use).
 
 Each use case opens the workspace once, and closes it. The Pulumi provider
 in ``resources/`` and the CLI only translate to and from these calls.
@@ -27,7 +27,7 @@ from pulumi_mlenv.definition.variables import WITHHELD, kept
 from pulumi_mlenv.errors import Problem, SpecError
 from pulumi_mlenv.service.compose import outside_or_real
 from pulumi_mlenv.service.holds import publish as publish_hold
-from pulumi_mlenv.service.images import ensure_image
+from pulumi_mlenv.service.images import EnsureResult, ensure_image
 from pulumi_mlenv.service.outside import Outside
 from pulumi_mlenv.service.resolved import (
     ResolvedEnvironment,
@@ -137,9 +137,11 @@ def provision(
     holder: str | None = None,
     outside: Outside | None = None,
 ) -> Provisioned:
-    """Ensure the image (reuse by hash or build, R14) then register the
-    version in the workspace (R6), held by ``holder`` (``project/stack``). A
-    new name with a known hash builds nothing (R13, R15). A failed build
+    """Ensure the image (reuse by hash or build, the global registry first, then the workspace's)
+    then register the
+    version in the workspace (registered on first use), held by ``holder`` (``project/stack``). A
+    new name with a known hash builds nothing (reuse by hash; names and versions do not change the
+    hash). A failed build
     raises before anything is registered. A forced rebuild keeps the version:
     same number, hash and definition, now at the new digest.
     ``workspace_url`` defaults to the settings' workspace."""
@@ -205,13 +207,7 @@ def provision(
     if held:
         warnings.append(held)
     if result.forced:
-        warnings.append(
-            f"forced rebuild: tag {resolved.hash[:12]} moved from {result.previous_digest} "
-            f"(still pullable by digest) to {result.digest}; versions sharing this hash: "
-            + (", ".join(result.shared_versions) or "none")
-            + "; package changes: "
-            + (", ".join(result.lock_changes) or "none")
-        )
+        warnings.append(forced_rebuild_message(resolved.hash, result))
     return Provisioned(
         image=result.image,
         version=record.version,
@@ -407,3 +403,27 @@ def rebuild_requested(name: str, trigger: str) -> bool:
     """True when ``request_rebuild(name, trigger)`` was called in this process."""
     with _rebuilds_lock:
         return (name, trigger) in _rebuilds
+
+
+def forced_rebuild_message(env_hash: str, result: EnsureResult) -> str:
+    """What a forced rebuild says: where the hash's tag went, or that the
+    rebuild gave the same digest (a reproducible build: nothing moved)."""
+    if result.previous_digest is None:
+        head = f"forced rebuild: {env_hash[:12]} built from scratch: {result.digest}"
+    elif result.previous_digest == result.digest:
+        head = (
+            f"forced rebuild: {env_hash[:12]} rebuilt from scratch gave the same digest "
+            f"{result.digest} (a reproducible build); its tag did not move"
+        )
+    else:
+        head = (
+            f"forced rebuild: tag {env_hash[:12]} moved from {result.previous_digest} "
+            f"(still pullable by digest) to {result.digest}"
+        )
+    return (
+        head
+        + "; versions sharing this hash: "
+        + (", ".join(result.shared_versions) or "none")
+        + "; package changes: "
+        + (", ".join(result.lock_changes) or "none")
+    )

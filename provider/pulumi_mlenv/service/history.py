@@ -1,4 +1,4 @@
-"""Use cases of the workspace's history (R6): the versions of an environment
+"""Use cases of the workspace's history (registered on first use): the versions of an environment
 with their status and holders, and why two registered versions differ: their
 definitions and what their locks installed (unpinned packages that moved)."""
 

@@ -1,10 +1,11 @@
 """The image use cases: reuse an environment's image by hash or build it,
 always by digest, and tell what is known about one.
 
-- ``ensure_image(resolved)``: reuse by hash (global registry, then workspace
-  registry, R14) or build, push and record (R10, R16), or force (R18).
-- ``image_details(query)``: what is known about an image (R12).
-- ``materialize_local(spec)``: a host virtualenv keyed by hash (R7, R9).
+- ``ensure_image(resolved)``: reuse by hash (the global registry first,
+  then the workspace's) or build, push and record (two build
+  steps; unpinned packages are locked), or force (an explicit forced rebuild).
+- ``image_details(query)``: what is known about an image.
+- ``materialize_local(spec)``: a host virtualenv keyed by hash (built into images; local runs).
 
 Naming: an environment's image lives in the repository ``mlenv/env`` under
 the registry's namespace, tagged with the full 64-hex image hash:
@@ -15,12 +16,12 @@ always returned *by digest* (``<registry>/<repo>@sha256:...``).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.definition import (
@@ -29,10 +30,10 @@ from pulumi_mlenv.definition import (
     compute_hash,
     extra_conda_packages,
 )
-from pulumi_mlenv.errors import MlenvError, SpecError
+from pulumi_mlenv.errors import SpecError
 from pulumi_mlenv.service.compose import outside_or_real
 from pulumi_mlenv.service.outside import ImageRegistry, Outside
-from pulumi_mlenv.service.resolved import ResolvedEnvironment, base_image_of, resolve
+from pulumi_mlenv.service.resolved import ResolvedEnvironment, base_image_of
 
 if TYPE_CHECKING:
     from pulumi_mlenv.imaging.builder import BuiltImage, ImageBuild
@@ -44,11 +45,9 @@ if TYPE_CHECKING:
 __all__ = [
     "ENV_REPOSITORY",
     "EnsureResult",
-    "ImageDetails",
     "base_image_of",
     "build_plan",
     "ensure_image",
-    "image_details",
     "image_name",
     "materialize_local",
 ]
@@ -65,8 +64,9 @@ class EnsureResult:
     and then ``reused_from`` says which registry had it: ``global`` or
     ``workspace`` (None when built). ``lock`` holds the installed
     ``name==version`` lines (empty for a user-managed image, or a registry hit
-    that no workspace recorded). ``warnings`` lists unpinned packages (R16).
-    On a forced rebuild (R18), ``previous_digest`` is the digest the tag
+    that no workspace recorded). ``warnings`` lists unpinned packages (unpinned packages are
+    locked).
+    On a forced rebuild, ``previous_digest`` is the digest the tag
     pointed to (still pullable), ``shared_versions`` the ``name:version``
     entries mapping to this hash and ``lock_changes`` what moved between the
     old and new lock.
@@ -208,16 +208,8 @@ def _labels(target: ResolvedEnvironment) -> tuple[tuple[str, str], ...]:
     return tuple(labels)
 
 
-def _resolved(
-    target: ResolvedEnvironment | EnvironmentSpec, settings: Settings, outside: Outside
-) -> ResolvedEnvironment:
-    if isinstance(target, ResolvedEnvironment):
-        return target
-    return resolve(target, settings, outside=outside)
-
-
 def ensure_image(
-    target: ResolvedEnvironment | EnvironmentSpec,
+    resolved: ResolvedEnvironment,
     *,
     settings: Settings,
     workspace: EnvironmentStore | None = None,
@@ -225,23 +217,23 @@ def ensure_image(
     progress: Callable[[StepEvent], None] | None = None,
     outside: Outside | None = None,
 ) -> EnsureResult:
-    """Reuse the image of ``target``'s hash or build it (R14), by digest.
+    """Reuse the image of ``resolved``'s hash or build it, by digest.
 
-    ``target`` is the value ``check`` resolved (a bare definition is resolved
-    first). Order: the global registry (``settings.global_registry``,
-    curated images), then the workspace registry; a hit returns without
-    building. A miss takes a cross-process lock on the hash, looks again
-    (another process may have just built it), builds, pushes and records the
-    image in ``workspace``. ``force`` (R18) builds without BuildKit's cache
-    even when the tag exists, moves the tag, and reports what it affects; the
-    old digest stays pullable (registries here never delete). Raises
+    ``resolved`` is the value ``check`` resolved (``service.resolve``): the
+    definition is parsed and hashed once per trip, never here. Order: the
+    global registry (``settings.global_registry``, curated images), then the
+    workspace registry; a hit returns without building. A miss takes a
+    cross-process lock on the hash, looks again (another process may have
+    just built it), builds, pushes and records the image in ``workspace``.
+    ``force`` (an explicit rebuild) builds without BuildKit's cache even when
+    the tag exists, moves the tag, and reports what it affects; the old
+    digest stays pullable (registries here never delete). Raises
     ``SpecError`` before any download for what cannot be built,
     ``BuildError`` for a failed build (nothing tagged, nothing recorded),
     ``RegistryError``/``EngineError``.
     """
     started = time.monotonic()
     io = outside_or_real(outside)
-    resolved = _resolved(target, settings, io)
     _check_buildable(resolved.spec)
     warnings = tuple(
         f"unpinned package {p}: the lock records the installed version" for p in resolved.unpinned
@@ -284,18 +276,16 @@ def _build_lease(
 
 
 def build_plan(
-    target: ResolvedEnvironment | EnvironmentSpec,
+    resolved: ResolvedEnvironment,
     settings: Settings,
     *,
     no_cache: bool = False,
-    outside: Outside | None = None,
 ) -> ImageBuild:
-    """The build ``ensure_image`` runs for ``target``, tagged
+    """The build ``ensure_image`` runs for ``resolved``, tagged
     ``image_name(settings.registry, hash)``. Benchmarks adjust it with
     ``dataclasses.replace`` (cache id, push, compression)."""
     from pulumi_mlenv.imaging.builder import ImageBuild
 
-    resolved = _resolved(target, settings, outside_or_real(outside))
     return ImageBuild(
         spec=resolved.spec,
         env_hash=resolved.hash,
@@ -323,7 +313,7 @@ def _build(
     env_hash, store = job.target.hash, job.store
     repository = client.repository_for(ENV_REPOSITORY)
     old_record = store.find_image(env_hash) if (store is not None and force) else None
-    plan = build_plan(job.target, job.settings, no_cache=force, outside=job.outside)
+    plan = build_plan(job.target, job.settings, no_cache=force)
     built = job.outside.build(plan, progress)
     info = client.manifest_info(repository, built.digest)
     size = info.size if info is not None else None
@@ -389,167 +379,10 @@ def _record(
     )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ImageDetails:
-    """What is known about one environment image (R12).
-
-    Registry facts (digest, size, created, labels) come from the registry;
-    the Dockerfile, lock and versions from the workspace, when it recorded
-    the image (otherwise empty). ``versions`` lists ``name:version`` entries
-    mapping to the image's hash.
-    """
-
-    registry: str
-    repository: str
-    digest: str
-    env_hash: str | None
-    size: int | None
-    created: str | None
-    base_image: str | None
-    base_digest: str | None
-    dockerfile: str | None
-    lock: tuple[str, ...]
-    versions: tuple[str, ...]
-    labels: tuple[tuple[str, str], ...]
-    #: The latest ``mlenv image verify`` of this digest (a
-    #: ``workspace.VerificationRecord``), or None when never verified.
-    verification: Any = None
-
-    @property
-    def image(self) -> str:
-        """The reference by digest."""
-        return f"{self.registry.split('/', 1)[0]}/{self.repository}@{self.digest}"
-
-
-def _query_target(
-    query: str, settings: Settings, store: EnvironmentStore | None, io: Outside
-) -> tuple[str, str, str]:
-    """(registry address, repository, reference) that ``query`` names."""
-    from pulumi_mlenv.registry import ImageRef
-
-    text = query.strip()
-    if len(text) == 64 and all(c in "0123456789abcdef" for c in text):
-        return _find_hash(text, settings, store, io)
-    if "/" in text or "@" in text:
-        ref = ImageRef.parse(text)
-        return ref.registry, ref.repository, ref.digest or ref.tag or "latest"
-    name, _, version = text.partition(":")
-    if store is None:
-        raise MlenvError(f"looking up {query}: environment versions need a workspace")
-    record = store.get_version(name, version or None)
-    if record is None:
-        raise MlenvError(f"no environment version {query} in the workspace")
-    ref = ImageRef.parse(record.image)
-    return ref.registry, ref.repository, ref.digest or ref.tag or "latest"
-
-
-def _find_hash(
-    text: str, settings: Settings, store: EnvironmentStore | None, io: Outside
-) -> tuple[str, str, str]:
-    """Where the image of a hash is: an image hash tagged in the workspace
-    registry, the global one, or any namespace of them; else a definition
-    hash or image hash of a version the workspace registered."""
-    from pulumi_mlenv.registry import ImageRef
-
-    for address in filter(None, (settings.registry, settings.global_registry)):
-        with io.registry(address, settings) as client:
-            repository = client.repository_for(ENV_REPOSITORY)
-            if client.digest_of(repository, text):
-                return address, repository, text
-    if store is not None:
-        for version in store.list_versions(None):
-            if version.env_hash == text or _definition_hash(version.definition) == text:
-                ref = ImageRef.parse(version.image)
-                return ref.registry, ref.repository, ref.digest or ref.tag or text
-    for address in filter(None, (settings.registry, settings.global_registry)):
-        with io.registry(address, settings) as client:
-            for repository in client.repositories():
-                if repository.endswith(ENV_REPOSITORY) and client.digest_of(repository, text):
-                    return address.split("/", 1)[0], repository, text
-    raise MlenvError(
-        f"no image for hash {text[:12]}: not an image hash in {settings.registry} "
-        "(any namespace), nor a definition hash of a registered version"
-    )
-
-
-def _definition_hash(definition: Mapping[str, Any]) -> str | None:
-    """The definition hash of a stored definition; None if it no longer parses."""
-    from pulumi_mlenv.definition import parse_definition
-
-    try:
-        return compute_hash(parse_definition(definition))
-    except MlenvError:
-        return None
-
-
-def gone_note(image: str, settings: Settings, io: Outside) -> str:
-    """``: deleted by gc on DATE from workspace W`` when a tombstone in the
-    registry says so, else ''."""
-    from pulumi_mlenv.service.holds import deletion_of
-
-    note = deletion_of(image, settings=settings, outside=io)
-    if note is None:
-        return ""
-    return f": deleted by gc on {note.created[:10]} from workspace {note.workspace}"
-
-
-def image_details(
-    query: str,
-    *,
-    settings: Settings,
-    workspace: EnvironmentStore | None = None,
-    outside: Outside | None = None,
-) -> ImageDetails:
-    """Details of the image that ``query`` names: a hash (64 hex, looked up
-    in the workspace registry), an image reference (tag or digest), or an
-    environment ``NAME:VERSION`` / ``NAME`` (latest) from the workspace.
-    ``workspace``: an open store, else the settings' workspace is opened for
-    the call. Raises ``MlenvError`` when nothing matches, ``RegistryError``
-    when the registry cannot answer."""
-    io = outside_or_real(outside)
-    if workspace is None:
-        with io.workspace(settings.workspace_url) as store:
-            return image_details(query, settings=settings, workspace=store, outside=io)
-    registry, repository, reference = _query_target(query, settings, workspace, io)
-    with io.registry(registry, settings) as client:
-        info = client.manifest_info(repository, reference)
-    if info is None:
-        sep = "@" if reference.startswith("sha256:") else ":"
-        image = f"{registry}/{repository}{sep}{reference}"
-        raise MlenvError(f"no image {image} in the registry{gone_note(image, settings, io)}")
-    from pulumi_mlenv.imaging.dockerfile import LABEL_PREFIX
-
-    labels = dict(info.labels)
-    env_hash = labels.get(f"{LABEL_PREFIX}.hash")
-    record = None
-    versions: tuple[str, ...] = ()
-    if workspace is not None:
-        record = workspace.find_image_by_digest(info.digest)
-        if env_hash is None and record is not None:
-            env_hash = record.env_hash
-        if env_hash:
-            versions = tuple(f"{v.name}:{v.version}" for v in workspace.versions_for_hash(env_hash))
-    return ImageDetails(
-        registry=registry,
-        repository=repository,
-        digest=info.digest,
-        env_hash=env_hash,
-        size=info.size,
-        created=info.created,
-        base_image=labels.get("org.opencontainers.image.base.name"),
-        base_digest=labels.get("org.opencontainers.image.base.digest"),
-        dockerfile=record.dockerfile if record is not None else None,
-        lock=tuple(record.lock) if record is not None else (),
-        versions=versions,
-        labels=tuple(sorted(labels.items())),
-        verification=workspace.last_verification(info.digest) if workspace is not None else None,
-    )
-
-
 def materialize_local(
     spec: EnvironmentSpec, settings: Settings, *, outside: Outside | None = None
 ) -> Path:
-    """A host virtualenv for a system-managed ``spec`` (R7, R9), keyed by its
+    """A host virtualenv for a system-managed ``spec`` (built into images; local runs), keyed by its
     hash under ``settings.cache_dir/venvs`` and reused by later calls. See
     ``imaging.local_env``."""
     _check_buildable(spec)

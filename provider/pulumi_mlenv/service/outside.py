@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from pulumi_mlenv.imaging.builder import BuiltImage, ImageBuild
     from pulumi_mlenv.imaging.buildkit import StepEvent
     from pulumi_mlenv.imaging.inference import BuiltInference, InferenceBuild
+    from pulumi_mlenv.imaging.ray_layer import RayLayer
     from pulumi_mlenv.registry import ManifestInfo
     from pulumi_mlenv.registry.referrers import Referrer
     from pulumi_mlenv.workspace import RunRecord, RunStore
@@ -316,6 +317,9 @@ class Outside:
     http: HttpProbe
     #: The host virtualenv of a definition (``spec, hash, settings``) -> folder.
     local_env: Callable[[EnvironmentSpec, str, Settings], Path]
+    #: The cluster's Ray beside a host virtualenv (``venv, lock, ray version,
+    #: cache``) -> the layer a Ray job runs.
+    ray_layer: Callable[[Path, tuple[str, ...], str, Path], RayLayer]
     #: A registry client that moves blobs and referrers (SBOMs, provenance,
     #: bundles); None: no supply-chain artifacts (in-memory test worlds).
     artifacts: Callable[[str, Settings], ArtifactRegistry] | None = None

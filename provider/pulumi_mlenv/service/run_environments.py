@@ -8,13 +8,15 @@ variables.py). Every target takes that value through ``plan_job``: a new
 target gets the same packages, variables, digest and lock for free.
 
 ``prepare_environment``: a definition file or folder is registered exactly
-as the ``Environment`` resource would register it (R6); its image is
-ensured only when the target runs images (``needs_image``): a run on the
-host needs only the virtualenv keyed by hash (R7/R9), never BuildKit or the
+as the ``Environment`` resource would register it (on first use); its image
+is ensured only when the target runs images (``needs_image``): a run on the
+host needs only the virtualenv keyed by hash, never BuildKit or the
 registry. ``NAME[:VERSION]`` reads a registered version. ``plan_job``: what
 the target needs: the image by digest (``docker``), the virtualenv
-(``local``), and that virtualenv packed once per hash with the definition's
-Spark packages (``spark``).
+(``local``, made once per hash), that virtualenv packed once per hash with
+the definition's Spark packages (``spark``), or run through
+``py_executable`` with the cluster's Ray beside it (``ray``, see
+``service.ray_environment``).
 """
 
 from __future__ import annotations
@@ -22,15 +24,15 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from pulumi_mlenv.compute import ComputeTarget, Job, Sink
+from pulumi_mlenv.compute import ComputeTarget, Job, RayTarget, Sink
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.definition import EnvironmentSpec
 from pulumi_mlenv.definition.variables import resolved as resolved_variables
-from pulumi_mlenv.errors import MlenvError, SpecError
+from pulumi_mlenv.errors import RUN_HEADING, MlenvError, SpecError
 from pulumi_mlenv.service.compose import outside_or_real
 from pulumi_mlenv.service.outside import Outside
 
@@ -163,6 +165,7 @@ def from_version(
                 f"no definition file {label!r} and no environment {label} in the workspace",
                 "give a definition file, or NAME[:VERSION] of a registered version "
                 "(mlenv env versions lists them)",
+                heading=RUN_HEADING,
             )
         digest = record.image.rsplit("@", 1)[-1] if "@" in record.image else ""
         image = workspace.find_image_by_digest(digest) if digest else None
@@ -236,8 +239,8 @@ def prepare_environment(
     needs_image: bool = True,
     outside: Outside | None = None,
 ) -> RunEnvironment:
-    """A definition file or folder (registered now, R6), else ``NAME[:VERSION]``;
-    with its image ensured when ``needs_image``."""
+    """A definition file or folder (registered now, on first use), else
+    ``NAME[:VERSION]``; with its image ensured when ``needs_image``."""
     io = outside_or_real(outside)
     if Path(reference).expanduser().exists():
         env = _from_definition(
@@ -253,6 +256,7 @@ def prepare_environment(
         raise SpecError.at(
             "environment", f"definition {reference!r} does not exist",
             "give a definition file or folder, or NAME[:VERSION] of a registered version",
+            heading=RUN_HEADING,
         )  # fmt: skip
     env = from_version(name, version or None, workspace_url, expect_hash, outside=io)
     return with_image(env, settings, workspace_url, events, outside=io) if needs_image else env
@@ -263,10 +267,14 @@ def prepare_environment(
 
 @dataclass(frozen=True, slots=True)
 class Plan:
+    """The job, the lock it runs with, whether Spark's archive was packed
+    now, and what the target recorded beside the lock (``details``)."""
+
     job: Job
     lock: tuple[str, ...]
     packed: bool | None
     pack_seconds: float
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 def check_host_interpreter(spec: EnvironmentSpec) -> str:
@@ -349,6 +357,15 @@ def plan_job(
             lock = _image_lock(target, job, settings, events)
         return Plan(job, lock, None, 0.0)
     python, lock = host_python(env, settings, events, outside=outside)
+    if kind == "ray" and isinstance(target, RayTarget):
+        from pulumi_mlenv.service.ray_environment import ray_job
+
+        job, details = ray_job(
+            target, base, python, lock,
+            label=f"{env.name}:{env.version}", user_managed=env.spec.python.user_managed,
+            settings=settings, on_progress=events.on_progress, outside=outside,
+        )  # fmt: skip
+        return Plan(job, lock, None, 0.0, details)
     if kind != "spark":
         return Plan(replace(base, python=python), lock, None, 0.0)
     spark = env.spec.spark

@@ -1,12 +1,14 @@
-"""Runs (R3): an environment, a compute target and a script become a
+"""Runs (a run is environment, target and script): an environment, a compute target and a script
+become a
 recorded run.
 
 ``submit`` checks the script, source and target before anything starts,
 resolves the environment (a definition file is registered exactly as the
-``Environment`` resource would register it, R6; ``NAME[:VERSION]`` reads a
+``Environment`` resource would register it, registered on first use; ``NAME[:VERSION]`` reads a
 registered version), gets what the target needs (the image by digest for
 ``docker``; a virtualenv keyed by hash for ``local``; that virtualenv packed
-once per hash for ``spark``), snapshots the source by content, records the
+once per hash for ``spark``; that virtualenv with the cluster's Ray beside
+it for ``ray``), snapshots the source by content, records the
 run, runs it while streaming its output to the caller and to the run's log,
 and records how it ended. ``rerun`` repeats a recorded run with the same
 digest, lock, hash and source snapshot, whatever the environment's latest
@@ -29,9 +31,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pulumi_mlenv.compute import ComputeTarget, Job
+from pulumi_mlenv.compute import ComputeTarget, Job, RayTarget
+from pulumi_mlenv.compute.spark_output import SparkOutput
 from pulumi_mlenv.config import Settings
-from pulumi_mlenv.errors import MlenvError, SpecError
+from pulumi_mlenv.errors import RUN_HEADING, MlenvError, SpecError
 from pulumi_mlenv.service.compose import outside_or_real
 from pulumi_mlenv.service.compute_targets import (
     BUILTIN_TARGETS,
@@ -39,6 +42,7 @@ from pulumi_mlenv.service.compute_targets import (
     resolve_compute,
 )
 from pulumi_mlenv.service.outside import Outside
+from pulumi_mlenv.service.ray_environment import check_ray_pins
 from pulumi_mlenv.service.run_environments import (
     IMAGE_KINDS,
     Events,
@@ -51,7 +55,7 @@ from pulumi_mlenv.service.run_environments import (
     run_variables,
     with_image,
 )
-from pulumi_mlenv.service.run_reads import list_runs
+from pulumi_mlenv.service.run_reads import get_run, list_runs
 from pulumi_mlenv.workspace import ComputeTargetRecord, RunRecord, RunStatus
 
 if TYPE_CHECKING:
@@ -127,6 +131,7 @@ def locate_script(script: str, source: str | None) -> tuple[Path, str]:
             raise SpecError.at(
                 "source", f"source folder {source!r} does not exist",
                 "give the folder that holds the script and what it reads",
+                heading=RUN_HEADING,
             )  # fmt: skip
         folder = folder.resolve()
         candidate = Path(script).expanduser()
@@ -139,18 +144,23 @@ def locate_script(script: str, source: str | None) -> tuple[Path, str]:
             raise SpecError.at(
                 "script", f"script {script!r} not found in {folder} nor in the current folder",
                 "give a path relative to --source",
+                heading=RUN_HEADING,
             )  # fmt: skip
         if not path.is_relative_to(folder):
             raise SpecError.at(
                 "script",
                 f"script {script!r} is outside the source folder {folder}",
                 "put it in the source folder, or give a source folder that holds it",
+                heading=RUN_HEADING,
             )
         return folder, path.relative_to(folder).as_posix()
     path = Path(script).expanduser()
     if not path.is_file():
         raise SpecError.at(
-            "script", f"script {script!r} not found", "give the path of a Python file"
+            "script",
+            f"script {script!r} not found",
+            "give the path of a Python file",
+            heading=RUN_HEADING,
         )
     path = path.resolve()
     return path.parent, path.name
@@ -214,7 +224,7 @@ def _run(
     io: Outside,
     rerun_of: RunRecord | None = None,
 ) -> Submitted:
-    from pulumi_mlenv.service.sources import snapshot
+    from pulumi_mlenv.service.sources import snapshot, working_copy
 
     if rerun_of is not None:
         source_hash, snap = rerun_of.source_hash, source_folder
@@ -264,36 +274,48 @@ def _run(
                 logs_path=str(log_path),
                 outputs_path=str(outputs),
                 rerun_of=rerun_of.id if rerun_of else None,
+                details=plan.details,
             )
         )
-        with log_path.open("w", encoding="utf-8") as log:
+        # The log keeps everything; a Spark run's stream shows the script's
+        # lines and warnings, not Spark's chatter.
+        shown = SparkOutput() if target_record.kind == "spark" else None
+        try:
+            # The script works in a copy: the snapshot stays what was hashed,
+            # for reruns. Copying and opening the log are inside: a full runs
+            # folder fails the recorded run here too.
+            plan = replace(plan, job=replace(plan.job, source=working_copy(snap, folder)))
+            with log_path.open("w", encoding="utf-8") as log:
 
-            def output(text: str) -> None:
-                log.write(text)
-                log.flush()
-                events.on_output(text)
+                def output(text: str) -> None:
+                    log.write(text)
+                    log.flush()
+                    shown_text = shown.feed(text) if shown is not None else text
+                    if shown_text:
+                        events.on_output(shown_text)
 
-            try:
                 store.mark_running(run_id)
                 with _heartbeat(store, run_id):
                     code = target.execute(plan.job, output, events.on_progress)
-            except KeyboardInterrupt:
-                store.finish(run_id, RunStatus.CANCELLED, None, "interrupted")
+                if shown is not None and (rest := shown.flush()):
+                    events.on_output(rest)
+        except KeyboardInterrupt:
+            store.finish(run_id, RunStatus.CANCELLED, None, "interrupted")
+            raise
+        except OSError as err:
+            if err.errno != errno.ENOSPC:
+                store.finish(run_id, RunStatus.FAILED, None, f"{type(err).__name__}: {err}")
                 raise
-            except OSError as err:
-                if err.errno != errno.ENOSPC:
-                    store.finish(run_id, RunStatus.FAILED, None, f"{type(err).__name__}: {err}")
-                    raise
-                reason = (
-                    f"the runs folder {settings.runs_dir} is full (no space left on device)"
-                    " while the run's log was written: free space there, or set MLENV_RUNS_DIR"
-                )
-                store.finish(run_id, RunStatus.FAILED, None, reason)
-                raise MlenvError(f"run {run_id} failed: {reason}") from None
-            except Exception as err:  # whatever stopped it, the run must not stay "running"
-                reason = str(err) if isinstance(err, MlenvError) else f"{type(err).__name__}: {err}"
-                store.finish(run_id, RunStatus.FAILED, None, reason)
-                raise
+            reason = (
+                f"the runs folder {settings.runs_dir} is full (no space left on device)"
+                ": free space there, or set MLENV_RUNS_DIR"
+            )
+            store.finish(run_id, RunStatus.FAILED, None, reason)
+            raise MlenvError(f"run {run_id} failed: {reason}") from None
+        except Exception as err:  # whatever stopped it, the run must not stay "running"
+            reason = str(err) if isinstance(err, MlenvError) else f"{type(err).__name__}: {err}"
+            store.finish(run_id, RunStatus.FAILED, None, reason)
+            raise
         status = RunStatus.COMPLETED if code == 0 else RunStatus.FAILED
         record = store.finish(run_id, status, code, _signal_reason(code))
     finally:
@@ -328,6 +350,8 @@ def submit(
         spec = definition_from_inputs({"source": str(reference.resolve())})
         if spec.python.user_managed:
             check_host_interpreter(spec)
+        if isinstance(target, RayTarget):  # another Ray than the cluster's: refused now
+            check_ray_pins(spec, target.ray_version(), target.url)
     env = prepare_environment(
         request.environment,
         settings,
@@ -357,7 +381,7 @@ def _check_image(old: RunRecord, image: str, settings: Settings, io: Outside) ->
     """The run's image must still be in its registry: else one line saying
     so (and who deleted it, when known) and how to rebuild."""
     from pulumi_mlenv.service.holds import split_image
-    from pulumi_mlenv.service.images import gone_note
+    from pulumi_mlenv.service.image_facts import gone_note
 
     place = split_image(image)
     if place is None:
@@ -428,31 +452,20 @@ def rerun(
     )
 
 
-def sweep_lost(store: RunStore, io: Outside) -> None:
-    """Record ``lost`` the runs whose process died (every read does), and
-    remove the containers such a run left on its engine."""
-    for lost in store.sweep():
-        if lost.compute_kind == "docker":
-            url = lost.compute_url or Settings.from_env().docker_host
-            remove = getattr(io.compute("docker", url), "remove_job", None)
-            if remove is not None:
-                remove(lost.id)
-
-
-def get_run(run_id: str, workspace_url: str, *, outside: Outside | None = None) -> RunRecord:
-    """The run with this id (or unique prefix)."""
-    io = outside_or_real(outside)
-    store = io.runs(workspace_url)
-    try:
-        sweep_lost(store, io)
-        return store.get(run_id)
-    finally:
-        store.close()
-
-
 def log_tail(record: RunRecord, lines: int = 20) -> str:
     """The last ``lines`` lines of the run's log ('' when it has none)."""
     path = Path(record.logs_path)
     if not path.is_file():
         return ""
     return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+
+
+def failure_reason(record: RunRecord) -> str | None:
+    """The last exception line of a failed run's log (``ValueError: bad
+    input``); None when there is none or the log is gone."""
+    from pulumi_mlenv.compute.spark_output import failure_reason as last_exception
+
+    path = Path(record.logs_path)
+    if not path.is_file():
+        return None
+    return last_exception(path.read_text(encoding="utf-8", errors="replace"))

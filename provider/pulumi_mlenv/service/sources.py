@@ -11,6 +11,11 @@ new code), and what the folder's ``.gitignore`` and ``.mlenvignore`` exclude
 ``<cache_dir>/sources/<hash>``, made once (renamed into place when whole)
 and shared by every run of the same content: a run, and its rerun, read
 exactly what was hashed, whatever happens to the folder afterwards.
+
+A run never writes to either: it works in a private copy of the snapshot
+(``working_copy``) whose ``outputs`` is a link to the run's outputs folder,
+so ``./outputs`` (Azure ML's convention) is the run's outputs on every
+target. A top-level ``outputs`` folder is therefore never part of the source.
 """
 
 from __future__ import annotations
@@ -24,7 +29,13 @@ from pathlib import Path
 
 import pathspec
 
-__all__ = ["IGNORED", "IGNORE_FILES", "file_hashes", "snapshot", "source_files", "source_hash"]
+__all__ = [
+    "IGNORED", "IGNORE_FILES", "OUTPUTS", "file_hashes", "snapshot", "source_files",
+    "source_hash", "working_copy",
+]  # fmt: skip
+
+#: The top-level folder a script writes what it keeps to: the run's outputs.
+OUTPUTS = "outputs"
 
 IGNORED = frozenset(
     {".git", ".hg", ".svn", "__pycache__", ".venv", ".mypy_cache", ".pytest_cache",
@@ -39,7 +50,8 @@ _PULUMI_FILES = ("Pulumi.yaml", "Pulumi.yml", "Pulumi.*.yaml", "Pulumi.*.yml")
 
 
 def _ignore_spec(folder: Path) -> pathspec.GitIgnoreSpec:
-    lines = [f"/{name}" for name in _PULUMI_FILES]
+    # A top-level outputs/ belongs to runs; one deeper down is the code's data.
+    lines = [f"/{name}" for name in _PULUMI_FILES] + [f"/{OUTPUTS}/"]
     for name in IGNORE_FILES:
         path = folder / name
         if path.is_file():
@@ -49,8 +61,8 @@ def _ignore_spec(folder: Path) -> pathspec.GitIgnoreSpec:
 
 def source_files(folder: Path) -> Iterator[tuple[str, Path]]:
     """``(relative POSIX path, path)`` of every file under ``folder``, sorted,
-    without ``IGNORED`` folders, byte-code files, Pulumi's project and stack
-    files, and what ``.gitignore`` / ``.mlenvignore`` exclude."""
+    without ``IGNORED`` folders, byte-code files, the top-level ``outputs``
+    folder, Pulumi's project and stack files, and what ``.gitignore`` / ``.mlenvignore`` exclude."""
     spec = _ignore_spec(folder)
     found: list[tuple[str, Path]] = []
     for base, dirs, files in os.walk(folder):
@@ -112,3 +124,17 @@ def snapshot(folder: Path, cache_dir: Path) -> tuple[str, Path]:
     finally:
         shutil.rmtree(partial, ignore_errors=True)
     return digest, target
+
+
+def working_copy(snapshot_dir: Path, run_folder: Path) -> Path:
+    """``<run_folder>/work``: a copy of the snapshot the script may write
+    to, whose ``outputs`` links (relatively) to ``<run_folder>/outputs``, so
+    the link resolves the same inside a container that mounts both side by side."""
+    work = Path(run_folder) / "work"
+
+    def leave_out(folder: str, names: list[str]) -> list[str]:
+        return [OUTPUTS] if Path(folder) == Path(snapshot_dir) and OUTPUTS in names else []
+
+    shutil.copytree(snapshot_dir, work, ignore=leave_out)
+    (work / OUTPUTS).symlink_to(Path("..") / OUTPUTS, target_is_directory=True)
+    return work

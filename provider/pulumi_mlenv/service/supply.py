@@ -286,7 +286,7 @@ def show_attestation(
     details`` takes), read back from its registry. Raises ``MlenvError``
     when the image or the artifact is not there."""
     from pulumi_mlenv.service.compose import outside_or_real
-    from pulumi_mlenv.service.images import _query_target
+    from pulumi_mlenv.service.image_facts import _query_target
 
     io = outside_or_real(outside)
     if io.artifacts is None:

@@ -1,5 +1,6 @@
 """``verify``: rebuild an image from its recorded definition and lock,
-without any cache, and say whether the same bytes came out (R2: going back
+without any cache, and say whether the same bytes came out (environments are made to be used: going
+back
 to the exact environment of a past result is strongest when anyone can
 rebuild it).
 
@@ -29,7 +30,6 @@ from pulumi_mlenv.config import Settings
 from pulumi_mlenv.definition import (
     RECIPE_VERSION,
     EnvironmentSpec,
-    compute_hash,
     extra_conda_packages,
     load_definition,
     parse_definition,
@@ -228,6 +228,7 @@ def verify_image(
     or its recipe cannot be rebuilt here; ``BuildError`` when the rebuild
     fails."""
     from pulumi_mlenv.service.images import build_plan
+    from pulumi_mlenv.service.resolved import resolve
     from pulumi_mlenv.workspace import VerificationRecord
 
     io = outside_or_real(outside)
@@ -258,14 +259,14 @@ def verify_image(
             f"verifying {query}: the image was made by build recipe {recipe}, this mlenv"
             f" renders recipe {RECIPE_VERSION}; verify it with the mlenv release that built it"
         )
-    env_hash = compute_hash(spec)
-    if env_hash != record.env_hash:
+    resolved = resolve(spec, settings, outside=io)  # the base is by digest: no request
+    if resolved.hash != record.env_hash:
         raise MlenvError(
-            f"verifying {query}: the definition hashes to {env_hash[:12]}, the image was built"
-            f" for {record.env_hash[:12]}; give the definition it was built from"
+            f"verifying {query}: the definition hashes to {resolved.hash[:12]}, the image was"
+            f" built for {record.env_hash[:12]}; give the definition it was built from"
         )
     address = builder or settings.buildkit_host
-    plan = build_plan(spec, replace(settings, buildkit_host=address), no_cache=True)
+    plan = build_plan(resolved, replace(settings, buildkit_host=address), no_cache=True)
     tag = f"{record.registry}/{record.repository}:{VERIFY_TAG_PREFIX}{record.env_hash}"
     # The labels, the hash in the Dockerfile and the tag follow ``spec``
     # (build_plan); only the requirements the installer reads are pinned.

@@ -33,7 +33,7 @@ from sqlalchemy import (
     make_url,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import NullPool, StaticPool
 
 __all__ = [
     "Base",
@@ -198,7 +198,11 @@ def open_engine(url: str) -> Engine:
     engine = create_engine(
         url,
         connect_args={"timeout": SQLITE_BUSY_MS / 1000, "check_same_thread": False},
-        **({"poolclass": StaticPool} if memory else {}),
+        # A file is opened per checkout (NullPool): a pooled connection could
+        # carry a read snapshot from one store to the next in a long-lived
+        # process (a stale version seen after another process released it),
+        # and opening a SQLite file costs well under a millisecond.
+        poolclass=StaticPool if memory else NullPool,
     )
     event.listen(engine, "connect", _sqlite_pragmas)
     event.listen(engine, "begin", _sqlite_begin)

@@ -44,9 +44,11 @@ class ImageRecord:
     ``repository`` is the full path in ``registry`` (``team-a/mlenv/env``);
     ``digest`` the manifest digest; ``size`` bytes (config + compressed
     layers); ``created`` the image's creation time as the registry reports
-    it. ``base_digest`` is the resolved base image (R17), ``None`` for a base
+    it. ``base_digest`` is the resolved base image (a base tag is resolved to a digest), ``None``
+    for a base
     Dockerfile. ``lock`` holds ``name==version`` lines of what step 2
-    installed (R16). ``forced`` marks a rebuild asked for by the user (R18).
+    installed (unpinned packages are locked). ``forced`` marks a rebuild asked for by the user (an
+    explicit forced rebuild).
     ``recorded_at`` is filled by ``Workspace.record_image``.
     """
 
@@ -73,7 +75,7 @@ class ImageRecord:
 
 @dataclass(frozen=True, slots=True)
 class VersionRecord:
-    """One registered environment version (R6).
+    """One registered environment version (registered on first use).
 
     ``version`` is a string: ``"1"``, ``"2"``... when numbered by the
     workspace, or any label the user gave. ``image`` is the image by digest.

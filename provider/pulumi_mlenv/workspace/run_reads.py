@@ -45,7 +45,9 @@ def _record(row: sqlite3.Row, json_columns: frozenset[str]) -> RunRecord:
     for f in fields(RunRecord):
         value = row[f.name]
         if f.name in json_columns:
-            value = tuple(json.loads(value) if value is not None else ())
+            loaded = json.loads(value) if value is not None else None
+            # JSON lists are tuples on the record, JSON objects dicts.
+            value = dict(loaded or {}) if f.name == "details" else tuple(loaded or ())
         values[f.name] = value
     values["status"] = RunStatus(values["status"])
     return RunRecord(**values)

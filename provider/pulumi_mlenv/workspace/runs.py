@@ -1,4 +1,5 @@
-"""Run records (R3, R6): what ran, with what, where, and how it ended.
+"""Run records (a run is environment, target and script; registered on first use): what ran, with
+what, where, and how it ended.
 
 A run points at an environment version *and* at what that version was when
 the run started: its hash, the image by digest and the lock. A rerun reads
@@ -14,12 +15,13 @@ recording its end: every read of the runs sweeps them (``run_owner``).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from pulumi_mlenv.errors import MlenvError
+from pulumi_mlenv.workspace._base import StoreBase
 from pulumi_mlenv.workspace.run_owner import gone_reason, this_owner
 
 if TYPE_CHECKING:
@@ -61,7 +63,9 @@ class RunRecord:
     ``variables`` holds names only. ``exit_code`` is ``None`` until the
     script ends (and for a run that never started it). ``error`` says why a
     run failed without (or beside) an exit code. ``rerun_of`` is the id of
-    the run this one repeats.
+    the run this one repeats. ``details``: what the target recorded beside
+    the lock (on Ray: the job id, the cluster's Ray version, how the
+    environment travelled and the packages added beside it).
     """
 
     id: str
@@ -87,6 +91,7 @@ class RunRecord:
     started_at: str | None = None
     ended_at: str | None = None
     rerun_of: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
     owner: str | None = None
     heartbeat_at: str | None = None
 
@@ -124,12 +129,13 @@ def _record(row: RunRow) -> RunRecord:
         started_at=row.started_at,
         ended_at=row.ended_at,
         rerun_of=row.rerun_of,
+        details=dict(row.details or {}),
         owner=row.owner,
         heartbeat_at=row.heartbeat_at,
     )
 
 
-class RunStore:
+class RunStore(StoreBase):
     """Run records in the workspace at ``url`` (any URL ``Workspace`` takes).
 
     Every method is one short transaction; open one store per operation in
@@ -140,9 +146,6 @@ class RunStore:
         from pulumi_mlenv.workspace.schema import open_migrated
 
         self.url, self._engine = open_migrated(url, "the workspace's runs")
-
-    def close(self) -> None:
-        self._engine.dispose()
 
     def _session(self) -> Session:
         from sqlalchemy.orm import Session

@@ -152,6 +152,13 @@ def _upgrade_locked(connection: Connection, shown_url: str) -> None:
         )
 
 
+def driver_hint(exc: BaseException) -> str:
+    """The fix for a PostgreSQL URL without its driver installed (an extra)."""
+    if isinstance(exc, ImportError) and "psycopg" in str(exc):
+        return "; install the PostgreSQL driver: pip install 'pulumi-mlenv[postgres]'"
+    return ""
+
+
 def open_migrated(url: str, what: str) -> tuple[str, Engine]:
     """``(normalised URL, engine)`` of the workspace at ``url``, its schema
     brought up to date by the same migrations as every store (one schema,
@@ -167,5 +174,5 @@ def open_migrated(url: str, what: str) -> tuple[str, Engine]:
         upgrade(engine, normalised, make_url(normalised).render_as_string())
     except opening_errors() as exc:
         reason = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
-        raise MlenvError(f"opening {what}: {reason}") from None
+        raise MlenvError(f"opening {what}: {reason}{driver_hint(exc)}") from None
     return normalised, engine

@@ -9,24 +9,22 @@ digest, lock), so anyone can go back to the environment it was trained in.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from pulumi_mlenv.errors import MlenvError
+from pulumi_mlenv.workspace._base import StoreBase
+from pulumi_mlenv.workspace._rows import _lock_key
 from pulumi_mlenv.workspace._serving_tables import (
     DeploymentRow,
     EndpointRow,
     ModelRow,
 )
 from pulumi_mlenv.workspace.reconnect import reconnect_methods
-from pulumi_mlenv.workspace.store import _lock_key
 
 __all__ = [
     "DeploymentRecord",
@@ -192,7 +190,7 @@ def _version_key(version: str) -> tuple[int, str]:
     return (int(version), "") if version.isdigit() else (-1, version)
 
 
-class ServingStore:
+class ServingStore(StoreBase):
     """Models, deployments and endpoints in the workspace at ``url`` (a plain
     path or any SQLAlchemy URL, as for ``Workspace``). Opening brings the
     schema up to date, through the same migrations as ``Workspace``. One
@@ -202,20 +200,6 @@ class ServingStore:
         from pulumi_mlenv.workspace.schema import open_migrated
 
         self.url, self._engine = open_migrated(url, "the workspace's model tables")
-
-    def close(self) -> None:
-        self._engine.dispose()
-
-    def __enter__(self) -> ServingStore:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
-
-    @contextmanager
-    def _tx(self) -> Iterator[Session]:
-        with Session(self._engine, expire_on_commit=False) as session, session.begin():
-            yield session
 
     # Models ---------------------------------------------------------------
 

@@ -1,8 +1,8 @@
 """Runs: who runs them (host, process id and its start time) and their
 heartbeat, so that a run whose process died is recorded ``lost``.
 
-Revision ID: 0005_run_owner
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_run_owner"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
