@@ -108,9 +108,7 @@ def _register_all() -> None:
 if __name__ == "__main__":
     # ``python -m pulumi_mlenv.cli.main``: this file runs as ``__main__``, and
     # the command modules import it under its own name; run that one.
-    from pulumi_mlenv.cli.launch import main as _launch
-
-    _launch()
+    importlib.import_module(__spec__.name).main()
 else:
     _register_all()
 
