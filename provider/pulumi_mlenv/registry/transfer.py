@@ -15,12 +15,12 @@ from typing import BinaryIO, Self, cast
 import requests
 
 from pulumi_mlenv.errors import RegistryError
-from pulumi_mlenv.registry.client import MANIFEST_MEDIA_TYPES, RegistryClient, _sha256
+from pulumi_mlenv.registry.client import RegistryClient
+from pulumi_mlenv.registry.manifests import sha256 as _sha256
 
 __all__ = ["TransferClient"]
 
 _CHUNK = 1 << 20
-_ACCEPT = {"Accept": ", ".join(MANIFEST_MEDIA_TYPES)}
 
 
 class TransferClient(RegistryClient):
@@ -46,15 +46,9 @@ class TransferClient(RegistryClient):
         """Store a manifest under a tag or its digest; ``(digest, subject
         seen)``: the second is True when the registry said it indexed the
         manifest's ``subject`` (the referrers API's ``OCI-Subject`` header)."""
-        response = self._t.request(
-            "PUT",
-            f"/v2/{repository}/manifests/{reference}",
-            scope=f"repository:{repository}:pull,push",
-            headers={"Content-Type": media_type},
-            data=body,
+        response = self._store_manifest(
+            repository, reference, body, media_type, doing="putting manifest"
         )
-        if response.status_code not in (200, 201):
-            raise self._failure(response, f"putting manifest {repository}:{reference}")
         digest = _sha256(body)
         answered = response.headers.get("Docker-Content-Digest")
         if answered and answered != digest:
