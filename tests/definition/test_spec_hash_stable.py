@@ -6,7 +6,9 @@ code as it stood before the parsers moved onto libraries made for the job
 a library change must never move the hash of a definition users already
 built, or every image would be rebuilt under a new hash. A change that means
 to move hashes bumps ``RECIPE_VERSION`` and writes the table anew
-(``python tests/definition/test_spec_hash_stable.py --write``).
+(``python tests/definition/test_spec_hash_stable.py --write``). The uv
+range the recipe builds with is recorded beside it: it moves only with a
+``RECIPE_VERSION`` bump.
 
 Covered: every definition file under ``examples/`` and ``tests/`` that
 loads (both hashes: as written, and with a fixed base digest), the curated
@@ -111,6 +113,8 @@ def current_table() -> dict[str, object]:
         pinned[text] = canonical is not None and is_pinned_conda_spec(canonical)
     curated = {spec.name: _hashes(spec) for spec in specs.catalog()}
     return {
+        # The recipe and the uv range it builds with move together.
+        "recipe": {"version": specs.RECIPE_VERSION, "uv": specs.UV_VERSIONS},
         "files": files,
         "curated": curated,
         "conda_specs": conda,
@@ -144,6 +148,15 @@ def test_every_recorded_definition_keeps_its_hash(
         if now[part].get(key) != was
     }
     assert moved == {}, f"{part}: these moved (recorded, now); bump RECIPE_VERSION if meant"
+
+
+def test_the_uv_range_moves_only_with_the_recipe(
+    recorded: dict[str, dict[str, object]], now: dict[str, dict[str, object]]
+) -> None:
+    # uv shapes the image: a new range under the same recipe would let two
+    # images of one hash hold other packages. Bump RECIPE_VERSION with it.
+    if now["recipe"]["version"] == recorded["recipe"]["version"]:
+        assert now["recipe"]["uv"] == recorded["recipe"]["uv"]
 
 
 def test_the_table_covers_the_formats_and_conda_specs(
