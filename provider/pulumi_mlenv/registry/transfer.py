@@ -110,14 +110,7 @@ class TransferClient(RegistryClient):
     def blob_to_file(self, repository: str, digest: str, path: Path) -> int:
         """Stream blob ``digest`` into ``path`` (checked against the digest);
         its size in bytes."""
-        response = self._t.request(
-            "GET",
-            f"/v2/{repository}/blobs/{digest}",
-            scope=f"repository:{repository}:pull",
-            stream=True,
-        )
-        if response.status_code != 200:
-            raise self._failure(response, f"reading blob {digest} of {repository}")
+        response = self._blob_stream(repository, digest)
         hasher = hashlib.sha256()
         size = 0
         tmp = path.with_name(path.name + ".part")
@@ -132,9 +125,8 @@ class TransferClient(RegistryClient):
         tmp.replace(path)
         return size
 
-    def open_blob(self, repository: str, digest: str) -> BinaryIO:
-        """A stream of blob ``digest`` (unchecked: for reading a few files
-        out of a layer without keeping it)."""
+    def _blob_stream(self, repository: str, digest: str) -> requests.Response:
+        """A streamed ``GET`` of blob ``digest``; ``RegistryError`` unless 200."""
         response = self._t.request(
             "GET",
             f"/v2/{repository}/blobs/{digest}",
@@ -143,6 +135,12 @@ class TransferClient(RegistryClient):
         )
         if response.status_code != 200:
             raise self._failure(response, f"reading blob {digest} of {repository}")
+        return response
+
+    def open_blob(self, repository: str, digest: str) -> BinaryIO:
+        """A stream of blob ``digest`` (unchecked: for reading a few files
+        out of a layer without keeping it)."""
+        response = self._blob_stream(repository, digest)
         response.raw.decode_content = True
         return cast(BinaryIO, response.raw)
 
