@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from pulumi_mlenv.config import Settings
@@ -152,8 +153,6 @@ def provision(
     nothing. A failed build raises before anything is registered. A forced
     rebuild keeps the version (number, hash, definition) at the new digest.
     ``workspace_url`` defaults to the settings' workspace."""
-    from datetime import UTC, datetime
-
     from pulumi_mlenv.workspace import Holder
 
     started = datetime.now(UTC).isoformat(timespec="seconds")
@@ -168,6 +167,9 @@ def provision(
             progress=progress,
             outside=io,
         )
+        # A digest a version here already points at has its hold tag (written
+        # then, and by every gc): a cache hit asks the registry nothing more.
+        held_before = result.image in {v.image for v in workspace.versions_for_hash(resolved.hash)}
         record = register(
             workspace, resolved, result.image, Holder.stack(holder) if holder else None
         )
@@ -178,7 +180,8 @@ def provision(
         )
     warnings = list(result.warnings)
     attested = _attest(result, resolved, record, settings, io, started=started, warnings=warnings)
-    _publish_hold(result.image, settings, workspace_url, io, warnings)
+    if not held_before:
+        _publish_hold(result.image, settings, workspace_url, io, warnings)
     if result.forced:
         warnings.append(forced_rebuild_message(resolved.hash, result))
     return Provisioned(
