@@ -26,8 +26,6 @@ from pulumi_mlenv.definition import (
 from pulumi_mlenv.definition.variables import WITHHELD, kept
 from pulumi_mlenv.errors import Problem, SpecError
 from pulumi_mlenv.service.compose import outside_or_real
-from pulumi_mlenv.service.holds import publish as publish_hold
-from pulumi_mlenv.service.images import EnsureResult, ensure_image
 from pulumi_mlenv.service.outside import Outside
 from pulumi_mlenv.service.resolved import (
     ResolvedEnvironment,
@@ -39,6 +37,7 @@ from pulumi_mlenv.service.resolved import (
 
 if TYPE_CHECKING:
     from pulumi_mlenv.imaging.buildkit import StepEvent
+    from pulumi_mlenv.service.images import EnsureResult
 
 __all__ = [
     "WITHHELD",
@@ -155,6 +154,8 @@ def provision(
     io = outside_or_real(outside)
     spec = resolved.spec
     with io.workspace(workspace_url or settings.workspace_url) as workspace:
+        from pulumi_mlenv.service.images import ensure_image
+
         result = ensure_image(
             resolved,
             settings=settings,
@@ -197,6 +198,8 @@ def provision(
         attested = Attestations(None, None)
         warnings.append(f"no SBOM or provenance attached to the curated image: {err}")
     # Other workspaces sharing the registry see that this one needs the digest.
+    from pulumi_mlenv.service.holds import publish as publish_hold
+
     held = publish_hold(
         result.image,
         "version",
@@ -234,7 +237,14 @@ def register_for_host(
     image its hash already has in the workspace (empty when none yet: a
     docker run of it builds one). Returns ``(version, image, lock)``."""
     spec = resolved.spec
-    with outside_or_real(outside).workspace(workspace_url or settings.workspace_url) as workspace:
+    io = outside_or_real(outside)
+    url = workspace_url or settings.workspace_url
+    definition = definition_state(spec)
+    # Registered already, exactly so: a read answers, nothing is written.
+    unchanged = io.quick_host_version(url, spec.name, resolved.hash, spec.version, definition)
+    if unchanged is not None:
+        return unchanged
+    with io.workspace(url) as workspace:
         known = workspace.find_image(resolved.hash)
         current = workspace.get_version(spec.name, spec.version) if spec.version else None
         image = known.image if known is not None else (current.image if current else "")
@@ -243,7 +253,7 @@ def register_for_host(
             resolved.hash,
             version=spec.version,
             image=image,
-            definition=definition_state(spec),
+            definition=definition,
             description=spec.description,
             tags=spec.tags,
             environment_variables=_names_only(spec),

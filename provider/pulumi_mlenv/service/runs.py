@@ -42,7 +42,6 @@ from pulumi_mlenv.service.compute_targets import (
     resolve_compute,
 )
 from pulumi_mlenv.service.outside import Outside
-from pulumi_mlenv.service.ray_environment import check_ray_pins
 from pulumi_mlenv.service.run_environments import (
     IMAGE_KINDS,
     Events,
@@ -351,6 +350,8 @@ def submit(
         if spec.python.user_managed:
             check_host_interpreter(spec)
         if isinstance(target, RayTarget):  # another Ray than the cluster's: refused now
+            from pulumi_mlenv.service.ray_environment import check_ray_pins
+
             check_ray_pins(spec, target.ray_version(), target.url)
     env = prepare_environment(
         request.environment,
