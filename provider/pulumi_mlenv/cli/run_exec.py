@@ -64,10 +64,10 @@ def execute(call: Callable[[Any], Any], as_json: bool) -> int:
         return failed.code
     record = result.record
     if as_json:
+        from pulumi_mlenv.cli.printer import emit
         from pulumi_mlenv.cli.run_views import as_json as run_json
 
-        sys.stdout.write(_json(run_json(record)))
-        sys.stdout.flush()
+        emit(run_json(record))
     if record.status.value == "completed":
         say(f"run {record.id} completed; outputs in {record.outputs_path}")
     elif record.compute_kind == "spark":  # one line: Spark's tail is its Java stack
@@ -83,10 +83,3 @@ def execute(call: Callable[[Any], Any], as_json: bool) -> int:
         if tail:
             say(tail)
     return int(record.exit_code or 0)
-
-
-def _json(value: object) -> str:
-    # As ``cli.printer.emit`` writes it (that module imports rich for tables).
-    import json
-
-    return json.dumps(value, indent=2, default=str) + "\n"

@@ -227,8 +227,13 @@ def try_compute_targets(url: str) -> list[ComputeTargetRecord] | None:
         return None
     connection = _connect(path)
     try:
-        rows = connection.execute("SELECT name, kind, url FROM mlenv_compute_targets ORDER BY name")
-        return [ComputeTargetRecord(name=r[0], kind=r[1], url=r[2]) for r in rows]
+        rows = connection.execute(
+            "SELECT name, kind, url, updated_at FROM mlenv_compute_targets ORDER BY name"
+        )
+        return [
+            ComputeTargetRecord(name=r[0], kind=r[1], url=r[2], updated_at=r[3] or "")
+            for r in rows
+        ]
     except sqlite3.Error:
         return None
     finally:
