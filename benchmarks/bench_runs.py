@@ -11,7 +11,8 @@ side in one run:
   cost of the CLI, the workspace and the registry check shows in both);
 - a Spark run on the local cluster vs a plain `spark-submit` of the same
   script with the same archive already packed; and the packing time of a
-  first run with a new environment.
+  first run with a new environment. The cluster (``scripts/setup-spark.sh``)
+  is started when none answers, and then stopped when the script ends.
 
 Everything is warmed first (image built and pulled, virtualenv made, archive
 packed, byte-code written), then each pair is timed alternately (ours, the
@@ -24,6 +25,7 @@ median and spread (min-max), the aim and whether it is met.
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import subprocess
@@ -76,6 +78,15 @@ def pair(
         a.append(timed(ours, env, cwd))
         b.append(timed(base, env, cwd))
     return a, b
+
+
+def _stop(pid_files: list[Path]) -> None:
+    """Stop the daemons this run started (their pid files), and only those."""
+    for pid_file in pid_files:
+        try:
+            os.kill(int(pid_file.read_text().strip()), 15)
+        except (OSError, ValueError):
+            continue
 
 
 def main() -> None:
@@ -139,9 +150,15 @@ def main() -> None:
     rows.append(Row("local, 2-second script (vs venv python)", ours, base, 1.5))
 
     pack_line = ""
+    started_spark: list[Path] = []
     if not args.no_spark:
+        # The cluster is started when none answers, and then stopped at the end.
+        spark_root = cache / "spark"
+        before = {f: f.read_text() for f in spark_root.glob("*.pid")}
         subprocess.run([str(ROOT / "scripts" / "setup-spark.sh")], env=env, check=True,
                        capture_output=True)  # fmt: skip
+        started_spark = [f for f in spark_root.glob("*.pid") if before.get(f) != f.read_text()]
+        atexit.register(_stop, started_spark)  # also when a run fails and the script exits
         subprocess.run([mlenv, "compute", "add", "spark-local", "--kind", "spark", "--url", MASTER],
                        env=env, check=True, capture_output=True)  # fmt: skip
         timed(submit("spark_job.py", "spark-local"), env)  # warm: packs once

@@ -56,6 +56,7 @@ def print_runs(records: list[Any], as_json_list: bool) -> None:
             " ".join([r.script, *r.arguments])[:60],
             (r.started_at or r.created_at)[:19],
         )
-    printer.out.print(table)
+    out = printer.out  # made on first use (rich)
+    out.print(table)
     if not records:
-        printer.out.print("no runs yet: mlenv run submit SCRIPT --env DEFINITION")
+        out.print("no runs yet: mlenv run submit SCRIPT --env DEFINITION")

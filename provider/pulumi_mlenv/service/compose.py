@@ -113,9 +113,11 @@ def _serving(url: str) -> ServingStore:
 
 
 def _compute(kind: str, url: str | None, settings: Settings | None = None) -> ComputeTarget:
-    from pulumi_mlenv.compute import SparkTarget, parse_target
+    from pulumi_mlenv.compute.target import parse_target
 
     if settings is not None and kind == "spark" and url:
+        from pulumi_mlenv.compute.spark_target import SparkTarget
+
         # A registered Spark target uses the settings' Spark home and cache.
         return SparkTarget(url, settings.spark_home, str(settings.cache_dir))
     if settings is not None and kind == "docker" and not url:

@@ -226,7 +226,8 @@ def provision(
 
 
 def register_for_host(
-    resolved: ResolvedEnvironment,
+    spec: EnvironmentSpec,
+    env_hash: str,
     *,
     settings: Settings,
     workspace_url: str | None = None,
@@ -235,22 +236,23 @@ def register_for_host(
     """Register the version for a run on the host: no image is built or
     pushed, and no registry or builder is asked. The version points at the
     image its hash already has in the workspace (empty when none yet: a
-    docker run of it builds one). Returns ``(version, image, lock)``."""
-    spec = resolved.spec
+    docker run of it builds one). ``spec`` has its base resolved
+    (``with_base_resolved``) and hashes to ``env_hash``. Returns ``(version,
+    image, lock)``."""
     io = outside_or_real(outside)
     url = workspace_url or settings.workspace_url
     definition = definition_state(spec)
     # Registered already, exactly so: a read answers, nothing is written.
-    unchanged = io.quick_host_version(url, spec.name, resolved.hash, spec.version, definition)
+    unchanged = io.quick_host_version(url, spec.name, env_hash, spec.version, definition)
     if unchanged is not None:
         return unchanged
     with io.workspace(url) as workspace:
-        known = workspace.find_image(resolved.hash)
+        known = workspace.find_image(env_hash)
         current = workspace.get_version(spec.name, spec.version) if spec.version else None
         image = known.image if known is not None else (current.image if current else "")
         record = workspace.register_version(
             spec.name,
-            resolved.hash,
+            env_hash,
             version=spec.version,
             image=image,
             definition=definition,

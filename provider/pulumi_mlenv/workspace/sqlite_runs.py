@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import fields, replace
@@ -44,11 +45,21 @@ _BUSY_SECONDS = 30.0  # as the SQLAlchemy engine's busy timeout
 _JSON = frozenset({"lock", "arguments", "variables", "details"})
 
 
+_open = threading.local()
+
+
 def _connect(path: Path) -> sqlite3.Connection:
-    connection = sqlite3.connect(path, timeout=_BUSY_SECONDS, isolation_level=None)
-    connection.row_factory = sqlite3.Row
-    connection.execute("PRAGMA journal_mode = WAL")
-    connection.execute("PRAGMA synchronous = NORMAL")
+    """This thread's connection to ``path``, kept open as SQLAlchemy's pool
+    keeps its own: closing the last connection to a WAL file checkpoints it
+    (two fsyncs), which once per transaction cost more than the run."""
+    connections: dict[Path, sqlite3.Connection] = _open.__dict__.setdefault("by_path", {})
+    connection = connections.get(path)
+    if connection is None:
+        connection = sqlite3.connect(path, timeout=_BUSY_SECONDS, isolation_level=None)
+        connection.row_factory = sqlite3.Row
+        connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute("PRAGMA synchronous = NORMAL")
+        connections[path] = connection
     return connection
 
 
@@ -59,16 +70,11 @@ def current_file(url: str) -> Path | None:
     if path is None or not path.is_file() or sqlite_file_problem(path) is not None:
         return None
     try:
-        connection = sqlite3.connect(path, timeout=_BUSY_SECONDS)
-    except sqlite3.Error:
-        return None
-    try:
+        connection = _connect(path)
         heads = {r[0] for r in connection.execute(f"SELECT version_num FROM {VERSION_TABLE}")}
         columns = {r[1] for r in connection.execute("PRAGMA table_info(mlenv_runs)")}
     except sqlite3.Error:
         return None
-    finally:
-        connection.close()
     if heads != script_heads() or any(f.name not in columns for f in fields(RunRecord)):
         return None
     return path
@@ -98,16 +104,13 @@ class SqliteRunStore:
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         connection = _connect(self._path)
+        connection.execute("BEGIN IMMEDIATE")
         try:
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                yield connection
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
-            connection.execute("COMMIT")
-        finally:
-            connection.close()
+            yield connection
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
 
     @staticmethod
     def _one(connection: sqlite3.Connection, run_id: str) -> RunRecord | None:
@@ -231,13 +234,10 @@ def try_compute_targets(url: str) -> list[ComputeTargetRecord] | None:
             "SELECT name, kind, url, updated_at FROM mlenv_compute_targets ORDER BY name"
         )
         return [
-            ComputeTargetRecord(name=r[0], kind=r[1], url=r[2], updated_at=r[3] or "")
-            for r in rows
+            ComputeTargetRecord(name=r[0], kind=r[1], url=r[2], updated_at=r[3] or "") for r in rows
         ]
     except sqlite3.Error:
         return None
-    finally:
-        connection.close()
 
 
 def _canonical(value: Any) -> str:
@@ -269,8 +269,6 @@ def try_host_version(
             row = connection.execute(f"{query} AND version = ?", (name, version)).fetchone()
     except sqlite3.Error:
         return None
-    finally:
-        connection.close()
     if row is None or row["env_hash"] != env_hash or row["archived_at"] is not None:
         return None
     if version is None and _canonical(json.loads(row["definition"])) != _canonical(definition):
