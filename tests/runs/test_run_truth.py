@@ -53,6 +53,15 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _alive(pid: int) -> bool:
+    """Still running (a zombie waiting for its reaper is not)."""
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[-1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 @pytest.mark.parametrize("compute", ["local", "docker", "spark-local"])
 def test_a_killed_cli_leaves_a_lost_run_never_a_running_one(
     cli: Cli, env_file: Path, tmp_path: Path, compute: str, request: pytest.FixtureRequest
@@ -80,6 +89,8 @@ def test_a_killed_cli_leaves_a_lost_run_never_a_running_one(
         finally:
             engine.close()
         assert left == []  # the read removed what the dead run left
+    else:  # the script (or spark-submit and its driver) is stopped by the read
+        assert children and not [c for c in children if _alive(c)]
     for child in children:  # the script of the dead CLI: not this test's to leave
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(child, signal.SIGKILL)

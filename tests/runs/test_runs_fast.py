@@ -382,3 +382,29 @@ def test_an_unknown_compute_target_lists_the_known_ones(world: FakeWorld) -> Non
     add_target("gpu", "docker", "tcp://127.0.0.1:2375", world.workspace_url, outside=io)
     with pytest.raises(SpecError, match="docker, gpu, local"):
         resolve_compute("nowhere", world.settings(), world.workspace_url, outside=io)
+
+
+@pytest.mark.parametrize("compute", ["local", "docker"])
+def test_a_run_whose_process_died_is_lost_on_the_next_read_and_its_leftovers_removed(
+    world: FakeWorld, compute: str
+) -> None:
+    import socket
+    import sqlite3
+
+    done = _submit(world, compute=compute)
+    db = world.settings().workspace_url.removeprefix("sqlite:///")
+    with sqlite3.connect(db) as connection:  # as a CLI killed mid-run leaves it
+        connection.execute(
+            "UPDATE mlenv_runs SET status = 'running', ended_at = NULL, owner = ? WHERE id = ?",
+            (f"{socket.gethostname()} 999999999 1", done.record.id),
+        )
+    connection.close()
+    [listed] = list_runs(world.settings().workspace_url, 5, outside=world.outside())
+    assert listed.status is RunStatus.LOST
+    assert listed.error and "pid 999999999" in listed.error
+    assert world.removed_jobs == [(compute, done.record.id)]
+    assert (
+        get_run(done.record.id, world.settings().workspace_url, outside=world.outside()).status
+        is RunStatus.LOST
+    )
+    assert world.removed_jobs == [(compute, done.record.id)]  # asked once: lost is final

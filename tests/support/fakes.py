@@ -199,6 +199,10 @@ class FakeTarget:
     def run(self, image: str, command: list[str], env: Any) -> tuple[int, str]:
         return 0, ""
 
+    def remove_job(self, name: str) -> int:
+        self.world.removed_jobs.append((self.kind, name))
+        return 1
+
     def image_file(self, image: str, path: str, login: Any, on_progress: Sink) -> str | None:
         lock = self.world.locks.get(image.rsplit("@", 1)[-1])
         return "\n".join(lock) + "\n" if lock else None
@@ -392,6 +396,8 @@ class FakeWorld:
     deleted: list[str] = field(default_factory=list)
     #: jobs the compute targets ran: ``(kind, job)``.
     jobs: list[tuple[str, Job]] = field(default_factory=list)
+    #: ``(kind, run id)`` of every lost run's leftovers a target was asked to remove.
+    removed_jobs: list[tuple[str, str]] = field(default_factory=list)
     #: a job's target raises ``KeyboardInterrupt`` (Ctrl-C) when set.
     interrupt_jobs: bool = False
     #: deployment containers by id.

@@ -1,6 +1,8 @@
 """What a workspace protects from retention, and why: every digest an
-active version points at, a hold names, a run ran on or a model's lineage
-records (runs and models are history: repeating them needs their image)."""
+active version points at, a hold names, a run ran on, a model's lineage
+records or a recorded deployment serves from (runs and models are history:
+repeating them needs their image; a deployment is rebuilt on its
+environment's image)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pulumi_mlenv.workspace._run_tables import RunRow
-from pulumi_mlenv.workspace._serving_tables import ModelRow
+from pulumi_mlenv.workspace._serving_tables import DeploymentRow, ModelRow
 from pulumi_mlenv.workspace._tables import HoldRow, VersionRow
 
 __all__ = ["protected_digests"]
@@ -20,7 +22,7 @@ def _digest(image: str | None) -> str | None:
 
 def protected_digests(s: Session) -> dict[str, list[str]]:
     """``digest -> holders`` (``version train:1``, ``stack:proj/dev``,
-    ``run:3f2a9c1e0b7d``, ``model iris:2``)."""
+    ``run:3f2a9c1e0b7d``, ``model iris:2``, ``deployment blue``)."""
     out: dict[str, list[str]] = {}
 
     def add(image: str | None, holder: str) -> None:
@@ -42,4 +44,15 @@ def protected_digests(s: Session) -> dict[str, list[str]]:
         select(ModelRow.name, ModelRow.version, ModelRow.env_image)
     ):
         add(env_image, f"model {model}:{number}")
+    served = s.execute(
+        select(DeploymentRow.name, VersionRow.image)
+        .join(
+            VersionRow,
+            (VersionRow.name == DeploymentRow.env_name)
+            & (VersionRow.version == DeploymentRow.env_version),
+        )
+        .distinct()
+    )
+    for deployment, env_image in served:
+        add(env_image, f"deployment {deployment}")
     return out
