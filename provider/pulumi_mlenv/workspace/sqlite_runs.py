@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import fields, replace
@@ -45,22 +44,26 @@ _BUSY_SECONDS = 30.0  # as the SQLAlchemy engine's busy timeout
 _JSON = frozenset({"lock", "arguments", "variables", "details"})
 
 
-_open = threading.local()
-
-
 def _connect(path: Path) -> sqlite3.Connection:
-    """This thread's connection to ``path``, kept open as SQLAlchemy's pool
-    keeps its own: closing the last connection to a WAL file checkpoints it
-    (two fsyncs), which once per transaction cost more than the run."""
-    connections: dict[Path, sqlite3.Connection] = _open.__dict__.setdefault("by_path", {})
-    connection = connections.get(path)
-    if connection is None:
-        connection = sqlite3.connect(path, timeout=_BUSY_SECONDS, isolation_level=None)
-        connection.row_factory = sqlite3.Row
-        connection.execute("PRAGMA journal_mode = WAL")
-        connection.execute("PRAGMA synchronous = NORMAL")
-        connections[path] = connection
+    # A connection per transaction, closed after it, as the SQLAlchemy stores
+    # check one out per transaction: a connection kept open would lose its
+    # locks when this process reads the file's header (closing any descriptor
+    # of a file drops the process's POSIX locks on it), and another process
+    # could then checkpoint the journal under it.
+    connection = sqlite3.connect(path, timeout=_BUSY_SECONDS, isolation_level=None)
+    connection.row_factory = sqlite3.Row
+    connection.execute("PRAGMA journal_mode = WAL")
+    connection.execute("PRAGMA synchronous = NORMAL")
     return connection
+
+
+@contextmanager
+def _connected(path: Path) -> Iterator[sqlite3.Connection]:
+    connection = _connect(path)
+    try:
+        yield connection
+    finally:
+        connection.close()
 
 
 def current_file(url: str) -> Path | None:
@@ -70,9 +73,9 @@ def current_file(url: str) -> Path | None:
     if path is None or not path.is_file() or sqlite_file_problem(path) is not None:
         return None
     try:
-        connection = _connect(path)
-        heads = {r[0] for r in connection.execute(f"SELECT version_num FROM {VERSION_TABLE}")}
-        columns = {r[1] for r in connection.execute("PRAGMA table_info(mlenv_runs)")}
+        with _connected(path) as connection:
+            heads = {r[0] for r in connection.execute(f"SELECT version_num FROM {VERSION_TABLE}")}
+            columns = {r[1] for r in connection.execute("PRAGMA table_info(mlenv_runs)")}
     except sqlite3.Error:
         return None
     if heads != script_heads() or any(f.name not in columns for f in fields(RunRecord)):
@@ -103,14 +106,14 @@ class SqliteRunStore:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        connection = _connect(self._path)
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            yield connection
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
+        with _connected(self._path) as connection:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield connection
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
 
     @staticmethod
     def _one(connection: sqlite3.Connection, run_id: str) -> RunRecord | None:
@@ -238,6 +241,8 @@ def try_compute_targets(url: str) -> list[ComputeTargetRecord] | None:
         ]
     except sqlite3.Error:
         return None
+    finally:
+        connection.close()
 
 
 def _canonical(value: Any) -> str:
@@ -257,18 +262,22 @@ def try_host_version(
         return None
     connection = _connect(path)
     try:
-        known = connection.execute(
+        images = connection.execute(
             "SELECT registry, repository, digest, lock FROM mlenv_images WHERE env_hash = ? "
             "ORDER BY id DESC LIMIT 1",
             (env_hash,),
-        ).fetchone()
+        ).fetchall()
         query = "SELECT * FROM mlenv_versions WHERE name = ?"
         if version is None:
-            row = connection.execute(f"{query} ORDER BY id DESC LIMIT 1", (name,)).fetchone()
+            versions = connection.execute(f"{query} ORDER BY id DESC LIMIT 1", (name,)).fetchall()
         else:
-            row = connection.execute(f"{query} AND version = ?", (name, version)).fetchone()
+            versions = connection.execute(f"{query} AND version = ?", (name, version)).fetchall()
     except sqlite3.Error:
         return None
+    finally:
+        connection.close()
+    known = images[0] if images else None
+    row = versions[0] if versions else None
     if row is None or row["env_hash"] != env_hash or row["archived_at"] is not None:
         return None
     if version is None and _canonical(json.loads(row["definition"])) != _canonical(definition):
