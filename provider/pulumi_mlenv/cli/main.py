@@ -89,12 +89,8 @@ def _register_all() -> None:
 
 if __name__ == "__main__":
     # ``python -m pulumi_mlenv.cli.main``: this file runs as ``__main__``, and
-    # the command modules import it under its own name; run the package's
-    # entry (``python -m pulumi_mlenv``), which imports that one (the console
-    # script's launcher imports this module: no import back to it here).
-    import runpy
-
-    runpy.run_module("pulumi_mlenv", run_name="__main__", alter_sys=True)
+    # the command modules import it under its own name; run that one.
+    importlib.import_module(__spec__.name).main()
 else:
     _register_all()
 

@@ -164,6 +164,11 @@ def provision(
             progress=progress,
             outside=io,
         )
+        # A digest a version here already points at has its hold tag (written
+        # then, and by every gc): a cache hit asks the registry nothing more.
+        held_before = any(
+            v.image == result.image for v in workspace.versions_for_hash(resolved.hash)
+        )
         record = workspace.register_version(
             spec.name,
             resolved.hash,
@@ -198,15 +203,17 @@ def provision(
         attested = Attestations(None, None)
         warnings.append(f"no SBOM or provenance attached to the curated image: {err}")
     # Other workspaces sharing the registry see that this one needs the digest.
-    from pulumi_mlenv.service.holds import publish as publish_hold
+    held = None
+    if not held_before:
+        from pulumi_mlenv.service.holds import publish as publish_hold
 
-    held = publish_hold(
-        result.image,
-        "version",
-        settings=settings,
-        workspace_url=workspace_url or settings.workspace_url,
-        outside=io,
-    )
+        held = publish_hold(
+            result.image,
+            "version",
+            settings=settings,
+            workspace_url=workspace_url or settings.workspace_url,
+            outside=io,
+        )
     if held:
         warnings.append(held)
     if result.forced:
