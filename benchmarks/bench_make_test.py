@@ -19,12 +19,24 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 AIM_MINUTES = 12.0
 
+# The same parts, markers and workers as scripts/test.sh (browser tests are
+# in the second tier there); the second tier also prints its slowest tests.
 PARTS = {
     "ruff + mypy": "ruff check provider tests benchmarks examples && "
     "ruff format --check provider tests benchmarks examples && mypy",
-    "fast tier": 'pytest -q -m "not docker and not engine" -n auto',
-    "docker + engine tier": 'pytest -q -m "docker or engine" -n 2 --dist loadgroup',
+    "fast tier": 'pytest -q -m "not docker and not engine and not browser" -n auto',
+    "docker + engine tier": 'pytest -q -m "docker or engine or browser" -n 2 --dist loadgroup '
+    "--durations=30",
 }
+
+
+def _slowest(output: str) -> str:
+    """pytest's ``slowest durations`` section, when it printed one."""
+    start = output.find("slowest")
+    if start < 0:
+        return ""
+    section = output[output.rfind("\n", 0, start) + 1 :]
+    return section.split("\n=", 1)[0].strip()
 
 
 def _minutes(command: str) -> float:
@@ -37,6 +49,9 @@ def _minutes(command: str) -> float:
     )
     if done.returncode != 0:
         sys.exit(f"failed: {command}\n{done.stdout[-3000:]}\n{done.stderr[-2000:]}")
+    slowest = _slowest(done.stdout)
+    if slowest:
+        print(slowest, file=sys.stderr)
     return (time.monotonic() - started) / 60
 
 

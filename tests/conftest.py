@@ -70,9 +70,19 @@ def _group(item: pytest.Item) -> str:
 
 
 @pytest.fixture(scope="session")
-def machine() -> Iterator[dict[str, str]]:
-    """Make sure the engine, Docker, BuildKit, registry and base image are up."""
-    subprocess.run([str(ROOT / "scripts" / "setup.sh")], check=True, capture_output=True)
+def machine(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[dict[str, str]]:
+    """Make sure the engine, Docker, BuildKit, registry and base image are up:
+    setup runs once per test run, whatever the number of workers (they share
+    this run's temporary folder; the first one runs it, the others wait)."""
+    from filelock import FileLock
+
+    base = tmp_path_factory.getbasetemp()
+    shared = base if worker_id == "master" else base.parent
+    with FileLock(str(shared / "machine.lock")):
+        done = shared / "machine.up"
+        if not done.exists():
+            subprocess.run([str(ROOT / "scripts" / "setup.sh")], check=True, capture_output=True)
+            done.write_text("setup done\n")
     yield dict(os.environ)
 
 

@@ -189,7 +189,7 @@ def test_a_spark_runs_stream_is_the_scripts_lines_and_warnings() -> None:
 def test_a_failed_spark_run_is_one_line_with_the_logs_path(tmp_path: Path) -> None:
     from types import SimpleNamespace
 
-    from pulumi_mlenv.cli.run_commands import spark_failure_line
+    from pulumi_mlenv.cli.run_exec import spark_failure_line
 
     log = tmp_path / "output.log"
     log.write_text(SPARK_LOG)

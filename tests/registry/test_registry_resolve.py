@@ -141,3 +141,23 @@ def test_an_unreachable_registry_is_never_replaced_by_the_engines_copy(
         assert any(d.split("@")[1] in text for d in pushed)  # the digest to pin, named
     finally:
         engine.images.remove(f"{name}:1")
+
+
+def test_the_quick_head_asks_what_the_client_asks_and_leaves_the_rest_to_it(
+    registry_address: str, namespace: str, push_image: PushImage, tmp_path: Path
+):
+    from pulumi_mlenv.registry.plain_head import plain_http_digest
+    from support.auth_registry import auth_registry
+
+    repo = f"{namespace}/quick"
+    digest = push_image(repo, "1", content=b"quick")
+    reset_request_count()
+    assert plain_http_digest(registry_address, repo, "1") == digest
+    assert request_count() == 1  # counted like the client's requests
+    assert plain_http_digest(registry_address, repo, "missing") is None  # the client says 404
+    with auth_registry(tmp_path, free_port()) as login:
+        authed = RegistryClient(login.address, username=login.username,
+                                    password=login.password)  # fmt: skip
+        with authed as client:
+            assert client.digest_of("nothing/here", "1") is None
+        assert plain_http_digest(login.address, "nothing/here", "1") is None  # 401: not an answer

@@ -18,7 +18,6 @@ without a traceback.
 from __future__ import annotations
 
 import importlib
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -26,7 +25,9 @@ import typer
 from rich.console import Console
 
 from pulumi_mlenv.cli.output import out
-from pulumi_mlenv.errors import DefinitionWarning, MlenvError, SpecError
+from pulumi_mlenv.cli.report import EXIT_FAILED as REPORT_EXIT_FAILED
+from pulumi_mlenv.cli.report import EXIT_INVALID as REPORT_EXIT_INVALID
+from pulumi_mlenv.cli.report import Failed, reported_errors
 
 __all__ = ["COMMAND_MODULES", "app", "err_console", "main", "out", "user_errors"]
 
@@ -66,8 +67,7 @@ app = typer.Typer(
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-EXIT_INVALID = 2
-EXIT_FAILED = 1
+EXIT_INVALID, EXIT_FAILED = REPORT_EXIT_INVALID, REPORT_EXIT_FAILED
 
 
 @contextmanager
@@ -76,28 +76,10 @@ def user_errors() -> Iterator[None]:
     2 for an invalid definition (``SpecError``), 1 for anything else of ours.
     Definition warnings (a line given twice) are printed on stderr too."""
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", DefinitionWarning)
-            try:
-                yield
-            finally:
-                for warning in caught:
-                    if issubclass(warning.category, DefinitionWarning):
-                        err_console.print(f"warning: {warning.message}", markup=False)
-                    else:
-                        warnings.warn_explicit(
-                            warning.message, warning.category, warning.filename, warning.lineno
-                        )
-    except SpecError as err:
-        count = len(err.problems)
-        heading = getattr(err, "heading", "invalid definition")
-        err_console.print(f"error: {heading} ({count} problem{'s' * (count != 1)}):", markup=False)
-        for problem in err.problems:
-            err_console.print(f"  {problem}", markup=False)
-        raise typer.Exit(EXIT_INVALID) from None
-    except MlenvError as err:
-        err_console.print(f"error: {err}", markup=False)
-        raise typer.Exit(EXIT_FAILED) from None
+        with reported_errors(lambda text: err_console.print(text, markup=False)):
+            yield
+    except Failed as failed:
+        raise typer.Exit(failed.code) from None
 
 
 def _register_all() -> None:

@@ -6,14 +6,34 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import TYPE_CHECKING, Any, cast
 
-from rich.console import Console
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    #: Results. Piped output is as wide as its longest line (rich would
+    #: otherwise assume 80 columns and cut table cells).
+    out: Console
 
 __all__ = ["document", "emit", "line", "out"]
 
-#: Results. Piped output is as wide as its longest line (rich would
-#: otherwise assume 80 columns and cut table cells).
-out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 100_000)
+
+def _console() -> Console:
+    # Made on first use: ``--json`` of a quick path (``mlenv run submit``)
+    # needs no rich import.
+    console = cast("Console | None", globals().get("out"))
+    if console is None:
+        from rich.console import Console
+
+        width = None if sys.stdout.isatty() else 100_000
+        console = globals()["out"] = Console(highlight=False, soft_wrap=True, width=width)
+    return console
+
+
+def __getattr__(name: str) -> Any:
+    if name != "out":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return _console()
 
 
 def emit(value: object) -> None:
@@ -24,7 +44,7 @@ def emit(value: object) -> None:
 
 def line(text: str) -> None:
     """One plain result line (no markup: brackets in names stay as written)."""
-    out.print(text, markup=False)
+    _console().print(text, markup=False)
 
 
 def document(text: str) -> None:

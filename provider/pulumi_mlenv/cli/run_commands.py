@@ -18,7 +18,7 @@ from rich.table import Table
 
 from pulumi_mlenv.cli.main import err_console, user_errors
 from pulumi_mlenv.cli.output import JsonOpt, emit, line, out
-from pulumi_mlenv.cli.run_progress import Progress, sigterm_as_interrupt
+from pulumi_mlenv.cli.run_exec import execute
 from pulumi_mlenv.cli.run_views import as_json as run_json
 from pulumi_mlenv.cli.run_views import print_runs
 from pulumi_mlenv.config import Settings
@@ -36,64 +36,12 @@ compute_app = typer.Typer(
     help="Compute targets: local (this host), docker (an engine), spark and ray (clusters).",
     no_args_is_help=True,
 )
-EXIT_CANCELLED = 130
-TAIL_LINES = 20
 
 
 def _execute(call: Any, as_json: bool) -> None:
     """Run ``call(events)`` with live output, then report and exit with the
-    script's exit code."""
-    from pulumi_mlenv.service.runs import Events, log_tail
-
-    progress = Progress()
-    stream = sys.stderr if as_json else sys.stdout
-
-    def output(text: str) -> None:
-        progress.stop()
-        stream.write(text)
-        stream.flush()
-
-    events = Events(on_output=output, on_progress=progress.message, on_build=progress.build)
-    try:
-        with user_errors(), sigterm_as_interrupt():
-            try:
-                result = call(events)
-            finally:
-                progress.stop()
-    except KeyboardInterrupt:
-        err_console.print("run cancelled: stopped and recorded as cancelled", markup=False)
-        raise typer.Exit(EXIT_CANCELLED) from None
-    record = result.record
-    if as_json:
-        emit(run_json(record))
-    if record.status.value == "completed":
-        err_console.print(
-            f"run {record.id} completed; outputs in {record.outputs_path}", markup=False
-        )
-    elif record.compute_kind == "spark":  # one line: Spark's tail is its Java stack
-        err_console.print(spark_failure_line(record), markup=False)
-    else:
-        tail = log_tail(record, TAIL_LINES)
-        err_console.print(
-            f"run {record.id} failed with exit code {record.exit_code}; "
-            f"last lines of {record.logs_path}:",
-            markup=False,
-        )
-        if tail:
-            err_console.print(tail, markup=False)
-    raise typer.Exit(record.exit_code or 0)
-
-
-def spark_failure_line(record: Any) -> str:
-    """``run ID failed with exit code N: ValueError: bad input; full log: PATH``."""
-    from pulumi_mlenv.service.runs import failure_reason
-
-    reason = failure_reason(record)
-    return (
-        f"run {record.id} failed with exit code {record.exit_code}"
-        + (f": {reason}" if reason else "")
-        + f"; full log: {record.logs_path}"
-    )
+    script's exit code (``cli.run_exec``, shared with the quick path)."""
+    raise typer.Exit(execute(call, as_json))
 
 
 @run_app.command("submit")

@@ -5,14 +5,14 @@ recorded cancelled either way)."""
 from __future__ import annotations
 
 import signal
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.status import Status
-
-from pulumi_mlenv.cli.main import err_console
+if TYPE_CHECKING:
+    from rich.status import Status
 
 __all__ = ["Progress", "sigterm_as_interrupt"]
 
@@ -26,12 +26,21 @@ class Progress:
         self._status: Status | None = None
         self._build_steps: dict[int, str] = {}
 
+    @staticmethod
+    def _terminal() -> bool:
+        return sys.stderr.isatty()
+
     def message(self, text: str) -> None:
-        if not err_console.is_terminal:
-            err_console.print(f"… {text}", markup=False)
+        if not self._terminal():
+            sys.stderr.write(f"… {text}\n")
+            sys.stderr.flush()
             return
         if self._status is None:
-            self._status = err_console.status(text)
+            # rich only on a terminal, for the live line (it costs an import).
+            from rich.console import Console
+
+            console = Console(stderr=True, highlight=False, soft_wrap=True)
+            self._status = console.status(text)
             self._status.start()
         else:
             self._status.update(text)
@@ -40,7 +49,7 @@ class Progress:
         """A BuildKit step event: the line says which step the build is at."""
         first = not self._build_steps
         self._build_steps[event.number] = event.status
-        if not err_console.is_terminal:  # a log file: one line, not one per step
+        if not self._terminal():  # a log file: one line, not one per step
             if first:
                 self.message("building image")
             return

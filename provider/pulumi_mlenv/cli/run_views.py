@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pulumi_mlenv.cli.printer import emit, out
+from pulumi_mlenv.cli import printer
+from pulumi_mlenv.cli.printer import emit
 
-__all__ = ["as_json", "out", "print_runs"]
+__all__ = ["as_json", "print_runs"]
 
 
 _SHOWN = {"env_name", "env_version", "env_hash", "image", "logs_path", "outputs_path"}
@@ -55,6 +56,7 @@ def print_runs(records: list[Any], as_json_list: bool) -> None:
             " ".join([r.script, *r.arguments])[:60],
             (r.started_at or r.created_at)[:19],
         )
+    out = printer.out  # made on first use (rich)
     out.print(table)
     if not records:
         out.print("no runs yet: mlenv run submit SCRIPT --env DEFINITION")

@@ -1,13 +1,41 @@
 """Where scripts run: the host (``LocalTarget``), a Docker engine by URL
 (``DockerTarget``), a Spark standalone cluster by master URL (``SparkTarget``),
 a Ray cluster by Jobs API URL (``RayTarget``).
-Each takes a ``Job`` and returns the script's exit code."""
+Each takes a ``Job`` and returns the script's exit code.
 
-from pulumi_mlenv.compute.docker_target import DockerTarget
-from pulumi_mlenv.compute.job import OUTPUTS_VARIABLE, Job, Sink
-from pulumi_mlenv.compute.ray_target import RayTarget
-from pulumi_mlenv.compute.spark_target import SparkTarget
-from pulumi_mlenv.compute.target import KINDS, ComputeTarget, LocalTarget, parse_target
+Public names are imported on first use: a run on the host does not load
+the Docker, Spark and Ray targets.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pulumi_mlenv.compute.docker_target import DockerTarget
+    from pulumi_mlenv.compute.job import OUTPUTS_VARIABLE, Job, Sink
+    from pulumi_mlenv.compute.ray_target import RayTarget
+    from pulumi_mlenv.compute.spark_target import SparkTarget
+    from pulumi_mlenv.compute.target import KINDS, ComputeTarget, LocalTarget, parse_target
+
+_HOME = {
+    "DockerTarget": "pulumi_mlenv.compute.docker_target",
+    **dict.fromkeys(("OUTPUTS_VARIABLE", "Job", "Sink"), "pulumi_mlenv.compute.job"),
+    "RayTarget": "pulumi_mlenv.compute.ray_target",
+    "SparkTarget": "pulumi_mlenv.compute.spark_target",
+    **dict.fromkeys(
+        ("KINDS", "ComputeTarget", "LocalTarget", "parse_target"), "pulumi_mlenv.compute.target"
+    ),
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(home), name)
+
 
 __all__ = [
     "KINDS",

@@ -131,10 +131,7 @@ def parse_target(kind: str, url: str | None) -> ComputeTarget:
     Raises ``SpecError`` (an ``MlenvError``) naming the field (``kind`` or
     ``url``) and what is allowed. Nothing is contacted: call ``check()``.
     """
-    from pulumi_mlenv.compute.docker_target import DockerTarget
-    from pulumi_mlenv.compute.ray_target import RayTarget
-    from pulumi_mlenv.compute.spark_target import SparkTarget
-
+    # Each target's module is imported when asked for (a host run loads none).
     name = (kind or "").strip().lower()
     if name == "local":
         if url:
@@ -148,18 +145,24 @@ def parse_target(kind: str, url: str | None) -> ComputeTarget:
             from pulumi_mlenv.config import Settings
 
             url = Settings.from_env().docker_host
+        from pulumi_mlenv.compute.docker_target import DockerTarget
+
         return DockerTarget(url)
     if name == "spark":
         if not url:
             raise SpecError.at(
                 "url", "a spark target needs its master URL", "e.g. spark://127.0.0.1:7077"
             )
+        from pulumi_mlenv.compute.spark_target import SparkTarget
+
         return SparkTarget(url)
     if name == "ray":
         if not url:
             raise SpecError.at(
                 "url", "a ray target needs its Jobs API URL", "e.g. http://127.0.0.1:8265"
             )
+        from pulumi_mlenv.compute.ray_target import RayTarget
+
         return RayTarget(url)
     raise SpecError.at(
         "kind",

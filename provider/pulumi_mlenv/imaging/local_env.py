@@ -11,14 +11,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from filelock import FileLock
-
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.definition.model import EnvironmentSpec
 from pulumi_mlenv.definition.pinning import python_version
 from pulumi_mlenv.errors import BuildError
-from pulumi_mlenv.imaging.builder import find_uv, requirements_text, secrets_of
-from pulumi_mlenv.imaging.buildkit import failed_package
 from pulumi_mlenv.imaging.lock import parse_lock
 from pulumi_mlenv.imaging.vault import vault
 
@@ -31,6 +27,8 @@ COMPLETE_MARKER = ".mlenv-complete"
 def _run(cmd: list[str], env: dict[str, str], redact: list[str]) -> None:
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
+        from pulumi_mlenv.imaging.buildkit import failed_package
+
         log = (proc.stdout + proc.stderr)[-4000:]
         for secret in redact:
             log = log.replace(secret, "***")
@@ -46,6 +44,11 @@ def local_environment(spec: EnvironmentSpec, env_hash: str, settings: Settings) 
     target = root / env_hash
     if (target / COMPLETE_MARKER).exists():
         return target
+    # Made once per hash: the builder's helpers and the lock only then.
+    from filelock import FileLock
+
+    from pulumi_mlenv.imaging.builder import find_uv, requirements_text, secrets_of
+
     root.mkdir(parents=True, exist_ok=True)
     with FileLock(str(root / f"{env_hash}.lock")):
         if (target / COMPLETE_MARKER).exists():

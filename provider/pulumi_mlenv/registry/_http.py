@@ -10,62 +10,18 @@ headers: they are never logged, never put in an exception, never in a repr.
 
 from __future__ import annotations
 
-import ipaddress
 import re
-import threading
 from collections.abc import Mapping
 from typing import Any, BinaryIO
 
 import requests
 
 from pulumi_mlenv.errors import RegistryError
+from pulumi_mlenv.registry._count import count as _count
+from pulumi_mlenv.registry._count import request_count
+from pulumi_mlenv.registry.hosts import is_insecure_host
 
 __all__ = ["Transport", "is_insecure_host", "one_line_reason", "request_count"]
-
-_LOOPBACK_NAMES = frozenset({"localhost"})
-_COUNT_LOCK = threading.Lock()
-_COUNT = 0
-
-
-def request_count() -> int:
-    """How many HTTP requests every registry client in this process has made."""
-    return _COUNT
-
-
-def reset_request_count() -> None:
-    """Set the request counter back to zero (benchmarks call this between phases)."""
-    global _COUNT
-    with _COUNT_LOCK:
-        _COUNT = 0
-
-
-def _count() -> None:
-    global _COUNT
-    with _COUNT_LOCK:
-        _COUNT += 1
-
-
-def _hostname(host: str) -> str:
-    """``127.0.0.1:5000`` -> ``127.0.0.1``; ``[::1]:5000`` -> ``::1``."""
-    if host.startswith("["):
-        return host[1 : host.index("]")]
-    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-
-
-def is_insecure_host(host: str, env: Mapping[str, str] | None = None) -> bool:
-    """True when ``host`` is spoken to over plain HTTP: loopback addresses and
-    the hosts listed in ``MLENV_INSECURE_REGISTRIES`` (``host`` or ``host:port``)."""
-    from pulumi_mlenv.config import insecure_registries
-
-    name = _hostname(host).lower()
-    listed = insecure_registries(env)
-    if host.lower() in listed or name in listed or name in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
-
 
 _ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")
 

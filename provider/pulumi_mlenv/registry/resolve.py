@@ -21,7 +21,7 @@ import time
 from collections.abc import Mapping
 
 from pulumi_mlenv.errors import RegistryError
-from pulumi_mlenv.registry.client import RegistryClient
+from pulumi_mlenv.registry.plain_head import plain_http_digest
 from pulumi_mlenv.registry.reference import DOCKER_HUB, ImageRef
 
 __all__ = ["CACHE_SECONDS", "clear_resolve_cache", "resolve_base_image"]
@@ -111,6 +111,13 @@ def resolve_base_image(
     user, password = (credentials or {}).get(parsed.registry, (None, None))
     tag = parsed.tag or "latest"
     registry_down = False
+    digest = plain_http_digest(parsed.registry, parsed.repository, tag) if not user else None
+    if digest is not None:
+        with _cache_lock:
+            _cache[key] = (time.monotonic(), digest)
+        return digest
+    from pulumi_mlenv.registry.client import RegistryClient
+
     with RegistryClient(
         parsed.registry, username=user, password=password, ca_bundle=ca_bundle
     ) as client:

@@ -7,9 +7,9 @@ Imports are deferred so that a CLI command pays only for the parts it uses.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pulumi_mlenv.service.outside import Outside
 
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
         ServiceEngine,
         ServingStore,
     )
-    from pulumi_mlenv.workspace import RunRecord
+    from pulumi_mlenv.workspace import ComputeTargetRecord, RunRecord
 
 __all__ = ["outside_or_real", "real_outside"]
 
@@ -94,9 +94,16 @@ def _workspace(url: str) -> EnvironmentStore:
 
 
 def _runs(url: str) -> RunStore:
-    from pulumi_mlenv.workspace import RunStore
+    from pulumi_mlenv.workspace.sqlite_runs import SqliteRunStore, current_file
 
-    return RunStore(url)
+    # A SQLite file at the current schema: the standard library's sqlite3
+    # (milliseconds); anything else opens SQLAlchemy's store (and migrates).
+    path = current_file(url)
+    if path is not None:
+        return SqliteRunStore(url, path)
+    from pulumi_mlenv.workspace import RunStore as SqlRunStore
+
+    return SqlRunStore(url)
 
 
 def _serving(url: str) -> ServingStore:
@@ -106,9 +113,11 @@ def _serving(url: str) -> ServingStore:
 
 
 def _compute(kind: str, url: str | None, settings: Settings | None = None) -> ComputeTarget:
-    from pulumi_mlenv.compute import SparkTarget, parse_target
+    from pulumi_mlenv.compute.target import parse_target
 
     if settings is not None and kind == "spark" and url:
+        from pulumi_mlenv.compute.spark_target import SparkTarget
+
         # A registered Spark target uses the settings' Spark home and cache.
         return SparkTarget(url, settings.spark_home, str(settings.cache_dir))
     if settings is not None and kind == "docker" and not url:
@@ -171,6 +180,20 @@ def _quick_runs(url: str, limit: int) -> list[RunRecord] | None:
     return try_list_runs(url, limit)
 
 
+def _quick_targets(url: str) -> list[ComputeTargetRecord] | None:
+    from pulumi_mlenv.workspace.sqlite_runs import try_compute_targets
+
+    return try_compute_targets(url)
+
+
+def _quick_host_version(
+    url: str, name: str, env_hash: str, version: str | None, definition: Mapping[str, Any]
+) -> tuple[str, str, tuple[str, ...]] | None:
+    from pulumi_mlenv.workspace.sqlite_runs import try_host_version
+
+    return try_host_version(url, name, env_hash, version, definition)
+
+
 def _ray_layer(venv: Path, lock: tuple[str, ...], version: str, cache: Path) -> RayLayer:
     from pulumi_mlenv.imaging.ray_layer import ray_layer
 
@@ -193,6 +216,8 @@ _REAL = Outside(
     local_env=_local_env,
     artifacts=_artifacts,
     quick_runs=_quick_runs,
+    quick_targets=_quick_targets,
+    quick_host_version=_quick_host_version,
     ray_layer=_ray_layer,
 )
 

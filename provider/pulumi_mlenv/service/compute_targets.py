@@ -26,8 +26,11 @@ def compute_targets(
         ComputeTargetRecord(name="local", kind="local", url=None),
         ComputeTargetRecord(name="docker", kind="docker", url=settings.docker_host),
     ]
-    with outside_or_real(outside).workspace(workspace_url) as workspace:
-        registered = workspace.list_compute_targets()
+    io = outside_or_real(outside)
+    registered = io.quick_targets(workspace_url)
+    if registered is None:
+        with io.workspace(workspace_url) as workspace:
+            registered = workspace.list_compute_targets()
     names = {t.name for t in registered}
     return sorted([*(t for t in builtin if t.name not in names), *registered], key=lambda t: t.name)
 

@@ -6,7 +6,7 @@ session per use case, closed when it ends."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pulumi_mlenv.definition import EnvironmentSpec
 from pulumi_mlenv.definition.variables import kept
@@ -24,6 +24,7 @@ __all__ = [
     "check_version",
     "register",
     "register_for_host",
+    "register_spec",
     "relabel",
     "retire",
     "versions_of",
@@ -45,13 +46,25 @@ def register(
 ) -> VersionRecord:
     """Register ``resolved`` at ``image`` (a new version, or the one its
     definition already has), held by ``holder`` when given."""
-    spec = resolved.spec
+    return register_spec(workspace, resolved.spec, resolved.hash, image, holder)
+
+
+def register_spec(
+    workspace: EnvironmentStore,
+    spec: EnvironmentSpec,
+    env_hash: str,
+    image: str,
+    holder: Holder | None = None,
+    definition: dict[str, Any] | None = None,
+) -> VersionRecord:
+    """``register`` for a definition whose hash is known (``definition``: its
+    state, when already computed)."""
     return workspace.register_version(
         spec.name,
-        resolved.hash,
+        env_hash,
         version=spec.version,
         image=image,
-        definition=definition_state(spec),
+        definition=definition if definition is not None else definition_state(spec),
         description=spec.description,
         tags=spec.tags,
         environment_variables=names_only(spec),
@@ -60,7 +73,8 @@ def register(
 
 
 def register_for_host(
-    resolved: ResolvedEnvironment,
+    spec: EnvironmentSpec,
+    env_hash: str,
     *,
     settings: Settings,
     workspace_url: str | None = None,
@@ -69,13 +83,21 @@ def register_for_host(
     """Register the version for a run on the host: no image is built or
     pushed, and no registry or builder is asked. The version points at the
     image its hash already has in the workspace (empty when none yet: a
-    docker run of it builds one). Returns ``(version, image, lock)``."""
-    spec = resolved.spec
-    with outside_or_real(outside).workspace(workspace_url or settings.workspace_url) as workspace:
-        known = workspace.find_image(resolved.hash)
+    docker run of it builds one). ``spec`` has its base resolved
+    (``with_base_resolved``) and hashes to ``env_hash``. Returns ``(version,
+    image, lock)``."""
+    io = outside_or_real(outside)
+    url = workspace_url or settings.workspace_url
+    definition = definition_state(spec)
+    # Registered already, exactly so: a read answers, nothing is written.
+    unchanged = io.quick_host_version(url, spec.name, env_hash, spec.version, definition)
+    if unchanged is not None:
+        return unchanged
+    with io.workspace(url) as workspace:
+        known = workspace.find_image(env_hash)
         current = workspace.get_version(spec.name, spec.version) if spec.version else None
         image = known.image if known is not None else (current.image if current else "")
-        record = register(workspace, resolved, image)
+        record = register_spec(workspace, spec, env_hash, image, definition=definition)
     return record.version, record.image, tuple(known.lock) if known is not None else ()
 
 

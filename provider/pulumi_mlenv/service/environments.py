@@ -35,8 +35,6 @@ from pulumi_mlenv.service.environment_versions import (
     versions_of,
     versions_sharing,
 )
-from pulumi_mlenv.service.holds import publish as publish_hold
-from pulumi_mlenv.service.images import EnsureResult, ensure_image
 from pulumi_mlenv.service.outside import Outside
 from pulumi_mlenv.service.rebuilds import (
     forced_rebuild_message,
@@ -51,6 +49,7 @@ from pulumi_mlenv.service.resolved import (
 
 if TYPE_CHECKING:
     from pulumi_mlenv.imaging.buildkit import StepEvent
+    from pulumi_mlenv.service.images import EnsureResult
     from pulumi_mlenv.service.supply import Attestations
     from pulumi_mlenv.workspace import VersionRecord
 
@@ -153,6 +152,7 @@ def provision(
     nothing. A failed build raises before anything is registered. A forced
     rebuild keeps the version (number, hash, definition) at the new digest.
     ``workspace_url`` defaults to the settings' workspace."""
+    from pulumi_mlenv.service.images import ensure_image  # not needed by host runs
     from pulumi_mlenv.workspace import Holder
 
     started = datetime.now(UTC).isoformat(timespec="seconds")
@@ -234,6 +234,8 @@ def _publish_hold(
     image: str, settings: Settings, workspace_url: str, io: Outside, warnings: list[str]
 ) -> None:
     """Other workspaces sharing the registry see that this one needs the digest."""
+    from pulumi_mlenv.service.holds import publish as publish_hold
+
     held = publish_hold(
         image, "version", settings=settings, workspace_url=workspace_url, outside=io
     )

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from pulumi_mlenv.imaging.ray_layer import RayLayer
     from pulumi_mlenv.registry import ManifestInfo
     from pulumi_mlenv.registry.referrers import Referrer
-    from pulumi_mlenv.workspace import RunRecord, RunStore
+    from pulumi_mlenv.workspace import ComputeTargetRecord, RunRecord, RunStatus
     from pulumi_mlenv.workspace import Workspace as EnvironmentStore
     from pulumi_mlenv.workspace.serving_store import ServingStore
 
@@ -281,7 +281,36 @@ BuildFn = Callable[["ImageBuild", "Callable[[StepEvent], None] | None"], "BuiltI
 ResolveBaseFn = Callable[[str, "Settings"], str]
 
 
+class RunStore(Protocol):
+    """Run records in a workspace (``workspace.RunStore``, or the standard
+    library's on a SQLite file at the current schema): one short
+    transaction per method."""
+
+    url: str
+
+    def add(self, record: RunRecord) -> RunRecord: ...
+    def beat(self, run_id: str) -> None: ...
+    def sweep(self) -> list[RunRecord]: ...
+    def mark_running(self, run_id: str) -> RunRecord: ...
+    def finish(
+        self, run_id: str, status: RunStatus, exit_code: int | None, error: str | None = None
+    ) -> RunRecord: ...
+    def get(self, run_id: str) -> RunRecord: ...
+    def list(self, limit: int = 50) -> list[RunRecord]: ...
+    def close(self) -> None: ...
+
+
 def _store_only(_url: str, _limit: int) -> list[RunRecord] | None:
+    return None
+
+
+def _targets_from_store(_url: str) -> list[ComputeTargetRecord] | None:
+    return None
+
+
+def _register_in_store(
+    _url: str, _name: str, _hash: str, _version: str | None, _definition: Mapping[str, Any]
+) -> tuple[str, str, tuple[str, ...]] | None:
     return None
 
 
@@ -326,3 +355,12 @@ class Outside:
     #: The latest runs (``url, limit``) read without opening the run store
     #: (``mlenv run list``), or ``None`` when only the store can answer.
     quick_runs: Callable[[str, int], list[RunRecord] | None] = _store_only
+    #: The registered compute targets read without opening the workspace's
+    #: store, or ``None`` when only the store can answer.
+    quick_targets: Callable[[str], list[ComputeTargetRecord] | None] = _targets_from_store
+    #: A host run's registration (``url, name, hash, version, definition``)
+    #: when it changes nothing: ``(version, image, lock)``, else ``None``
+    #: (the store registers it).
+    quick_host_version: Callable[
+        [str, str, str, str | None, Mapping[str, Any]], tuple[str, str, tuple[str, ...]] | None
+    ] = _register_in_store

@@ -42,6 +42,7 @@ __all__ = [
     "base_image_of",
     "resolve",
     "resolve_known",
+    "with_base_resolved",
 ]
 
 #: Keys a resolved environment adds to a resource's checked inputs.
@@ -191,8 +192,18 @@ def resolve(
     cached); a base pinned by digest, or one resolved already, needs none.
     Raises ``RegistryError`` when the tag can be resolved nowhere.
     """
+    resolved = with_base_resolved(spec, settings, outside=outside)
+    return resolve_known(resolved, base_image_of(spec, settings))
+
+
+def with_base_resolved(
+    spec: EnvironmentSpec, settings: Settings, *, outside: Outside | None = None
+) -> EnvironmentSpec:
+    """``spec`` with its base tag resolved to a digest (see ``resolve``): its
+    hash is ``compute_hash`` of this. A run on the host needs no more (not
+    the catalog lookup nor the unpinned list ``resolve`` adds)."""
     base = base_image_of(spec, settings)
     if base is not None and not spec.docker.resolved_base_digest:
         digest = outside_or_real(outside).resolve_base(base, settings)
         spec = with_resolved_base(spec, digest)
-    return resolve_known(spec, base)
+    return spec

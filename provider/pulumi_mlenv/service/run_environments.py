@@ -26,15 +26,18 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pulumi_mlenv.compute import ComputeTarget, Job, RayTarget, Sink
+from pulumi_mlenv.compute import ComputeTarget, Job, Sink
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.definition import EnvironmentSpec
 from pulumi_mlenv.definition.variables import resolved as resolved_variables
 from pulumi_mlenv.errors import RUN_HEADING, MlenvError, SpecError
 from pulumi_mlenv.service.compose import outside_or_real
 from pulumi_mlenv.service.outside import Outside
+
+if TYPE_CHECKING:
+    from pulumi_mlenv.compute.ray_target import RayTarget
 
 __all__ = [
     "IMAGE_KINDS",
@@ -117,23 +120,26 @@ def _from_definition(
     from pulumi_mlenv.service import environments as envs
 
     spec = envs.definition_from_inputs({"source": str(Path(path).resolve())})
-    resolved = envs.resolve(spec, settings, outside=io)
-    label = resolved.spec.name
-    if not needs_image:
+    label = spec.name
+    if not needs_image:  # the hash of the resolved definition is all a host run needs
+        from pulumi_mlenv.definition import compute_hash
+        from pulumi_mlenv.service.resolved import with_base_resolved
+
+        spec = with_base_resolved(spec, settings, outside=io)
+        env_hash = compute_hash(spec)
         version, image, lock = envs.register_for_host(
-            resolved, settings=settings, workspace_url=workspace_url, outside=io
+            spec, env_hash, settings=settings, workspace_url=workspace_url, outside=io
         )
         return RunEnvironment(
-            name=resolved.spec.name,
+            name=spec.name,
             version=version,
-            env_hash=resolved.hash,
+            env_hash=env_hash,
             image=image,
             lock=lock,
-            spec=resolved.spec,
-            variables=run_variables(
-                _or(given, resolved.spec.environment_variables), f"{label}:{version}"
-            ),
+            spec=spec,
+            variables=run_variables(_or(given, spec.environment_variables), f"{label}:{version}"),
         )
+    resolved = envs.resolve(spec, settings, outside=io)
     events.on_progress(f"environment {spec.name}: hash {resolved.hash[:12]}, ensuring its image")
     provisioned = envs.provision(
         resolved,
@@ -351,6 +357,13 @@ def _image_lock(
     return parse_lock(text)
 
 
+def _ray_target() -> type[RayTarget]:
+    # Imported only for a Ray target: a host run does not load it.
+    from pulumi_mlenv.compute.ray_target import RayTarget
+
+    return RayTarget
+
+
 def plan_job(
     kind: str,
     target: ComputeTarget,
@@ -375,7 +388,7 @@ def plan_job(
             lock = _image_lock(target, job, settings, events)
         return Plan(job, lock, None, 0.0)
     python, lock = host_python(env, settings, events, outside=outside)
-    if kind == "ray" and isinstance(target, RayTarget):
+    if kind == "ray" and isinstance(target, _ray_target()):
         from pulumi_mlenv.service.ray_environment import ray_job
 
         job, details = ray_job(

@@ -22,16 +22,16 @@ CLI), the target stops what it started and the run is recorded
 from __future__ import annotations
 
 import errno
+import os
 import signal
 import threading
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pulumi_mlenv.compute import ComputeTarget, Job, RayTarget
+from pulumi_mlenv.compute import ComputeTarget, Job
 from pulumi_mlenv.compute.spark_output import SparkOutput
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.errors import RUN_HEADING, MlenvError, SpecError
@@ -42,7 +42,6 @@ from pulumi_mlenv.service.compute_targets import (
     resolve_compute,
 )
 from pulumi_mlenv.service.outside import Outside
-from pulumi_mlenv.service.ray_environment import check_ray_pins
 from pulumi_mlenv.service.run_environments import (
     IMAGE_KINDS,
     Events,
@@ -206,7 +205,7 @@ def _signal_reason(code: int) -> str | None:
 
 
 def _new_id() -> str:
-    return uuid.uuid4().hex[:12]
+    return os.urandom(6).hex()  # 48 random bits, as uuid4's first 12 hex digits
 
 
 def _run(
@@ -349,8 +348,12 @@ def submit(
         spec = definition_from_inputs({"source": str(reference.resolve())})
         if spec.python.user_managed:
             check_host_interpreter(spec)
-        if isinstance(target, RayTarget):  # another Ray than the cluster's: refused now
-            check_ray_pins(spec, target.ray_version(), target.url)
+        if target_record.kind == "ray":  # another Ray than the cluster's: refused now
+            from pulumi_mlenv.compute.ray_target import RayTarget
+            from pulumi_mlenv.service.ray_environment import check_ray_pins
+
+            if isinstance(target, RayTarget):
+                check_ray_pins(spec, target.ray_version(), target.url)
     env = prepare_environment(
         request.environment,
         settings,
