@@ -33,6 +33,7 @@ from pulumi_mlenv.imaging.buildkit import (
 )
 from pulumi_mlenv.imaging.conda import find_missing_tool_message, render_conda
 from pulumi_mlenv.imaging.dockerfile import (
+    BASE_STAGE,
     LOCK_STAGE,
     PINNED_STAGE,
     SECRET_CA,
@@ -44,6 +45,7 @@ from pulumi_mlenv.imaging.dockerfile import (
     render_pin_step,
     render_step_one,
 )
+from pulumi_mlenv.imaging.layer_plan import StageTimes, TimedLayer, plan_layers
 from pulumi_mlenv.imaging.layers import group_pins, pinned_lock
 from pulumi_mlenv.imaging.lock import parse_lock
 from pulumi_mlenv.imaging.reproducible import needs_rewrite_timestamp
@@ -100,6 +102,9 @@ class BuiltImage:
     lock: tuple[str, ...]
     seconds: float
     log_tail: str
+    #: The layers it made above the base, in image order, with the seconds
+    #: each step took (``imaging.layer_plan``); the service records them.
+    layers: tuple[TimedLayer, ...] = ()
 
 
 def find_uv() -> str:
@@ -299,6 +304,13 @@ def build_image(job: ImageBuild, *, progress: ProgressCallback | None = None) ->
     conda = system and bool(extra_conda_packages(job.spec))
     job.work_dir.mkdir(parents=True, exist_ok=True)
     redact = secrets_of(job.spec)
+    times = StageTimes()
+
+    def timed(event: StepEvent) -> None:
+        times.add(event.name, event.status, event.seconds)
+        if progress is not None:
+            progress(event)
+
     with (
         tempfile.TemporaryDirectory(prefix="build-", dir=job.work_dir) as tmp,
         vault("build") as private,  # the secret files: in memory, never on disk
@@ -327,7 +339,7 @@ def build_image(job: ImageBuild, *, progress: ProgressCallback | None = None) ->
             if job.installer == "uv":
                 contexts[UV_CONTEXT] = _uv_context(job.work_dir)
             if job.installer == "uv" and not conda:
-                resolved = _pin_dependencies(job, contexts, secrets, progress, docker_config)
+                resolved = _pin_dependencies(job, contexts, secrets, timed, docker_config)
                 pins = pinned_lock(resolved)
         options = RenderOptions(
             base_ref=job.base_ref,
@@ -353,7 +365,7 @@ def build_image(job: ImageBuild, *, progress: ProgressCallback | None = None) ->
             no_cache=job.no_cache,
             docker_config=docker_config,
         )
-        outcome = _run(request, root / "metadata.json", progress, redact, conda=conda)
+        outcome = _run(request, root / "metadata.json", timed, redact, conda=conda)
         if outcome.digest is None:
             raise BuildError("the build pushed no image (no digest in its metadata)")
         lock: tuple[str, ...] = parse_lock("\n".join(pins)) if pins else ()
@@ -370,4 +382,8 @@ def build_image(job: ImageBuild, *, progress: ProgressCallback | None = None) ->
             )
             run_buildctl(lock_request, metadata_file=root / "lock-meta.json", redact=redact)
             lock = parse_lock((out / "lock.txt").read_text())
-    return BuiltImage(outcome.digest, dockerfile, lock, outcome.seconds, outcome.log_tail)
+    plan = plan_layers(
+        job.spec, base_ref=job.base_ref, env_hash=job.env_hash, pins=pins, installer=job.installer
+    )
+    layers = times.timed(plan, BASE_STAGE)
+    return BuiltImage(outcome.digest, dockerfile, lock, outcome.seconds, outcome.log_tail, layers)
