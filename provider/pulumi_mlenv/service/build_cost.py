@@ -108,10 +108,8 @@ def _estimate(
     size = desc.get("size") if desc else (record.size if record else None)
     if digest and (digest in present or has_blob(digest)):
         return LayerEstimate(layer.slot, build=False, push_bytes=0, exact=True, seconds=None)
-    seconds = history.key_seconds.get(layer.key)
+    seconds = history.key_seconds.get(layer.key, history.slot_seconds.get(layer.slot))
     like = history.by_slot.get(layer.slot)
-    if seconds is None and like is not None:
-        seconds = like.seconds
     if digest and isinstance(size, int):
         return LayerEstimate(layer.slot, build=True, push_bytes=size, exact=True, seconds=seconds)
     return LayerEstimate(

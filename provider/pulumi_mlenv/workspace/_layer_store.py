@@ -56,13 +56,15 @@ class LayerStore(StoreBase):
                 if row.seconds is not None:
                     key_seconds[row.key] = row.seconds
             by_slot: dict[str, LayerRecord] = {}
+            slot_seconds: dict[str, float] = {}
             rows = s.scalars(
-                select(LayerRow)
-                .where(LayerRow.slot.in_(list(slots)), LayerRow.seconds.is_not(None))
-                .order_by(LayerRow.id)
+                select(LayerRow).where(LayerRow.slot.in_(list(slots))).order_by(LayerRow.id)
             )
             for row in rows:
-                by_slot[row.slot] = _record(row)
+                if row.size is not None:
+                    by_slot[row.slot] = _record(row)
+                if row.seconds is not None:
+                    slot_seconds[row.slot] = row.seconds
             builds = s.scalar(select(func.count(func.distinct(LayerRow.image_digest)))) or 0
             last = s.scalars(select(LayerRow).order_by(LayerRow.id.desc()).limit(1)).first()
             overhead: float | None = None
@@ -80,4 +82,4 @@ class LayerStore(StoreBase):
                 )
                 if total is not None:
                     overhead = max(0.0, float(total) - float(built or 0.0))
-            return LayerHistory(by_key, key_seconds, by_slot, overhead, int(builds))
+            return LayerHistory(by_key, key_seconds, by_slot, slot_seconds, overhead, int(builds))

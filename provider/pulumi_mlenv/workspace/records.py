@@ -192,14 +192,15 @@ class LayerHistory:
 
     ``by_key``: the last record of each key asked that has a digest;
     ``key_seconds``: the last build time of each key; ``by_slot``: the last
-    record of each slot asked that was built (not cached), the estimate for
-    a key never built; ``overhead``: of the last build with layer records,
-    the seconds not spent building its layers (resolving, exporting,
-    pushing); ``builds``: how many images this workspace recorded layers of.
+    record of each slot asked, and ``slot_seconds`` the last build time in
+    each (not cached): the estimates for a key never built; ``overhead``:
+    of the last build with layer records, the seconds not spent building
+    its layers (resolving, exporting, pushing); ``builds``: how many images this workspace recorded layers of.
     """
 
     by_key: dict[str, LayerRecord] = field(default_factory=dict)
     key_seconds: dict[str, float] = field(default_factory=dict)
     by_slot: dict[str, LayerRecord] = field(default_factory=dict)
+    slot_seconds: dict[str, float] = field(default_factory=dict)
     overhead: float | None = None
     builds: int = 0
