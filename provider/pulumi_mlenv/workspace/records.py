@@ -195,7 +195,8 @@ class LayerHistory:
     record of each slot asked, and ``slot_seconds`` the last build time in
     each (not cached): the estimates for a key never built; ``overhead``:
     of the last build with layer records, the seconds not spent building
-    its layers (resolving, exporting, pushing); ``builds``: how many images this workspace recorded layers of.
+    its layers (resolving, exporting, pushing); ``builds``: how many images
+    this workspace recorded layers of.
     """
 
     by_key: dict[str, LayerRecord] = field(default_factory=dict)
