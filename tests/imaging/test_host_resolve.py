@@ -90,7 +90,7 @@ def test_the_host_resolve_gives_the_in_image_lock_without_a_pin_build(
         built = build_image(plan, progress=events.append)
         return built.lock, [e.name for e in events if e.name.startswith("pin ")]
 
-    first, pin_steps = build(REQUIREMENTS, tmp_path / "a")
+    _, pin_steps = build(REQUIREMENTS, tmp_path / "a")
     assert pin_steps  # nothing known about the base yet: the pin build resolves
     assert list((tmp_path / "a" / "python-facts").iterdir())
     changed = [*REQUIREMENTS[:1], "six==1.17.0", *REQUIREMENTS[2:]]
