@@ -54,6 +54,11 @@ CASES = [
         "(0 of 2 layers to build, nothing to push, ~0.7 s)",
     ),
     (
+        "one layer, to build",
+        BuildCost((built("interpreter check", 0, exact=True, seconds=0.2),), overhead=1.0),
+        "(1 layer to build, nothing to push, ~1.2 s)",
+    ),
+    (
         "first build here",
         BuildCost(tuple(built(str(i), None) for i in range(9)), history=False),
         "(9 layers to build, first build here)",

@@ -108,7 +108,7 @@ def describe(cost: BuildCost) -> str:
     total, building = len(cost.layers), cost.to_build
     approx = "~" if cost.uncertain else ""
     count = (
-        f"{approx}{building} layers to build"
+        f"{approx}{building} {'layer' if building == 1 else 'layers'} to build"
         if building == total
         else f"{approx}{building} of {total} layers to build"
     )
