@@ -1,4 +1,4 @@
-"""The cost of a replace in words (policy.build_cost), and the lock a
+"""The cost of a replace in words (imaging.build_cost), and the lock a
 preview predicts for it (policy.lock_preview.predict_pins): tables."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from pulumi_mlenv.definition import parse_definition
-from pulumi_mlenv.policy.build_cost import BuildCost, LayerEstimate, describe, format_bytes
+from pulumi_mlenv.imaging.build_cost import BuildCost, LayerEstimate, describe, format_bytes
 from pulumi_mlenv.policy.lock_preview import predict_pins
 
 REUSED = LayerEstimate("six", build=False, push_bytes=0, exact=True, seconds=None)

@@ -252,17 +252,22 @@ class EnvironmentProvider(MlenvProvider):
         )
 
     def _replace_cost(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> str:
+        from pulumi_mlenv.policy.lock_preview import predict_pins
         from pulumi_mlenv.service.build_cost import replace_cost
 
         settings = self._settings_for(news)
         workspace = news.get("workspace") or settings.workspace_url
         if unknown(workspace) or "definition" not in olds:
             return ""
+        old, new, lock = _resolved(olds), _resolved(news), olds.get("lock") or ()
+        prediction = predict_pins(lock, old.spec, new.spec)
         return replace_cost(
-            _resolved(olds),
-            olds.get("lock") or (),
+            old,
+            lock,
             olds.get("image"),
-            _resolved(news),
+            new,
+            pins=prediction.pins,
+            uncertain=prediction.uncertain,
             settings=settings,
             workspace_url=workspace,
             outside=self.io,

@@ -6,9 +6,10 @@ that let it know.
   are the plan's, in order).
 - ``replace_cost``: for a replace in a preview, the new image's layer plan
   (``imaging.layer_plan``, over the lock the new definition should give:
-  ``policy.lock_preview.predict_pins``) against the old image's manifest and
-  this workspace's layer records; the registry is asked which known blobs
-  it already has. ``policy.build_cost`` adds it up and says it.
+  ``policy.lock_preview.predict_pins``, worked out by the caller) against
+  the old image's manifest and this workspace's layer records; the
+  registry is asked which known blobs it already has.
+  ``imaging.build_cost`` adds it up and says it.
 
 Called only for a replace: a no-change preview opens no workspace and asks
 no registry anything here.
@@ -26,9 +27,9 @@ from pulumi_mlenv.service.outside import ImageRegistry, Outside
 from pulumi_mlenv.service.resolved import ResolvedEnvironment
 
 if TYPE_CHECKING:
+    from pulumi_mlenv.imaging.build_cost import LayerEstimate
     from pulumi_mlenv.imaging.builder import BuiltImage
     from pulumi_mlenv.imaging.layer_plan import PlannedLayer
-    from pulumi_mlenv.policy.build_cost import LayerEstimate
     from pulumi_mlenv.service.outside import EnvironmentStore
     from pulumi_mlenv.workspace.records import LayerHistory
 
@@ -100,7 +101,7 @@ def _estimate(
 ) -> LayerEstimate:
     """One layer: reused when its digest is known and the registry has it;
     else to build, its size exact (built before) or from its slot."""
-    from pulumi_mlenv.policy.build_cost import LayerEstimate
+    from pulumi_mlenv.imaging.build_cost import LayerEstimate
 
     desc = known.get(layer.key)
     record = history.by_key.get(layer.key)
@@ -127,23 +128,25 @@ def replace_cost(
     old_image: str | None,
     new: ResolvedEnvironment,
     *,
+    pins: tuple[str, ...] | None,
+    uncertain: bool,
     settings: Settings,
     workspace_url: str,
     outside: Outside | None = None,
 ) -> str:
     """The cost of replacing ``old`` (its image by digest, its lock) by
-    ``new``, in words (``policy.build_cost.describe``); empty when it cannot
-    be told (a registry or workspace that does not answer: a preview goes on)."""
+    ``new``, whose lock should be ``pins`` (``uncertain``: a prediction the
+    resolver may change; ``policy.lock_preview.predict_pins``), in words
+    (``imaging.build_cost.describe``); empty when it cannot be told (a
+    registry or workspace that does not answer: a preview goes on)."""
+    from pulumi_mlenv.imaging.build_cost import BuildCost, LayerEstimate, describe
     from pulumi_mlenv.imaging.layers import pinned_lock
-    from pulumi_mlenv.policy.build_cost import BuildCost, LayerEstimate, describe
-    from pulumi_mlenv.policy.lock_preview import predict_pins
 
     io = outside_or_real(outside)
     installer = settings.installer
     old_pins = pinned_lock("\n".join(old_lock)) if old_lock else None
-    prediction = predict_pins(old_lock, old.spec, new.spec)
     old_plan = _plan(old, old_pins, installer)
-    new_plan = _plan(new, prediction.pins, installer)
+    new_plan = _plan(new, pins, installer)
     try:
         with io.workspace(workspace_url) as store:
             history = store.layer_history(
@@ -178,6 +181,6 @@ def replace_cost(
         layers=(*base, *estimates),
         overhead=history.overhead,
         history=bool(history.builds or known),
-        uncertain=prediction.uncertain,
+        uncertain=uncertain,
     )
     return describe(cost)
