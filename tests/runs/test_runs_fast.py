@@ -408,3 +408,27 @@ def test_a_run_whose_process_died_is_lost_on_the_next_read_and_its_leftovers_rem
         is RunStatus.LOST
     )
     assert world.removed_jobs == [(compute, done.record.id)]  # asked once: lost is final
+
+
+def test_a_callers_values_stand_in_for_a_secret_this_process_lacks(
+    world: FakeWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env_file = _definition(world, environment_variables={"API_TOKEN": "${env:API_TOKEN}"})
+    script = str(_script(world, "import os; print('token', os.environ['API_TOKEN'])\n"))
+
+    def run(environment: str, **request: Any) -> Any:
+        return submit(
+            RunRequest(script=script, environment=environment, compute="local", **request),
+            settings=world.settings(),
+            outside=world.outside(),
+        )
+
+    monkeypatch.setenv("API_TOKEN", "from-the-shell")
+    first = run(str(env_file))
+    assert "token from-the-shell" in Path(first.record.logs_path).read_text()
+    monkeypatch.delenv("API_TOKEN")
+    with pytest.raises(MlenvError, match="variable API_TOKEN is a secret kept as a reference"):
+        run("train:1")
+    given = run("train:1", variables=(("API_TOKEN", "from-the-caller"),))
+    assert "token from-the-caller" in Path(given.record.logs_path).read_text()
+    assert given.record.variables == ("API_TOKEN",)

@@ -98,6 +98,13 @@ def run_variables(variables: Iterable[tuple[str, str]], label: str) -> tuple[tup
     return resolved_variables(variables, os.environ, label)
 
 
+Pairs = tuple[tuple[str, str], ...]
+
+
+def _or(given: Pairs | None, kept: Iterable[tuple[str, str]]) -> Iterable[tuple[str, str]]:
+    return kept if given is None else given
+
+
 def _from_definition(
     path: str,
     settings: Settings,
@@ -105,6 +112,7 @@ def _from_definition(
     events: Events,
     needs_image: bool,
     io: Outside,
+    given: Pairs | None = None,
 ) -> RunEnvironment:
     from pulumi_mlenv.service import environments as envs
 
@@ -122,7 +130,9 @@ def _from_definition(
             image=image,
             lock=lock,
             spec=resolved.spec,
-            variables=run_variables(resolved.spec.environment_variables, f"{label}:{version}"),
+            variables=run_variables(
+                _or(given, resolved.spec.environment_variables), f"{label}:{version}"
+            ),
         )
     events.on_progress(f"environment {spec.name}: hash {resolved.hash[:12]}, ensuring its image")
     provisioned = envs.provision(
@@ -140,7 +150,7 @@ def _from_definition(
         lock=provisioned.lock,
         spec=resolved.spec,
         variables=run_variables(
-            resolved.spec.environment_variables, f"{label}:{provisioned.version}"
+            _or(given, resolved.spec.environment_variables), f"{label}:{provisioned.version}"
         ),
         built=provisioned.built,
     )
@@ -152,8 +162,12 @@ def from_version(
     workspace_url: str,
     expect_hash: str | None = None,
     *,
+    given: Pairs | None = None,
     outside: Outside | None = None,
 ) -> RunEnvironment:
+    """The registered version ``name:version`` (latest when None) as a run
+    takes it; ``given``: the variables' values when the caller has them
+    (else the version's, secret references read from this process)."""
     from pulumi_mlenv.definition import parse_definition, with_resolved_base
 
     with outside_or_real(outside).workspace(workspace_url) as workspace:
@@ -190,7 +204,7 @@ def from_version(
         image=record.image,
         lock=tuple(image.lock) if image else (),
         spec=spec,
-        variables=run_variables(record.environment_variables, record.label),
+        variables=run_variables(_or(given, record.environment_variables), record.label),
     )
 
 
@@ -237,15 +251,19 @@ def prepare_environment(
     expect_hash: str | None = None,
     *,
     needs_image: bool = True,
+    given: Pairs | None = None,
     outside: Outside | None = None,
 ) -> RunEnvironment:
     """A definition file or folder (registered now, on first use), else
-    ``NAME[:VERSION]``; with its image ensured when ``needs_image``."""
+    ``NAME[:VERSION]``; with its image ensured when ``needs_image``.
+    ``given``: the variables' values when the caller has them (the ``Run``
+    resource's secret input), used instead of the version's."""
     io = outside_or_real(outside)
     if Path(reference).expanduser().exists():
         env = _from_definition(
-            str(Path(reference).expanduser()), settings, workspace_url, events, needs_image, io
-        )
+            str(Path(reference).expanduser()), settings, workspace_url, events, needs_image, io,
+            given,
+        )  # fmt: skip
         if expect_hash is not None and env.env_hash != expect_hash:
             raise MlenvError(
                 f"definition {reference} hashes to {env.env_hash[:12]}, not {expect_hash[:12]}"
@@ -258,7 +276,7 @@ def prepare_environment(
             "give a definition file or folder, or NAME[:VERSION] of a registered version",
             heading=RUN_HEADING,
         )  # fmt: skip
-    env = from_version(name, version or None, workspace_url, expect_hash, outside=io)
+    env = from_version(name, version or None, workspace_url, expect_hash, given=given, outside=io)
     return with_image(env, settings, workspace_url, events, outside=io) if needs_image else env
 
 

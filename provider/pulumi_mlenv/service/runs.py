@@ -52,7 +52,6 @@ from pulumi_mlenv.service.run_environments import (
     from_version,
     plan_job,
     prepare_environment,
-    run_variables,
     with_image,
 )
 from pulumi_mlenv.service.run_reads import get_run, list_runs
@@ -359,10 +358,9 @@ def submit(
         events,
         request.expect_hash,
         needs_image=target_record.kind in IMAGE_KINDS,
+        given=request.variables,  # the caller's values (the Run resource's secret input)
         outside=io,
     )
-    if request.variables is not None:  # the caller's values (the Run resource's secret input)
-        env = replace(env, variables=run_variables(request.variables, env.label))
     return _run(
         env=env,
         target_record=target_record,
