@@ -203,6 +203,7 @@ def test_resolve_build_shares_the_venv_stage_and_ends_in_the_lock() -> None:
     assert venv in image
     assert "uv pip compile" in resolve and "/run/secrets/requirements" in resolve
     assert resolve.rstrip().endswith(
-        f"FROM scratch AS {PINNED_STAGE}\nCOPY --from=mlenv-pin /mlenv-pinned.txt /lock.txt"
+        f"FROM scratch AS {PINNED_STAGE}\nCOPY --from=mlenv-pin /mlenv-pinned.txt /lock.txt\n"
+        f"COPY --from=mlenv-pin /{PINNED_STAGE}.python /python.txt"
     )
     assert "s3cr3t-tok" not in resolve

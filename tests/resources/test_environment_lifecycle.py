@@ -8,6 +8,7 @@ the previous one left), so the cold builds happen once per module.
 from __future__ import annotations
 
 import copy
+import re
 import sqlite3
 from typing import Any
 
@@ -107,6 +108,17 @@ def test_pinned_version_change_previews_as_replace_with_the_reason(
     preview = program.preview()
     assert preview.change_summary.get("replace") == 1
     assert "scoring: replace: pip: six==1.17.0 -> six==1.16.0" in program.printed, program.printed
+    # ... and what it will cost, from the layer records of the first up and
+    # the registry's answers: six's layer and the lock file's are new; the
+    # base's and the venv's are in the registry.
+    cost = re.search(
+        r"six==1\.17\.0 -> six==1\.16\.0 \(2 of (\d+) layers to build, ~(\d+) kB to push,"
+        r" ~([\d.]+) s( or more)?\)",  # a step BuildKit had cached was not timed
+        program.printed,
+    )
+    assert cost, program.printed
+    assert int(cost[1]) >= 4  # at least a base layer, the venv, six's group, the lock file
+    assert float(cost[3]) > 0
     program.set_envs(R15)
 
 

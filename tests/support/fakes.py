@@ -34,6 +34,8 @@ from pulumi_mlenv.definition import EnvironmentSpec
 from pulumi_mlenv.errors import BuildError, EngineError, RegistryError
 from pulumi_mlenv.imaging.builder import BuiltImage, ImageBuild
 from pulumi_mlenv.imaging.inference import BuiltInference, InferenceBuild
+from pulumi_mlenv.imaging.layer_plan import TimedLayer, plan_layers
+from pulumi_mlenv.imaging.layers import LARGE
 from pulumi_mlenv.imaging.ray_layer import RayLayer
 from pulumi_mlenv.registry import ManifestInfo
 from pulumi_mlenv.service.outside import Outside
@@ -124,7 +126,9 @@ class FakeRegistry:
             return digest, self.world.documents[digest]
         config = _digest("config", digest)
         layers = self.world.layers.get(digest, (_digest("layer", digest),))
-        return digest, {"config": {"digest": config}, "layers": [{"digest": d} for d in layers]}
+        sizes = self.world.sizes
+        described = [{"digest": d, "size": sizes.get(d, 1000)} for d in layers]
+        return digest, {"config": {"digest": config}, "layers": described}
 
     def blob(self, repository: str, digest: str) -> bytes:
         self._check()
@@ -135,6 +139,13 @@ class FakeRegistry:
         ):
             return _layer(digest)  # a layer: one file whose bytes differ per digest
         return json.dumps({"architecture": "amd64", "os": "linux", "config": {}}).encode()
+
+    def has_blob(self, repository: str, digest: str) -> bool:
+        self._check()
+        self.world.blob_checks += 1
+        return digest in self.world.blobs or any(
+            digest in layers for layers in self.world.layers.values()
+        )
 
     def delete_manifest(self, repository: str, digest: str) -> bool:
         self._check()
@@ -421,6 +432,12 @@ class FakeWorld:
     #: a verify's rebuild gives another digest (not reproducible) when set.
     rebuild_digest_changes: bool = False
     requests: int = 0
+    #: layer blob digest -> its size (the manifests' descriptors).
+    sizes: dict[str, int] = field(default_factory=dict)
+    #: seconds each fake layer build "takes" (recorded per layer).
+    layer_seconds: float = 1.0
+    #: ``has_blob`` questions asked (the cost of a replace in a preview).
+    blob_checks: int = 0
 
     @property
     def workspace_url(self) -> str:
@@ -471,13 +488,32 @@ class FakeWorld:
         self.tags.setdefault(host_repo, {})[tag] = digest
         self.images[digest] = dict(plan.labels)
         self.locks[digest] = tuple(p for p in pins if "==" in p)
+        # The layers a real build makes (imaging.layer_plan), one base layer
+        # below them; reproducible: a layer's digest follows its key.
+        layers = plan_layers(
+            plan.spec,
+            base_ref=plan.base_ref,
+            env_hash=plan.env_hash,
+            pins=tuple(sorted(self.locks[digest])) or None,
+            installer=plan.installer,
+        )
+        timed = tuple(TimedLayer(x.slot, x.key, self.layer_seconds) for x in layers)
+        blobs = tuple(_digest("layer", x.key) for x in layers)
+        for layer, blob in zip(layers, blobs, strict=True):
+            self.sizes[blob] = self.layer_size(layer.slot)
+        self.layers[digest] = (_digest("base", plan.base_ref), *blobs)
         return BuiltImage(
             digest=digest,
             dockerfile=f"FROM {plan.base_ref}\n",
             lock=self.locks[digest],
-            seconds=0.01,
+            seconds=0.01 + self.layer_seconds * len(layers),
             log_tail="",
+            layers=timed,
         )
+
+    def layer_size(self, slot: str) -> int:
+        """A layer's pushed size: 2 MB for a large distribution's, 100 kB else."""
+        return 2_000_000 if slot in LARGE else 100_000
 
     def _build_inference(self, plan: InferenceBuild, progress: Any) -> BuiltInference:
         self.inference_builds.append(plan)

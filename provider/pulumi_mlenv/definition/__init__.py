@@ -6,7 +6,13 @@ testable in microseconds.
 """
 
 from pulumi_mlenv.definition.build_context import fingerprint_build_context
-from pulumi_mlenv.definition.curated import CURATED_PREFIX, catalog, curated_name, get_curated
+from pulumi_mlenv.definition.curated import (
+    CURATED_PREFIX,
+    catalog,
+    curated_by_hash,
+    curated_name,
+    get_curated,
+)
 from pulumi_mlenv.definition.explain import explain
 from pulumi_mlenv.definition.formats import (
     Format,
@@ -60,6 +66,7 @@ __all__ = [
     "canonical_form",
     "catalog",
     "compute_hash",
+    "curated_by_hash",
     "curated_name",
     "detect_format",
     "dump_definition",

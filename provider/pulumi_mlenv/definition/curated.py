@@ -21,7 +21,14 @@ from pulumi_mlenv.definition.model import EnvironmentSpec
 from pulumi_mlenv.definition.parse import _parse
 from pulumi_mlenv.errors import SpecError
 
-__all__ = ["CURATED_PREFIX", "catalog", "check_curated_name", "curated_name", "get_curated"]
+__all__ = [
+    "CURATED_PREFIX",
+    "catalog",
+    "check_curated_name",
+    "curated_by_hash",
+    "curated_name",
+    "get_curated",
+]
 
 #: Names starting with this are reserved for catalog entries.
 CURATED_PREFIX = "mlenv-curated-"
@@ -78,7 +85,13 @@ def curated_name(spec: EnvironmentSpec) -> str | None:
     """The name of the catalog entry that hashes like ``spec`` (whatever
     ``spec`` is called), else None. A resolved base digest is ignored: the
     curated image is the catalog's, wherever its base tag has moved since."""
-    return _by_hash().get(compute_hash(with_resolved_base(spec, None)))
+    return curated_by_hash(compute_hash(with_resolved_base(spec, None)))
+
+
+def curated_by_hash(definition_hash: str) -> str | None:
+    """``curated_name`` of a definition whose hash (without a resolved base
+    digest) is already known."""
+    return _by_hash().get(definition_hash)
 
 
 def check_curated_name(spec: EnvironmentSpec) -> None:

@@ -17,13 +17,19 @@ import os
 import re
 import shutil
 import tempfile
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pulumi_mlenv.definition.build_context import changed_files
 from pulumi_mlenv.definition.model import EnvironmentSpec
 from pulumi_mlenv.definition.pinning import extra_conda_packages
 from pulumi_mlenv.errors import BuildError, SpecError
+from pulumi_mlenv.imaging.build_job import (
+    DEFAULT_COMPRESSION,
+    BuiltImage,
+    ImageBuild,
+    find_uv,
+    secrets_of,
+)
 from pulumi_mlenv.imaging.buildkit import (
     BuildOutcome,
     BuildRequest,
@@ -33,23 +39,25 @@ from pulumi_mlenv.imaging.buildkit import (
 )
 from pulumi_mlenv.imaging.conda import find_missing_tool_message, render_conda
 from pulumi_mlenv.imaging.dockerfile import (
+    BASE_STAGE,
     LOCK_STAGE,
-    PINNED_STAGE,
     SECRET_CA,
     SECRET_INDEX,
     SECRET_REQUIREMENTS,
     UV_CONTEXT,
     RenderOptions,
     render,
-    render_pin_step,
     render_step_one,
 )
+from pulumi_mlenv.imaging.layer_plan import StageTimes, plan_layers
 from pulumi_mlenv.imaging.layers import group_pins, pinned_lock
 from pulumi_mlenv.imaging.lock import parse_lock
+from pulumi_mlenv.imaging.pin_step import resolve_pins
 from pulumi_mlenv.imaging.reproducible import needs_rewrite_timestamp
 from pulumi_mlenv.imaging.vault import vault
 
 __all__ = [
+    "DEFAULT_COMPRESSION",
     "BuiltImage",
     "ImageBuild",
     "build_image",
@@ -59,66 +67,7 @@ __all__ = [
     "secrets_of",
 ]
 
-#: Layer compression for pushed images; see docs/building.md for the measurements.
-DEFAULT_COMPRESSION = "gzip,compression-level=1"
-_USERINFO = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://([^/@\s]+)@")
-#: Step numbers of the pin build start here in progress events.
-_PIN_STEPS = 10_000
 _LOOPBACK = re.compile(r"^(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ImageBuild:
-    """One build to run: what to build and where to push it.
-
-    ``image_name`` is ``registry/repository:tag``; ``base_ref`` the base by
-    digest; ``no_cache`` ignores BuildKit's layer cache (forced rebuilds)."""
-
-    spec: EnvironmentSpec
-    env_hash: str
-    image_name: str
-    base_ref: str
-    buildkit_host: str
-    work_dir: Path
-    installer: str = "uv"
-    ca_bundle: str | None = None
-    labels: tuple[tuple[str, str], ...] = ()
-    no_cache: bool = False
-    #: ``(host, username, password)`` logins for the push (and base) registries.
-    registry_auth: tuple[tuple[str, str, str], ...] = field(default=(), repr=False)
-    compression: str = DEFAULT_COMPRESSION
-    cache_id: str = "mlenv"
-    push: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class BuiltImage:
-    """A pushed image: manifest digest, rendered Dockerfile, lock, seconds."""
-
-    digest: str
-    dockerfile: str
-    lock: tuple[str, ...]
-    seconds: float
-    log_tail: str
-
-
-def find_uv() -> str:
-    """The uv binary the build copies in (as a named context, not a layer);
-    ``BuildError`` when it is outside the recipe's range (imaging.installer)."""
-    from pulumi_mlenv.imaging.installer import check_uv
-
-    try:
-        import uv
-
-        found = str(uv.find_uv_bin())
-        if found:
-            return check_uv(found)
-    except (ImportError, FileNotFoundError):
-        pass
-    which = shutil.which("uv")
-    if which:
-        return check_uv(which)
-    raise BuildError("uv not found: install the 'uv' package or set MLENV_INSTALLER=pip")
 
 
 def index_text(spec: EnvironmentSpec) -> str:
@@ -139,18 +88,6 @@ def requirements_text(spec: EnvironmentSpec) -> str:
         return ""
     options = [o.strip() for o in conda.pip_options if o.strip() != "--pre"]
     return "\n".join([*options, *conda.pip]) + "\n"
-
-
-def secrets_of(spec: EnvironmentSpec) -> list[str]:
-    """Credential strings found in URLs of the definition (to redact from logs)."""
-    conda = spec.python.conda
-    if conda is None:
-        return []
-    found: list[str] = []
-    for text in (*conda.pip_options, *conda.pip):
-        for userinfo in _USERINFO.findall(text):
-            found += [userinfo, *userinfo.split(":", 1)]
-    return [s for s in found if len(s) >= 4]
 
 
 def _uv_context(work_dir: Path) -> Path:
@@ -208,49 +145,6 @@ def _secret_file(root: Path, name: str, text: str) -> Path:
     return path
 
 
-def _pin_dependencies(
-    job: ImageBuild,
-    contexts: dict[str, Path],
-    secrets: dict[str, Path],
-    progress: ProgressCallback | None,
-    docker_config: Path | None,
-) -> str:
-    """Run the pin build; return the resolver's output (every pin). Its
-    steps are reported numbered from ``_PIN_STEPS`` (distinct from the
-    image build's)."""
-    root = contexts["dockerfile"].parent
-    folder = root / "resolve"
-    folder.mkdir()
-    options = RenderOptions(
-        base_ref=job.base_ref, env_hash=job.env_hash, labels=(), cache_id=job.cache_id
-    )
-    (folder / "Dockerfile").write_text(render_pin_step(job.spec, options))
-    out = root / "resolved"
-    request = BuildRequest(
-        buildkit_host=job.buildkit_host,
-        contexts={**contexts, "dockerfile": folder},
-        output=f"type=local,dest={out}",
-        secrets=secrets,
-        build_args={"SOURCE_DATE_EPOCH": "0"},
-        target=PINNED_STAGE,
-        no_cache=job.no_cache,
-        docker_config=docker_config,
-    )
-
-    def relay(event: StepEvent) -> None:
-        if progress is not None:
-            name = f"pin {event.name}"
-            progress(replace(event, number=_PIN_STEPS + event.number, name=name))
-
-    run_buildctl(
-        request,
-        metadata_file=root / "resolve-meta.json",
-        progress=relay,
-        redact=secrets_of(job.spec),
-    )
-    return (out / "lock.txt").read_text()
-
-
 def _run(
     request: BuildRequest,
     metadata: Path,
@@ -302,6 +196,13 @@ def build_image(job: ImageBuild, *, progress: ProgressCallback | None = None) ->
     conda = system and bool(extra_conda_packages(job.spec))
     job.work_dir.mkdir(parents=True, exist_ok=True)
     redact = secrets_of(job.spec)
+    times = StageTimes()
+
+    def timed(event: StepEvent) -> None:
+        times.add(event.name, event.status, event.seconds)
+        if progress is not None:
+            progress(event)
+
     with (
         tempfile.TemporaryDirectory(prefix="build-", dir=job.work_dir) as tmp,
         vault("build") as private,  # the secret files: in memory, never on disk
@@ -330,7 +231,7 @@ def build_image(job: ImageBuild, *, progress: ProgressCallback | None = None) ->
             if job.installer == "uv":
                 contexts[UV_CONTEXT] = _uv_context(job.work_dir)
             if job.installer == "uv" and not conda:
-                resolved = _pin_dependencies(job, contexts, secrets, progress, docker_config)
+                resolved = resolve_pins(job, contexts, secrets, timed, docker_config)
                 pins = pinned_lock(resolved)
         options = RenderOptions(
             base_ref=job.base_ref,
@@ -356,7 +257,7 @@ def build_image(job: ImageBuild, *, progress: ProgressCallback | None = None) ->
             no_cache=job.no_cache,
             docker_config=docker_config,
         )
-        outcome = _run(request, root / "metadata.json", progress, redact, conda=conda)
+        outcome = _run(request, root / "metadata.json", timed, redact, conda=conda)
         if outcome.digest is None:
             raise BuildError("the build pushed no image (no digest in its metadata)")
         lock: tuple[str, ...] = parse_lock("\n".join(pins)) if pins else ()
@@ -373,4 +274,8 @@ def build_image(job: ImageBuild, *, progress: ProgressCallback | None = None) ->
             )
             run_buildctl(lock_request, metadata_file=root / "lock-meta.json", redact=redact)
             lock = parse_lock((out / "lock.txt").read_text())
-    return BuiltImage(outcome.digest, dockerfile, lock, outcome.seconds, outcome.log_tail)
+    plan = plan_layers(
+        job.spec, base_ref=job.base_ref, env_hash=job.env_hash, pins=pins, installer=job.installer
+    )
+    layers = times.timed(plan, BASE_STAGE)
+    return BuiltImage(outcome.digest, dockerfile, lock, outcome.seconds, outcome.log_tail, layers)

@@ -46,6 +46,7 @@ __all__ = [
     "LOCK_STAGE",
     "MLENV_ROOT",
     "PINNED_STAGE",
+    "PYTHON_PROBE",
     "VENV_PATH",
     "RenderOptions",
     "render",
@@ -73,6 +74,11 @@ SECRET_CA = "ca"
 SECRET_REQUIREMENTS = "requirements"
 #: Only the option lines of the requirements (index URLs and their tokens).
 SECRET_INDEX = "index"
+#: Prints the venv's Python version, machine and C library (``imaging.host_resolve``).
+PYTHON_PROBE = (
+    "import platform; print(platform.python_version()); print(platform.machine());"
+    " print(' '.join(platform.libc_ver()))"
+)
 #: Named build context holding the ``uv`` binary.
 UV_CONTEXT = "uv"
 
@@ -219,6 +225,8 @@ def _pin_stages(spec: EnvironmentSpec, options: RenderOptions) -> list[str]:
         f"uv pip compile --quiet --python {VENV_PATH}/bin/python --no-header --no-annotate"
         f" {_pre_flag(spec)}-o {out} /run/secrets/{SECRET_REQUIREMENTS}",
         f"{_REDACT_SED} -i {out}",
+        # What the interpreter is: later builds on this base resolve on the host.
+        f"{VENV_PATH}/bin/python -c {shlex.quote(PYTHON_PROBE)} > /{PINNED_STAGE}.python",
     ]
     # The hash keys the resolution on the definition (secrets are not keyed).
     head = [f"FROM {VENV_STAGE} AS mlenv-pin", f"ENV MLENV_HASH={options.env_hash}"]
@@ -228,6 +236,7 @@ def _pin_stages(spec: EnvironmentSpec, options: RenderOptions) -> list[str]:
         "",
         f"FROM scratch AS {PINNED_STAGE}",
         f"COPY --from=mlenv-pin {out} /lock.txt",
+        f"COPY --from=mlenv-pin /{PINNED_STAGE}.python /python.txt",
     ]
 
 

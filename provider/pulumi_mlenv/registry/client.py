@@ -188,6 +188,17 @@ class RegistryClient(RegistrySession):
             raise RegistryError(f"registry {self.host}: blob {digest} has other content")
         return response.content
 
+    def has_blob(self, repository: str, digest: str) -> bool:
+        """Whether the repository has blob ``digest`` (one ``HEAD``)."""
+        response = self._t.request(
+            "HEAD", f"/v2/{repository}/blobs/{digest}", scope=f"repository:{repository}:pull"
+        )
+        if response.status_code == 200:
+            return True
+        if response.status_code == 404:
+            return False
+        raise self._failure(response, f"asking for blob {digest} of {repository}")
+
     # -- changes ---------------------------------------------------------
 
     def tag(self, repository: str, digest: str, tag: str) -> None:

@@ -57,17 +57,6 @@ class TransferClient(RegistryClient):
             )
         return digest, bool(response.headers.get("OCI-Subject"))
 
-    def has_blob(self, repository: str, digest: str) -> bool:
-        """Whether the repository has blob ``digest`` (one ``HEAD``)."""
-        response = self._t.request(
-            "HEAD", f"/v2/{repository}/blobs/{digest}", scope=f"repository:{repository}:pull"
-        )
-        if response.status_code == 200:
-            return True
-        if response.status_code == 404:
-            return False
-        raise self._failure(response, f"asking for blob {digest} of {repository}")
-
     def push_blob(self, repository: str, data: bytes | Path, digest: str | None = None) -> str:
         """Upload a blob (bytes, or a file streamed from disk) unless the
         registry has it; return its digest. ``digest``, when given, is

@@ -8,6 +8,7 @@ locks, only what ``configure`` sets after they are unpickled.
 
 from __future__ import annotations
 
+import os
 import pickle
 from collections.abc import Mapping
 from typing import Any
@@ -74,7 +75,23 @@ class MlenvProvider(ResourceProvider):
 
     def settings(self, **overrides: Any) -> Settings:
         config = getattr(self, "_config", {})
-        return Settings.from_env().with_overrides(**config).with_overrides(**overrides)
+        return _base_settings(config).with_overrides(**overrides)
+
+
+#: ``Settings.from_env()`` with the stack config over it, per environment and
+#: config: a preview calls ``check`` once per resource, and reading the
+#: variables and setup.json again each time was a quarter of its cost. Lives
+#: in the module, never in a provider object (providers are pickled).
+_SETTINGS: dict[tuple[Any, ...], Settings] = {}
+
+
+def _base_settings(config: Mapping[str, Any]) -> Settings:
+    key = (tuple(os.environ.items()), tuple(sorted(config.items())))
+    found = _SETTINGS.get(key)
+    if found is None:
+        _SETTINGS.clear()  # one environment at a time: no growth in a long process
+        found = _SETTINGS[key] = Settings.from_env().with_overrides(**config)
+    return found
 
 
 def failures_of(

@@ -218,7 +218,13 @@ class EnvironmentProvider(MlenvProvider):
             explain=lambda: explain(_resolved(olds).spec, _resolved(news).spec),
         )
         name = str(news.get("name"))
-        for reason in decision.reasons:
+        reasons = list(decision.reasons)
+        if decision.replaces and not decision.forced and reasons:
+            # What the replace will cost, told where it is decided (replaces only:
+            # a no-change preview asks nothing more of the registry).
+            cost = self._replace_cost(olds, news)
+            reasons[-1] = f"{reasons[-1]} {cost}" if cost else reasons[-1]
+        for reason in reasons:
             say(name, f"{decision.action.value}: {reason}")
         if decision.replaces and olds.get("lock"):
             from pulumi_mlenv.policy.lock_preview import pinned_lock_changes
@@ -243,6 +249,28 @@ class EnvironmentProvider(MlenvProvider):
             stables=[],
             # A forced rebuild keeps name and version: release before registering again.
             delete_before_replace=decision.forced,
+        )
+
+    def _replace_cost(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> str:
+        from pulumi_mlenv.policy.lock_preview import predict_pins
+        from pulumi_mlenv.service.build_cost import replace_cost
+
+        settings = self._settings_for(news)
+        workspace = news.get("workspace") or settings.workspace_url
+        if unknown(workspace) or "definition" not in olds:
+            return ""
+        old, new, lock = _resolved(olds), _resolved(news), olds.get("lock") or ()
+        prediction = predict_pins(lock, old.spec, new.spec)
+        return replace_cost(
+            old,
+            lock,
+            olds.get("image"),
+            new,
+            pins=prediction.pins,
+            uncertain=prediction.uncertain,
+            settings=settings,
+            workspace_url=workspace,
+            outside=self.io,
         )
 
     def create(self, props: dict[str, Any]) -> CreateResult:

@@ -281,6 +281,9 @@ def _build(
     seconds = time.monotonic() - job.started
     if store is not None:
         _record(store, job.target, client.host, repository, built, info, seconds, force)
+        from pulumi_mlenv.service.build_cost import record_layers
+
+        record_layers(store, client, repository, env_hash, built)
     shared: tuple[str, ...] = ()
     changes: tuple[str, ...] = ()
     if force:

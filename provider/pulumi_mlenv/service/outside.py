@@ -84,6 +84,10 @@ class ImageRegistry(Protocol):
         """The bytes of a config or layer blob."""
         ...
 
+    def has_blob(self, repository: str, digest: str) -> bool:
+        """Whether the repository has the blob (one ``HEAD``)."""
+        ...
+
     def delete_manifest(self, repository: str, digest: str) -> bool:
         """Delete a manifest by digest; False when it was not there."""
         ...

@@ -25,6 +25,7 @@ from pulumi_mlenv.definition import (
     METADATA_FIELDS,
     EnvironmentSpec,
     compute_hash,
+    curated_by_hash,
     curated_name,
     parse_definition,
     to_dict,
@@ -173,12 +174,14 @@ def resolve_known(spec: EnvironmentSpec, base_image: str | None) -> ResolvedEnvi
     needs none): no registry request."""
     digest = spec.docker.resolved_base_digest
     image_hash = compute_hash(spec)
+    definition_hash = compute_hash(with_resolved_base(spec, None)) if digest else image_hash
     return ResolvedEnvironment(
         spec=spec,
         hash=image_hash,
-        definition_hash=compute_hash(with_resolved_base(spec, None)) if digest else image_hash,
+        definition_hash=definition_hash,
         base_image=base_image,
-        curated_name=curated_name(spec),
+        # The catalog is keyed by the definition hash: computed once, here.
+        curated_name=curated_by_hash(definition_hash),
         unpinned=tuple(unpinned_packages(spec)),
     )
 

@@ -40,6 +40,7 @@ __all__ = [
     "ComputeTargetRow",
     "HoldRow",
     "ImageRow",
+    "LayerRow",
     "LeaseRow",
     "VerificationRow",
     "VersionRow",
@@ -75,6 +76,25 @@ class ImageRow(Base):
     recorded_at: Mapped[str] = mapped_column(String(40))
     #: When ``mlenv gc`` deleted the manifest from its registry (None: present).
     deleted_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+
+class LayerRow(Base):
+    """One layer of a built image (0007): what the preview of a replace
+    estimates from (``imaging.layer_plan``: its key and slot)."""
+
+    __tablename__ = "mlenv_layers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    env_hash: Mapped[str] = mapped_column(String(128), index=True)
+    image_digest: Mapped[str] = mapped_column(String(128), index=True)
+    slot: Mapped[str] = mapped_column(String(255), index=True)
+    key: Mapped[str] = mapped_column(String(128), index=True)
+    digest: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    #: Compressed bytes, as pushed.
+    size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    #: Seconds its build step took; None when BuildKit had it cached.
+    seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    recorded_at: Mapped[str] = mapped_column(String(40))
 
 
 class VersionRow(Base):

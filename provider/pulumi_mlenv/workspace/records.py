@@ -15,6 +15,8 @@ __all__ = [
     "ComputeTargetRecord",
     "Holder",
     "ImageRecord",
+    "LayerHistory",
+    "LayerRecord",
     "VerificationRecord",
     "VersionConflict",
     "VersionRecord",
@@ -169,3 +171,37 @@ class VerificationRecord:
     rebuilt_digest: str
     summary: str = ""
     verified_at: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LayerRecord:
+    """One layer of a built image (``imaging.layer_plan``): ``key`` names its
+    content, ``slot`` what it holds; ``size`` is compressed bytes as pushed;
+    ``seconds`` its build step's time, None when BuildKit had it cached."""
+
+    slot: str
+    key: str
+    digest: str | None
+    size: int | None
+    seconds: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class LayerHistory:
+    """What the workspace's past builds say about some layers.
+
+    ``by_key``: the last record of each key asked that has a digest;
+    ``key_seconds``: the last build time of each key; ``by_slot``: the last
+    record of each slot asked, and ``slot_seconds`` the last build time in
+    each (not cached): the estimates for a key never built; ``overhead``:
+    of the last build with layer records, the seconds not spent building
+    its layers (resolving, exporting, pushing); ``builds``: how many images
+    this workspace recorded layers of.
+    """
+
+    by_key: dict[str, LayerRecord] = field(default_factory=dict)
+    key_seconds: dict[str, float] = field(default_factory=dict)
+    by_slot: dict[str, LayerRecord] = field(default_factory=dict)
+    slot_seconds: dict[str, float] = field(default_factory=dict)
+    overhead: float | None = None
+    builds: int = 0

@@ -22,6 +22,7 @@ from sqlalchemy import delete, func, select
 
 from pulumi_mlenv.errors import MlenvError
 from pulumi_mlenv.workspace._image_store import ImageStore
+from pulumi_mlenv.workspace._layer_store import LayerStore
 from pulumi_mlenv.workspace._lease_store import LeaseStore
 from pulumi_mlenv.workspace._rows import (
     KEEP,
@@ -47,7 +48,7 @@ from pulumi_mlenv.workspace.sqlite_file import check_sqlite_url
 __all__ = ["KEEP", "Pairs", "Workspace"]
 
 
-class Workspace(VersionStore, ImageStore, LeaseStore):
+class Workspace(VersionStore, ImageStore, LayerStore, LeaseStore):
     """A workspace store on ``url``: a plain path (SQLite file, made absolute),
     ``sqlite:///...``, or any SQLAlchemy URL (``postgresql+psycopg://...``).
 
