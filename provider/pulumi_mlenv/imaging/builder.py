@@ -16,7 +16,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -47,7 +46,7 @@ from pulumi_mlenv.imaging.dockerfile import (
 from pulumi_mlenv.imaging.layers import group_pins, pinned_lock
 from pulumi_mlenv.imaging.lock import parse_lock
 from pulumi_mlenv.imaging.reproducible import needs_rewrite_timestamp
-from pulumi_mlenv.imaging.vault import vault
+from pulumi_mlenv.imaging.vault import vault, work_folder
 
 __all__ = [
     "BuiltImage",
@@ -300,7 +299,7 @@ def build_image(job: ImageBuild, *, progress: ProgressCallback | None = None) ->
     job.work_dir.mkdir(parents=True, exist_ok=True)
     redact = secrets_of(job.spec)
     with (
-        tempfile.TemporaryDirectory(prefix="build-", dir=job.work_dir) as tmp,
+        work_folder(job.work_dir, "build") as tmp,
         vault("build") as private,  # the secret files: in memory, never on disk
     ):
         root = Path(tmp)
