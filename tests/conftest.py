@@ -13,8 +13,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 ROOT = Path(__file__).resolve().parents[1]
+# Property tests prove what is accepted and refused, not how fast: on a busy
+# machine one example can take seconds. Time is what benchmarks measure
+# (benchmarks/bench_hostile.py, bench_spec_hash.py).
+hypothesis_settings.register_profile("mlenv", deadline=None)
+hypothesis_settings.load_profile("mlenv")
 # PostgreSQL for workspace tests: postgres_server, postgres_url, workspace_url.
 pytest_plugins = ["support.postgres"]
 

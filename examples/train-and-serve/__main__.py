@@ -1,12 +1,14 @@
 """Train and serve: one environment (scikit-learn) both trains the model
-and serves it. The model is registered with the environment it was trained
-in as its lineage; two deployments of it (the current scorer and a canary)
-run from that environment's image plus the inference server, behind one
-endpoint that sends them 90% and 10% of the traffic.
+and serves it. A Run trains it in the environment's image; the model is
+registered from the run's outputs with the run as its lineage (run ->
+environment version -> image digest -> lock); two deployments of it (the
+current scorer and a canary) run from that environment's image plus the
+inference server, behind one endpoint that sends them 90% and 10% of the
+traffic.
 
-    python train_local.py   # trains outputs/model.pkl in the environment
-    pulumi up               # registers, deploys, serves
+    pulumi up               # trains, registers, deploys, serves
     mlenv endpoint invoke scoring --data request.json
+    mlenv model show iris   # the run, its environment, digest and lock
 """
 
 import pulumi
@@ -18,6 +20,7 @@ from pulumi_mlenv.resources import (
     Endpoint,
     Environment,
     Model,
+    Run,
     Workspace,
 )
 
@@ -29,8 +32,13 @@ workspace = Workspace("workspace", path=config.get("workspacePath"))
 docker = ComputeTarget("docker", kind="docker", workspace=workspace)
 
 sklearn = Environment("sklearn", source="environment.yml", workspace=workspace, registry=registry)
-# TODO(runs): Model("iris", run=training_run, path="model.pkl") once Run exists.
-model = Model("iris", path="outputs/model.pkl", environment=sklearn, workspace=workspace)
+# Trains in the image that serves; runs again only when train.py or the
+# environment changes (.mlenvignore leaves the scoring scripts out).
+train = Run(
+    "train", script="train.py", source=".", environment=sklearn, compute=docker,
+    workspace=workspace,
+)  # fmt: skip
+model = Model("iris", run=train, path="model.pkl", workspace=workspace)
 
 blue = Deployment(
     "blue",
@@ -72,9 +80,11 @@ pulumi.export("model", {"version": model.version, "content_hash": model.content_
 pulumi.export(
     "lineage",
     {
+        "run": model.run_id,
         "environment": model.environment_name,
         "version": model.environment_version,
         "digest": model.environment_digest,
     },
 )
 pulumi.export("environment", {"image": sklearn.image, "version": sklearn.version})
+pulumi.export("run", {"id": train.run_id, "outputs": train.outputs})

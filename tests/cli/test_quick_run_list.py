@@ -41,7 +41,9 @@ def workspace(tmp_path: Path) -> str:
     store = RunStore(url)
     for i in range(3):
         store.add(record(f"run{i:09d}", f"2026-01-0{i + 1}T00:00:00+00:00"))
+    store.finish("run000000000", RunStatus.COMPLETED, 0)
     store.finish("run000000001", RunStatus.FAILED, 3, "boom")
+    store.finish("run000000002", RunStatus.CANCELLED, None, "interrupted")
     store.close()
     return url
 
@@ -74,6 +76,16 @@ def test_only_a_workspace_at_the_current_schema_is_read_quickly(tmp_path: Path, 
     assert quick_list_runs(workspace, 5) is None  # the store must migrate it first
 
 
+def test_an_unfinished_run_is_left_to_the_store_which_tells_live_from_lost(workspace: str):
+    store = RunStore(workspace)
+    try:
+        store.add(record("run000000003", "2026-01-04T00:00:00+00:00"))
+        assert quick_list_runs(workspace, 5) is None
+        assert list_runs(workspace, 1)[0].status is RunStatus.QUEUED  # its owner is alive
+    finally:
+        store.close()
+
+
 def test_list_runs_answers_through_the_store_where_the_quick_read_cannot(tmp_path: Path):
     url = f"sqlite:///{tmp_path / 'new.db'}"
     assert list_runs(url, 5) == []  # the store creates the workspace, as before
@@ -93,7 +105,7 @@ def test_the_console_script_prints_what_the_command_prints(workspace: str):
         assert quick == full.stdout
     listed = json.loads(_mlenv(workspace, "run", "list", "--json").stdout)
     assert [(r["id"], r["status"], r["exit_code"]) for r in listed][:2] == [
-        ("run000000002", "queued", None),
+        ("run000000002", "cancelled", None),
         ("run000000001", "failed", 3),
     ]
 

@@ -26,6 +26,7 @@ from pulumi_mlenv.config import Settings
 from pulumi_mlenv.errors import EngineError
 from pulumi_mlenv.imaging.buildkit import StepEvent
 from pulumi_mlenv.service import environments as envs
+from pulumi_mlenv.service.holds import workspace_id
 from support.buildkitd import buildkitd_process
 from support.private_registry import free_port as _free_port
 from support.private_registry import private_registry as _registry
@@ -100,8 +101,13 @@ def test_a_registry_stopped_during_build_and_push_is_blamed_by_address(tmp_path:
         )
         assert done.version == "1" and _versions(ws_file) == 1
         # One image tag, and it has a record (beside it, the index tag of its
-        # SBOM and provenance, ``sha256-<hex>``).
-        assert len([t for t in _tags(address) if ":sha256-" not in t]) == 1
+        # SBOM and provenance, ``sha256-<hex>``, and this workspace's hold tag).
+        tags = _tags(address)
+        assert len([t for t in tags if ":sha256-" not in t and ":hold-" not in t]) == 1
+        digest12 = done.image.rsplit("@sha256:", 1)[1][:12]
+        assert [t for t in tags if ":hold-" in t] == [
+            f"faults/mlenv/env:hold-{digest12}-{workspace_id(ws)}"
+        ]
     # A docker run of that image with the registry stopped: the engine must
     # pull it (it never had it: BuildKit pushed it), and blames the registry.
     (tmp_path / "src").mkdir()

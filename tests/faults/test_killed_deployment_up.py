@@ -63,7 +63,10 @@ def _containers(ws: str) -> list[str]:
     try:
         labels = [f"{leftovers.NAME_LABEL}=blue"]
         labels.append(f"{leftovers.WORKSPACE_LABEL}={leftovers.workspace_tag(ws)}")
-        return [c.id for c in client.containers.list(all=True, filters={"label": labels})]
+        # The low-level list: the high-level one inspects each container and
+        # fails on one removed in between (the provider removes leftovers).
+        found = client.api.containers(all=True, filters={"label": labels})
+        return [str(c["Id"]) for c in found]
     finally:
         client.close()
 

@@ -101,20 +101,18 @@ def test_train_and_serve(example: Callable[[str], Program], proxy: str, tmp_path
 
 def _scenario(program: Program) -> None:
     folder = Path(program.stack.workspace.work_dir)
-    trained = subprocess.run(
-        ["python", "train_local.py"], cwd=folder, capture_output=True, text=True
-    )
-    assert trained.returncode == 0, trained.stderr
     before = _mlenv_containers()
 
-    out = _outputs(program)
+    out = _outputs(program)  # trains with a Run, registers its output, serves it
+    trained = Path(out["run"]["outputs"]) / "model.pkl"
+    assert trained.is_file()
     assert out["status"] == {"blue": "healthy", "green": "healthy"}
     assert out["built"] == {"blue": True, "green": True}  # one inference image per entry script
     endpoint = out["scoring_uri"]
 
     # The model's own answer, computed in the environment it was trained in.
     local = subprocess.run(
-        ["python", "-c", "import json,pickle,sys; m=pickle.load(open('outputs/model.pkl','rb'));"
+        ["python", "-c", f"import json,pickle,sys; m=pickle.load(open({str(trained)!r},'rb'));"
          f" print(json.dumps(m.predict({ROWS}).tolist()))"],
         cwd=folder, capture_output=True, text=True,
         env={**os.environ, "PATH": f"{_venv_bin(folder)}:{os.environ['PATH']}"},
@@ -137,7 +135,18 @@ def _scenario(program: Program) -> None:
     digest = out["environment"]["image"].rsplit("@", 1)[1]
     assert f"digest:       {digest}" in show.stdout
     assert "scikit-learn==1.5.2" in show.stdout and "numpy==2.1.3" in show.stdout
-    assert out["lineage"] == {"environment": "iris-sklearn", "version": "1", "digest": digest}
+    assert out["lineage"] == {
+        "run": out["run"]["id"], "environment": "iris-sklearn", "version": "1", "digest": digest,
+    }  # fmt: skip
+    assert f"run:          {out['run']['id']}: train.py on docker, completed" in show.stdout
+    # The run recorded the same environment: run -> version -> digest -> lock.
+    run = subprocess.run(
+        ["mlenv", "run", "show", out["run"]["id"], "--json"], capture_output=True, text=True,
+        env={**os.environ, "MLENV_WORKSPACE": f"sqlite:///{program.workspace_db}"},
+    )  # fmt: skip
+    recorded = json.loads(run.stdout)
+    assert recorded["environment"]["image"] == out["environment"]["image"]
+    assert "scikit-learn==1.5.2" in recorded["lock"]
 
     # A scoring script without run(): refused in preview, naming the input.
     score = folder / "score.py"
@@ -149,8 +158,9 @@ def _scenario(program: Program) -> None:
 
     # The entry script edited: a replace said in words, no request lost.
     score.write_text(good.replace('"scorer": "blue"}', '"scorer": "blue", "revision": 2}'))
-    program.preview()
+    preview = program.preview()
     assert "blue: replace: entry script score.py changed" in program.printed
+    assert "train: runs again" not in program.printed  # .mlenvignore: not the run's source
     with ClientLoop(endpoint) as loop:
         after = _outputs(program)
     assert loop.failed == [] and loop.ok > 0
@@ -191,7 +201,8 @@ def _scenario(program: Program) -> None:
 
 
 def _venv_bin(folder: Path) -> str:
-    """The host virtualenv train_local.py trained in (keyed by the environment's hash)."""
+    """A host virtualenv of the same environment (keyed by its hash): the model's
+    own answer, computed outside the deployments."""
     from pulumi_mlenv.config import Settings
     from pulumi_mlenv.definition import load_definition
     from pulumi_mlenv.service import materialize_local

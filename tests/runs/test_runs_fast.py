@@ -79,12 +79,16 @@ def test_a_run_from_a_definition_file_is_recorded_with_its_environment(
     record = done.record
     assert record.status is RunStatus.COMPLETED and record.exit_code == 0
     assert (record.env_name, record.env_version) == ("train", "1")
-    assert record.image and "@sha256:" in record.image
     assert record.lock == ("six==1.16.0",)
     assert record.compute_kind == compute
     assert (Path(record.outputs_path) / "result.txt").read_text() == "--epochs 3"
     assert "trained with" in Path(record.logs_path).read_text()
-    assert len(world.builds) == 1
+    if compute == "docker":  # the image by digest, built once
+        assert record.image and "@sha256:" in record.image
+        assert len(world.builds) == 1
+    else:  # a host run needs only the virtualenv: nothing built or pushed
+        assert not record.image
+        assert world.builds == []
 
 
 def test_a_second_run_of_the_same_definition_builds_nothing(world: FakeWorld) -> None:
@@ -378,3 +382,53 @@ def test_an_unknown_compute_target_lists_the_known_ones(world: FakeWorld) -> Non
     add_target("gpu", "docker", "tcp://127.0.0.1:2375", world.workspace_url, outside=io)
     with pytest.raises(SpecError, match="docker, gpu, local"):
         resolve_compute("nowhere", world.settings(), world.workspace_url, outside=io)
+
+
+@pytest.mark.parametrize("compute", ["local", "docker"])
+def test_a_run_whose_process_died_is_lost_on_the_next_read_and_its_leftovers_removed(
+    world: FakeWorld, compute: str
+) -> None:
+    import socket
+    import sqlite3
+
+    done = _submit(world, compute=compute)
+    db = world.settings().workspace_url.removeprefix("sqlite:///")
+    with sqlite3.connect(db) as connection:  # as a CLI killed mid-run leaves it
+        connection.execute(
+            "UPDATE mlenv_runs SET status = 'running', ended_at = NULL, owner = ? WHERE id = ?",
+            (f"{socket.gethostname()} 999999999 1", done.record.id),
+        )
+    connection.close()
+    [listed] = list_runs(world.settings().workspace_url, 5, outside=world.outside())
+    assert listed.status is RunStatus.LOST
+    assert listed.error and "pid 999999999" in listed.error
+    assert world.removed_jobs == [(compute, done.record.id)]
+    assert (
+        get_run(done.record.id, world.settings().workspace_url, outside=world.outside()).status
+        is RunStatus.LOST
+    )
+    assert world.removed_jobs == [(compute, done.record.id)]  # asked once: lost is final
+
+
+def test_a_callers_values_stand_in_for_a_secret_this_process_lacks(
+    world: FakeWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env_file = _definition(world, environment_variables={"API_TOKEN": "${env:API_TOKEN}"})
+    script = str(_script(world, "import os; print('token', os.environ['API_TOKEN'])\n"))
+
+    def run(environment: str, **request: Any) -> Any:
+        return submit(
+            RunRequest(script=script, environment=environment, compute="local", **request),
+            settings=world.settings(),
+            outside=world.outside(),
+        )
+
+    monkeypatch.setenv("API_TOKEN", "from-the-shell")
+    first = run(str(env_file))
+    assert "token from-the-shell" in Path(first.record.logs_path).read_text()
+    monkeypatch.delenv("API_TOKEN")
+    with pytest.raises(MlenvError, match="variable API_TOKEN is a secret kept as a reference"):
+        run("train:1")
+    given = run("train:1", variables=(("API_TOKEN", "from-the-caller"),))
+    assert "token from-the-caller" in Path(given.record.logs_path).read_text()
+    assert given.record.variables == ("API_TOKEN",)

@@ -120,6 +120,8 @@ class FakeRegistry:
         digest = self.digest_of(repository, reference)
         if digest is None:
             return None
+        if digest in self.world.documents:  # a hold written through the fake
+            return digest, self.world.documents[digest]
         config = _digest("config", digest)
         layers = self.world.layers.get(digest, (_digest("layer", digest),))
         return digest, {"config": {"digest": config}, "layers": [{"digest": d} for d in layers]}
@@ -147,6 +149,24 @@ class FakeRegistry:
 
     def ping(self) -> None:
         self._check()
+
+    # Hold tags (service/holds.py): tags on manifests of their own.
+    def tags(self, repository: str) -> list[str]:
+        self._check()
+        return sorted(self.world.tags.get(f"{self.host}/{repository}", {}))
+
+    def put_blob(self, repository: str, data: bytes) -> str:
+        self._check()
+        return "sha256:" + hashlib.sha256(data).hexdigest()
+
+    def put_hold_manifest(
+        self, repository: str, reference: str, body: bytes, media_type: str
+    ) -> str:
+        self._check()
+        digest = "sha256:" + hashlib.sha256(body).hexdigest()
+        self.world.documents[digest] = json.loads(body)
+        self.world.tags.setdefault(f"{self.host}/{repository}", {})[reference] = digest
+        return digest
 
     def __enter__(self) -> FakeRegistry:
         return self
@@ -178,6 +198,10 @@ class FakeTarget:
 
     def run(self, image: str, command: list[str], env: Any) -> tuple[int, str]:
         return 0, ""
+
+    def remove_job(self, name: str) -> int:
+        self.world.removed_jobs.append((self.kind, name))
+        return 1
 
     def image_file(self, image: str, path: str, login: Any, on_progress: Sink) -> str | None:
         lock = self.world.locks.get(image.rsplit("@", 1)[-1])
@@ -351,6 +375,8 @@ class FakeWorld:
     tags: dict[str, dict[str, str]] = field(default_factory=dict)
     #: digest -> labels of every pushed image.
     images: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: Manifest documents written through the fake (hold tags).
+    documents: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: digest -> the lock inside the image.
     locks: dict[str, tuple[str, ...]] = field(default_factory=dict)
     #: base image reference (as written) -> digest.
@@ -370,6 +396,8 @@ class FakeWorld:
     deleted: list[str] = field(default_factory=list)
     #: jobs the compute targets ran: ``(kind, job)``.
     jobs: list[tuple[str, Job]] = field(default_factory=list)
+    #: ``(kind, run id)`` of every lost run's leftovers a target was asked to remove.
+    removed_jobs: list[tuple[str, str]] = field(default_factory=list)
     #: a job's target raises ``KeyboardInterrupt`` (Ctrl-C) when set.
     interrupt_jobs: bool = False
     #: deployment containers by id.

@@ -134,6 +134,9 @@ def real_run(settings: Settings, workspace_url: str, source: Path) -> RunRecord:
     request = RunRequest(
         script="train.py", environment="train:1", compute="local", source=str(source),
         arguments=("--epochs", "3"),
+        # The secret's value, as the submitting process has it (the workspace
+        # keeps only a reference to it).
+        variables=(("GREETING", "hello"), ("API_TOKEN", SECRET)),
     )  # fmt: skip
     return submit(request, settings=settings, workspace_url=workspace_url).record
 

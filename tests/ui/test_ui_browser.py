@@ -117,8 +117,8 @@ def test_a_person_walks_from_an_environment_to_its_endpoint(
     expect(page.locator("ul.packages")).to_contain_text("pip: six==1.16.0")
     expect(page.locator("pre.lock")).to_have_text("six==1.16.0")
     assert _cells(page, "variables") == [
-        ["API_TOKEN", "not stored in the workspace"],
-        ["GREETING", "not stored in the workspace"],
+        ["API_TOKEN", "secret: read from $API_TOKEN when a run starts"],
+        ["GREETING", "hello"],
     ]
     assert SECRET not in page.content()
     node = page.locator(f'svg.lineage g.node[data-id="run:{run_id}"]')

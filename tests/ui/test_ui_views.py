@@ -51,11 +51,18 @@ def test_packages_and_lock_of_a_version(snap: browse.Snapshot) -> None:
 def test_variable_values_never_reach_a_view(snap: browse.Snapshot) -> None:
     v1 = views.versions_of(snap, "train")[0]
     shown = views.masked_variables(v1.environment_variables)
-    assert {v.name for v in shown} == {"GREETING", "API_TOKEN"}
-    assert {v.value for v in shown} == {views.NOT_STORED}
-    # A value an older workspace kept is hidden as well.
+    assert {v.name: v.value for v in shown} == {
+        "GREETING": "hello",
+        "API_TOKEN": "secret: read from $API_TOKEN when a run starts",
+    }
+    # A value an older workspace kept under a credential's name is hidden;
+    # one it kept names only for says so; a URL's credentials are masked.
     [old] = views.masked_variables((("API_TOKEN", SECRET),))
     assert old.value == views.HIDDEN
+    [names_only] = views.masked_variables((("GREETING", "(not stored)"),))
+    assert names_only.value == views.NOT_STORED
+    [url] = views.masked_variables((("INDEX", "https://me:pa55@pypi.example/simple"),))
+    assert "pa55" not in url.value and "pypi.example" in url.value
     assert SECRET not in views.definition_text(v1.definition)
 
 

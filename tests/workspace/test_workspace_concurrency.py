@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -131,3 +132,52 @@ def test_concurrent_holds_and_releases_never_archive_a_held_version(workspace_ur
         assert train is not None
         assert train.holders == ("stack:proj/s0",)
         assert train.status == "active"
+
+
+# Each child registers its model contents one by one and prints the versions.
+MODEL_CHILD = """
+import json, os, sys, time
+from pulumi_mlenv.workspace.serving_store import ServingStore
+db, go, hashes = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+store = ServingStore(db)
+while not os.path.exists(go):
+    time.sleep(0.001)
+got = [store.register_model("iris", content_hash=h, uri="/m/" + h, source_path="/s",
+                            size=1, files=("model.pkl",))[0].version for h in hashes]
+print(json.dumps(got))
+"""
+
+
+@pytest.mark.parametrize("same", [False, True], ids=["different-contents", "same-content"])
+def test_concurrent_model_registrations_never_share_a_number(
+    workspace_url: str, tmp_path: Path, same: bool
+) -> None:
+    from pulumi_mlenv.workspace.serving_store import ServingStore
+
+    ServingStore(workspace_url).close()
+    per_child = [["x"] * 5] * 4 if same else [[f"c{c}-{i}" for i in range(10)] for c in range(4)]
+    go = tmp_path / "go-models"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", MODEL_CHILD, workspace_url, str(go), json.dumps(hashes)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        for hashes in per_child
+    ]  # fmt: skip
+    time.sleep(1.0)
+    go.touch()
+    results = []
+    for proc in procs:
+        out, err = proc.communicate()
+        assert proc.returncode == 0, err
+        results.append(json.loads(out))
+    with ServingStore(workspace_url) as store:
+        models = store.list_models("iris")
+    if same:
+        assert results == [["1"] * 5] * 4 and [m.version for m in models] == ["1"]
+    else:
+        everything = sorted((v for got in results for v in got), key=int)
+        assert everything == [str(i) for i in range(1, 41)]
+        by_version = {m.version: m.content_hash for m in models}
+        for hashes, got in zip(per_child, results, strict=True):
+            assert [by_version[v] for v in got] == hashes

@@ -77,3 +77,21 @@ def test_a_whole_workspace_file_opens(tmp_path: Path, whole: bytes) -> None:
     with Workspace(f"sqlite:///{path}") as ws:
         assert ws.count_versions() == 0
     assert WorkspaceProvider().check({}, {"url": f"sqlite:///{path}"}).failures == []
+
+
+def test_a_new_workspace_file_is_never_seen_empty(tmp_path: Path) -> None:
+    """A new file is made whole beside its name, then linked in: a process
+    opening it meanwhile sees no file or a whole one, never 0 bytes."""
+    from pulumi_mlenv.workspace.sqlite_file import create_whole, sqlite_file_problem
+
+    path = tmp_path / "workspace.db"
+    create_whole(path)
+    assert path.stat().st_size > 0 and sqlite_file_problem(path) is None
+    assert list(tmp_path.iterdir()) == [path]  # nothing left beside it
+    before = path.read_bytes()
+    create_whole(path)  # an existing file is left as it is
+    assert path.read_bytes() == before
+    create_whole(tmp_path / "missing" / "workspace.db")
+    assert not (tmp_path / "missing").exists()
+    with Workspace(f"sqlite:///{path}") as ws:  # and it opens as a workspace
+        assert ws.list_versions(None) == []

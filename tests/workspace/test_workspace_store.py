@@ -373,3 +373,29 @@ def test_a_postgresql_url_without_its_driver_says_which_extra_to_install(
     monkeypatch.setitem(sys.modules, "psycopg", None)  # as if it were not installed
     with pytest.raises(MlenvError, match=r"pulumi-mlenv\[postgres\]"):
         Workspace("postgresql+psycopg://mlenv@127.0.0.1:1/nothing")
+
+
+def test_a_recorded_deployment_protects_its_environments_image(
+    ws: Workspace, workspace_url: str
+) -> None:
+    from pulumi_mlenv.workspace.serving_store import DeploymentRecord, ServingStore
+
+    ws.register_version("sk", H1, version=None, image=IMG1, definition=DEF_A, holder=STACK_A)
+    ws.release("sk", "1", STACK_A)  # the stack is gone: only the deployment is left
+    assert D1 not in ws.protected_digests()
+    serving = ServingStore(workspace_url)
+    try:
+        serving.put_deployment(
+            DeploymentRecord(
+                instance="blue-1", name="blue", model_name="iris", model_version="1",
+                env_name="sk", env_version="1", image="r/mlenv/inference@sha256:" + "9" * 64,
+                compute_url="unix:///var/run/docker.sock", port=18080, container_id="c1",
+                code_hash="h" * 64, status="healthy",
+            )
+        )  # fmt: skip
+        assert ws.protected_digests()[D1] == ["deployment blue"]
+        assert ws.digest_is_held(D1)
+        serving.delete_deployment("blue-1")
+    finally:
+        serving.close()
+    assert not ws.digest_is_held(D1)

@@ -66,6 +66,9 @@ def gc_command(
                 for c in report.deleted
             ],
             "kept": [c.image for c in report.kept],
+            "saved": [{"image": c.image, "held_by": who} for c, who in report.saved],
+            "held": [{"digest": d, "holders": list(h)} for d, h in report.held],
+            "warnings": list(report.warnings),
             "failed": [{"image": c.image, "error": e} for c, e in report.failed],
         }
         emit(payload)
@@ -84,6 +87,13 @@ def gc_command(
         )
         for c in report.kept:
             line(f"kept {c.image}: held since the plan was made")
+        for c, who in report.saved:
+            line(f"kept {c.image}: held by {who}")
+        if dry_run:
+            for digest, holders in report.held:
+                line(f"kept {digest}: held here by {', '.join(holders)}")
+    for warning in report.warnings:
+        err_console.print(f"warning: {warning}", markup=False)
     for c, error in report.failed:
         err_console.print(f"error: {c.image}: {error}", markup=False)
     if report.deleted and not dry_run:

@@ -105,13 +105,16 @@ def _register_all() -> None:
         importlib.import_module(name).register(app)
 
 
-_register_all()
+if __name__ == "__main__":
+    # ``python -m pulumi_mlenv.cli.main``: this file runs as ``__main__``, and
+    # the command modules import it under its own name; run that one.
+    from pulumi_mlenv.cli.launch import main as _launch
+
+    _launch()
+else:
+    _register_all()
 
 
 def main() -> None:
-    """Entry point of the ``mlenv`` console script."""
-    app()
-
-
-if __name__ == "__main__":
-    main()
+    """Entry point of the ``mlenv`` console script (and ``python -m pulumi_mlenv``)."""
+    app(prog_name="mlenv")

@@ -59,13 +59,28 @@ def _as_dict(m: Any) -> dict[str, Any]:
 @model_app.command("register")
 def register_command(
     name: Annotated[str, typer.Argument(help="Model name.", show_default=False)],
-    path: Annotated[Path, typer.Argument(help="The model's file or folder.", show_default=False)],
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="The model's file or folder (with --run: inside the run's outputs).",
+            show_default=False,
+        ),
+    ],
     environment: Annotated[
         str | None,
         typer.Option(
             "--environment",
             "-e",
             help="NAME[:VERSION] of the environment it was trained in (recorded as lineage).",
+        ),
+    ] = None,
+    run: Annotated[
+        str | None,
+        typer.Option(
+            "--run",
+            "-r",
+            help="A run id: PATH is inside its outputs, and the model records the run, "
+            "its environment version, image digest and lock.",
         ),
     ] = None,
     description: Annotated[str | None, typer.Option(help="A short description.")] = None,
@@ -75,12 +90,27 @@ def register_command(
 
     Examples:
 
+        mlenv model register iris model.pkl --run 3f2a9c1e
+
         mlenv model register iris outputs/model.pkl --environment sklearn:1
     """
     from pulumi_mlenv.service import models
 
     settings = Settings.from_env()
+    if run and environment:
+        err_console.print(
+            "error: --run and --environment: give one (a run records its environment)",
+            markup=False,
+        )
+        raise typer.Exit(2)
     with user_errors():
+        if run:
+            done = models.register_from_run_id(
+                name, run, str(path), settings=settings,
+                workspace_url=settings.workspace_url, description=description,
+            )  # fmt: skip
+            _print_registered(done, as_json)
+            return
         lineage = None
         if environment:
             env_name, _, env_version = environment.partition(":")
@@ -95,6 +125,10 @@ def register_command(
             lineage=lineage,
             description=description,
         )
+    _print_registered(done, as_json)
+
+
+def _print_registered(done: Any, as_json: bool) -> None:
     if not done.new:
         err_console.print(f"same content as {done.model.label}: version kept")
     if as_json:
@@ -127,6 +161,20 @@ def list_command(
         out.print("no models registered" + (f" named {name}" if name else ""))
 
 
+def _run_line(run_id: str | None) -> str:
+    """The run a model came from, as recorded (its script, target and end)."""
+    from pulumi_mlenv.errors import MlenvError
+    from pulumi_mlenv.service.runs import get_run
+
+    if not run_id:
+        return "(none recorded)"
+    try:
+        run = get_run(run_id, Settings.from_env().workspace_url)
+    except MlenvError:
+        return f"{run_id} (no longer in this workspace)"
+    return f"{run.id}: {run.script} on {run.compute}, {run.status.value} at {run.ended_at or '-'}"
+
+
 @model_app.command("show")
 def show_command(
     ref: Annotated[str, typer.Argument(help="NAME[:VERSION] (latest when no version).")],
@@ -148,7 +196,7 @@ def show_command(
         f"files:        {', '.join(m.files)} ({m.size} bytes)",
         f"stored at:    {m.uri}",
         f"registered:   {m.created_at}",
-        f"run:          {lineage.run_id or '(none recorded)'}",
+        f"run:          {_run_line(lineage.run_id)}",
     ]
     if lineage.env_name:
         lines += [

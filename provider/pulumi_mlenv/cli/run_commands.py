@@ -159,6 +159,14 @@ def submit_command(
 @run_app.command("rerun")
 def rerun_command(
     run_id: Annotated[str, typer.Argument(help="A run id (or its first characters).")],
+    rebuild: Annotated[
+        bool,
+        typer.Option(
+            "--rebuild",
+            help="The run's image is gone from its registry: build its environment "
+            "version again from its definition, then run.",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Run a recorded run again with the same image digest, lock, source
@@ -172,7 +180,9 @@ def rerun_command(
     from pulumi_mlenv.service.runs import rerun
 
     settings = Settings.from_env()
-    _execute(lambda events: rerun(run_id, settings=settings, events=events), as_json)
+    _execute(
+        lambda events: rerun(run_id, settings=settings, events=events, rebuild=rebuild), as_json
+    )
 
 
 @run_app.command("list")

@@ -349,6 +349,25 @@ class DockerTarget:
                     container.remove(force=True)
             client.close()
 
+    def remove_job(self, name: str) -> int:
+        """Remove the containers of job ``name`` left by a process that died
+        while running it; returns how many (0 when the engine does not answer)."""
+        from docker.errors import DockerException
+
+        try:
+            client = self._client(10)
+        except DockerException:
+            return 0
+        try:
+            left = client.containers.list(all=True, filters={"label": f"{RUN_LABEL}={name}"})
+            for container in left:
+                container.remove(force=True)
+            return len(left)
+        except DockerException:
+            return 0
+        finally:
+            client.close()
+
 
 def container_options(job: Job, uid: int, gid: int) -> dict[str, Any]:
     """The Docker SDK's ``containers.create`` options for ``job`` (pure)."""

@@ -15,10 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["OUTPUTS_VARIABLE", "Job", "Sink"]
+__all__ = ["OUTPUTS_VARIABLE", "RUN_ID_VARIABLE", "Job", "Sink"]
 
 #: Set in every run: where the script writes what it produces.
 OUTPUTS_VARIABLE = "MLENV_OUTPUTS"
+#: Set in a run's host processes (local, the Spark driver): the run's id, by
+#: which a read finds what a lost run left running.
+RUN_ID_VARIABLE = "MLENV_RUN_ID"
 
 #: Receives text as it comes (chunks, not necessarily whole lines).
 Sink = Callable[[str], None]

@@ -265,6 +265,19 @@ class RayTarget:
                 raise EngineError(f"ray job {sub} did not start within {START_TIMEOUT} s")
             time.sleep(POLL_SECONDS)
 
+    def remove_job(self, name: str) -> int:
+        """Stop the job of run ``name`` that a process which died was following;
+        returns 1 when one was still going, 0 otherwise (or the cluster is gone)."""
+        sub = job_id(name)
+        try:
+            info = self._call("GET", f"/api/jobs/{sub}", what=f"job {sub}")
+            if info.get("status") in _FINAL:
+                return 0
+            self._call("POST", f"/api/jobs/{sub}/stop", what=f"stopping job {sub}")
+        except EngineError:
+            return 0
+        return 1
+
     def _stop(self, sub: str) -> None:
         """Stop the job and wait (bounded) until the cluster says it ended."""
         try:

@@ -29,8 +29,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from pulumi_mlenv.compute.job import OUTPUTS_VARIABLE, Job, Sink
-from pulumi_mlenv.compute.process import run_streaming
+from pulumi_mlenv.compute.job import OUTPUTS_VARIABLE, RUN_ID_VARIABLE, Job, Sink
+from pulumi_mlenv.compute.process import run_streaming, stop_marked
 from pulumi_mlenv.errors import EngineError, SpecError
 
 __all__ = [
@@ -210,6 +210,11 @@ class SparkTarget:
             )
         return submit, cache / "spark" / "ivy"
 
+    def remove_job(self, name: str) -> int:
+        """Stop the driver (and its ``spark-submit``) that the run ``name`` left
+        running when its owner was killed: its application ends with it."""
+        return stop_marked(RUN_ID_VARIABLE, name)
+
     def execute(self, job: Job, on_output: Sink, on_progress: Sink) -> int:
         """``spark-submit`` the job and stream the driver's output; see
         ``ComputeTarget``. A Spark package that cannot be resolved raises
@@ -239,6 +244,7 @@ class SparkTarget:
                 **os.environ,
                 **dict(job.variables),
                 OUTPUTS_VARIABLE: str(job.outputs),
+                RUN_ID_VARIABLE: job.name,
                 "PYTHONUNBUFFERED": "1",
                 "PYSPARK_PYTHON": props["spark.pyspark.python"],
                 "PYSPARK_DRIVER_PYTHON": job.python,

@@ -22,8 +22,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from pulumi_mlenv.compute.job import OUTPUTS_VARIABLE, Job, Sink
-from pulumi_mlenv.compute.process import run_streaming
+from pulumi_mlenv.compute.job import OUTPUTS_VARIABLE, RUN_ID_VARIABLE, Job, Sink
+from pulumi_mlenv.compute.process import run_streaming, stop_marked
 from pulumi_mlenv.errors import EngineError, SpecError
 
 __all__ = [
@@ -84,6 +84,7 @@ class LocalTarget:
             **os.environ,
             **dict(job.variables),
             OUTPUTS_VARIABLE: str(job.outputs),
+            RUN_ID_VARIABLE: job.name,
             "PYTHONUNBUFFERED": "1",  # the script's output streams as it comes
             "PATH": os.pathsep.join(p for p in (bin_dir, os.environ.get("PATH", "")) if p),
         }
@@ -94,6 +95,11 @@ class LocalTarget:
             on_output=on_output,
             what="running on the host",
         )
+
+    def remove_job(self, name: str) -> int:
+        """Stop what the run ``name`` left running when its owner was killed
+        (its script runs in a session of its own); returns how many groups."""
+        return stop_marked(RUN_ID_VARIABLE, name)
 
     def run(self, image: str, command: list[str], env: Mapping[str, str]) -> tuple[int, str]:
         """Run ``command`` and return its exit code and combined output

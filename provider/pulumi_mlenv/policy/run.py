@@ -36,6 +36,27 @@ def _short(value: Any) -> str:
     return "(known after the environment is ready)" if value == _UNKNOWN else str(value)[:12]
 
 
+#: File names a reason lists before "and N more".
+_LISTED = 5
+
+
+def _changed_files(old: Any, new: Any) -> str:
+    """``changed a.py, added b.py, removed c.txt`` from two ``{path: hash}``
+    listings ('' when either is missing)."""
+    if not isinstance(old, Mapping) or not isinstance(new, Mapping):
+        return ""
+    parts = []
+    for word, names in (
+        ("changed", sorted(k for k in new if k in old and old[k] != new[k])),
+        ("added", sorted(k for k in new if k not in old)),
+        ("removed", sorted(k for k in old if k not in new)),
+    ):
+        if names:
+            more = f" and {len(names) - _LISTED} more" if len(names) > _LISTED else ""
+            parts.append(f"{word} {', '.join(names[:_LISTED])}{more}")
+    return "; ".join(parts)
+
+
 def _reason(key: str, old: Any, new: Any, olds: Mapping[str, Any], news: Mapping[str, Any]) -> str:
     if key == "env_hash":
         label = f"{news.get('env_name', '')}:{news.get('env_version', '')}".strip(":")
@@ -43,7 +64,10 @@ def _reason(key: str, old: Any, new: Any, olds: Mapping[str, Any], news: Mapping
         versions = f" ({was} -> {label})" if label and was and label != was else ""
         return f"environment changed: hash {_short(old)} -> {_short(new)}{versions}"
     if key == "source_hash":
-        return f"source changed: content hash {_short(old)} -> {_short(new)}"
+        files = _changed_files(olds.get("source_files"), news.get("source_files"))
+        return f"source changed: content hash {_short(old)} -> {_short(new)}" + (
+            f" ({files})" if files else ""
+        )
     if key == "arguments":
         return f"arguments changed: {list(old or [])} -> {list(new or [])}"
     return f"{key} changed: {old} -> {new}"

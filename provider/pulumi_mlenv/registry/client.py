@@ -17,6 +17,7 @@ import json
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -356,6 +357,65 @@ class RegistryClient:
                 f"registry {self.host}: tagging {repository}:{tag} stored {answered}, "
                 f"expected {digest}"
             )
+
+    def tags(self, repository: str) -> list[str]:
+        """Every tag of ``repository`` (empty when it has none or is absent),
+        following the registry's pages."""
+        scope = f"repository:{repository}:pull"
+        path: str | None = f"/v2/{repository}/tags/list?n=1000"
+        found: list[str] = []
+        while path:
+            response = self._t.request("GET", path, scope=scope)
+            if response.status_code == 404:
+                return found
+            if response.status_code != 200:
+                raise self._failure(response, f"listing the tags of {repository}")
+            found += list(response.json().get("tags") or [])
+            link = response.headers.get("Link", "")
+            path = link.split(";")[0].strip("<> ") if 'rel="next"' in link else None
+        return found
+
+    def put_blob(self, repository: str, data: bytes) -> str:
+        """Upload ``data`` as a blob of ``repository`` (nothing when it is there
+        already); returns its digest."""
+        digest = _sha256(data)
+        push = f"repository:{repository}:pull,push"
+        head = self._t.request("HEAD", f"/v2/{repository}/blobs/{digest}", scope=push)
+        if head.status_code == 200:
+            return digest
+        started = self._t.request("POST", f"/v2/{repository}/blobs/uploads/", scope=push)
+        if started.status_code != 202:
+            raise self._failure(started, f"starting an upload to {repository}")
+        location = started.headers.get("Location", "")
+        if "://" in location:  # absolute: requests go to our own address
+            parts = urlsplit(location)
+            location = parts.path + (f"?{parts.query}" if parts.query else "")
+        joiner = "&" if "?" in location else "?"
+        done = self._t.request(
+            "PUT",
+            f"{location}{joiner}digest={digest}",
+            scope=push,
+            headers={"Content-Type": "application/octet-stream"},
+            data=data,
+        )
+        if done.status_code not in (201, 204):
+            raise self._failure(done, f"uploading a blob to {repository}")
+        return digest
+
+    def put_hold_manifest(
+        self, repository: str, reference: str, body: bytes, media_type: str
+    ) -> str:
+        """Store ``body`` as the manifest ``repository:reference``; returns its digest."""
+        response = self._t.request(
+            "PUT",
+            f"/v2/{repository}/manifests/{reference}",
+            scope=f"repository:{repository}:pull,push",
+            headers={"Content-Type": media_type},
+            data=body,
+        )
+        if response.status_code not in (200, 201):
+            raise self._failure(response, f"storing {repository}:{reference}")
+        return response.headers.get("Docker-Content-Digest") or _sha256(body)
 
     def delete_manifest(self, repository: str, digest: str) -> bool:
         """Delete the manifest ``digest`` (and so every tag pointing to it) with

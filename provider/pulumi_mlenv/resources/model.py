@@ -1,7 +1,7 @@
 """The Model resource: a file or folder registered in the workspace as a
 versioned artifact with a content hash (same content, same name: same
-version), with its lineage: the environment it was trained in (name,
-version, image digest, lock) and, once runs exist, the run.
+version), with its lineage: the run that made it (``run=``) and the
+environment it was trained in (name, version, image digest, lock).
 
 - ``check``: the path must exist (the failure names ``path``); its content
   hash goes into the checked inputs (content only: moving or touching the
@@ -49,6 +49,11 @@ class ModelProvider(MlenvProvider):
 
         inputs = {k: v for k, v in news.items() if k not in _OUTPUTS and v is not None}
         path = inputs.get("path")
+        if inputs.get("run") is not None:  # a path inside the run's outputs
+            outputs = inputs.get("run_outputs")
+            if is_unknown(outputs) or is_unknown(path) or outputs is None:
+                return CheckResult(inputs, [])  # known once the run has run
+            path = os.path.join(str(outputs), str(path))
         if is_unknown(path):
             return CheckResult(inputs, [])
         try:
@@ -80,7 +85,7 @@ class ModelProvider(MlenvProvider):
                 f"({str(olds.get('content_hash'))[7:19]} -> {news['content_hash_in'][7:19]}):"
                 " a new model version",
             )
-        keys = ("path", "environment", "description", "workspace")
+        keys = ("path", "environment", "run", "description", "workspace")
         changed = replaces or [k for k in keys if olds.get(k) != news.get(k)]
         return DiffResult(changes=bool(changed), replaces=replaces)
 
@@ -89,6 +94,12 @@ class ModelProvider(MlenvProvider):
 
         settings = self.settings()
         workspace = workspace_of(props, settings)
+        if props.get("run"):
+            registered = models.register_from_run_id(
+                props["name"], str(props["run"]), str(props["path"]), settings=settings,
+                workspace_url=workspace, description=props.get("description"), outside=self.io,
+            )  # fmt: skip
+            return self._outputs(props, workspace, registered)
         lineage = None
         if props.get("environment"):
             name, _, version = str(props["environment"]).partition(":")
@@ -104,6 +115,10 @@ class ModelProvider(MlenvProvider):
             description=props.get("description"),
             outside=self.io,
         )
+        return self._outputs(props, workspace, registered)
+
+    @staticmethod
+    def _outputs(props: dict[str, Any], workspace: str, registered: Any) -> dict[str, Any]:
         m = registered.model
         say(
             m.name,
@@ -148,9 +163,8 @@ class Model(Resource, module="mlenv", name="Model"):
     content in the workspace. ``environment=``: the Environment it was
     trained in, recorded as its lineage (name, version, image digest, lock).
 
-    Until runs exist, this is the way in; ``run=`` (a run and a path inside
-    its outputs) will register with the run's own lineage
-    (``service.models.register_from_run``).
+    ``run=``: a ``Run`` (or a run id) whose outputs hold ``path``: the model
+    records the run, its environment version, image digest and lock.
     """
 
     name: pulumi.Output[str]
@@ -176,6 +190,7 @@ class Model(Resource, module="mlenv", name="Model"):
         path: str,
         name: pulumi.Input[str] | None = None,
         environment: Any = None,
+        run: Any = None,
         description: pulumi.Input[str] | None = None,
         workspace: Any = None,
         opts: pulumi.ResourceOptions | None = None,
@@ -183,8 +198,11 @@ class Model(Resource, module="mlenv", name="Model"):
         props: dict[str, Any] = {
             "name": name or resource_name,
             # Resolved where the program runs; the hash covers content only.
-            "path": os.path.abspath(path),
+            "path": path if run is not None else os.path.abspath(path),
             "environment": ref_of(environment),
+            # A Run resource (or a run id): path is inside its outputs.
+            "run": getattr(run, "run_id", run),
+            "run_outputs": getattr(run, "outputs", None),
             "description": description,
             "workspace": getattr(workspace, "url", workspace),
             "content_hash_in": None,

@@ -48,6 +48,8 @@ _OUTPUTS = (
     "image",
     "lock",
 )
+#: Sources with more files keep only their hash in state (no file names in reasons).
+MAX_LISTED_FILES = 2000
 #: Lines of the log shown when the script fails.
 TAIL_LINES = 20
 
@@ -57,7 +59,7 @@ class RunProvider(MlenvProvider):
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         from pulumi_mlenv.service.runs import locate_script, resolve_compute
-        from pulumi_mlenv.service.sources import source_hash
+        from pulumi_mlenv.service.sources import file_hashes, source_hash
 
         inputs = {k: news.get(k) for k in _INPUTS if news.get(k) is not None}
         env = inputs.get("environment") or {}
@@ -71,7 +73,10 @@ class RunProvider(MlenvProvider):
             return CheckResult(without_none(checked), [])
         try:
             folder, _ = locate_script(str(inputs.get("script", "")), inputs.get("source"))
-            checked["source_hash"] = source_hash(folder)
+            files = file_hashes(folder)
+            checked["source_hash"] = source_hash(folder, files)
+            if len(files) <= MAX_LISTED_FILES:  # so that a re-run's reason names them
+                checked["source_files"] = {k: v[:12] for k, v in files.items()}
             workspace = inputs.get("workspace")
             if not unknown(workspace) and not unknown(inputs.get("compute")):
                 settings = self.settings(workspace_url=workspace)
@@ -203,7 +208,7 @@ class Run(Resource, module="mlenv", name="Run"):
             "arguments": list(arguments or []),
             "environment": environment,
             # The environment's variables with their values: a secret output
-            # of the Environment (the workspace keeps their names only).
+            # of the Environment (the workspace keeps a secret one as a reference).
             "variables": getattr(environment_resource, "environment_variables", None),
             "compute": getattr(compute, "name", compute),
             "workspace": getattr(workspace, "url", workspace),

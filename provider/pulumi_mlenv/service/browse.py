@@ -14,9 +14,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from pulumi_mlenv.definition.variables import WITHHELD, is_secret_name, referenced
 from pulumi_mlenv.errors import MlenvError
 from pulumi_mlenv.service.compose import outside_or_real
-from pulumi_mlenv.service.environments import WITHHELD
 from pulumi_mlenv.service.history import VersionDifference, explain_versions
 from pulumi_mlenv.service.outside import Outside
 from pulumi_mlenv.workspace import RunRecord, VersionRecord
@@ -42,9 +42,11 @@ __all__ = [
     "check_exists",
     "explain",
     "get_run",
+    "is_secret_name",
     "read_log",
     "read_outputs",
     "read_workspace",
+    "referenced",
 ]
 
 #: The end of a log a page shows (bytes); the whole file stays on disk.

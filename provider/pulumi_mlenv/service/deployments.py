@@ -47,6 +47,7 @@ from pulumi_mlenv.service import leftovers
 from pulumi_mlenv.service.compose import outside_or_real
 from pulumi_mlenv.service.outside import Outside
 from pulumi_mlenv.service.port_reservation import IN_USE_FIX, pick_port, port_lock
+from pulumi_mlenv.service.run_environments import run_variables
 from pulumi_mlenv.workspace.serving_store import DeploymentRecord, ModelRecord
 
 if TYPE_CHECKING:
@@ -534,7 +535,12 @@ def _start(
                 str(port),
             ),
             # Unbuffered: the server's banner and its errors reach the log in order.
-            env={**dict(env.variables), "AZUREML_MODEL_DIR": model_dir, "PYTHONUNBUFFERED": "1"},
+            env={
+                # The same variables a run of this version gets (secrets resolved here).
+                **dict(run_variables(env.variables, f"{env.name}:{env.version}")),
+                "AZUREML_MODEL_DIR": model_dir,
+                "PYTHONUNBUFFERED": "1",
+            },
             mounts={model.uri: model_dir},
             workdir=CODE_DIR,
             labels={"org.pulumi-mlenv.model": model.label, **labels},

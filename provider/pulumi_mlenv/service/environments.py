@@ -23,8 +23,10 @@ from pulumi_mlenv.definition import (
     parse_definition,
     to_dict,
 )
+from pulumi_mlenv.definition.variables import WITHHELD, kept
 from pulumi_mlenv.errors import Problem, SpecError
 from pulumi_mlenv.service.compose import outside_or_real
+from pulumi_mlenv.service.holds import publish as publish_hold
 from pulumi_mlenv.service.images import EnsureResult, ensure_image
 from pulumi_mlenv.service.outside import Outside
 from pulumi_mlenv.service.resolved import (
@@ -39,12 +41,14 @@ if TYPE_CHECKING:
     from pulumi_mlenv.imaging.buildkit import StepEvent
 
 __all__ = [
+    "WITHHELD",
     "Provisioned",
     "Resolved",
     "check_version",
     "definition_from_inputs",
     "image_state",
     "provision",
+    "register_for_host",
     "relabel",
     "request_rebuild",
     "resolve",
@@ -94,14 +98,10 @@ def definition_from_inputs(inputs: Mapping[str, Any]) -> EnvironmentSpec:
     return fingerprint_build_context(parse_definition(data, source=str(source or "")))
 
 
-#: What the workspace records instead of a variable's value.
-WITHHELD = "(not stored)"
-
-
 def _names_only(spec: EnvironmentSpec) -> tuple[tuple[str, str], ...]:
-    """The environment's variables for the workspace: names, never values
-    (they may be secrets; the definition in the program or file has them)."""
-    return tuple((name, WITHHELD) for name, _ in spec.environment_variables)
+    """The environment's variables for the workspace: values, except a secret
+    one, kept as a reference ``${env:NAME}`` (definition/variables.py)."""
+    return kept(spec.environment_variables)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +163,11 @@ def provision(
             progress=progress,
             outside=io,
         )
+        # A digest a version here already points at has its hold tag (written
+        # then, and by every gc): a cache hit asks the registry nothing more.
+        held_before = any(
+            v.image == result.image for v in workspace.versions_for_hash(resolved.hash)
+        )
         record = workspace.register_version(
             spec.name,
             resolved.hash,
@@ -196,6 +201,18 @@ def provision(
         # A curated image in a registry this login may only pull from.
         attested = Attestations(None, None)
         warnings.append(f"no SBOM or provenance attached to the curated image: {err}")
+    # Other workspaces sharing the registry see that this one needs the digest.
+    held = None
+    if not held_before:
+        held = publish_hold(
+            result.image,
+            "version",
+            settings=settings,
+            workspace_url=workspace_url or settings.workspace_url,
+            outside=io,
+        )
+    if held:
+        warnings.append(held)
     if result.forced:
         warnings.append(forced_rebuild_message(resolved.hash, result))
     return Provisioned(
@@ -210,6 +227,35 @@ def provision(
         sbom=attested.sbom,
         provenance=attested.provenance,
     )
+
+
+def register_for_host(
+    resolved: ResolvedEnvironment,
+    *,
+    settings: Settings,
+    workspace_url: str | None = None,
+    outside: Outside | None = None,
+) -> tuple[str, str, tuple[str, ...]]:
+    """Register the version for a run on the host: no image is built or
+    pushed, and no registry or builder is asked. The version points at the
+    image its hash already has in the workspace (empty when none yet: a
+    docker run of it builds one). Returns ``(version, image, lock)``."""
+    spec = resolved.spec
+    with outside_or_real(outside).workspace(workspace_url or settings.workspace_url) as workspace:
+        known = workspace.find_image(resolved.hash)
+        current = workspace.get_version(spec.name, spec.version) if spec.version else None
+        image = known.image if known is not None else (current.image if current else "")
+        record = workspace.register_version(
+            spec.name,
+            resolved.hash,
+            version=spec.version,
+            image=image,
+            definition=definition_state(spec),
+            description=spec.description,
+            tags=spec.tags,
+            environment_variables=_names_only(spec),
+        )
+    return record.version, record.image, tuple(known.lock) if known is not None else ()
 
 
 def check_version(

@@ -20,7 +20,7 @@ from pulumi_mlenv.service.outside import Outside
 if TYPE_CHECKING:
     from pulumi_mlenv.service.outside import EnvironmentStore
 
-__all__ = ["ImageDetails", "image_details"]
+__all__ = ["ImageDetails", "gone_note", "image_details"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -119,6 +119,17 @@ def _definition_hash(definition: Mapping[str, Any]) -> str | None:
         return None
 
 
+def gone_note(image: str, settings: Settings, io: Outside) -> str:
+    """``: deleted by gc on DATE from workspace W`` when a tombstone in the
+    registry says so, else ''."""
+    from pulumi_mlenv.service.holds import deletion_of
+
+    note = deletion_of(image, settings=settings, outside=io)
+    if note is None:
+        return ""
+    return f": deleted by gc on {note.created[:10]} from workspace {note.workspace}"
+
+
 def image_details(
     query: str,
     *,
@@ -140,9 +151,8 @@ def image_details(
     with io.registry(registry, settings) as client:
         info = client.manifest_info(repository, reference)
     if info is None:
-        raise MlenvError(
-            f"no image {reference_text(registry, repository, reference)} in the registry"
-        )
+        image = reference_text(registry, repository, reference)
+        raise MlenvError(f"no image {image} in the registry{gone_note(image, settings, io)}")
     from pulumi_mlenv.imaging.dockerfile import LABEL_PREFIX
 
     labels = dict(info.labels)

@@ -35,6 +35,7 @@ __all__ = [
     "list_models",
     "parse_model_ref",
     "register_from_run",
+    "register_from_run_id",
     "register_model",
 ]
 
@@ -191,6 +192,58 @@ def register_from_run(
         description=description,
         outside=outside,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _RecordedRun:
+    """A run record of the workspace as ``register_from_run`` reads it."""
+
+    run_id: str
+    outputs_dir: str
+    env_name: str | None
+    env_version: str | None
+    env_hash: str | None
+    image: str | None
+    lock: tuple[str, ...]
+
+
+def register_from_run_id(
+    name: str,
+    run_id: str,
+    path: str,
+    *,
+    settings: Settings,
+    workspace_url: str,
+    description: str | None = None,
+    outside: Outside | None = None,
+) -> Registered:
+    """``register_from_run`` for the run recorded as ``run_id`` (or a unique
+    prefix): only a completed run's outputs register, with its environment
+    version, hash, image by digest and lock."""
+    io = outside_or_real(outside)
+    store = io.runs(workspace_url)
+    try:
+        run = store.get(run_id)
+    finally:
+        store.close()
+    if run.status.value != "completed":
+        raise SpecError.at(
+            "run", f"run {run.id} is {run.status.value}, not completed",
+            "register the outputs of a completed run",
+        )  # fmt: skip
+    recorded = _RecordedRun(
+        run_id=run.id,
+        outputs_dir=run.outputs_path,
+        env_name=run.env_name,
+        env_version=run.env_version,
+        env_hash=run.env_hash,
+        image=run.image,
+        lock=run.lock,
+    )
+    return register_from_run(
+        name, recorded, path, settings=settings, workspace_url=workspace_url,
+        description=description, outside=io,
+    )  # fmt: skip
 
 
 def lineage_of_environment(

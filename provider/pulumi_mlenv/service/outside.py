@@ -88,6 +88,20 @@ class ImageRegistry(Protocol):
         """Delete a manifest by digest; False when it was not there."""
         ...
 
+    def tags(self, repository: str) -> list[str]:
+        """Every tag of the repository (hold tags: service/holds.py)."""
+        ...
+
+    def put_blob(self, repository: str, data: bytes) -> str:
+        """Upload a blob (once); its digest."""
+        ...
+
+    def put_hold_manifest(
+        self, repository: str, reference: str, body: bytes, media_type: str
+    ) -> str:
+        """Store a manifest under a tag; its digest."""
+        ...
+
     def repositories(self, limit: int = 10_000) -> list[str]:
         """Repository names the registry lists (empty when it lists none)."""
         ...

@@ -1,19 +1,29 @@
 """What a run needs of its environment, and the job a target runs.
 
+Every door (a definition file, ``NAME[:VERSION]``, a rerun, the ``Run``
+resource, a deployment) resolves one ``RunEnvironment`` once: the version,
+its hash, image by digest, lock, definition and the variables with their
+values (secret ones read from the process environment, definition/
+variables.py). Every target takes that value through ``plan_job``: a new
+target gets the same packages, variables, digest and lock for free.
+
 ``prepare_environment``: a definition file or folder is registered exactly
-as the ``Environment`` resource would register it (registered on first use) and its image
-ensured; ``NAME[:VERSION]`` reads a registered version. ``plan_job``: what
-the target needs: the image by digest (``docker``), the virtualenv keyed by
-hash (``local``, made once per hash), that virtualenv packed once per hash with the
-definition's Spark packages (``spark``), or run through ``py_executable``
-with the cluster's Ray beside it (``ray``, see ``service.ray_environment``).
+as the ``Environment`` resource would register it (on first use); its image
+is ensured only when the target runs images (``needs_image``): a run on the
+host needs only the virtualenv keyed by hash, never BuildKit or the
+registry. ``NAME[:VERSION]`` reads a registered version. ``plan_job``: what
+the target needs: the image by digest (``docker``), the virtualenv
+(``local``, made once per hash), that virtualenv packed once per hash with
+the definition's Spark packages (``spark``), or run through
+``py_executable`` with the cluster's Ray beside it (``ray``, see
+``service.ray_environment``).
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -21,19 +31,27 @@ from typing import Any
 from pulumi_mlenv.compute import ComputeTarget, Job, RayTarget, Sink
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.definition import EnvironmentSpec
+from pulumi_mlenv.definition.variables import resolved as resolved_variables
 from pulumi_mlenv.errors import RUN_HEADING, MlenvError, SpecError
 from pulumi_mlenv.service.compose import outside_or_real
 from pulumi_mlenv.service.outside import Outside
 
 __all__ = [
+    "IMAGE_KINDS",
     "Events",
     "Plan",
     "Prepared",
+    "RunEnvironment",
     "check_host_interpreter",
     "from_version",
     "plan_job",
     "prepare_environment",
+    "run_variables",
+    "with_image",
 ]
+
+#: Target kinds that run the environment's image (the others run on a host).
+IMAGE_KINDS = frozenset({"docker"})
 
 
 def _ignore(_text: str) -> None:
@@ -51,9 +69,10 @@ class Events:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Prepared:
-    """The environment as a run uses it: the version, its hash, image by
-    digest and lock, the definition and the variables to set."""
+class RunEnvironment:
+    """The environment as every target runs it: the version, its hash,
+    image by digest (empty while only host runs used it) and lock, the
+    definition, and the variables with their values (resolved once)."""
 
     name: str
     version: str
@@ -64,14 +83,57 @@ class Prepared:
     variables: tuple[tuple[str, str], ...]
     built: bool = False
 
+    @property
+    def label(self) -> str:
+        return f"{self.name}:{self.version}"
+
+
+#: The name this value had first; kept for callers.
+Prepared = RunEnvironment
+
+
+def run_variables(variables: Iterable[tuple[str, str]], label: str) -> tuple[tuple[str, str], ...]:
+    """The values a run sets, secret references read from this process's
+    environment; raises ``MlenvError`` naming a variable that cannot be."""
+    return resolved_variables(variables, os.environ, label)
+
+
+Pairs = tuple[tuple[str, str], ...]
+
+
+def _or(given: Pairs | None, kept: Iterable[tuple[str, str]]) -> Iterable[tuple[str, str]]:
+    return kept if given is None else given
+
 
 def _from_definition(
-    path: str, settings: Settings, workspace_url: str, events: Events, io: Outside
-) -> Prepared:
+    path: str,
+    settings: Settings,
+    workspace_url: str,
+    events: Events,
+    needs_image: bool,
+    io: Outside,
+    given: Pairs | None = None,
+) -> RunEnvironment:
     from pulumi_mlenv.service import environments as envs
 
     spec = envs.definition_from_inputs({"source": str(Path(path).resolve())})
     resolved = envs.resolve(spec, settings, outside=io)
+    label = resolved.spec.name
+    if not needs_image:
+        version, image, lock = envs.register_for_host(
+            resolved, settings=settings, workspace_url=workspace_url, outside=io
+        )
+        return RunEnvironment(
+            name=resolved.spec.name,
+            version=version,
+            env_hash=resolved.hash,
+            image=image,
+            lock=lock,
+            spec=resolved.spec,
+            variables=run_variables(
+                _or(given, resolved.spec.environment_variables), f"{label}:{version}"
+            ),
+        )
     events.on_progress(f"environment {spec.name}: hash {resolved.hash[:12]}, ensuring its image")
     provisioned = envs.provision(
         resolved,
@@ -80,14 +142,16 @@ def _from_definition(
         progress=events.on_build,
         outside=io,
     )
-    return Prepared(
+    return RunEnvironment(
         name=resolved.spec.name,
         version=provisioned.version,
         env_hash=resolved.hash,
         image=provisioned.image,
         lock=provisioned.lock,
         spec=resolved.spec,
-        variables=resolved.spec.environment_variables,
+        variables=run_variables(
+            _or(given, resolved.spec.environment_variables), f"{label}:{provisioned.version}"
+        ),
         built=provisioned.built,
     )
 
@@ -98,8 +162,12 @@ def from_version(
     workspace_url: str,
     expect_hash: str | None = None,
     *,
+    given: Pairs | None = None,
     outside: Outside | None = None,
-) -> Prepared:
+) -> RunEnvironment:
+    """The registered version ``name:version`` (latest when None) as a run
+    takes it; ``given``: the variables' values when the caller has them
+    (else the version's, secret references read from this process)."""
     from pulumi_mlenv.definition import parse_definition, with_resolved_base
 
     with outside_or_real(outside).workspace(workspace_url) as workspace:
@@ -113,43 +181,66 @@ def from_version(
                 "(mlenv env versions lists them)",
                 heading=RUN_HEADING,
             )
-        digest = record.image.rsplit("@", 1)[-1]
-        image = workspace.find_image_by_digest(digest)
-    metadata = {"name": record.name, "version": record.version}
-    spec = with_resolved_base(
-        parse_definition({**record.definition, **metadata}), image.base_digest if image else None
-    )
+        digest = record.image.rsplit("@", 1)[-1] if "@" in record.image else ""
+        image = workspace.find_image_by_digest(digest) if digest else None
+        if image is None:
+            image = workspace.find_image(record.env_hash)
+    metadata = {
+        "name": record.name,
+        "version": record.version,
+        "environment_variables": dict(record.environment_variables),
+    }
+    base_digest = image.base_digest if image else None
+    spec = with_resolved_base(parse_definition({**record.definition, **metadata}), base_digest)
     if expect_hash is not None and record.env_hash != expect_hash:
         raise MlenvError(
             f"environment {record.label} maps to hash {record.env_hash[:12]} in the "
             f"workspace, not {expect_hash[:12]}: is it registered in another workspace?"
         )
-    return Prepared(
+    return RunEnvironment(
         name=record.name,
         version=record.version,
         env_hash=record.env_hash,
         image=record.image,
         lock=tuple(image.lock) if image else (),
         spec=spec,
-        variables=_variables(record.environment_variables),
+        variables=run_variables(_or(given, record.environment_variables), record.label),
     )
 
 
-def _variables(recorded: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
-    """The variables of a registered version: the workspace keeps their names
-    only (values may be secrets), so each takes its value from the submitting
-    process's environment, where it is set; the others are left unset."""
-    import os
+def with_image(
+    env: RunEnvironment,
+    settings: Settings,
+    workspace_url: str,
+    events: Events,
+    *,
+    force: bool = False,
+    outside: Outside | None = None,
+) -> RunEnvironment:
+    """``env`` with an image by digest: a version registered by host runs
+    only gets its image now (reused by hash, or built), at the same hash;
+    ``force`` builds it again (an image deleted from its registry)."""
+    if "@" in env.image and not force:
+        return env
+    from pulumi_mlenv.service import environments as envs
 
-    from pulumi_mlenv.service.environments import WITHHELD
-
-    out = []
-    for name, value in recorded:
-        if value != WITHHELD:
-            out.append((name, value))  # recorded before values were withheld
-        elif name in os.environ:
-            out.append((name, os.environ[name]))
-    return tuple(out)
+    io = outside_or_real(outside)
+    resolved = envs.resolve(env.spec, settings, outside=io)
+    if resolved.hash != env.env_hash:
+        raise MlenvError(
+            f"environment {env.label}: its definition now hashes to {resolved.hash[:12]}, "
+            f"not {env.env_hash[:12]}: submit it from its definition file"
+        )
+    events.on_progress(f"environment {env.label}: hash {env.env_hash[:12]}, ensuring its image")
+    provisioned = envs.provision(
+        resolved,
+        settings=settings,
+        workspace_url=workspace_url,
+        progress=events.on_build,
+        force=force,
+        outside=io,
+    )
+    return replace(env, image=provisioned.image, lock=provisioned.lock, built=provisioned.built)
 
 
 def prepare_environment(
@@ -159,15 +250,20 @@ def prepare_environment(
     events: Events,
     expect_hash: str | None = None,
     *,
+    needs_image: bool = True,
+    given: Pairs | None = None,
     outside: Outside | None = None,
-) -> Prepared:
+) -> RunEnvironment:
     """A definition file or folder (registered now, on first use), else
-    ``NAME[:VERSION]``."""
+    ``NAME[:VERSION]``; with its image ensured when ``needs_image``.
+    ``given``: the variables' values when the caller has them (the ``Run``
+    resource's secret input), used instead of the version's."""
     io = outside_or_real(outside)
     if Path(reference).expanduser().exists():
         env = _from_definition(
-            str(Path(reference).expanduser()), settings, workspace_url, events, io
-        )
+            str(Path(reference).expanduser()), settings, workspace_url, events, needs_image, io,
+            given,
+        )  # fmt: skip
         if expect_hash is not None and env.env_hash != expect_hash:
             raise MlenvError(
                 f"definition {reference} hashes to {env.env_hash[:12]}, not {expect_hash[:12]}"
@@ -180,7 +276,8 @@ def prepare_environment(
             "give a definition file or folder, or NAME[:VERSION] of a registered version",
             heading=RUN_HEADING,
         )  # fmt: skip
-    return from_version(name, version or None, workspace_url, expect_hash, outside=io)
+    env = from_version(name, version or None, workspace_url, expect_hash, given=given, outside=io)
+    return with_image(env, settings, workspace_url, events, outside=io) if needs_image else env
 
 
 # -- the job -------------------------------------------------------------------
@@ -211,7 +308,7 @@ def check_host_interpreter(spec: EnvironmentSpec) -> str:
 
 
 def host_python(
-    env: Prepared, settings: Settings, events: Events, *, outside: Outside | None = None
+    env: RunEnvironment, settings: Settings, events: Events, *, outside: Outside | None = None
 ) -> tuple[str, tuple[str, ...]]:
     """The host interpreter of ``env`` and the lock it has: a user-managed
     interpreter as given, else the virtualenv keyed by hash (made once)."""
@@ -257,7 +354,7 @@ def _image_lock(
 def plan_job(
     kind: str,
     target: ComputeTarget,
-    env: Prepared,
+    env: RunEnvironment,
     base: Job,
     settings: Settings,
     events: Events,

@@ -22,9 +22,14 @@ CLI), the target stops what it started and the run is recorded
 from __future__ import annotations
 
 import errno
+import signal
+import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pulumi_mlenv.compute import ComputeTarget, Job, RayTarget
 from pulumi_mlenv.compute.spark_output import SparkOutput
@@ -39,21 +44,28 @@ from pulumi_mlenv.service.compute_targets import (
 from pulumi_mlenv.service.outside import Outside
 from pulumi_mlenv.service.ray_environment import check_ray_pins
 from pulumi_mlenv.service.run_environments import (
+    IMAGE_KINDS,
     Events,
     Prepared,
+    RunEnvironment,
     check_host_interpreter,
     from_version,
     plan_job,
     prepare_environment,
+    with_image,
 )
-from pulumi_mlenv.service.run_reads import list_runs
+from pulumi_mlenv.service.run_reads import get_run, list_runs
 from pulumi_mlenv.workspace import ComputeTargetRecord, RunRecord, RunStatus
+
+if TYPE_CHECKING:
+    from pulumi_mlenv.service.outside import RunStore
 
 __all__ = [
     "BUILTIN_TARGETS",
     "LOG_NAME",
     "Events",
     "Prepared",
+    "RunEnvironment",
     "RunRequest",
     "Submitted",
     "compute_targets",
@@ -84,8 +96,8 @@ class RunRequest:
     resource passes its Environment's hash). ``variables``: the values of the
     environment's variables when the caller has them (the Pulumi resource:
     its Environment's secret output); otherwise a definition file gives
-    them, and a registered version takes them from the submitting process
-    (the workspace keeps names only).
+    them, and a registered version has them in the workspace (a secret one
+    as a reference, read from the submitting process's environment).
     """
 
     script: str
@@ -156,13 +168,50 @@ def locate_script(script: str, source: str | None) -> tuple[Path, str]:
 # -- running and recording -----------------------------------------------------
 
 
+@contextmanager
+def _heartbeat(store: RunStore, run_id: str) -> Iterator[None]:
+    """Beat every quarter of the lost-after time while the run runs, so that
+    a reader on another host can tell a live run from a dead one."""
+    from pulumi_mlenv.workspace.run_owner import lost_after
+
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(lost_after() / 4):
+            try:
+                store.beat(run_id)
+            except Exception:  # a missed beat is retried; the run goes on
+                continue
+
+    thread = threading.Thread(target=beat, name=f"mlenv-run-{run_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _signal_reason(code: int) -> str | None:
+    """Why a script ended with a signal's exit code (a process, container or
+    driver stopped from outside), else None."""
+    number = -code if code < 0 else code - 128 if 128 < code < 160 else 0
+    if not number:
+        return None
+    try:
+        name = signal.Signals(number).name
+    except ValueError:
+        name = f"signal {number}"
+    return f"killed by {name}: its process, container or driver was stopped from outside"
+
+
 def _new_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
 def _run(
     *,
-    env: Prepared,
+    env: RunEnvironment,
     target_record: ComputeTargetRecord,
     target: ComputeTarget,
     source_folder: Path,
@@ -194,6 +243,14 @@ def _run(
         python="python",
     )
     plan = plan_job(target_record.kind, target, env, base, settings, events, outside=io)
+    if target_record.kind in IMAGE_KINDS:  # the run needs its image: say so in the registry
+        from pulumi_mlenv.service.holds import publish
+
+        warning = publish(
+            env.image, "run", settings=settings, workspace_url=workspace_url, outside=io
+        )
+        if warning:
+            events.on_progress(warning)
     outputs.mkdir(parents=True)  # only once the environment is ready for the target
     store = io.runs(workspace_url)
     try:
@@ -203,7 +260,7 @@ def _run(
                 env_name=env.name,
                 env_version=env.version,
                 env_hash=env.env_hash,
-                image=env.image,
+                image=env.image or None,
                 lock=plan.lock,
                 compute=target_record.name,
                 compute_kind=target_record.kind,
@@ -237,7 +294,8 @@ def _run(
                         events.on_output(shown_text)
 
                 store.mark_running(run_id)
-                code = target.execute(plan.job, output, events.on_progress)
+                with _heartbeat(store, run_id):
+                    code = target.execute(plan.job, output, events.on_progress)
                 if shown is not None and (rest := shown.flush()):
                     events.on_output(rest)
         except KeyboardInterrupt:
@@ -258,7 +316,7 @@ def _run(
             store.finish(run_id, RunStatus.FAILED, None, reason)
             raise
         status = RunStatus.COMPLETED if code == 0 else RunStatus.FAILED
-        record = store.finish(run_id, status, code)
+        record = store.finish(run_id, status, code, _signal_reason(code))
     finally:
         store.close()
     return Submitted(
@@ -294,10 +352,15 @@ def submit(
         if isinstance(target, RayTarget):  # another Ray than the cluster's: refused now
             check_ray_pins(spec, target.ray_version(), target.url)
     env = prepare_environment(
-        request.environment, settings, workspace_url, events, request.expect_hash, outside=io
+        request.environment,
+        settings,
+        workspace_url,
+        events,
+        request.expect_hash,
+        needs_image=target_record.kind in IMAGE_KINDS,
+        given=request.variables,  # the caller's values (the Run resource's secret input)
+        outside=io,
     )
-    if request.variables is not None:
-        env = replace(env, variables=request.variables)
     return _run(
         env=env,
         target_record=target_record,
@@ -312,17 +375,40 @@ def submit(
     )
 
 
+def _check_image(old: RunRecord, image: str, settings: Settings, io: Outside) -> None:
+    """The run's image must still be in its registry: else one line saying
+    so (and who deleted it, when known) and how to rebuild."""
+    from pulumi_mlenv.service.holds import split_image
+    from pulumi_mlenv.service.image_facts import gone_note
+
+    place = split_image(image)
+    if place is None:
+        return
+    with io.registry(place.registry, settings) as client:
+        if client.digest_of(place.repository, place.digest) is not None:
+            return
+    raise MlenvError(
+        f"the image of run {old.id} ({image}) is gone from its registry"
+        f"{gone_note(image, settings, io) or ''}: `mlenv run rerun {old.id} --rebuild` "
+        f"builds {old.env_name}:{old.env_version} again from its definition "
+        "(its installed packages may differ from the recorded lock)"
+    )
+
+
 def rerun(
     run_id: str,
     *,
     settings: Settings,
     workspace_url: str | None = None,
     events: Events | None = None,
+    rebuild: bool = False,
     outside: Outside | None = None,
 ) -> Submitted:
     """Run a recorded run again: the same compute target, script, arguments
     and source snapshot, and the environment it used (the same image digest
-    and lock; on the host and Spark, the virtualenv of the same hash)."""
+    and lock; on the host and Spark, the virtualenv of the same hash). An
+    image gone from its registry fails in one line, unless ``rebuild``:
+    then the version's definition is built again."""
     io = outside_or_real(outside)
     events = events or Events()
     workspace_url = workspace_url or settings.workspace_url
@@ -342,6 +428,13 @@ def rerun(
         old.env_name, old.env_version, workspace_url, expect_hash=old.env_hash, outside=io
     )
     env = replace(env, image=old.image or env.image, lock=old.lock)
+    if target_record.kind in IMAGE_KINDS:
+        if rebuild:  # a new image of the same definition (its lock may differ)
+            env = with_image(
+                replace(env, image=""), settings, workspace_url, events, force=True, outside=io
+            )
+        else:
+            _check_image(old, env.image, settings, io)
     return _run(
         env=env,
         target_record=target_record,
@@ -355,15 +448,6 @@ def rerun(
         io=io,
         rerun_of=old,
     )
-
-
-def get_run(run_id: str, workspace_url: str, *, outside: Outside | None = None) -> RunRecord:
-    """The run with this id (or unique prefix)."""
-    store = outside_or_real(outside).runs(workspace_url)
-    try:
-        return store.get(run_id)
-    finally:
-        store.close()
 
 
 def log_tail(record: RunRecord, lines: int = 20) -> str:

@@ -26,9 +26,12 @@ from pulumi_mlenv.service.browse import (
     Snapshot,
     VersionDifference,
     VersionRecord,
+    is_secret_name,
+    referenced,
 )
 
 __all__ = [
+    "FROM_ENVIRONMENT",
     "HIDDEN",
     "NOT_STORED",
     "Changes",
@@ -56,6 +59,8 @@ __all__ = [
 #: What a page shows for a variable's value.
 HIDDEN = "hidden"
 NOT_STORED = "not stored in the workspace"
+#: A secret variable: the workspace keeps where a run reads it from.
+FROM_ENVIRONMENT = "secret: read from $NAME when a run starts"
 
 
 def short(digest: str | None, length: int = 12) -> str:
@@ -123,9 +128,22 @@ class Variable:
 
 
 def masked_variables(pairs: tuple[tuple[str, str], ...]) -> list[Variable]:
-    """Names only: ``not stored`` (what the workspace keeps), ``hidden`` for
-    a value an older workspace kept (it may be a secret)."""
-    return [Variable(name, NOT_STORED if value == WITHHELD else HIDDEN) for name, value in pairs]
+    """What a page may show of each variable: a plain value (credentials in
+    URLs masked); for a secret one only where a run reads it from; ``hidden``
+    for a value kept under a credential's name (an older workspace kept
+    them); ``not stored`` where an older workspace kept names only."""
+    out = []
+    for name, value in pairs:
+        if value == WITHHELD:
+            shown = NOT_STORED
+        elif source := referenced(value):
+            shown = FROM_ENVIRONMENT.replace("NAME", source)
+        elif is_secret_name(name):
+            shown = HIDDEN
+        else:
+            shown = redact_credentials(value)
+        out.append(Variable(name, shown))
+    return out
 
 
 def packages_of(definition: dict[str, Any]) -> list[str]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from pulumi_mlenv.workspace._base import StoreBase
+from pulumi_mlenv.workspace._protected import protected_digests
 from pulumi_mlenv.workspace._rows import (
     _digest,
     _image,
@@ -14,7 +15,6 @@ from pulumi_mlenv.workspace._rows import (
     _verification,
 )
 from pulumi_mlenv.workspace._tables import (
-    HoldRow,
     ImageRow,
     VerificationRow,
     VersionRow,
@@ -141,8 +141,7 @@ class ImageStore(StoreBase):
                     )
                 )
             )
-            protected = {d for image, _ in active if (d := _digest(image))}
-            protected |= {d for d in s.scalars(select(HoldRow.digest)) if d}
+            protected = set(protected_digests(s))
             active_hashes = {h for _, h in active}
             archived: dict[str, list[tuple[str, str]]] = {}
             for name, version, image, when in s.execute(
@@ -174,19 +173,14 @@ class ImageStore(StoreBase):
             return out
 
     def digest_is_held(self, digest: str) -> bool:
-        """True when an active version or a hold names ``digest`` (checked again
-        right before a deletion)."""
+        """True when an active version, a hold, a run or a model names
+        ``digest`` (checked again right before a deletion)."""
+        return digest in self.protected_digests()
+
+    def protected_digests(self) -> dict[str, list[str]]:
+        """Every digest this workspace protects, with who protects it."""
         with self._tx() as s:
-            pattern = f"%@{digest}"
-            in_use = s.scalar(
-                select(func.count())
-                .select_from(VersionRow)
-                .where(VersionRow.archived_at.is_(None), VersionRow.image.like(pattern))
-            )
-            held = s.scalar(
-                select(func.count()).select_from(HoldRow).where(HoldRow.digest == digest)
-            )
-            return bool(in_use or held)
+            return protected_digests(s)
 
     def mark_image_deleted(self, registry: str, repository: str, digest: str) -> int:
         """Record that retention deleted the manifest; returns the rows marked."""

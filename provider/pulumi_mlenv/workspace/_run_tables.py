@@ -43,3 +43,6 @@ class RunRow(Base):
     rerun_of: Mapped[str | None] = mapped_column(String(32), nullable=True)
     #: What the target recorded beside the lock (a Ray job id, what it added).
     details: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True)
+    # Who runs it ("host pid start-ticks") and when it last said so (0006).
+    owner: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    heartbeat_at: Mapped[str | None] = mapped_column(String(40), nullable=True)

@@ -142,7 +142,7 @@ class VersionStore(StoreBase):
     def _revive(row: VersionRow, image: str) -> VersionRow:
         """An existing version registered again: active, at the hash's current image."""
         row.archived_at = None
-        row.image = image
+        row.image = image or row.image  # a host run's registration knows no image
         return row
 
     @staticmethod

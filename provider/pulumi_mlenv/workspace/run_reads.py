@@ -77,7 +77,10 @@ def try_list_runs(url: str, limit: int) -> list[RunRecord] | None:
         rows = connection.execute(
             "SELECT * FROM mlenv_runs ORDER BY created_at DESC, id LIMIT ?", (limit,)
         ).fetchall()
-        return [_record(row, json_columns) for row in rows]
+        records = [_record(row, json_columns) for row in rows]
+        if any(r.status in (RunStatus.QUEUED, RunStatus.RUNNING) for r in records):
+            return None  # the store's read tells a live run from a lost one
+        return records
     except (sqlite3.Error, ValueError, KeyError):
         return None
     finally:

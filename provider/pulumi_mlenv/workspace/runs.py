@@ -3,12 +3,14 @@ what, where, and how it ended.
 
 A run points at an environment version *and* at what that version was when
 the run started: its hash, the image by digest and the lock. A rerun reads
-those, never the environment's latest version. Only the *names* of the
-variables set are kept; their values never reach the workspace.
+those, never the environment's latest version. A run keeps the *names* of
+the variables set; their values are the version's (a secret one kept there
+as a reference only).
 
 Status moves ``queued`` -> ``running`` -> ``completed`` | ``failed`` |
 ``cancelled`` (``queued`` -> ``failed`` when the target fails before the
-script starts).
+script starts), or ``lost`` when the process that ran it died without
+recording its end: every read of the runs sweeps them (``run_owner``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from pulumi_mlenv.errors import MlenvError
 from pulumi_mlenv.workspace._base import StoreBase
+from pulumi_mlenv.workspace.run_owner import gone_reason, this_owner
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -35,10 +38,11 @@ class RunStatus(StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    LOST = "lost"
 
 
 #: States a run never leaves.
-FINAL = frozenset({RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED})
+FINAL = frozenset({RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.LOST})
 
 
 def now() -> str:
@@ -88,6 +92,8 @@ class RunRecord:
     ended_at: str | None = None
     rerun_of: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    owner: str | None = None
+    heartbeat_at: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready values (lists for tuples, the status as text)."""
@@ -124,6 +130,8 @@ def _record(row: RunRow) -> RunRecord:
         ended_at=row.ended_at,
         rerun_of=row.rerun_of,
         details=dict(row.details or {}),
+        owner=row.owner,
+        heartbeat_at=row.heartbeat_at,
     )
 
 
@@ -145,8 +153,10 @@ class RunStore(StoreBase):
         return Session(self._engine, expire_on_commit=False)
 
     def add(self, record: RunRecord) -> RunRecord:
-        """Store a new run (``created_at`` set now when empty) and return it."""
-        record = replace(record, created_at=record.created_at or now())
+        """Store a new run (``created_at`` set now when empty), owned by this
+        process, and return it."""
+        stamp = record.created_at or now()
+        record = replace(record, created_at=stamp, owner=this_owner(), heartbeat_at=stamp)
         data = record.to_dict()
         from pulumi_mlenv.workspace._run_tables import RunRow
 
@@ -165,6 +175,35 @@ class RunStore(StoreBase):
                 setattr(row, key, value)
             s.flush()
             return _record(row)
+
+    def beat(self, run_id: str) -> None:
+        """The run's process is alive (its heartbeat)."""
+        from pulumi_mlenv.workspace._run_tables import RunRow
+
+        with self._session() as s, s.begin():
+            row = s.get(RunRow, run_id)
+            if row is not None and row.status not in FINAL:
+                row.heartbeat_at = now()
+
+    def sweep(self) -> list[RunRecord]:
+        """Record ``lost`` every unfinished run whose process is gone; returns them."""
+        from sqlalchemy import select
+
+        from pulumi_mlenv.workspace._run_tables import RunRow
+
+        lost: list[RunRecord] = []
+        moment = datetime.now(UTC)
+        with self._session() as s, s.begin():
+            open_states = (RunStatus.QUEUED.value, RunStatus.RUNNING.value)
+            for row in s.scalars(select(RunRow).where(RunRow.status.in_(open_states))):
+                last = row.heartbeat_at or row.started_at or row.created_at
+                reason = gone_reason(row.owner, last, moment)
+                if reason is not None:
+                    row.status = RunStatus.LOST.value
+                    row.error = f"lost: {reason}"
+                    row.ended_at = now()
+                    lost.append(_record(row))
+        return lost
 
     def mark_running(self, run_id: str) -> RunRecord:
         """The script is starting now."""
@@ -188,6 +227,7 @@ class RunStore(StoreBase):
         from pulumi_mlenv.workspace._run_tables import RunRow
 
         key = run_id.strip()
+        self.sweep()
         with self._session() as s:
             row = s.get(RunRow, key)
             if row is not None:
@@ -206,6 +246,7 @@ class RunStore(StoreBase):
 
         from pulumi_mlenv.workspace._run_tables import RunRow
 
+        self.sweep()
         with self._session() as s:
             rows = s.scalars(
                 select(RunRow).order_by(RunRow.created_at.desc(), RunRow.id).limit(limit)

@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.exc import IntegrityError
 
 from pulumi_mlenv.errors import MlenvError
 from pulumi_mlenv.workspace._base import StoreBase
+from pulumi_mlenv.workspace._rows import _lock_key
 from pulumi_mlenv.workspace._serving_tables import (
     DeploymentRow,
     EndpointRow,
@@ -221,6 +222,14 @@ class ServingStore(StoreBase):
         for _ in range(_RETRIES):
             try:
                 with self._tx() as s:
+                    if s.get_bind().dialect.name == "postgresql":
+                        # One registration of a name at a time, as for environments:
+                        # under READ COMMITTED two would otherwise read the same
+                        # highest number (the retry then ran out under load).
+                        s.execute(
+                            text("SELECT pg_advisory_xact_lock(:k)"),
+                            {"k": _lock_key(f"register-model:{name}")},
+                        )
                     same = s.scalars(
                         select(ModelRow)
                         .where(ModelRow.name == name, ModelRow.content_hash == content_hash)

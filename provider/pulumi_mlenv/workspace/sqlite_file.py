@@ -6,14 +6,21 @@ version would then look fine, and a preview say "unchanged". So an existing
 file must be a whole database before anything opens it: the SQLite header,
 a page size it allows, a length that is a whole number of pages, and no
 fewer pages than the header counts.
+
+A new file is made whole before it is put in place (written beside it, then
+linked under its name), so a process opening the workspace while another
+creates it never sees the 0-byte file SQLite would otherwise leave there
+for a moment.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
 from pathlib import Path
 
-__all__ = ["HEADER", "check_sqlite_url", "sqlite_file_problem"]
+__all__ = ["HEADER", "check_sqlite_url", "create_whole", "sqlite_file_problem"]
 
 HEADER = b"SQLite format 3\x00"
 _FIX = "restore it from a backup, or move it away to start an empty workspace"
@@ -56,9 +63,33 @@ def sqlite_file_problem(path: Path) -> str | None:
     return None
 
 
+def create_whole(path: Path) -> None:
+    """Put an empty but whole SQLite database at ``path`` unless a file is
+    there (or its folder is missing: SQLite's own error says so later)."""
+    if path.exists() or not path.parent.is_dir():
+        return
+    partial = path.with_name(f".{path.name}.{os.getpid()}.new")
+    try:
+        connection = sqlite3.connect(partial)
+        try:  # one write makes SQLite put its header and first page down
+            connection.execute("CREATE TABLE mlenv_new (x)")
+            connection.execute("DROP TABLE mlenv_new")
+            connection.commit()
+        finally:
+            connection.close()
+        with contextlib.suppress(FileExistsError):  # another process was first: use its file
+            os.link(partial, path)
+    except (OSError, sqlite3.Error):
+        return  # the usual open reports what is wrong with the folder
+    finally:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+
+
 def check_sqlite_url(url: str) -> None:
     """Raise ``MlenvError`` (one line naming the file) when ``url`` (already
-    normalised) is a SQLite file that exists but is not a whole database."""
+    normalised) is a SQLite file that exists but is not a whole database;
+    a missing file is created whole first (``create_whole``)."""
     from sqlalchemy import make_url
 
     from pulumi_mlenv.errors import MlenvError
@@ -69,6 +100,8 @@ def check_sqlite_url(url: str) -> None:
         return
     if database.startswith("file:"):
         return  # a URI filename: SQLite's own options, memory or not
-    problem = sqlite_file_problem(Path(database).expanduser())
+    path = Path(database).expanduser()
+    create_whole(path)
+    problem = sqlite_file_problem(path)
     if problem:
         raise MlenvError(f"workspace: {problem}")
