@@ -40,6 +40,44 @@ RUN --mount=type=secret,id=ca python3 -m venv /venv \\
 ENV PATH=/venv/bin:$PATH
 """
 
+#: A small environment the run benchmarks start (bench_runs, bench_ray).
+SMALL_DEFINITION = """\
+name: {name}
+python:
+  conda:
+    dependencies:
+      - python=3.11
+      - pip:
+          - six==1.16.0
+environment_variables:
+  GREETING: hello
+"""
+
+
+def timed_run(
+    command: list[str], env: dict[str, str], cwd: Path | None = None
+) -> tuple[float, str]:
+    """Wall seconds of ``command`` as a whole process, and its output; the
+    script stops with the output's end when the command fails."""
+    start = time.perf_counter()
+    done = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        sys.exit(f"failed: {' '.join(command)}\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+    return seconds, done.stdout + done.stderr
+
+
+def pair(
+    runs: int, ours: list[str], base: list[str], env: dict[str, str], cwd: Path | None = None
+) -> tuple[list[float], list[float]]:
+    """Seconds of ``ours`` and ``base`` per run, timed alternately (so a
+    machine getting busier weighs on both alike)."""
+    a, b = [], []
+    for _ in range(runs):
+        a.append(timed_run(ours, env, cwd)[0])
+        b.append(timed_run(base, env, cwd)[0])
+    return a, b
+
 
 def say(message: str) -> None:
     """Progress, to stderr (the tables go to stdout)."""

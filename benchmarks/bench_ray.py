@@ -26,26 +26,15 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
-from _bench import Row, print_table, say
+from _bench import SMALL_DEFINITION, Row, print_table, say, timed_run
 
 ROOT = Path(__file__).resolve().parents[1]
 URL = f"http://127.0.0.1:{os.environ.get('MLENV_RAY_PORT', '8265')}"
 
-DEFINITION = """\
-name: bench-ray
-python:
-  conda:
-    dependencies:
-      - python=3.11
-      - pip:
-          - six==1.16.0
-environment_variables:
-  GREETING: hello
-"""
+DEFINITION = SMALL_DEFINITION.format(name="bench-ray")
 TRIVIAL = "print('hi')\n"
 TASKS = """\
 import time
@@ -75,12 +64,7 @@ _TIMES = re.compile(r"TIMES fresh=([\d.]+) warm=([\d.]+) tasks=([\d.]+)")
 
 
 def run(command: list[str], env: dict[str, str]) -> tuple[float, str]:
-    start = time.perf_counter()
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    seconds = time.perf_counter() - start
-    if done.returncode != 0:
-        sys.exit(f"failed: {' '.join(command)}\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
-    return seconds, done.stdout + done.stderr
+    return timed_run(command, env)
 
 
 def times(text: str) -> tuple[float, float, float]:

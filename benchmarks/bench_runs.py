@@ -32,22 +32,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from _bench import Row, print_table
+from _bench import SMALL_DEFINITION, Row, pair, print_table, timed_run
 
 ROOT = Path(__file__).resolve().parents[1]
 MASTER = "spark://127.0.0.1:7077"
 
-DEFINITION = """\
-name: bench-runs
-python:
-  conda:
-    dependencies:
-      - python=3.11
-      - pip:
-          - six==1.16.0
-environment_variables:
-  GREETING: hello
-"""
+DEFINITION = SMALL_DEFINITION.format(name="bench-runs")
 TRIVIAL = "print('hi')\n"
 WORKS = "import time\ntime.sleep(2)\nprint('done')\n"
 SPARK_JOB = """\
@@ -59,23 +49,7 @@ spark.stop()
 
 
 def timed(command: list[str], env: dict[str, str], cwd: Path | None = None) -> float:
-    start = time.perf_counter()
-    done = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    if done.returncode != 0:
-        sys.exit(f"failed: {' '.join(command)}\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
-    return seconds
-
-
-def pair(
-    runs: int, ours: list[str], base: list[str], env: dict[str, str], cwd: Path | None = None
-) -> tuple[list[float], list[float]]:
-    """Seconds of ``ours`` and ``base`` per run, timed alternately."""
-    a, b = [], []
-    for _ in range(runs):
-        a.append(timed(ours, env, cwd))
-        b.append(timed(base, env, cwd))
-    return a, b
+    return timed_run(command, env, cwd)[0]
 
 
 def main() -> None:

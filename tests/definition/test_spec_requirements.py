@@ -9,11 +9,7 @@ from hypothesis import strategies as st
 from packaging.requirements import InvalidRequirement
 
 from pulumi_mlenv.definition.conda_specs import canonical_conda_spec, is_pinned_conda_spec
-from pulumi_mlenv.definition.pip_requirements import (
-    _canonicalise,
-    canonical_requirement,
-    fast_canonical,
-)
+from pulumi_mlenv.definition.pep508 import _canonicalise, canonical_requirement, fast_canonical
 
 SAME = [
     ("Numpy == 1.26.4", "numpy==1.26.4"),

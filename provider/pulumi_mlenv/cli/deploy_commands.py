@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -16,6 +16,9 @@ from rich.table import Table
 from pulumi_mlenv.cli.main import EXIT_FAILED, err_console, user_errors
 from pulumi_mlenv.cli.output import JsonOpt, emit, line, out
 from pulumi_mlenv.config import Settings
+
+if TYPE_CHECKING:
+    from pulumi_mlenv.service.deployments import Deployed
 
 __all__ = ["deployment_app", "endpoint_app", "register"]
 
@@ -294,6 +297,11 @@ def deployment_create(
     )
     with user_errors():
         done = create_deployment(spec, settings=settings, workspace_url=settings.workspace_url)
+    _print_deployed(done, as_json)
+
+
+def _print_deployed(done: Deployed, as_json: bool) -> None:
+    """A created deployment: its address and status (``--json``: an object)."""
     if as_json:
         emit(
             {

@@ -126,29 +126,40 @@ def hash_command(
 
             spec = resolve_base(spec, Settings.from_env()).spec
         image_hash = specs.compute_hash(spec) if spec.docker.resolved_base_digest else None
-        fmt = specs.detect_format(path)
-        curated = specs.curated_name(spec)
         _warn_unpinned(spec)
-        if as_json:
-            emit(
-                {
-                    "name": spec.name,
-                    "format": fmt.value,
-                    "kind": spec.kind.value,
-                    "curated": curated,
-                    "definition_hash": definition_hash,
-                    "image_hash": image_hash,
-                    "base_digest": spec.docker.resolved_base_digest,
-                    "unpinned": specs.unpinned_packages(spec),
-                }
-            )
-            return
-        note = f", curated as {curated}" if curated else ""
-        line(f"{spec.name} ({fmt.value}, {spec.kind.value}{note})")
-        line(f"definition hash: {definition_hash}")
-        if image_hash:
-            line(f"image hash:      {image_hash}")
-        line(image_hash or definition_hash)
+        _print_hashes(path, spec, definition_hash, image_hash, as_json)
+
+
+def _print_hashes(
+    path: Path,
+    spec: specs.EnvironmentSpec,
+    definition_hash: str,
+    image_hash: str | None,
+    as_json: bool,
+) -> None:
+    """What ``env hash`` prints: a JSON object, or lines ending with the hash alone."""
+    fmt = specs.detect_format(path)
+    curated = specs.curated_name(spec)
+    if as_json:
+        emit(
+            {
+                "name": spec.name,
+                "format": fmt.value,
+                "kind": spec.kind.value,
+                "curated": curated,
+                "definition_hash": definition_hash,
+                "image_hash": image_hash,
+                "base_digest": spec.docker.resolved_base_digest,
+                "unpinned": specs.unpinned_packages(spec),
+            }
+        )
+        return
+    note = f", curated as {curated}" if curated else ""
+    line(f"{spec.name} ({fmt.value}, {spec.kind.value}{note})")
+    line(f"definition hash: {definition_hash}")
+    if image_hash:
+        line(f"image hash:      {image_hash}")
+    line(image_hash or definition_hash)
 
 
 def _warn_unpinned(spec: specs.EnvironmentSpec) -> None:

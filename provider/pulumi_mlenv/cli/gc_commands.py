@@ -3,7 +3,7 @@ active version and no holder uses, older than the retention."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -11,6 +11,9 @@ from rich.table import Table
 from pulumi_mlenv.cli.main import err_console, user_errors
 from pulumi_mlenv.cli.output import JsonOpt, emit, line, out
 from pulumi_mlenv.config import Settings
+
+if TYPE_CHECKING:
+    from pulumi_mlenv.service.retention import GcReport
 
 __all__ = ["register"]
 
@@ -52,46 +55,9 @@ def gc_command(
     with user_errors():
         report = collect(settings.workspace_url, settings, keep_days=keep_days, dry_run=dry_run)
     if as_json:
-        payload = {
-            "dry_run": report.dry_run,
-            "keep_days": report.keep_days,
-            "bytes": report.bytes,
-            "deleted": [
-                {
-                    "image": c.image,
-                    "hash": c.env_hash,
-                    "bytes": c.size,
-                    "versions": list(c.versions),
-                }
-                for c in report.deleted
-            ],
-            "kept": [c.image for c in report.kept],
-            "saved": [{"image": c.image, "held_by": who} for c, who in report.saved],
-            "held": [{"digest": d, "holders": list(h)} for d, h in report.held],
-            "warnings": list(report.warnings),
-            "failed": [{"image": c.image, "error": e} for c, e in report.failed],
-        }
-        emit(payload)
+        emit(_as_json(report))
     else:
-        verb = "would delete" if dry_run else "deleted"
-        table = Table(title=f"Images {verb}", show_lines=False)
-        for column in ("image", "bytes", "versions (archived)"):
-            table.add_column(column, no_wrap=True)
-        for c in report.deleted:
-            table.add_row(c.image, _size(c.size), ", ".join(c.versions) or "-")
-        if report.deleted:
-            out.print(table)
-        line(
-            f"{verb} {len(report.deleted)} image{'s' * (len(report.deleted) != 1)}, "
-            f"{_size(report.bytes)} (compressed; shared layers stay while any image uses them)"
-        )
-        for c in report.kept:
-            line(f"kept {c.image}: held since the plan was made")
-        for c, who in report.saved:
-            line(f"kept {c.image}: held by {who}")
-        if dry_run:
-            for digest, holders in report.held:
-                line(f"kept {digest}: held here by {', '.join(holders)}")
+        _print_report(report, dry_run)
     for warning in report.warnings:
         err_console.print(f"warning: {warning}", markup=False)
     for c, error in report.failed:
@@ -100,6 +66,52 @@ def gc_command(
         err_console.print("disk space returns when the registry's garbage collection runs")
     if report.failed:
         raise typer.Exit(1)
+
+
+def _as_json(report: GcReport) -> dict[str, Any]:
+    """The report as ``--json`` prints it."""
+    return {
+        "dry_run": report.dry_run,
+        "keep_days": report.keep_days,
+        "bytes": report.bytes,
+        "deleted": [
+            {
+                "image": c.image,
+                "hash": c.env_hash,
+                "bytes": c.size,
+                "versions": list(c.versions),
+            }
+            for c in report.deleted
+        ],
+        "kept": [c.image for c in report.kept],
+        "saved": [{"image": c.image, "held_by": who} for c, who in report.saved],
+        "held": [{"digest": d, "holders": list(h)} for d, h in report.held],
+        "warnings": list(report.warnings),
+        "failed": [{"image": c.image, "error": e} for c, e in report.failed],
+    }
+
+
+def _print_report(report: GcReport, dry_run: bool) -> None:
+    """The report as a table and lines."""
+    verb = "would delete" if dry_run else "deleted"
+    table = Table(title=f"Images {verb}", show_lines=False)
+    for column in ("image", "bytes", "versions (archived)"):
+        table.add_column(column, no_wrap=True)
+    for c in report.deleted:
+        table.add_row(c.image, _size(c.size), ", ".join(c.versions) or "-")
+    if report.deleted:
+        out.print(table)
+    line(
+        f"{verb} {len(report.deleted)} image{'s' * (len(report.deleted) != 1)}, "
+        f"{_size(report.bytes)} (compressed; shared layers stay while any image uses them)"
+    )
+    for c in report.kept:
+        line(f"kept {c.image}: held since the plan was made")
+    for c, who in report.saved:
+        line(f"kept {c.image}: held by {who}")
+    if dry_run:
+        for digest, holders in report.held:
+            line(f"kept {digest}: held here by {', '.join(holders)}")
 
 
 def register(app: typer.Typer) -> None:

@@ -107,10 +107,10 @@ def _register_all() -> None:
 
 if __name__ == "__main__":
     # ``python -m pulumi_mlenv.cli.main``: this file runs as ``__main__``, and
-    # the command modules import it under its own name; run that one.
-    from pulumi_mlenv.cli.launch import main as _launch
-
-    _launch()
+    # the command modules import it under its own name; run that one (by
+    # name: the launcher imports this module, so naming it here would make
+    # the two import each other).
+    importlib.import_module("pulumi_mlenv.cli.main").main()
 else:
     _register_all()
 

@@ -18,6 +18,7 @@ from pulumi_mlenv.definition.formats import (
 )
 from pulumi_mlenv.definition.hashing import (
     RECIPE_VERSION,
+    UV_VERSIONS,
     canonical_form,
     compute_hash,
     with_resolved_base,
@@ -45,6 +46,7 @@ __all__ = [
     "IDENTITY_FIELDS",
     "METADATA_FIELDS",
     "RECIPE_VERSION",
+    "UV_VERSIONS",
     "CondaSection",
     "ContextFile",
     "DockerSection",

@@ -36,13 +36,27 @@ from pulumi_mlenv.definition.text import (
 )
 from pulumi_mlenv.errors import SpecError
 
-__all__ = ["RECIPE_VERSION", "canonical_form", "compute_hash", "with_resolved_base"]
+__all__ = [
+    "RECIPE_VERSION",
+    "UV_VERSIONS",
+    "canonical_form",
+    "compute_hash",
+    "with_resolved_base",
+]
 
 #: Bump only when the build recipe (Dockerfile rendering, installer flags)
 #: changes the images it produces: every hash moves, every image is rebuilt.
 #: 4: Docker steps fix their files' times, conda's history is unstamped
 #: (docs/reproducibility.md).
 RECIPE_VERSION = "4"
+
+#: The uv versions this recipe builds with. The installer resolves unpinned
+#: packages and lays out the virtualenv, so it shapes the image as much as
+#: the Dockerfile does: the range is part of the recipe. A uv outside it is
+#: refused (imaging.installer), and moving the range is a recipe change:
+#: bump ``RECIPE_VERSION`` with it (docs/hash.md;
+#: tests/definition/test_spec_hash_stable.py holds the pair).
+UV_VERSIONS = ">=0.13,<0.14"
 
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 

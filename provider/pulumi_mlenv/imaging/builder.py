@@ -102,18 +102,21 @@ class BuiltImage:
 
 
 def find_uv() -> str:
-    """The uv binary the build copies in (as a named context, not a layer)."""
+    """The uv binary the build copies in (as a named context, not a layer);
+    ``BuildError`` when it is outside the recipe's range (imaging.installer)."""
+    from pulumi_mlenv.imaging.installer import check_uv
+
     try:
         import uv
 
         found = str(uv.find_uv_bin())
         if found:
-            return found
+            return check_uv(found)
     except (ImportError, FileNotFoundError):
         pass
     which = shutil.which("uv")
     if which:
-        return which
+        return check_uv(which)
     raise BuildError("uv not found: install the 'uv' package or set MLENV_INSTALLER=pip")
 
 

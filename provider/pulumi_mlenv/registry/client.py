@@ -11,18 +11,24 @@ every environment version with the same hash (pulumi-docker-build#606).
 
 from __future__ import annotations
 
-import hashlib
-import io
-import json
-from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
-
 from pulumi_mlenv.errors import RegistryError
-from pulumi_mlenv.registry._http import Transport
+from pulumi_mlenv.registry._session import RegistrySession
+from pulumi_mlenv.registry.manifests import (
+    ABSENT_CODES,
+    ACCEPT,
+    MANIFEST_MEDIA_TYPES,
+    ManifestInfo,
+    error_codes,
+    file_in_layer,
+    is_index,
+    manifest_info,
+    next_page,
+    pick_platform,
+    sha256,
+)
 
 __all__ = [
     "MANIFEST_MEDIA_TYPES",
@@ -30,64 +36,8 @@ __all__ = [
     "RegistryClient",
 ]
 
-DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
-DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-MANIFEST_MEDIA_TYPES = (DOCKER_MANIFEST, OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST_LIST)
-_INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_MANIFEST_LIST})
-_ACCEPT = {"Accept": ", ".join(MANIFEST_MEDIA_TYPES)}
-_ABSENT_CODES = frozenset({"MANIFEST_UNKNOWN", "NAME_UNKNOWN"})
 
-
-@dataclass(frozen=True, slots=True)
-class ManifestInfo:
-    """What a registry knows about one image.
-
-    ``digest`` and ``media_type`` are those of the manifest the reference
-    points to (an index for multi-platform images). ``size`` is the config
-    plus the compressed layers, in bytes; for an index, of the ``linux/amd64``
-    entry (or the first one). ``created`` is the config's creation time as
-    written there (RFC 3339), ``None`` when the config has none; ``labels``
-    are the config's labels (empty when none); ``layers`` the layer digests
-    in order.
-    """
-
-    digest: str
-    media_type: str
-    size: int
-    config_digest: str
-    created: str | None
-    labels: dict[str, str] = field(default_factory=dict)
-    layers: tuple[str, ...] = ()
-    #: Compressed size of each layer, in the order of ``layers``.
-    layer_sizes: tuple[int, ...] = ()
-
-
-def _error_codes(response: requests.Response) -> list[str]:
-    try:
-        body = response.json()
-    except ValueError:
-        return []
-    errors = body.get("errors") if isinstance(body, dict) else None
-    if not isinstance(errors, list):
-        return []
-    return [str(e.get("code", "")) for e in errors if isinstance(e, dict)]
-
-
-def _sha256(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-def _media_type(response: requests.Response, doc: dict[str, Any]) -> str:
-    header = response.headers.get("Content-Type", "").split(";")[0].strip()
-    declared = doc.get("mediaType")
-    if isinstance(declared, str) and declared:
-        return declared
-    return header
-
-
-class RegistryClient:
+class RegistryClient(RegistrySession):
     """A client of one registry, optionally scoped to a namespace.
 
     ``address`` is ``host[:port][/namespace]`` (``127.0.0.1:5000/team-a``); an
@@ -103,69 +53,8 @@ class RegistryClient:
     Pulumi provider object.
     """
 
-    def __init__(
-        self,
-        address: str,
-        *,
-        username: str | None = None,
-        password: str | None = None,
-        timeout: float = 10.0,
-        ca_bundle: str | None = None,
-    ) -> None:
-        text = address.strip()
-        scheme: str | None = None
-        for prefix in ("http://", "https://"):
-            if text.startswith(prefix):
-                scheme, text = prefix[:-3], text[len(prefix) :]
-        host, _, namespace = text.strip("/").partition("/")
-        if not host or any(c.isspace() or c in "@?#" for c in text):
-            raise RegistryError(
-                f"invalid registry address {address!r}: expected host[:port][/namespace]"
-            )
-        self.host = host
-        self.namespace = namespace.strip("/")
-        self._t = Transport(
-            host,
-            username=username,
-            password=password,
-            timeout=timeout,
-            ca_bundle=ca_bundle,
-            scheme=scheme,
-        )
-
     def __repr__(self) -> str:
         return f"RegistryClient({self.address!r})"
-
-    @property
-    def address(self) -> str:
-        """``host`` or ``host/namespace``, as given (without scheme)."""
-        return f"{self.host}/{self.namespace}" if self.namespace else self.host
-
-    @property
-    def base_url(self) -> str:
-        """The URL requests go to (``http://127.0.0.1:5000``)."""
-        return self._t.base_url
-
-    def close(self) -> None:
-        """Release pooled connections."""
-        self._t.close()
-
-    def __enter__(self) -> RegistryClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def repository_for(self, name: str) -> str:
-        """The full repository path of ``name`` under this client's namespace
-        (``mlenv/env`` -> ``team-a/mlenv/env``)."""
-        name = name.strip("/")
-        return f"{self.namespace}/{name}" if self.namespace else name
 
     # -- queries ---------------------------------------------------------
 
@@ -196,7 +85,7 @@ class RegistryClient:
         """
         path = f"/v2/{repository}/manifests/{reference}"
         scope = f"repository:{repository}:pull"
-        response = self._t.request("HEAD", path, scope=scope, headers=_ACCEPT)
+        response = self._t.request("HEAD", path, scope=scope, headers=ACCEPT)
         if response.status_code == 200:
             digest = response.headers.get("Docker-Content-Digest")
             if digest:
@@ -204,10 +93,10 @@ class RegistryClient:
         elif response.status_code == 404:
             return None
         # No digest header, or an unexpected status: a GET shows body and error codes.
-        response = self._t.request("GET", path, scope=scope, headers=_ACCEPT)
+        response = self._t.request("GET", path, scope=scope, headers=ACCEPT)
         if response.status_code == 200:
-            return response.headers.get("Docker-Content-Digest") or _sha256(response.content)
-        if response.status_code == 404 or _ABSENT_CODES & set(_error_codes(response)):
+            return response.headers.get("Docker-Content-Digest") or sha256(response.content)
+        if response.status_code == 404 or ABSENT_CODES & set(error_codes(response)):
             return None
         raise self._failure(response, f"asking for {repository}:{reference}")
 
@@ -218,40 +107,25 @@ class RegistryClient:
         fetched = self._get_manifest(repository, reference, scope)
         if fetched is None:
             return None
-        digest, media_type, doc, _ = fetched
+        digest, kind, doc, _ = fetched
         image_doc = doc
-        if media_type in _INDEX_TYPES or "manifests" in doc:
-            entry = _pick_platform(doc.get("manifests") or [], repository, reference)
-            sub = self._get_manifest(repository, str(entry["digest"]), scope)
+        if is_index(kind, doc):
+            sub = self._platform_manifest(repository, reference, doc, scope)
             if sub is None:
+                entry = pick_platform(doc.get("manifests") or [], repository, reference)
                 raise RegistryError(
                     f"registry {self.host}: index {repository}@{digest} names "
                     f"{entry['digest']} which the registry does not have"
                 )
-            image_doc = sub[2]
+            image_doc = sub[1]
         config = image_doc.get("config")
-        layers = image_doc.get("layers")
-        if not isinstance(config, dict) or not isinstance(layers, list):
+        if not isinstance(config, dict) or not isinstance(image_doc.get("layers"), list):
             raise RegistryError(
                 f"registry {self.host}: manifest {repository}@{digest} has an unsupported "
-                f"format ({media_type or 'no media type'})"
+                f"format ({kind or 'no media type'})"
             )
-        size = int(config.get("size", 0)) + sum(int(layer.get("size", 0)) for layer in layers)
-        config_digest = str(config.get("digest", ""))
-        blob = self._get_blob_json(repository, config_digest, scope)
-        inner = blob.get("config") if isinstance(blob.get("config"), dict) else {}
-        labels = inner.get("Labels") if isinstance(inner, dict) else None
-        created = blob.get("created")
-        return ManifestInfo(
-            digest=digest,
-            media_type=media_type,
-            size=size,
-            config_digest=config_digest,
-            created=created if isinstance(created, str) else None,
-            labels={str(k): str(v) for k, v in (labels or {}).items()},
-            layers=tuple(str(layer.get("digest", "")) for layer in layers),
-            layer_sizes=tuple(int(layer.get("size", 0)) for layer in layers),
-        )
+        blob = self._get_blob_json(repository, str(config.get("digest", "")), scope)
+        return manifest_info(digest, kind, image_doc, blob)
 
     def repositories(self, limit: int = 10_000) -> list[str]:
         """Repository names the registry lists (``/v2/_catalog``), at most
@@ -267,8 +141,7 @@ class RegistryClient:
             except ValueError:
                 return found
             found += [str(n) for n in names]
-            link = response.headers.get("Link", "")
-            path = link[link.find("<") + 1 : link.find(">")] if 'rel="next"' in link else ""
+            path = next_page(response.headers.get("Link", "")) or ""
         return found[:limit]
 
     def read_file(
@@ -278,8 +151,6 @@ class RegistryClient:
         describes, from its last layer holding it; None when no layer up to
         ``max_layer_bytes`` (compressed) has it. Layers are read in memory,
         never written to disk."""
-        import tarfile
-
         wanted = path.lstrip("/")
         scope = f"repository:{repository}:pull"
         for digest, size in reversed(list(zip(info.layers, info.layer_sizes, strict=False))):
@@ -288,14 +159,9 @@ class RegistryClient:
             response = self._t.request("GET", f"/v2/{repository}/blobs/{digest}", scope=scope)
             if response.status_code != 200:
                 raise self._failure(response, f"reading layer {digest} of {repository}")
-            try:
-                with tarfile.open(fileobj=io.BytesIO(response.content), mode="r:*") as tar:
-                    for member in tar:
-                        if member.name.lstrip("./") == wanted and member.isfile():
-                            extracted = tar.extractfile(member)
-                            return extracted.read() if extracted is not None else None
-            except (tarfile.TarError, OSError, EOFError):
-                continue  # not a tar layer (an attestation, a foreign format)
+            found = file_in_layer(response.content, wanted)
+            if found is not None:
+                return found
         return None
 
     def manifest(self, repository: str, reference: str) -> tuple[str, dict[str, Any]] | None:
@@ -306,13 +172,9 @@ class RegistryClient:
         fetched = self._get_manifest(repository, reference, scope)
         if fetched is None:
             return None
-        digest, media_type, doc, _ = fetched
-        if media_type in _INDEX_TYPES or "manifests" in doc:
-            entry = _pick_platform(doc.get("manifests") or [], repository, reference)
-            sub = self._get_manifest(repository, str(entry["digest"]), scope)
-            if sub is None:
-                return None
-            digest, doc = sub[0], sub[2]
+        digest, kind, doc, _ = fetched
+        if is_index(kind, doc):
+            return self._platform_manifest(repository, reference, doc, scope)
         return digest, doc
 
     def blob(self, repository: str, digest: str) -> bytes:
@@ -322,7 +184,7 @@ class RegistryClient:
         response = self._t.request("GET", f"/v2/{repository}/blobs/{digest}", scope=scope)
         if response.status_code != 200:
             raise self._failure(response, f"reading blob {digest} of {repository}")
-        if _sha256(response.content) != digest:
+        if sha256(response.content) != digest:
             raise RegistryError(f"registry {self.host}: blob {digest} has other content")
         return response.content
 
@@ -341,16 +203,8 @@ class RegistryClient:
             raise RegistryError(
                 f"registry {self.host}: cannot tag {repository}:{tag}: no manifest {digest}"
             )
-        _, media_type, _, body = fetched
-        response = self._t.request(
-            "PUT",
-            f"/v2/{repository}/manifests/{tag}",
-            scope=f"repository:{repository}:pull,push",
-            headers={"Content-Type": media_type},
-            data=body,
-        )
-        if response.status_code not in (200, 201):
-            raise self._failure(response, f"tagging {repository}:{tag}")
+        _, kind, _, body = fetched
+        response = self._store_manifest(repository, tag, body, kind, doing="tagging")
         answered = response.headers.get("Docker-Content-Digest")
         if answered and answered != digest:
             raise RegistryError(
@@ -371,14 +225,13 @@ class RegistryClient:
             if response.status_code != 200:
                 raise self._failure(response, f"listing the tags of {repository}")
             found += list(response.json().get("tags") or [])
-            link = response.headers.get("Link", "")
-            path = link.split(";")[0].strip("<> ") if 'rel="next"' in link else None
+            path = next_page(response.headers.get("Link", ""))
         return found
 
     def put_blob(self, repository: str, data: bytes) -> str:
         """Upload ``data`` as a blob of ``repository`` (nothing when it is there
         already); returns its digest."""
-        digest = _sha256(data)
+        digest = sha256(data)
         push = f"repository:{repository}:pull,push"
         head = self._t.request("HEAD", f"/v2/{repository}/blobs/{digest}", scope=push)
         if head.status_code == 200:
@@ -406,16 +259,8 @@ class RegistryClient:
         self, repository: str, reference: str, body: bytes, media_type: str
     ) -> str:
         """Store ``body`` as the manifest ``repository:reference``; returns its digest."""
-        response = self._t.request(
-            "PUT",
-            f"/v2/{repository}/manifests/{reference}",
-            scope=f"repository:{repository}:pull,push",
-            headers={"Content-Type": media_type},
-            data=body,
-        )
-        if response.status_code not in (200, 201):
-            raise self._failure(response, f"storing {repository}:{reference}")
-        return response.headers.get("Docker-Content-Digest") or _sha256(body)
+        response = self._store_manifest(repository, reference, body, media_type, doing="storing")
+        return response.headers.get("Docker-Content-Digest") or sha256(body)
 
     def delete_manifest(self, repository: str, digest: str) -> bool:
         """Delete the manifest ``digest`` (and so every tag pointing to it) with
@@ -440,58 +285,3 @@ class RegistryClient:
                 "does for the local one)"
             )
         raise self._failure(response, f"deleting {repository}@{digest}")
-
-    # -- helpers ---------------------------------------------------------
-
-    def _get_manifest(
-        self, repository: str, reference: str, scope: str
-    ) -> tuple[str, str, dict[str, Any], bytes] | None:
-        response = self._t.request(
-            "GET", f"/v2/{repository}/manifests/{reference}", scope=scope, headers=_ACCEPT
-        )
-        if response.status_code == 404 or (
-            response.status_code != 200 and _ABSENT_CODES & set(_error_codes(response))
-        ):
-            return None
-        if response.status_code != 200:
-            raise self._failure(response, f"reading manifest {repository}:{reference}")
-        body = response.content
-        try:
-            doc = json.loads(body)
-        except ValueError:
-            raise RegistryError(
-                f"registry {self.host}: manifest {repository}:{reference} is not JSON"
-            ) from None
-        if not isinstance(doc, dict):
-            raise RegistryError(f"registry {self.host}: manifest {repository}:{reference} is odd")
-        digest = response.headers.get("Docker-Content-Digest") or _sha256(body)
-        return digest, _media_type(response, doc), doc, body
-
-    def _get_blob_json(self, repository: str, digest: str, scope: str) -> dict[str, Any]:
-        response = self._t.request("GET", f"/v2/{repository}/blobs/{digest}", scope=scope)
-        if response.status_code != 200:
-            raise self._failure(response, f"reading config blob {digest} of {repository}")
-        try:
-            doc = json.loads(response.content)
-        except ValueError:
-            doc = None
-        if not isinstance(doc, dict):
-            raise RegistryError(f"registry {self.host}: config blob {digest} is not a JSON object")
-        return doc
-
-    def _failure(self, response: requests.Response, doing: str) -> RegistryError:
-        codes = ", ".join(c for c in _error_codes(response) if c)
-        detail = f" ({codes})" if codes else ""
-        return RegistryError(f"registry {self.host}: {doing}: HTTP {response.status_code}{detail}")
-
-
-def _pick_platform(entries: list[Any], repository: str, reference: str) -> dict[str, Any]:
-    """The ``linux/amd64`` entry of an index, else the first one."""
-    usable = [e for e in entries if isinstance(e, dict) and e.get("digest")]
-    if not usable:
-        raise RegistryError(f"index {repository}:{reference} lists no manifests")
-    for entry in usable:
-        platform = entry.get("platform") or {}
-        if platform.get("os") == "linux" and platform.get("architecture") == "amd64":
-            return entry
-    return usable[0]

@@ -13,9 +13,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from pulumi_mlenv.errors import MlenvError
+from pulumi_mlenv.errors import MlenvError, RegistryError
 
-__all__ = ["DOCKER_HUB", "ImageRef", "InvalidImageRef"]
+__all__ = ["DOCKER_HUB", "ImageRef", "InvalidImageRef", "split_address"]
 
 DOCKER_HUB = "docker.io"
 _HUB_ALIASES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
@@ -136,3 +136,19 @@ class ImageRef:
     def with_tag(self, tag: str) -> ImageRef:
         """The same repository addressed by ``tag`` alone."""
         return ImageRef.parse(f"{self.name}:{tag}")
+
+
+def split_address(address: str) -> tuple[str | None, str, str]:
+    """``(scheme or None, host[:port], namespace)`` of a registry address
+    ``[http[s]://]host[:port][/namespace]``; ``RegistryError`` when it is not one."""
+    text = address.strip()
+    scheme: str | None = None
+    for prefix in ("http://", "https://"):
+        if text.startswith(prefix):
+            scheme, text = prefix[:-3], text[len(prefix) :]
+    host, _, namespace = text.strip("/").partition("/")
+    if not host or any(c.isspace() or c in "@?#" for c in text):
+        raise RegistryError(
+            f"invalid registry address {address!r}: expected host[:port][/namespace]"
+        )
+    return scheme, host, namespace

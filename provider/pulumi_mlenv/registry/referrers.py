@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pulumi_mlenv.errors import RegistryError
-from pulumi_mlenv.registry.client import OCI_INDEX, OCI_MANIFEST, _sha256
+from pulumi_mlenv.registry.manifests import OCI_INDEX, OCI_MANIFEST
+from pulumi_mlenv.registry.manifests import sha256 as _sha256
 from pulumi_mlenv.registry.transfer import TransferClient
 
 __all__ = [

@@ -15,12 +15,12 @@ from typing import BinaryIO, Self, cast
 import requests
 
 from pulumi_mlenv.errors import RegistryError
-from pulumi_mlenv.registry.client import MANIFEST_MEDIA_TYPES, RegistryClient, _sha256
+from pulumi_mlenv.registry.client import RegistryClient
+from pulumi_mlenv.registry.manifests import sha256 as _sha256
 
 __all__ = ["TransferClient"]
 
 _CHUNK = 1 << 20
-_ACCEPT = {"Accept": ", ".join(MANIFEST_MEDIA_TYPES)}
 
 
 class TransferClient(RegistryClient):
@@ -46,15 +46,9 @@ class TransferClient(RegistryClient):
         """Store a manifest under a tag or its digest; ``(digest, subject
         seen)``: the second is True when the registry said it indexed the
         manifest's ``subject`` (the referrers API's ``OCI-Subject`` header)."""
-        response = self._t.request(
-            "PUT",
-            f"/v2/{repository}/manifests/{reference}",
-            scope=f"repository:{repository}:pull,push",
-            headers={"Content-Type": media_type},
-            data=body,
+        response = self._store_manifest(
+            repository, reference, body, media_type, doing="putting manifest"
         )
-        if response.status_code not in (200, 201):
-            raise self._failure(response, f"putting manifest {repository}:{reference}")
         digest = _sha256(body)
         answered = response.headers.get("Docker-Content-Digest")
         if answered and answered != digest:
@@ -116,14 +110,7 @@ class TransferClient(RegistryClient):
     def blob_to_file(self, repository: str, digest: str, path: Path) -> int:
         """Stream blob ``digest`` into ``path`` (checked against the digest);
         its size in bytes."""
-        response = self._t.request(
-            "GET",
-            f"/v2/{repository}/blobs/{digest}",
-            scope=f"repository:{repository}:pull",
-            stream=True,
-        )
-        if response.status_code != 200:
-            raise self._failure(response, f"reading blob {digest} of {repository}")
+        response = self._blob_stream(repository, digest)
         hasher = hashlib.sha256()
         size = 0
         tmp = path.with_name(path.name + ".part")
@@ -138,9 +125,8 @@ class TransferClient(RegistryClient):
         tmp.replace(path)
         return size
 
-    def open_blob(self, repository: str, digest: str) -> BinaryIO:
-        """A stream of blob ``digest`` (unchecked: for reading a few files
-        out of a layer without keeping it)."""
+    def _blob_stream(self, repository: str, digest: str) -> requests.Response:
+        """A streamed ``GET`` of blob ``digest``; ``RegistryError`` unless 200."""
         response = self._t.request(
             "GET",
             f"/v2/{repository}/blobs/{digest}",
@@ -149,6 +135,12 @@ class TransferClient(RegistryClient):
         )
         if response.status_code != 200:
             raise self._failure(response, f"reading blob {digest} of {repository}")
+        return response
+
+    def open_blob(self, repository: str, digest: str) -> BinaryIO:
+        """A stream of blob ``digest`` (unchecked: for reading a few files
+        out of a layer without keeping it)."""
+        response = self._blob_stream(repository, digest)
         response.raw.decode_content = True
         return cast(BinaryIO, response.raw)
 

@@ -95,70 +95,69 @@ def export_bundle(
     io = outside_or_real(outside)
     if io.artifacts is None:
         raise MlenvError("these backends cannot read blobs: no bundle")
-    entries: list[BundleEntry] = []
     path.parent.mkdir(parents=True, exist_ok=True)
     with (
         io.workspace(settings.workspace_url) as store,
         tempfile.TemporaryDirectory(prefix="bundle-", dir=path.parent) as tmp,
         LayoutWriter(path) as out,
     ):
-        for query in versions:
-            name, _, number = query.partition(":")
-            version = store.get_version(name, number or None)
-            if version is None:
-                raise MlenvError(f"bundle: no environment version {query} in the workspace")
-            ref = ImageRef.parse(version.image)
-            assert ref.digest is not None  # versions are registered by digest
-            image = store.find_image_by_digest(ref.digest)
-            with io.artifacts(ref.registry, settings) as client:
-                media_type, size, _ = _copy_manifest(
-                    client, ref.repository, ref.digest, out, Path(tmp)
-                )
-                subject = {"mediaType": media_type, "digest": ref.digest, "size": size}
-                out.manifests.append(
-                    {
-                        **subject,
-                        "annotations": {
-                            _REF_NAME: f"{version.name}:{version.version}",
-                            "org.pulumi-mlenv.hash": version.env_hash,
-                        },
-                    }
-                )
-                found = client.referrers(ref.repository, ref.digest)
-                for referrer in found:
-                    _copy_manifest(client, ref.repository, referrer.digest, out, Path(tmp))
-                    out.manifests.append(referrer.descriptor())
-            record = _record(version, image)
-            payload = json.dumps(record, indent=2, sort_keys=True).encode()
-            body = referrer_manifest(
-                subject=subject,
-                artifact_type=RECORD_MEDIA_TYPE,
-                payload=payload,
-                media_type=RECORD_MEDIA_TYPE,
-                annotations={_REF_NAME: f"{version.name}:{version.version}"},
-            )
-            out.add_bytes(_sha256(b"{}"), b"{}")
-            out.add_bytes(_sha256(payload), payload)
-            out.add_bytes(_sha256(body), body)
-            out.manifests.append(
-                {
-                    "mediaType": _OCI_MANIFEST,
-                    "digest": _sha256(body),
-                    "size": len(body),
-                    "artifactType": RECORD_MEDIA_TYPE,
-                }
-            )
-            entries.append(
-                BundleEntry(
-                    version.name,
-                    version.version,
-                    version.env_hash,
-                    ref.digest,
-                    version.image,
-                    len(found),
-                )
-            )
-    return entries
+        return [_export(query, store, io, settings, out, Path(tmp)) for query in versions]
+
+
+def _export(
+    query: str, store: Any, io: Outside, settings: Settings, out: LayoutWriter, scratch: Path
+) -> BundleEntry:
+    """One version into ``out``: its image, its referrers and its record."""
+    assert io.artifacts is not None  # export_bundle checked
+    name, _, number = query.partition(":")
+    version = store.get_version(name, number or None)
+    if version is None:
+        raise MlenvError(f"bundle: no environment version {query} in the workspace")
+    ref = ImageRef.parse(version.image)
+    assert ref.digest is not None  # versions are registered by digest
+    with io.artifacts(ref.registry, settings) as client:
+        media_type, size, _ = _copy_manifest(client, ref.repository, ref.digest, out, scratch)
+        subject = {"mediaType": media_type, "digest": ref.digest, "size": size}
+        out.manifests.append(
+            {
+                **subject,
+                "annotations": {
+                    _REF_NAME: f"{version.name}:{version.version}",
+                    "org.pulumi-mlenv.hash": version.env_hash,
+                },
+            }
+        )
+        found = client.referrers(ref.repository, ref.digest)
+        for referrer in found:
+            _copy_manifest(client, ref.repository, referrer.digest, out, scratch)
+            out.manifests.append(referrer.descriptor())
+    _add_record(out, version, store.find_image_by_digest(ref.digest), subject)
+    return BundleEntry(
+        version.name, version.version, version.env_hash, ref.digest, version.image, len(found)
+    )
+
+
+def _add_record(out: LayoutWriter, version: Any, image: Any, subject: dict[str, Any]) -> None:
+    """The version's record, as an artifact whose subject is its image."""
+    payload = json.dumps(_record(version, image), indent=2, sort_keys=True).encode()
+    body = referrer_manifest(
+        subject=subject,
+        artifact_type=RECORD_MEDIA_TYPE,
+        payload=payload,
+        media_type=RECORD_MEDIA_TYPE,
+        annotations={_REF_NAME: f"{version.name}:{version.version}"},
+    )
+    out.add_bytes(_sha256(b"{}"), b"{}")
+    out.add_bytes(_sha256(payload), payload)
+    out.add_bytes(_sha256(body), body)
+    out.manifests.append(
+        {
+            "mediaType": _OCI_MANIFEST,
+            "digest": _sha256(body),
+            "size": len(body),
+            "artifactType": RECORD_MEDIA_TYPE,
+        }
+    )
 
 
 def _record(version: Any, image: Any) -> dict[str, Any]:
@@ -218,13 +217,10 @@ def import_bundle(
     ``mlenv/env``) and ``settings.workspace_url``: images, referrers, tags
     by hash, image records and versions with their numbers. A version
     number the workspace already has for another hash is an error."""
-    from pulumi_mlenv.workspace import ImageRecord
-
     io = outside_or_real(outside)
     if io.artifacts is None:
         raise MlenvError("these backends cannot push blobs: no bundle import")
     bundle = LayoutReader(path)
-    entries: list[BundleEntry] = []
     try:
         manifests = bundle.index.get("manifests") or []
         records = [m for m in manifests if m.get("artifactType") == RECORD_MEDIA_TYPE]
@@ -233,73 +229,91 @@ def import_bundle(
             io.workspace(settings.workspace_url) as store,
             tempfile.TemporaryDirectory(prefix="bundle-") as tmp,
         ):
-            repository = client.repository_for(ENV_REPOSITORY)
-            for entry in records:
-                manifest = json.loads(bundle.blob(str(entry["digest"])))
-                record = json.loads(bundle.blob(str(manifest["layers"][0]["digest"])))
-                digest = str(record["image_digest"])
-                _push_manifest(client, repository, digest, bundle, Path(tmp))
-                body = bundle.blob(digest)
-                client.put_manifest(repository, str(record["hash"]), body, _media(body))
-                count = 0
-                for item in manifests:
-                    if item.get("artifactType") == RECORD_MEDIA_TYPE or "artifactType" not in item:
-                        continue
-                    doc = json.loads(bundle.blob(str(item["digest"])))
-                    if (doc.get("subject") or {}).get("digest") != digest:
-                        continue
-                    _push_manifest(client, repository, str(item["digest"]), bundle, Path(tmp))
-                    client.add_to_index(
-                        repository,
-                        digest,
-                        Referrer(
-                            str(item["digest"]),
-                            str(item["artifactType"]),
-                            int(item["size"]),
-                            dict(item.get("annotations") or {}),
-                        ),
-                    )
-                    count += 1
-                image = f"{client.host}/{repository}@{digest}"
-                store.record_image(
-                    ImageRecord(
-                        env_hash=record["hash"],
-                        registry=client.host,
-                        repository=repository,
-                        digest=digest,
-                        size=int(record.get("size") or 0),
-                        created=str(record.get("created") or ""),
-                        base_image=record.get("base_image"),
-                        base_digest=record.get("base_digest"),
-                        dockerfile=str(record.get("dockerfile") or ""),
-                        lock=tuple(record.get("lock") or ()),
-                    )
-                )
-                registered = store.register_version(
-                    record["name"],
-                    record["hash"],
-                    version=str(record["version"]),
-                    image=image,
-                    definition=record.get("definition") or {},
-                    description=record.get("description"),
-                    tags=tuple(tuple(t) for t in record.get("tags") or ()),
-                    environment_variables=tuple(
-                        tuple(v) for v in record.get("environment_variables") or ()
-                    ),
-                )
-                entries.append(
-                    BundleEntry(
-                        registered.name,
-                        registered.version,
-                        registered.env_hash,
-                        digest,
-                        image,
-                        count,
-                    )
-                )
+            into = _Into(client, client.repository_for(ENV_REPOSITORY), bundle, Path(tmp))
+            return [_import(into, store, manifests, entry) for entry in records]
     finally:
         bundle.close()
-    return entries
+
+
+@dataclass(frozen=True, slots=True)
+class _Into:
+    """Where an import pushes: the registry, its repository, the bundle read
+    and a scratch folder for blobs on their way."""
+
+    client: ArtifactRegistry
+    repository: str
+    bundle: LayoutReader
+    scratch: Path
+
+    def push(self, digest: str) -> tuple[str, bytes]:
+        return _push_manifest(self.client, self.repository, digest, self.bundle, self.scratch)
+
+
+def _import(into: _Into, store: Any, manifests: list[Any], entry: dict[str, Any]) -> BundleEntry:
+    """One version's image (tagged by its hash), its referrers, its image
+    record and the version itself."""
+    from pulumi_mlenv.workspace import ImageRecord
+
+    bundle, client, repository = into.bundle, into.client, into.repository
+    manifest = json.loads(bundle.blob(str(entry["digest"])))
+    record = json.loads(bundle.blob(str(manifest["layers"][0]["digest"])))
+    digest = str(record["image_digest"])
+    into.push(digest)
+    body = bundle.blob(digest)
+    client.put_manifest(repository, str(record["hash"]), body, _media(body))
+    count = _import_referrers(into, manifests, digest)
+    image = f"{client.host}/{repository}@{digest}"
+    store.record_image(
+        ImageRecord(
+            env_hash=record["hash"],
+            registry=client.host,
+            repository=repository,
+            digest=digest,
+            size=int(record.get("size") or 0),
+            created=str(record.get("created") or ""),
+            base_image=record.get("base_image"),
+            base_digest=record.get("base_digest"),
+            dockerfile=str(record.get("dockerfile") or ""),
+            lock=tuple(record.get("lock") or ()),
+        )
+    )
+    registered = store.register_version(
+        record["name"],
+        record["hash"],
+        version=str(record["version"]),
+        image=image,
+        definition=record.get("definition") or {},
+        description=record.get("description"),
+        tags=tuple(tuple(t) for t in record.get("tags") or ()),
+        environment_variables=tuple(tuple(v) for v in record.get("environment_variables") or ()),
+    )
+    return BundleEntry(
+        registered.name, registered.version, registered.env_hash, digest, image, count
+    )
+
+
+def _import_referrers(into: _Into, manifests: list[Any], digest: str) -> int:
+    """Push the bundle's referrers of ``digest`` and index them; how many."""
+    count = 0
+    for item in manifests:
+        if item.get("artifactType") == RECORD_MEDIA_TYPE or "artifactType" not in item:
+            continue
+        doc = json.loads(into.bundle.blob(str(item["digest"])))
+        if (doc.get("subject") or {}).get("digest") != digest:
+            continue
+        into.push(str(item["digest"]))
+        into.client.add_to_index(
+            into.repository,
+            digest,
+            Referrer(
+                str(item["digest"]),
+                str(item["artifactType"]),
+                int(item["size"]),
+                dict(item.get("annotations") or {}),
+            ),
+        )
+        count += 1
+    return count
 
 
 def _media(body: bytes) -> str:

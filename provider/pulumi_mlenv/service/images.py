@@ -32,6 +32,7 @@ from pulumi_mlenv.definition import (
 )
 from pulumi_mlenv.errors import SpecError
 from pulumi_mlenv.service.compose import outside_or_real
+from pulumi_mlenv.service.image_adoption import adopt
 from pulumi_mlenv.service.outside import ImageRegistry, Outside
 from pulumi_mlenv.service.resolved import ResolvedEnvironment, base_image_of
 
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
     from pulumi_mlenv.imaging.buildkit import StepEvent
     from pulumi_mlenv.registry import ManifestInfo
     from pulumi_mlenv.service.outside import EnvironmentStore
-    from pulumi_mlenv.workspace import ImageRecord
 
 __all__ = [
     "ENV_REPOSITORY",
@@ -133,7 +133,7 @@ class _Job:
             # An image this workspace never recorded: another team's, a curated
             # one, or one whose recording a kill interrupted after the push.
             # Recorded now, with the lock read from the image itself.
-            record = _adopt(self.store, self.target, client, repository, digest)
+            record = adopt(self.store, self.target, client, repository, digest)
         if record is not None:
             size, lock, dockerfile = record.size, tuple(record.lock), record.dockerfile or None
         return EnsureResult(
@@ -150,45 +150,6 @@ class _Job:
             dockerfile=dockerfile,
             warnings=self.warnings,
         )
-
-
-#: Layers larger than this are not searched for the lock (it is in a small one).
-_LOCK_LAYER_LIMIT = 8 * 1024 * 1024
-
-
-def _adopt(
-    store: EnvironmentStore,
-    target: ResolvedEnvironment,
-    client: ImageRegistry,
-    repository: str,
-    digest: str,
-) -> ImageRecord:
-    """Record an image found in a registry, its lock read from its layers."""
-    from pulumi_mlenv.imaging.dockerfile import LOCK_PATH
-    from pulumi_mlenv.imaging.lock import parse_lock
-    from pulumi_mlenv.workspace import ImageRecord
-
-    info = client.manifest_info(repository, digest)
-    lock: tuple[str, ...] = ()
-    if info is not None and not target.spec.python.user_managed:
-        text = client.read_file(repository, info, LOCK_PATH, max_layer_bytes=_LOCK_LAYER_LIMIT)
-        lock = parse_lock(text.decode("utf-8", "replace")) if text else ()
-    labels = info.labels if info is not None else {}
-    return store.record_image(
-        ImageRecord(
-            env_hash=target.hash,
-            registry=client.host,
-            repository=repository,
-            digest=digest,
-            size=info.size if info is not None else 0,
-            created=(info.created if info is not None else None)
-            or datetime.now(UTC).isoformat(timespec="seconds"),
-            base_image=labels.get("org.opencontainers.image.base.name"),
-            base_digest=labels.get("org.opencontainers.image.base.digest"),
-            dockerfile="",
-            lock=lock,
-        )
-    )
 
 
 def _labels(target: ResolvedEnvironment) -> tuple[tuple[str, str], ...]:

@@ -43,6 +43,7 @@ from pulumi_mlenv.imaging.sbom import SBOM_MEDIA_TYPE, SbomFacts, make_sbom, sbo
 from pulumi_mlenv.service.outside import ArtifactRegistry, Outside
 
 if TYPE_CHECKING:
+    from pulumi_mlenv.imaging.dsse import Signer
     from pulumi_mlenv.registry.referrers import Referrer
     from pulumi_mlenv.service.images import EnsureResult
     from pulumi_mlenv.service.resolved import ResolvedEnvironment
@@ -160,100 +161,142 @@ def attest(
         return Attestations(None, None)
     address = result.image.split("/", 1)[0]
     repository = result.repository
-    # The build strips credentials from the lock; never trust that here.
-    lock = tuple(redact_url_credentials(line) for line in result.lock)
     with outside.artifacts(address, settings) as client:
         found = client.referrers(repository, result.digest, prefer_tag=True)
         sbom, provenance = _latest(found, SBOM_MEDIA_TYPE), _latest(found, PROVENANCE_MEDIA_TYPE)
-        signer = (
-            load_signer(settings.signing_key, settings.signing_key_password)
-            if settings.signing_key and (sbom is None or provenance is None)
-            else None
-        )
         if sbom is None or provenance is None:
-            facts = image_facts(client, repository, result.digest)
-            subject = {"mediaType": facts.media_type, "digest": facts.digest, "size": facts.size}
-            name = f"{address}/{repository}"
-            annotations = {
-                f"{ANNOTATION_PREFIX}.hash": target.hash,
-                f"{ANNOTATION_PREFIX}.environment": environment,
-            }
-
-            def attach(artifact_type: str, document: bytes, what: str) -> Referrer:
-                payload, media_type = document, artifact_type
-                notes = dict(annotations)
-                if signer is not None:
-                    payload = sign_envelope(document, artifact_type, signer)
-                    media_type = DSSE_MEDIA_TYPE
-                    notes[f"{ANNOTATION_PREFIX}.signed-by"] = signer.keyid
-                if what == "provenance":
-                    notes["in-toto.io/predicate-type"] = PREDICATE_TYPE
-                return client.attach(
-                    repository,
-                    subject,
-                    artifact_type=artifact_type,
-                    payload=payload,
-                    media_type=media_type,
-                    annotations=notes,
-                )
-
-            base_name, _, base_digest = (target.base_ref or "").partition("@")
+            job = _Attaching.of(client, result, target, environment, settings)
             if sbom is None:
-                status = read_dpkg_status(
-                    facts.steps,
-                    lambda d: client.open_blob(repository, d),
-                    Path(settings.cache_dir).expanduser() / "dpkg",
-                )
-                document = make_sbom(
-                    SbomFacts(
-                        image=name,
-                        digest=result.digest,
-                        env_hash=target.hash,
-                        definition_hash=target.definition_hash,
-                        environment=environment,
-                        recipe=RECIPE_VERSION,
-                        base_image=target.base_ref,
-                        lock=lock,
-                        conda_packages=frozenset(
-                            p.split("=")[0].split()[0] for p in extra_conda_packages(target.spec)
-                        ),
-                        debian=parse_status(status) if status else (),
-                        hashes=_hashes(target),
-                    )
-                )
-                sbom = attach(SBOM_MEDIA_TYPE, document, "sbom")
+                sbom = job.attach(SBOM_MEDIA_TYPE, _sbom(job, result, target, settings))
             if provenance is None:
-                document = make_provenance(
-                    ProvenanceFacts(
-                        image=name,
-                        digest=result.digest,
-                        env_hash=target.hash,
-                        definition_hash=target.definition_hash,
-                        environment=environment,
-                        base_image=target.spec.docker.base_image or base_name or None,
-                        base_digest=base_digest or None,
-                        recipe=RECIPE_VERSION,
-                        installer=settings.installer,
-                        lock=lock,
-                        dockerfile=result.dockerfile or "",
-                        steps=facts.steps,
-                        builder=settings.buildkit_host if result.built else "",
-                        buildkit_version=buildkit_version(settings.buildkit_host)
-                        if result.built
-                        else None,
-                        mlenv_version=_mlenv_version(),
-                        started=started,
-                        finished=datetime.now(UTC).isoformat(timespec="seconds")
-                        if result.built
-                        else None,
-                    )
-                )
-                provenance = attach(PROVENANCE_MEDIA_TYPE, document, "provenance")
+                document = _provenance(job, result, target, settings, started)
+                provenance = job.attach(PROVENANCE_MEDIA_TYPE, document)
     prefix = f"{address}/{repository}@"
     return Attestations(
         prefix + sbom.digest,
         prefix + provenance.digest,
         signed=f"{ANNOTATION_PREFIX}.signed-by" in sbom.annotations,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Attaching:
+    """What attaching a document to one image needs: the registry client,
+    the image (as a subject), its facts, the annotations every document
+    carries, the signer (None: unsigned) and the lock (credentials redacted)."""
+
+    client: ArtifactRegistry
+    repository: str
+    name: str
+    facts: ImageFacts
+    annotations: dict[str, str]
+    signer: Signer | None
+    lock: tuple[str, ...]
+
+    @classmethod
+    def of(
+        cls,
+        client: ArtifactRegistry,
+        result: EnsureResult,
+        target: ResolvedEnvironment,
+        environment: str,
+        settings: Settings,
+    ) -> _Attaching:
+        key = settings.signing_key
+        return cls(
+            client=client,
+            repository=result.repository,
+            name=f"{result.image.split('/', 1)[0]}/{result.repository}",
+            facts=image_facts(client, result.repository, result.digest),
+            annotations={
+                f"{ANNOTATION_PREFIX}.hash": target.hash,
+                f"{ANNOTATION_PREFIX}.environment": environment,
+            },
+            signer=load_signer(key, settings.signing_key_password) if key else None,
+            # The build strips credentials from the lock; never trust that here.
+            lock=tuple(redact_url_credentials(line) for line in result.lock),
+        )
+
+    def attach(self, artifact_type: str, document: bytes) -> Referrer:
+        """Attach ``document`` (signed in a DSSE envelope when there is a signer)."""
+        payload, media_type = document, artifact_type
+        notes = dict(self.annotations)
+        if self.signer is not None:
+            payload = sign_envelope(document, artifact_type, self.signer)
+            media_type = DSSE_MEDIA_TYPE
+            notes[f"{ANNOTATION_PREFIX}.signed-by"] = self.signer.keyid
+        if artifact_type == PROVENANCE_MEDIA_TYPE:
+            notes["in-toto.io/predicate-type"] = PREDICATE_TYPE
+        facts = self.facts
+        return self.client.attach(
+            self.repository,
+            {"mediaType": facts.media_type, "digest": facts.digest, "size": facts.size},
+            artifact_type=artifact_type,
+            payload=payload,
+            media_type=media_type,
+            annotations=notes,
+        )
+
+
+def _sbom(
+    job: _Attaching, result: EnsureResult, target: ResolvedEnvironment, settings: Settings
+) -> bytes:
+    """The image's SBOM: its lock, its conda packages and dpkg's database."""
+    status = read_dpkg_status(
+        job.facts.steps,
+        lambda d: job.client.open_blob(job.repository, d),
+        Path(settings.cache_dir).expanduser() / "dpkg",
+    )
+    return make_sbom(
+        SbomFacts(
+            image=job.name,
+            digest=result.digest,
+            env_hash=target.hash,
+            definition_hash=target.definition_hash,
+            environment=job.annotations[f"{ANNOTATION_PREFIX}.environment"],
+            recipe=RECIPE_VERSION,
+            base_image=target.base_ref,
+            lock=job.lock,
+            conda_packages=frozenset(
+                p.split("=")[0].split()[0] for p in extra_conda_packages(target.spec)
+            ),
+            debian=parse_status(status) if status else (),
+            hashes=_hashes(target),
+        )
+    )
+
+
+def _provenance(
+    job: _Attaching,
+    result: EnsureResult,
+    target: ResolvedEnvironment,
+    settings: Settings,
+    started: str | None,
+) -> bytes:
+    """How the image was made: its recipe, base, steps and builder (the
+    builder and times only when it was built, not reused)."""
+    base_name, _, base_digest = (target.base_ref or "").partition("@")
+    built = result.built
+    return make_provenance(
+        ProvenanceFacts(
+            image=job.name,
+            digest=result.digest,
+            env_hash=target.hash,
+            definition_hash=target.definition_hash,
+            environment=job.annotations[f"{ANNOTATION_PREFIX}.environment"],
+            base_image=target.spec.docker.base_image or base_name or None,
+            base_digest=base_digest or None,
+            recipe=RECIPE_VERSION,
+            installer=settings.installer,
+            lock=job.lock,
+            dockerfile=result.dockerfile or "",
+            steps=job.facts.steps,
+            builder=settings.buildkit_host if built else "",
+            buildkit_version=buildkit_version(settings.buildkit_host) if built else None,
+            mlenv_version=_mlenv_version(),
+            started=started,
+            finished=datetime.now(UTC).isoformat(timespec="seconds") if built else None,
+        )
     )
 
 

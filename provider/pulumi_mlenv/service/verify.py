@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
@@ -43,6 +43,10 @@ from pulumi_mlenv.imaging.lock import diff_locks, lock_versions
 from pulumi_mlenv.registry import ImageRef
 from pulumi_mlenv.service.compose import outside_or_real
 from pulumi_mlenv.service.outside import ImageRegistry, Outside
+
+if TYPE_CHECKING:
+    from pulumi_mlenv.imaging.builder import BuiltImage
+    from pulumi_mlenv.service.resolved import ResolvedEnvironment
 
 __all__ = ["VERIFY_TAG_PREFIX", "Verification", "pin_to_lock", "verify_image"]
 
@@ -228,8 +232,6 @@ def verify_image(
     or its recipe cannot be rebuilt here; ``BuildError`` when the rebuild
     fails."""
     from pulumi_mlenv.service.images import build_plan
-    from pulumi_mlenv.service.resolved import resolve
-    from pulumi_mlenv.workspace import VerificationRecord
 
     io = outside_or_real(outside)
     if workspace is None:  # the settings' workspace, for this call
@@ -244,27 +246,7 @@ def verify_image(
                 outside=io,
             )
     record = _image_record(query, settings, workspace, io)
-    if definition_path:
-        spec = load_definition(definition_path)
-    else:
-        spec = parse_definition(_definition(query, workspace, record))
-    spec = with_resolved_base(spec, record.base_digest)
-    with io.registry(record.registry, settings) as client:
-        info = client.manifest_info(record.repository, record.digest)
-    if info is None:
-        raise MlenvError(f"verifying {query}: {record.image} is not in the registry any more")
-    recipe = info.labels.get(f"{LABEL_PREFIX}.recipe")
-    if recipe is not None and recipe != RECIPE_VERSION:
-        raise MlenvError(
-            f"verifying {query}: the image was made by build recipe {recipe}, this mlenv"
-            f" renders recipe {RECIPE_VERSION}; verify it with the mlenv release that built it"
-        )
-    resolved = resolve(spec, settings, outside=io)  # the base is by digest: no request
-    if resolved.hash != record.env_hash:
-        raise MlenvError(
-            f"verifying {query}: the definition hashes to {resolved.hash[:12]}, the image was"
-            f" built for {record.env_hash[:12]}; give the definition it was built from"
-        )
+    spec, resolved = _rebuildable(query, record, workspace, definition_path, settings, io)
     address = builder or settings.buildkit_host
     plan = build_plan(resolved, replace(settings, buildkit_host=address), no_cache=True)
     tag = f"{record.registry}/{record.repository}:{VERIFY_TAG_PREFIX}{record.env_hash}"
@@ -276,6 +258,22 @@ def verify_image(
     if not comparison.identical:
         with io.registry(record.registry, settings) as client:
             comparison = _compare(client, record.repository, record.digest, built.digest)
+    return _recorded(record, built, comparison, address, workspace, settings, io)
+
+
+def _recorded(
+    record: Any,
+    built: BuiltImage,
+    comparison: ImageComparison,
+    address: str,
+    workspace: Any,
+    settings: Settings,
+    io: Outside,
+) -> Verification:
+    """The outcome recorded in ``workspace``, with the lock's changes and
+    the provenance check."""
+    from pulumi_mlenv.workspace import VerificationRecord
+
     changes: tuple[str, ...] = ()
     if record.lock and built.lock and tuple(record.lock) != tuple(built.lock):
         changes = tuple(diff_locks(record.lock, built.lock))
@@ -301,6 +299,43 @@ def verify_image(
         provenance=provenance,
         provenance_problems=problems,
     )
+
+
+def _rebuildable(
+    query: str,
+    record: Any,
+    workspace: Any,
+    definition_path: str | None,
+    settings: Settings,
+    io: Outside,
+) -> tuple[EnvironmentSpec, ResolvedEnvironment]:
+    """The definition ``record`` was built from (recorded, or the file given)
+    on its recorded base digest, resolved; ``MlenvError`` when the image is
+    gone, was made by another recipe, or the definition hashes otherwise."""
+    from pulumi_mlenv.service.resolved import resolve
+
+    if definition_path:
+        spec = load_definition(definition_path)
+    else:
+        spec = parse_definition(_definition(query, workspace, record))
+    spec = with_resolved_base(spec, record.base_digest)
+    with io.registry(record.registry, settings) as client:
+        info = client.manifest_info(record.repository, record.digest)
+    if info is None:
+        raise MlenvError(f"verifying {query}: {record.image} is not in the registry any more")
+    recipe = info.labels.get(f"{LABEL_PREFIX}.recipe")
+    if recipe is not None and recipe != RECIPE_VERSION:
+        raise MlenvError(
+            f"verifying {query}: the image was made by build recipe {recipe}, this mlenv"
+            f" renders recipe {RECIPE_VERSION}; verify it with the mlenv release that built it"
+        )
+    resolved = resolve(spec, settings, outside=io)  # the base is by digest: no request
+    if resolved.hash != record.env_hash:
+        raise MlenvError(
+            f"verifying {query}: the definition hashes to {resolved.hash[:12]}, the image was"
+            f" built for {record.env_hash[:12]}; give the definition it was built from"
+        )
+    return spec, resolved
 
 
 def _check_provenance(

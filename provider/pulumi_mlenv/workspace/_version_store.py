@@ -146,12 +146,18 @@ class VersionStore(StoreBase):
         return row
 
     @staticmethod
-    def _row(s: Session, name: str, version: str) -> VersionRow:
-        row = s.scalars(
+    def _locked(s: Session, name: str, version: str) -> VersionRow | None:
+        """The version's row, locked for this transaction (FOR UPDATE on
+        PostgreSQL); None when not registered."""
+        return s.scalars(
             select(VersionRow)
             .where(VersionRow.name == name, VersionRow.version == version)
             .with_for_update()
         ).first()
+
+    @classmethod
+    def _row(cls, s: Session, name: str, version: str) -> VersionRow:
+        row = cls._locked(s, name, version)
         if row is None:
             raise MlenvError(f"environment '{name}' version {version} is not registered")
         return row
@@ -205,11 +211,7 @@ class VersionStore(StoreBase):
         with self._tx() as s:
             # FOR UPDATE (PostgreSQL): a hold taken at the same time waits, so the
             # count below cannot miss it and archive a held version.
-            row = s.scalars(
-                select(VersionRow)
-                .where(VersionRow.name == name, VersionRow.version == version)
-                .with_for_update()
-            ).first()
+            row = self._locked(s, name, version)
             if row is None:
                 return None
             if holder is not None:
