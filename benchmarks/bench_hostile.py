@@ -10,6 +10,15 @@ format detection did) and today's ``load_definition``:
   (c) "billion laughs" YAML: memory and time               (aim: refused, < 10 MB)
   (d) 5,000-digit version, 100,000-level YAML               (aim: clean error)
 
+Then the whole hostile corpus (``tests/support/hostile.py``: at least 10,000
+malformed or adversarial cases over every format the product reads), each
+loaded once with its CPU time and traced memory peak, per format: how many
+were accepted and refused, tracebacks, problems naming no file or field,
+files read outside the folder, the slowest case and the highest peak (aims:
+0, 0, 0, every case under 2 s of CPU and under 500 MB). Exits 1 when an aim
+is missed. ``--corpus-only`` skips the first table; ``--quick`` runs 1,000
+cases (the crafted ones and a few mutated ones of each format).
+
 The old quadratic figures are measured on smaller inputs and extrapolated
 (n squared for (a), (b); nine times per alias level for (c)): run at full
 size they take minutes and gigabytes. Times are CPU seconds.
@@ -20,10 +29,12 @@ Run: ``source scripts/env.sh && .venv/bin/python benchmarks/bench_hostile.py``
 from __future__ import annotations
 
 import re
+import shutil
 import sys
 import tempfile
 import time
 import tracemalloc
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -63,7 +74,7 @@ def _laughs(levels: int, key: str) -> str:
     return "\n".join(lines) + f"\n{key}: *l{levels - 1}\n"
 
 
-def main() -> None:
+def baseline() -> None:
     rows: list[tuple[str, str, str, str, str]] = []
     tmp = Path(tempfile.mkdtemp())
 
@@ -143,6 +154,90 @@ def main() -> None:
 
 
 _HEAD = ("experiment", "before (old code path)", "after (load_definition)", "ratio", "aim")
+
+CPU_AIM = 2.0
+PEAK_AIM = 500 * MIB
+
+
+def corpus_run() -> bool:
+    """The whole corpus, one case at a time; True when every aim is met."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from support.hostile import FORMATS, corpus
+    from support.hostile_run import Outcome, run_case
+
+    cases = corpus(1000 if "--quick" in sys.argv else 10_000)
+    per: dict[str, list[Outcome]] = {fmt: [] for fmt in FORMATS}
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # broken inputs repeat lines on purpose
+        for i, case in enumerate(cases):
+            # Twice: CPU time untraced (tracing triples it), then the memory peak.
+            out = run_case(Path(tmp) / f"{i}", case)
+            out.peak_bytes = run_case(Path(tmp) / f"{i}-traced", case, trace=True).peak_bytes
+            per[case.fmt].append(out)
+            shutil.rmtree(Path(tmp) / f"{i}")
+            shutil.rmtree(Path(tmp) / f"{i}-traced")
+    wall = time.perf_counter() - started
+    head = ("format", "cases", "accepted", "refused", "tracebacks", "unnamed", "read outside",
+            "slowest CPU s", "peak MB")  # fmt: skip
+    rows = [head]
+    everything = [o for outs in per.values() for o in outs]
+    for fmt, outs in [*per.items(), ("all", everything)]:
+        rows.append(
+            (
+                fmt,
+                str(len(outs)),
+                str(sum(o.verdict == "accepted" for o in outs)),
+                str(sum(o.verdict == "refused" for o in outs)),
+                str(sum(o.verdict == "traceback" for o in outs)),
+                str(sum(bool(o.unnamed) for o in outs)),
+                str(sum(bool(o.outside) for o in outs)),
+                f"{max(o.cpu_seconds for o in outs):.3f}",
+                f"{max(o.peak_bytes for o in outs) / MIB:.1f}",
+            )
+        )
+    print()
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    for r in rows:
+        print(
+            "  ".join(
+                c.rjust(w) if j else c.ljust(w)
+                for j, (c, w) in enumerate(zip(r, widths, strict=True))
+            )
+        )
+    slow = sorted(everything, key=lambda o: -o.cpu_seconds)[:5]
+    print(
+        f"\n{len(everything)} cases in {wall:.0f} s; slowest (aim: each under {CPU_AIM:.0f} s CPU):"
+    )
+    for o in slow:
+        print(f"  {o.cpu_seconds:7.3f} s  {o.peak_bytes / MIB:6.1f} MB  {o.ident} ({o.verdict})")
+    bad = [
+        o
+        for o in everything
+        if o.verdict == "traceback"
+        or o.unnamed
+        or o.outside
+        or o.cpu_seconds > CPU_AIM
+        or o.peak_bytes > PEAK_AIM
+    ]
+    for o in bad[:10]:
+        print(
+            f"MISSED: {o.ident}: {o.verdict} {o.cpu_seconds:.2f} s {o.peak_bytes / MIB:.0f} MB"
+            f" {o.outside[:2]} {o.unnamed[:1]} {o.message[-300:]}"
+        )
+    print(
+        f"aims: 0 tracebacks, 0 unnamed, 0 read outside, <= {CPU_AIM:.0f} s, <= 500 MB:"
+        f" {'met' if not bad else f'{len(bad)} cases missed'}"
+    )
+    return not bad
+
+
+def main() -> None:
+    if "--corpus-only" not in sys.argv:
+        baseline()
+    sys.stdout.flush()
+    sys.exit(0 if corpus_run() else 1)
+
 
 if __name__ == "__main__":
     main()

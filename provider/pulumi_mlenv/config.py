@@ -50,6 +50,7 @@ __all__ = [
     "buildctl_override",
     "default_workspace_url",
     "docker_login",
+    "inflight_dir",
     "insecure_registries",
     "log_dir",
     "services_state_dir",
@@ -183,6 +184,13 @@ def log_dir(env: Mapping[str, str] | None = None) -> Path:
     """Where full logs of failed builds are kept: ``<cache folder>/logs``."""
     env = os.environ if env is None else env
     return Path(env.get("MLENV_CACHE_DIR") or _default_cache_dir(env)) / "logs"
+
+
+def inflight_dir(env: Mapping[str, str] | None = None) -> Path:
+    """Where a provider notes what it is doing, for the program of the same
+    ``pulumi up`` to say if it dies (``resources._inflight``)."""
+    env = os.environ if env is None else env
+    return Path(env.get("MLENV_CACHE_DIR") or _default_cache_dir(env)) / "inflight"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -686,3 +687,53 @@ def test_explain_summarises_a_huge_dockerfile_instead_of_matching_lines() -> Non
     assert reasons[0].endswith(
         f"changed ({MAX_DIFF_LINES + 2} lines -> {MAX_DIFF_LINES + 3} lines)"
     )
+
+
+# (id, what replaces the build context's .dockerignore, what the problem says)
+DOCKERIGNORES: list[tuple[str, Callable[[Path], None], str]] = [
+    ("not UTF-8", lambda p: p.write_bytes(b"*.pyc\n\xc0\xaf\n"), "is not UTF-8 text"),
+    ("a link to /dev/zero", lambda p: p.symlink_to("/dev/zero"), "outside"),
+    ("a link out of the context", lambda p: p.symlink_to("../../secret.txt"), "outside"),
+    ("a FIFO", lambda p: os.mkfifo(p), "not a regular file"),
+    ("a 500 kB pattern", lambda p: p.write_text('{"a":' * 100_000), "longer than"),
+    ("10,000 patterns", lambda p: p.write_text("x\n" * 10_000), "more than 1000 patterns"),
+]
+
+
+@pytest.mark.parametrize(
+    ("make", "says"), [c[1:] for c in DOCKERIGNORES], ids=[c[0] for c in DOCKERIGNORES]
+)
+def test_a_hostile_dockerignore_is_refused_without_being_read(
+    tmp_path: Path, make: Callable[[Path], None], says: str
+) -> None:
+    """Found by the hostile corpus: it was read with ``read_text`` (a
+    traceback on bad UTF-8, any file through a link, a FIFO that blocks)."""
+    folder = _setup(tmp_path, {"mlenv.yml": "name: c\ndocker: {build_context: ctx}\n"})
+    (folder / "ctx").mkdir()
+    (folder / "ctx" / "app.py").write_text("print(1)\n")
+    make(folder / "ctx" / ".dockerignore")
+    with pytest.raises(SpecError) as err:
+        load_definition(folder / "mlenv.yml")
+    [problem] = err.value.problems
+    assert problem.path.startswith("docker.build_context: .dockerignore")
+    assert says in str(err.value)
+    assert SECRET not in str(err.value)
+
+
+@pytest.mark.parametrize("name", ["requirements.txt", "extra.json"])
+def test_a_definition_linked_out_is_not_opened_to_tell_its_format(
+    tmp_path: Path, name: str
+) -> None:
+    """Found by the hostile corpus: telling a requirements file (or a JSON
+    file) from a look-alike read its first lines wherever its link led."""
+    folder = _setup(tmp_path, {name: "->../secret.txt"})
+    opened: list[str] = []
+
+    def hook(event: str, args: tuple[Any, ...]) -> None:
+        if event == "open" and isinstance(args[0], str) and "secret" in args[0]:
+            opened.append(args[0])
+
+    sys.addaudithook(hook)
+    with pytest.raises(SpecError):
+        load_definition(folder / name)
+    assert opened == []

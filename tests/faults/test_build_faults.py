@@ -10,21 +10,15 @@ registry without a record, and the same build run again converges."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
 import sqlite3
 import subprocess
 import threading
-import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
-import requests
 
 from pulumi_mlenv.compute.docker_target import DockerTarget
 from pulumi_mlenv.compute.job import Job
@@ -33,20 +27,13 @@ from pulumi_mlenv.errors import EngineError
 from pulumi_mlenv.imaging.buildkit import StepEvent
 from pulumi_mlenv.service import environments as envs
 from pulumi_mlenv.service.holds import workspace_id
+from support.buildkitd import buildkitd_process
+from support.private_registry import free_port as _free_port
+from support.private_registry import private_registry as _registry
+from support.private_registry import registry_tags as _tags
 from support.services import fresh_settings
 
 pytestmark = pytest.mark.docker
-
-BUILDKITD_TOML = """\
-[worker.oci]
-  enabled = true
-  gc = false
-[worker.containerd]
-  enabled = false
-[registry."127.0.0.1:5000"]
-  http = true
-  insecure = true
-"""
 
 
 def _spec(name: str, step: str) -> object:
@@ -67,50 +54,6 @@ def _versions(ws_file: Path) -> int:
 def _leases(ws_file: Path) -> int:
     with sqlite3.connect(ws_file) as db:  # a lease's row is deleted on release
         return int(db.execute("SELECT count(*) FROM mlenv_leases").fetchone()[0])
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def _registry(root: Path, port: int) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """A registry of the test's own (storage kept in ``root`` across restarts)."""
-    binary = shutil.which("docker-registry")
-    assert binary, "docker-registry is missing: apt-get install docker-registry"
-    config = root / "registry.yml"
-    config.write_text(
-        "version: 0.1\nlog: { level: warn }\n"
-        f"storage: {{ filesystem: {{ rootdirectory: {root / 'registry-data'} }} }}\n"
-        f"http: {{ addr: '127.0.0.1:{port}' }}\n"
-    )
-    proc = subprocess.Popen(
-        [binary, "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    address = f"127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                requests.get(f"http://{address}/v2/", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.05)
-        yield address, proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-        proc.wait(timeout=10)
-
-
-def _tags(address: str) -> list[str]:
-    catalog = requests.get(f"http://{address}/v2/_catalog", timeout=5).json()
-    tags: list[str] = []
-    for repo in catalog.get("repositories") or []:
-        listed = requests.get(f"http://{address}/v2/{repo}/tags/list", timeout=5).json()
-        tags += [f"{repo}:{t}" for t in listed.get("tags") or []]
-    return tags
 
 
 def _when_step_runs(marker: str, action: object) -> object:
@@ -187,41 +130,8 @@ def test_a_registry_stopped_during_build_and_push_is_blamed_by_address(tmp_path:
 
 @pytest.fixture
 def private_buildkit(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    folder = tmp_path / "bk"
-    folder.mkdir()
-    (folder / "buildkitd.toml").write_text(BUILDKITD_TOML)
-    address = f"unix://{folder}/buildkitd.sock"
-    binary = Path(os.environ["MLENV_BUILDKIT_BIN"]) / "buildkitd"
-    log = (folder / "buildkitd.log").open("wb")
-    proc = subprocess.Popen(
-        [str(binary), "--config", str(folder / "buildkitd.toml"), "--root", str(folder / "root"),
-         "--addr", address],
-        stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        for _ in range(300):
-            probe = subprocess.run(["buildctl", "--addr", address, "debug", "workers"],
-                                   capture_output=True, check=False)  # fmt: skip
-            if probe.returncode == 0:
-                break
-            assert proc.poll() is None, (folder / "buildkitd.log").read_text()
-            time.sleep(0.2)
-        yield address, proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        log.close()
-        # A killed daemon leaves its build's mounts behind: unmount, then remove.
-        mounts = Path("/proc/self/mounts").read_text().split("\n")
-        inside = [m.split()[1] for m in mounts if m and m.split()[1].startswith(str(folder))]
-        for point in sorted(inside, key=len, reverse=True):
-            subprocess.run(["umount", "-l", point], check=False, capture_output=True)
-        shutil.rmtree(folder / "root", ignore_errors=True)
+    with buildkitd_process(tmp_path / "bk") as daemon:
+        yield daemon
 
 
 def test_buildkit_stopped_mid_build_says_so_and_leaves_nothing(

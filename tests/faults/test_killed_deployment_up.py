@@ -25,6 +25,10 @@ import docker
 import pytest
 
 from pulumi_mlenv.service import leftovers
+from support.processes import alive as _alive
+from support.processes import cmdline as _cmdline
+from support.processes import descendants as _descendants
+from support.processes import pulumi as _run
 
 pytestmark = [pytest.mark.engine, pytest.mark.docker]
 
@@ -54,32 +58,6 @@ def run(raw_data):
 """
 
 
-def _descendants(pid: int) -> list[int]:
-    out: list[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*/children"):
-        try:
-            kids = [int(c) for c in task.read_text().split()]
-        except OSError:
-            continue
-        for kid in kids:
-            out += [kid, *_descendants(kid)]
-    return out
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def _containers(ws: str) -> list[str]:
     client = docker.from_env()
     try:
@@ -98,10 +76,6 @@ def _rows(db: Path, table: str) -> list[tuple[str, ...]]:
         if table == "mlenv_deployments":
             return list(conn.execute("SELECT name, status FROM mlenv_deployments"))
         return list(conn.execute("SELECT name, home FROM mlenv_endpoints"))
-
-
-def _run(cwd: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["pulumi", *args], cwd=cwd, env=env, capture_output=True, text=True)
 
 
 def cleanup(cwd: Path, env: dict[str, str]) -> None:

@@ -22,15 +22,12 @@ from pathlib import Path
 import pytest
 import requests
 
-from faults.test_killed_deployment_up import (
-    SCORE,
-    _alive,
-    _cmdline,
-    _descendants,
-    _run,
-    cleanup,
-)
+from faults.test_killed_deployment_up import SCORE, cleanup
 from pulumi_mlenv.compute.proxy import CONFIG_PATH, HAProxy
+from support.processes import alive as _alive
+from support.processes import cmdline as _cmdline
+from support.processes import descendants as _descendants
+from support.processes import pulumi as _run
 
 pytestmark = [pytest.mark.engine, pytest.mark.docker]
 

@@ -15,24 +15,47 @@ lines. Docker steps and a base Dockerfile are instructions by design (the
 definition's author writes them as code, reviewed as code): not data, not
 here. (The heredoc bodies of RUN steps are read by dockerfile-parse as
 lines of their own, alike for both: a hostile value that ended a heredoc
-early would still show as a difference.)"""
+early would still show as a difference.)
+
+Then the same proof over every definition the hostile corpus
+(``tests/support/hostile.py``, a seeded sample of every format) gets
+accepted: its Dockerfiles against those of its *twin*, the same definition
+with every character of every data field that a shell or Docker could read
+(anything but letters, digits and ``._=:/@+-``) replaced by ``_``: the same
+instructions with the same shell words (``shlex``), and the shell of every
+RUN step and heredoc script parsed by ``bashlex`` to the same commands,
+words, substitutions and redirections; the installer's requirements file
+holds exactly its option lines and requirements, one a line, and no
+requirement reads as an option; the conda command has one word per channel
+and per dependency, each the value as written."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
+import re
 import shlex
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import bashlex
 import pytest
 from dockerfile_parse import DockerfileParser
 
 from pulumi_mlenv.definition import EnvironmentSpec, parse_definition
 from pulumi_mlenv.errors import MlenvError
 from pulumi_mlenv.imaging.builder import index_text, requirements_text
-from pulumi_mlenv.imaging.conda import render_conda
+from pulumi_mlenv.imaging.conda import (
+    DEFAULT_CHANNEL,
+    _dependencies,
+    conda_create_command,
+    render_conda,
+)
 from pulumi_mlenv.imaging.dockerfile import LABEL_PREFIX, RenderOptions, render
 from pulumi_mlenv.imaging.layers import LayerGroup
+from support.hostile import sample
+from support.hostile_run import run_case
 
 PLAIN = "plainword"
 #: A plain value where a word would not be valid.
@@ -174,3 +197,121 @@ def test_the_proof_covers_accepted_values_of_every_kind() -> None:
     assert len(accepted) >= 60
     kinds = {k for _, k in accepted}
     assert {"newline + instruction", "NUL", "command substitution", "single quote"} <= kinds
+
+
+# -- the hostile corpus: every accepted definition, against its twin --------
+
+#: Corpus cases loaded for this proof (about one in four is accepted).
+CORPUS_SAMPLE = 600
+#: Definitions with more packages are left out here: they are the corpus's
+#: size attacks (``pkgN==1.N`` ten thousand times), with nothing to quote,
+#: and bashlex takes seconds over their scripts.
+MAX_PACKAGES = 200
+_UNSAFE = re.compile(r"[^A-Za-z0-9._=:/@+-]")
+#: Instructions by design (written and reviewed as code), or paths and
+#: digests the product computed: kept as they are in the twin.
+_CODE_FIELDS = {"steps", "base_dockerfile", "build_context", "context_files"}
+
+
+def _neutral(value: Any, name: str = "") -> Any:
+    """``value`` with every shell- or Docker-significant character of its
+    data fields replaced by ``_`` (the twin of a definition)."""
+    if name in _CODE_FIELDS:
+        return value
+    if isinstance(value, str):
+        return _UNSAFE.sub("_", value)
+    if isinstance(value, tuple):
+        return tuple(_neutral(v) for v in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {
+            f.name: _neutral(getattr(value, f.name), f.name) for f in dataclasses.fields(value)
+        }
+        return dataclasses.replace(value, **changes)
+    return value
+
+
+def _options_for(spec: EnvironmentSpec) -> RenderOptions:
+    """As the product renders it: the base by digest, the name and base labelled."""
+    base = spec.docker.base_image
+    ref = f"{base.split('@', 1)[0]}@sha256:{'a' * 64}" if base else ""
+    labels = [(f"{LABEL_PREFIX}.name", spec.name)]
+    if base:
+        labels.append(("org.opencontainers.image.base.name", base.split("@", 1)[0]))
+    pins = _pins(spec)
+    layers = (LayerGroup("pins", pins),) if pins else ()
+    return RenderOptions(base_ref=ref, env_hash="f" * 64, labels=tuple(labels), layers=layers)
+
+
+def _all_dockerfiles(spec: EnvironmentSpec) -> list[str]:
+    options = _options_for(spec)
+    one_step = dataclasses.replace(options, layers=())
+    out = [render(spec, one_step), render(spec, options)]
+    if spec.python.conda is not None and not spec.python.user_managed:
+        out.append(render_conda(spec, one_step))
+    return out
+
+
+def _bash_shape(script: str) -> list[str] | str:
+    """The node kinds bashlex reads ``script`` as, in order (words included)."""
+    shape: list[str] = []
+
+    class Visitor(bashlex.ast.nodevisitor):  # type: ignore[misc]
+        def visitnode(self, node: Any) -> None:
+            shape.append(node.kind)
+
+    try:
+        for tree in bashlex.parse(script):
+            Visitor().visit(tree)
+    except (bashlex.errors.ParsingError, NotImplementedError) as exc:
+        return f"unparsable: {type(exc).__name__}"
+    return shape
+
+
+_HEREDOC = re.compile(r"<<'MLENV'\n(.*?)\nMLENV$", re.DOTALL | re.MULTILINE)
+
+
+def _shell_shape(dockerfile: str) -> list[Any]:
+    """Every RUN's shell (its heredoc script, or its command line) as bashlex reads it."""
+    shapes: list[Any] = [_bash_shape(body) for body in _HEREDOC.findall(dockerfile)]
+    parser = DockerfileParser(fileobj=io.StringIO(dockerfile))
+    for item in parser.structure:
+        if item["instruction"] == "RUN" and "<<" not in item["value"]:
+            command = re.sub(r"^(--mount=\S+\s+)*", "", item["value"])
+            shapes.append(_bash_shape(command))
+    return shapes
+
+
+def _accepted_corpus(tmp_path: Path) -> list[tuple[str, EnvironmentSpec]]:
+    found = []
+    for i, case in enumerate(sample(CORPUS_SAMPLE, seed=7)):
+        out = run_case(tmp_path / str(i), case)
+        conda = out.spec.python.conda if out.spec else None
+        size = len(conda.pip) + len(conda.dependencies) if conda else 0
+        if out.spec is not None and size <= MAX_PACKAGES:
+            found.append((case.ident, out.spec))
+    return found
+
+
+def test_every_accepted_corpus_definition_is_inert_at_build_time(tmp_path: Path) -> None:
+    accepted = _accepted_corpus(tmp_path)
+    assert len({ident.split("-")[0] for ident, _ in accepted}) >= 5  # not vacuous
+    assert len(accepted) >= 60
+    for ident, spec in accepted:
+        twin = _neutral(spec)
+        for ours, theirs in zip(_all_dockerfiles(spec), _all_dockerfiles(twin), strict=True):
+            assert "\x00" not in ours, ident
+            assert _shape(ours) == _shape(theirs), f"{ident}:\n{ours}"
+            assert _shell_shape(ours) == _shell_shape(theirs), f"{ident}:\n{ours}"
+        conda = spec.python.conda
+        if conda is None:
+            continue
+        options = [o.strip() for o in conda.pip_options if o.strip() != "--pre"]
+        # Split as pip splits it (every Unicode line break; uv: only LF).
+        lines = requirements_text(spec).splitlines()
+        assert lines == ([*options, *conda.pip] or [""]), ident
+        assert not any(p.lstrip().startswith("-") for p in conda.pip), ident
+        words = shlex.split(conda_create_command(spec))
+        at = words.index("--strict-channel-priority")
+        assert words[at + 1 :] == _dependencies(spec), ident
+        assert words[7:at:2] == ["-c"] * len(words[7:at:2]), ident
+        assert words[8:at:2] == list(conda.channels or (DEFAULT_CHANNEL,)), ident

@@ -15,6 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from support.processes import alive as _alive
+from support.processes import cmdline as _cmdline
+from support.processes import descendants as _descendants
+
 pytestmark = pytest.mark.engine
 
 PROGRAM = """
@@ -30,33 +34,6 @@ env = Environment(
 )
 pulumi.export("image", env.image)
 """
-
-
-def _descendants(pid: int) -> list[int]:
-    out: list[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*/children"):
-        try:
-            kids = [int(c) for c in task.read_text().split()]
-        except OSError:
-            continue
-        for kid in kids:
-            out += [kid, *_descendants(kid)]
-    return out
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def test_killing_up_mid_build_ends_the_provider_and_its_build(

@@ -9,6 +9,7 @@ its process id at teardown.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from support.waiting import wait_for
 
-__all__ = ["private_buildkitd"]
+__all__ = ["CONFIG", "buildkitd_process", "private_buildkitd"]
 
 CONFIG = """\
 [worker.oci]
@@ -39,20 +40,22 @@ def _answers(address: str) -> bool:
 
 
 @contextmanager
-def private_buildkitd(folder: Path) -> Iterator[str]:
-    """Start buildkitd with an empty root under ``folder``; yield its address."""
+def buildkitd_process(folder: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Start buildkitd with an empty root under ``folder``; yield its address
+    and process (a test may stop it mid-build). At the end it is stopped,
+    the mounts a killed daemon's build leaves are unmounted, its root removed."""
     binary = Path(os.environ["MLENV_BUILDKIT_BIN"]) / "buildkitd"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "buildkitd.toml").write_text(CONFIG)
     address = f"unix://{folder}/buildkitd.sock"
-    log = (folder / "buildkitd.log").open("w")
+    log = (folder / "buildkitd.log").open("wb")
     proc = subprocess.Popen(
         [
-            str(binary),
+            binary,
             "--config",
-            str(folder / "buildkitd.toml"),
+            folder / "buildkitd.toml",
             "--root",
-            str(folder / "root"),
+            folder / "root",
             "--addr",
             address,
         ],
@@ -67,13 +70,25 @@ def private_buildkitd(folder: Path) -> Iterator[str]:
             return _answers(address)
 
         wait_for(ready, f"the private buildkitd at {address}")
-        yield address
+        yield address, proc
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
         log.close()
-        subprocess.run(["rm", "-rf", str(folder / "root")], check=False)
+        mounts = Path("/proc/self/mounts").read_text().split("\n")
+        inside = [m.split()[1] for m in mounts if m and m.split()[1].startswith(str(folder))]
+        for point in sorted(inside, key=len, reverse=True):
+            subprocess.run(["umount", "-l", point], check=False, capture_output=True)
+        shutil.rmtree(folder / "root", ignore_errors=True)
+
+
+@contextmanager
+def private_buildkitd(folder: Path) -> Iterator[str]:
+    """Start buildkitd with an empty root under ``folder``; yield its address."""
+    with buildkitd_process(folder) as (address, _):
+        yield address

@@ -21,7 +21,9 @@ import stat
 from dataclasses import replace
 from pathlib import Path
 
+from pulumi_mlenv.definition.limits import MAX_IGNORE_PATTERNS
 from pulumi_mlenv.definition.model import ContextFile, EnvironmentSpec
+from pulumi_mlenv.definition.paths import DefinitionFiles
 from pulumi_mlenv.errors import SpecError
 
 __all__ = ["changed_files", "fingerprint_build_context", "fingerprint_folder"]
@@ -30,12 +32,23 @@ _CHUNK = 1 << 20
 
 
 def _dockerignore(root: Path) -> list[str]:
-    """The patterns of ``root/.dockerignore`` as the Docker SDK reads them."""
+    """The patterns of ``root/.dockerignore`` as the Docker SDK reads them.
+    Read like a definition file (a regular file inside the context, UTF-8,
+    within the caps): one linked to ``/dev/zero`` or out of the context, a
+    FIFO, or a megabyte-long pattern is refused, never read or matched."""
     path = root / ".dockerignore"
-    if not path.is_file():
+    if not os.path.lexists(path):
         return []
-    lines = path.read_text(encoding="utf-8-sig").splitlines()
-    return [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
+    where = "docker.build_context: .dockerignore"
+    lines = DefinitionFiles(root).read_file(path, where).splitlines()
+    patterns = [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
+    if len(patterns) > MAX_IGNORE_PATTERNS:
+        raise SpecError.at(
+            where,
+            f"holds more than {MAX_IGNORE_PATTERNS} patterns (the limit)",
+            "ignore whole folders with fewer patterns",
+        )
+    return patterns
 
 
 def _digest(path: Path) -> str:

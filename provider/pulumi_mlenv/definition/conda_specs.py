@@ -82,7 +82,9 @@ def canonical_conda_spec(text: str) -> str | None:
         canonical = f"{head}[{','.join(part.strip() for part in b.group('body').split(','))}]"
     else:
         starts_with_op = rest[0] in "=<>!~"
-        rest = re.sub(r"\s+", " ", _OPS.sub(r"\1", rest))
+        # Runs of spaces are folded first (as they are after): _OPS then scans at
+        # most one space from each position, not 16,000 before a missing operator.
+        rest = re.sub(r"\s+", " ", _OPS.sub(r"\1", re.sub(r"\s+", " ", rest)))
         if not _REST_OK.fullmatch(rest) or not (starts_with_op or rest[0].isalnum()):
             return None
         canonical = head + rest if starts_with_op else f"{head} {rest}"

@@ -154,8 +154,8 @@ def detect_format(path: str | Path) -> Format:
         return fmt
     if p.suffix == ".json":
         try:
-            lookalike = looks_like_mapping(json.loads(p.read_text("utf-8-sig")), ".json")
-        except (OSError, UnicodeDecodeError, ValueError):
+            lookalike = looks_like_mapping(json.loads(_peek(p)), ".json")
+        except (RecursionError, ValueError):
             lookalike = None
         if lookalike is not None:
             raise _not_a_format(p, lookalike)
@@ -167,12 +167,22 @@ def detect_format(path: str | Path) -> Format:
     )
 
 
-def _head(path: Path) -> str:
+def _peek(path: Path, size: int = 64 * 1024) -> str:
+    """The start of a file, to tell what it looks like; empty unless it is a
+    regular file inside its own folder (a definition linked to
+    ``/etc/passwd`` is not opened here: reading it is refused later)."""
+    real = Path(os.path.realpath(path))
+    if real.parent != Path(os.path.realpath(path.parent)) or not real.is_file():
+        return ""
     try:
-        with path.open(encoding="utf-8-sig", errors="replace") as f:
-            return "".join(f.readline() for _ in range(50))
+        with real.open("rb") as f:
+            return f.read(size).decode("utf-8-sig", errors="replace")
     except OSError:
         return ""
+
+
+def _head(path: Path) -> str:
+    return "".join(_peek(path).splitlines(keepends=True)[:50])
 
 
 _FOLDER_FILES = (

@@ -19,6 +19,7 @@ __all__ = [
     "MAX_DIFF_LINES",
     "MAX_FILES",
     "MAX_FILE_BYTES",
+    "MAX_IGNORE_PATTERNS",
     "MAX_INCLUDE_DEPTH",
     "MAX_LINE_CHARS",
     "MAX_NUMBER_DIGITS",
@@ -53,6 +54,9 @@ MAX_PROBLEMS = 100
 #: Lines of a Dockerfile that ``explain`` matches one by one (matching is
 #: quadratic); longer texts are explained as "changed (N lines -> M lines)".
 MAX_DIFF_LINES = 2000
+#: Patterns of a build context's ``.dockerignore``: each is matched against
+#: every file of the context (10,000 of them take seconds).
+MAX_IGNORE_PATTERNS = 1000
 
 # Both anchored at the start of a line / of a run of digits: unanchored, each
 # position of a long line would start a scan of its own (quadratic).

@@ -27,7 +27,11 @@ from pulumi_mlenv.definition.model import (
 )
 from pulumi_mlenv.definition.pip_combine import Located, combine_pip_lines
 from pulumi_mlenv.definition.pip_requirements import parse_pip_entry
-from pulumi_mlenv.definition.text import canonical_dockerfile, canonical_step
+from pulumi_mlenv.definition.text import (
+    canonical_dockerfile,
+    canonical_step,
+    dockerfile_problem,
+)
 from pulumi_mlenv.errors import SpecError, redact_credentials, warn_problems
 
 __all__ = ["conda_to_dict", "to_dict"]
@@ -276,7 +280,7 @@ def _docker(r: Reader, value: object) -> DockerSection:
                 else ("write it as 'registry/repository:tag' or 'repository@sha256:<digest>'")
             )
             r.add("docker.base_image", f"'{image}' is not an image reference", fix)
-    dockerfile = r.string(m.get("base_dockerfile"), "docker.base_dockerfile")
+    dockerfile = _dockerfile_text(r, m.get("base_dockerfile"))
     if image is not None and dockerfile is not None:
         r.add(
             "docker.base_dockerfile",
@@ -285,6 +289,9 @@ def _docker(r: Reader, value: object) -> DockerSection:
         )
     steps: list[str] = []
     for i, raw in enumerate(r.strings(m.get("steps"), "docker.steps")):
+        if (problem := dockerfile_problem(raw, whole=False)) is not None:
+            r.add(join("docker.steps", i), *problem)
+            continue
         step = canonical_step(raw)
         word = step.split(None, 1)[0].upper()
         if word == "FROM":
@@ -321,6 +328,16 @@ def _docker(r: Reader, value: object) -> DockerSection:
         build_context=context.strip() if context else None,
         context_files=_context_files(r, m.get("context_files"), context),
     )
+
+
+def _dockerfile_text(r: Reader, value: object) -> str | None:
+    """A base Dockerfile: text with at least one FROM line."""
+    text = r.string(value, "docker.base_dockerfile")
+    problem = dockerfile_problem(text) if text is not None else None
+    if problem is not None:
+        r.add("docker.base_dockerfile", *problem)
+        return None
+    return text
 
 
 def _context_files(r: Reader, value: object, context: str | None) -> tuple[ContextFile, ...] | None:

@@ -16,7 +16,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 from pathlib import Path
 
 from pulumi_mlenv.definition.build_context import changed_files
@@ -54,7 +53,7 @@ from pulumi_mlenv.imaging.layers import group_pins, pinned_lock
 from pulumi_mlenv.imaging.lock import parse_lock
 from pulumi_mlenv.imaging.pin_step import resolve_pins
 from pulumi_mlenv.imaging.reproducible import needs_rewrite_timestamp
-from pulumi_mlenv.imaging.vault import vault
+from pulumi_mlenv.imaging.vault import vault, work_folder
 
 __all__ = [
     "DEFAULT_COMPRESSION",
@@ -204,7 +203,7 @@ def build_image(job: ImageBuild, *, progress: ProgressCallback | None = None) ->
             progress(event)
 
     with (
-        tempfile.TemporaryDirectory(prefix="build-", dir=job.work_dir) as tmp,
+        work_folder(job.work_dir, "build") as tmp,
         vault("build") as private,  # the secret files: in memory, never on disk
     ):
         root = Path(tmp)

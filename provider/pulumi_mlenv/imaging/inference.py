@@ -22,7 +22,6 @@ import json
 import os
 import shlex
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,7 +35,7 @@ from pulumi_mlenv.imaging.dockerfile import (
     UV_CONTEXT,
     VENV_PATH,
 )
-from pulumi_mlenv.imaging.vault import vault
+from pulumi_mlenv.imaging.vault import vault, work_folder
 
 __all__ = [
     "APP_ROOT",
@@ -157,7 +156,7 @@ def build_inference_image(
     )
     job.work_dir.mkdir(parents=True, exist_ok=True)
     with (
-        tempfile.TemporaryDirectory(prefix="inference-", dir=job.work_dir) as tmp,
+        work_folder(job.work_dir, "inference") as tmp,
         vault("inference") as private,  # the secret files: in memory, never on disk
     ):
         root = Path(tmp)

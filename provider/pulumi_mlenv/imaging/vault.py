@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["sweep", "vault", "vault_base"]
+__all__ = ["sweep", "vault", "vault_base", "work_folder"]
 
 
 def vault_base() -> Path:
@@ -65,3 +65,17 @@ def vault(purpose: str) -> Iterator[Path]:
     finally:
         with contextlib.suppress(OSError):
             shutil.rmtree(folder)
+
+
+@contextmanager
+def work_folder(base: Path, purpose: str) -> Iterator[Path]:
+    """A fresh folder under ``base`` for one build's context, named after this
+    process so that the next build sweeps it should this process be killed
+    (SIGKILL runs no cleanup); removed when the block ends."""
+    base.mkdir(parents=True, exist_ok=True)
+    sweep(base)
+    folder = Path(tempfile.mkdtemp(prefix=f"{purpose}-{os.getpid()}-", dir=base))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

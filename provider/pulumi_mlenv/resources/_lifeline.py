@@ -98,10 +98,27 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
+#: The `pulumi` CLI above this program's language host (``watch_program``).
+_engine: int | None = None
+
+
 def _interrupted(_signum: int, _frame: object) -> None:
-    sys.stderr.write("mlenv: the update was interrupted; the program stopped\n")
+    from pulumi_mlenv.resources._inflight import died_during
+
+    # A provider that died mid-build left a note: say what it was doing.
+    lines = died_during(_engine) or ["mlenv: the update was interrupted; the program stopped"]
+    sys.stderr.write("\n".join(lines) + "\n")
     sys.stderr.flush()
     os._exit(130)
+
+
+def _say_what_died() -> None:
+    from pulumi_mlenv.resources._inflight import died_during
+
+    lines = died_during(_engine)
+    if lines:
+        sys.stderr.write("\n".join(lines) + "\n")
+        sys.stderr.flush()
 
 
 def _end_orphaned_host(host: int, cli: int | None) -> None:
@@ -123,7 +140,9 @@ def watch_program() -> None:
         if _started or not Path("/proc").is_dir():
             return
         _started = True
+    global _engine
     chain = [(host, _ppid(host))]
+    _engine = chain[0][1]
     # The engine cancels an update (a provider died, Ctrl-C) by SIGINT to the
     # program: one line, not a 14-line KeyboardInterrupt traceback of the
     # language host's event loop. Only the main thread may set a handler.
@@ -132,6 +151,9 @@ def watch_program() -> None:
     # The program may end first (its engine connection broke): on the way
     # out it stops the language host too when the CLI above it is gone.
     atexit.register(_end_orphaned_host, host, chain[0][1])
+    # The engine answers a resource whose provider died with an error, and
+    # the program ends: say then what the provider was doing.
+    atexit.register(_say_what_died)
     threading.Thread(target=_watch, args=(chain, host), name="mlenv-lifeline", daemon=True).start()
 
 

@@ -36,6 +36,7 @@ from pulumi_mlenv.config import Settings
 from pulumi_mlenv.definition import METADATA_FIELDS
 from pulumi_mlenv.errors import MlenvError, Problem, SpecError
 from pulumi_mlenv.policy.environment import HASH_INPUTS, INPUT_NAMES, METADATA_INPUTS
+from pulumi_mlenv.resources._inflight import in_flight
 from pulumi_mlenv.resources._provider import (
     MlenvProvider,
     failures_of,
@@ -280,14 +281,18 @@ class EnvironmentProvider(MlenvProvider):
         resolved = _for_build(props)
         name = resolved.spec.name
         workspace = props.get("workspace") or settings.workspace_url
-        result = envs.provision(
-            resolved,
-            settings=settings,
-            workspace_url=workspace,
-            force=envs.rebuild_requested(name, str(props.get("rebuild_trigger"))),
-            holder=props.get("holder"),
-            outside=self.io,
-        )
+        # Should this process die mid-build, the program says what it was doing.
+        with in_flight("Environment", name, "building") as earlier:
+            for line in earlier:
+                say(name, line, warn=True)
+            result = envs.provision(
+                resolved,
+                settings=settings,
+                workspace_url=workspace,
+                force=envs.rebuild_requested(name, str(props.get("rebuild_trigger"))),
+                holder=props.get("holder"),
+                outside=self.io,
+            )
         verb = f"built in {result.build_seconds:.1f}s" if result.built else "reused"
         say(name, f"image {verb}: {result.image}")
         for warning in result.warnings:

@@ -1,34 +1,30 @@
-"""A generated corpus of broken and hostile definition folders, every format.
+"""The valid folders the hostile corpus starts from, one per format the
+product reads, and the fragments and values its mutations put in them.
 
-Deterministic (a fixed seed): each case starts from a valid folder of one
-format and applies one to three mutations (a hostile fragment inserted or
-swapped in, lines deleted, duplicated or cut, bytes flipped, a field of the
-parsed document replaced by a value of the wrong type), so most cases are
-*almost* valid and reach deep into the readers. The folder also holds a FIFO,
-a symlink escaping it, a self-including file and a subfolder, so fragments
-that name them exercise every refusal. Used by ``test_spec_fuzz_hostile.py``
-and ``benchmarks/bench_hostile.py``.
+Formats (every reader of ``pulumi_mlenv.definition``, and the program's
+inputs): our YAML (``mlenv.yml`` naming a conda file), our YAML with a base
+Dockerfile, steps and a build context (``dockerfile``), conda
+``environment.yml``, pip ``requirements.txt`` (``-r`` and ``-c`` includes),
+Azure ML v2 (``conda_file``) and v2 with a ``build:`` context, the Azure ML v1
+folder (``azureml_environment.json``, ``conda_dependencies.yml``,
+``BaseDockerfile``), an MLflow model folder (``MLmodel``,
+``python_env.yaml``, ``requirements.txt``), and the inline inputs of a
+Pulumi program's ``Environment`` (a JSON document here).
+
+``{OUT}`` in a fragment stands for the absolute path of the secret file
+beside the folder; ``hostile.lay_out`` writes it in.
 """
 
 from __future__ import annotations
 
 import json
-import random
-from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
-
-import yaml
 
 #: Written beside every corpus folder; must never appear in an error.
 SECRET = "TOPSECRET-beside-the-definition"
 #: A credential written into URLs; must never appear in an error.
 TOKEN = "s3cr3t-fuzz-token"
 CREDS = f"https://bob:{TOKEN}@pypi.example.com/simple"
-
-SEED = 20261128
-_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 _CONDA = """name: model-env
 channels:
@@ -88,6 +84,7 @@ uvicorn[standard]==0.32.0  # server
 torch>=2.1,<3; python_version >= "3.10"
 """,
         "base.txt": "numpy==2.1.3\npydantic==2.9.2\n",
+        "constraints.txt": "numpy<3\n",
     },
     "azureml-v2": {
         "environment.yml": """$schema: https://azuremlschemas.azureedge.net/latest/environment.schema.json
@@ -139,6 +136,88 @@ inference_config:
             indent=4,
         ),
         "conda_dependencies.yml": _CONDA.replace("      - -r extra.txt\n", ""),
+        "BaseDockerfile": "FROM python:3.11-slim\nRUN pip install numpy==2.1.3\n",
+    },
+    "azureml-v2-build": {
+        "environment.yml": """$schema: https://azuremlschemas.azureedge.net/latest/environment.schema.json
+name: custom-image
+version: 1
+build:
+  path: ctx
+  dockerfile_path: Dockerfile
+description: Built from a Dockerfile.
+""",
+        "ctx/Dockerfile": (
+            "FROM python:3.11-slim\nCOPY app.py /app/\nRUN pip install numpy==2.1.3\n"
+        ),
+        "ctx/app.py": "print('hi')\n",
+        "ctx/.dockerignore": "*.pyc\n",
+    },
+    "dockerfile": {
+        "mlenv.yml": """name: with-dockerfile
+docker:
+  base_dockerfile: |
+    FROM python:3.11-slim AS base
+    RUN apt-get update && apt-get install -y --no-install-recommends libgomp1
+    FROM base
+    COPY app.py /app/app.py
+  build_context: ctx
+  steps:
+    - ENV OMP_NUM_THREADS=4
+    - RUN pip install --no-cache-dir uvicorn==0.32.0
+python:
+  conda:
+    dependencies:
+      - python=3.11
+      - pip:
+          - numpy==2.1.3
+""",
+        "ctx/app.py": "print('hi')\n",
+        "ctx/.dockerignore": "*.pyc\n",
+    },
+    "mlflow": {
+        "MLmodel": (
+            "artifact_path: model\nflavors:\n"
+            "  python_function: {env: {virtualenv: python_env.yaml}}\n"
+        ),
+        "python_env.yaml": """python: 3.11.9
+build_dependencies:
+  - pip==24.2
+  - setuptools==75.1.0
+dependencies:
+  - -r requirements.txt
+""",
+        "requirements.txt": "mlflow==2.17.2\nscikit-learn==1.5.2\n",
+        "constraints.txt": "numpy<3\n",
+        "conda.yaml": _CONDA.replace("      - -r extra.txt\n", ""),
+    },
+    "inputs": {
+        "inputs.json": json.dumps(
+            {
+                "name": "from-program",
+                "version": "3",
+                "description": "Inline in a Pulumi program.",
+                "tags": {"team": "growth"},
+                "python": {
+                    "conda": {
+                        "channels": ["conda-forge"],
+                        "dependencies": [
+                            "python=3.11",
+                            {
+                                "pip": [
+                                    "--extra-index-url https://pypi.internal.example.com/simple",
+                                    "numpy==2.1.3",
+                                    "pydantic==2.9.2",
+                                ]
+                            },
+                        ],
+                    }
+                },
+                "docker": {"base_image": "python:3.11-slim", "steps": ["RUN echo hi > /hi"]},
+                "environment_variables": {"TZ": "UTC"},
+            },
+            indent=2,
+        ),
     },
 }
 
@@ -149,6 +228,10 @@ TARGETS = {
     "requirements": "requirements.txt",
     "azureml-v2": "environment.yml",
     "azureml-v1": ".",
+    "azureml-v2-build": "environment.yml",
+    "dockerfile": "mlenv.yml",
+    "mlflow": ".",
+    "inputs": "inputs.json",
 }
 
 _LAUGHS = "\n".join(
@@ -171,6 +254,48 @@ FRAGMENTS: list[str] = [
     "-c constraints.txt",
     "-e .",
     "-r " + "a" * 300,
+    "-r {OUT}",
+    "-c {OUT}",
+    "--constraint ../secret.txt",
+    "--constraint={OUT}",
+    "--requirement {OUT}",
+    "-r\t../secret.txt",
+    "-r outdir/secret.txt",
+    "-r abslink",
+    "-c escape",
+    "-r file:///etc/passwd",
+    "-e ../",
+    "-e file://{OUT}",
+    "numpy @ file://{OUT}",
+    "  - -c ../secret.txt",
+    "  - -r {OUT}",
+    "conda_file: {OUT}",
+    "conda_file: outdir/secret.txt",
+    "  condaDependenciesFile: ../secret.txt",
+    "build: {path: outdir}",
+    "build: {path: /}",
+    "build: {path: ctx, dockerfile_path: ../../secret.txt}",
+    "build: {path: ctx, dockerfile_path: {OUT}}",
+    "  build_context: ..",
+    "  build_context: /",
+    "  build_context: outdir",
+    "  build_context: {OUT}",
+    "  base_dockerfile: ../secret.txt",
+    "    FROM {OUT}",
+    "    COPY ../secret.txt /s",
+    "    RUN cat /etc/passwd $(id) `id`",
+    "  - RUN x\nRUN y",
+    "  - FROM scratch",
+    "  - ONBUILD RUN id",
+    "  - MAINTAINER x",
+    '  - "RUN echo hi \\\\"',
+    '  - "\\u0000"',
+    '  - "x\\u2028y"',
+    "dependencies: [-r {OUT}]",
+    "dependencies: [-r ../secret.txt, -c escape]",
+    "build_dependencies: [-r abslink]",
+    "python: 3.11.9\x00",
+    "python: 3." + "1" * 5000,
     "  - -r ../secret.txt",
     "      - -r /proc/self/environ",
     "  conda_file: /dev/zero",
@@ -254,138 +379,3 @@ VALUES: list[Any] = [
     {"group": 1, "artifact": [], "version": {}},
     {"pip": [f"numpy @ {CREDS}/x.whl", "numpy==1"]},
 ]
-
-
-@dataclass(frozen=True)
-class Case:
-    """One broken folder: its files (name -> bytes) and what to load."""
-
-    ident: str
-    fmt: str
-    files: dict[str, bytes]
-    target: str
-
-
-def _insert(rng: random.Random, text: str) -> str:
-    lines = text.split("\n")
-    at = rng.randrange(len(lines) + 1)
-    indent = rng.choice(["", "", "  ", "      "])
-    lines.insert(at, indent + rng.choice(FRAGMENTS))
-    return "\n".join(lines)
-
-
-def _replace_line(rng: random.Random, text: str) -> str:
-    lines = text.split("\n")
-    at = rng.randrange(len(lines))
-    keep = lines[at][: len(lines[at]) - len(lines[at].lstrip())]
-    lines[at] = keep + rng.choice(FRAGMENTS)
-    return "\n".join(lines)
-
-
-def _replace_value(rng: random.Random, text: str) -> str:
-    lines = text.split("\n")
-    at = rng.randrange(len(lines))
-    head, sep, _ = lines[at].partition(": ")
-    value = rng.choice(FRAGMENTS).split("\n")[0]
-    lines[at] = f"{head}{sep or ' '}{value}"
-    return "\n".join(lines)
-
-
-def _delete(rng: random.Random, text: str) -> str:
-    if not text:
-        return text
-    a = rng.randrange(len(text))
-    return text[:a] + text[a + rng.randint(1, 40) :]
-
-
-def _duplicate(rng: random.Random, text: str) -> str:
-    lines = text.split("\n")
-    at = rng.randrange(len(lines))
-    lines[at : at + 1] = [lines[at]] * rng.choice([2, 10, 1000])
-    return "\n".join(lines)
-
-
-def _truncate(rng: random.Random, text: str) -> str:
-    return text[: rng.randrange(len(text) + 1)]
-
-
-def _swap(rng: random.Random, text: str) -> str:
-    lines = text.split("\n")
-    a, b = rng.randrange(len(lines)), rng.randrange(len(lines))
-    lines[a], lines[b] = lines[b], lines[a]
-    return "\n".join(lines)
-
-
-def _paths(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
-    yield path
-    if len(path) > 12:  # an earlier mutation may have made it recursive
-        return
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield from _paths(v, (*path, k))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            yield from _paths(v, (*path, i))
-
-
-def _structural(rng: random.Random, text: str, name: str) -> str:
-    """Replace one field of the parsed document by a value of another type."""
-    is_json = name.endswith(".json")
-    try:
-        doc = json.loads(text) if is_json else yaml.load(text, Loader=_LOADER)
-    except (ValueError, RecursionError, yaml.YAMLError):
-        return _insert(rng, text)
-    paths = [p for p in _paths(doc) if p]
-    if not paths:
-        return _insert(rng, text)
-    path = rng.choice(paths)
-    parent = doc
-    for key in path[:-1]:
-        parent = parent[key]
-    parent[path[-1]] = rng.choice(VALUES)
-    try:
-        if is_json:
-            return json.dumps(doc, allow_nan=True)
-        return yaml.dump(doc, Dumper=_DUMPER, allow_unicode=True, width=10**6)
-    except (RecursionError, ValueError, yaml.YAMLError):
-        return _insert(rng, text)
-
-
-def _flip(rng: random.Random, data: bytes) -> bytes:
-    raw = bytearray(data)
-    for _ in range(rng.randint(1, 8)):
-        if raw:
-            raw[rng.randrange(len(raw))] = rng.randrange(256)
-    return bytes(raw)
-
-
-_TEXT_MUTATIONS = (_insert, _insert, _replace_line, _replace_value, _delete, _duplicate)
-_MORE_MUTATIONS = (_truncate, _swap)
-
-
-def cases(fmt: str, count: int, seed: int = SEED) -> Iterator[Case]:
-    """``count`` broken folders of format ``fmt``, the same on every run."""
-    rng = random.Random(f"{seed}-{fmt}")
-    seed_files = SEEDS[fmt]
-    names = list(seed_files)
-    for n in range(count):
-        texts = dict(seed_files)
-        # Mostly the definition itself; sometimes a file it names.
-        name = names[0] if rng.random() < 0.75 else rng.choice(names)
-        text = texts[name]
-        flip = False
-        for _ in range(rng.randint(1, 3)):
-            kind = rng.random()
-            if kind < 0.2 and name.endswith((".json", ".yml")):
-                text = _structural(rng, text, name)
-            elif kind < 0.27:
-                flip = True
-            elif kind < 0.33:
-                text = rng.choice(_MORE_MUTATIONS)(rng, text)
-            else:
-                text = rng.choice(_TEXT_MUTATIONS)(rng, text)
-        texts[name] = text
-        files = {k: v.encode("utf-8", "surrogatepass") for k, v in texts.items()}
-        if flip:
-            files[name] = _flip(rng, files[name])
-        yield Case(f"{fmt}-{n}", fmt, files, TARGETS[fmt])
