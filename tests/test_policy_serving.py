@@ -5,6 +5,7 @@ resources' ``diff`` so that both say the same."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -162,16 +163,24 @@ def test_what_a_value_not_known_yet_looks_like(value: Any, unknown: bool) -> Non
     assert is_unknown(value) is unknown
 
 
-def test_the_endpoint_resource_says_what_the_policy_decides() -> None:
+def test_the_endpoint_resource_says_what_the_policy_decides(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from pulumi_mlenv.resources.endpoint import EndpointProvider
+
+    monkeypatch.chdir(tmp_path)  # its diff opens workspace "w": here, not in the clone
 
     olds, news = _endpoint(), _endpoint(port=8080)
     diff = EndpointProvider().diff("scoring", olds, news)
     assert list(diff.replaces) == list(decide_endpoint(olds, news).replaces) == ["port"]
 
 
-def test_the_deployment_resource_says_what_the_policy_decides() -> None:
+def test_the_deployment_resource_says_what_the_policy_decides(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from pulumi_mlenv.resources.deployment import DeploymentProvider
+
+    monkeypatch.chdir(tmp_path)  # its diff opens workspace "w": here, not in the clone
 
     olds = {**_deployment(), "code_hash": "c"}
     news = {**_deployment(model="clf:2"), "code_hash": "c"}
