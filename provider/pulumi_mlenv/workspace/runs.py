@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from pulumi_mlenv.workspace._run_tables import RunRow
 
-__all__ = ["FINAL", "RunRecord", "RunStatus", "RunStore"]
+__all__ = ["FINAL", "RunRecord", "RunStatus", "RunStore", "RunTransitions"]
 
 
 class RunStatus(StrEnum):
@@ -135,7 +135,29 @@ def _record(row: RunRow) -> RunRecord:
     )
 
 
-class RunStore(StoreBase):
+class RunTransitions:
+    """A run's moves between states, the same for every run store: each
+    store says how one row is updated (``_update``)."""
+
+    def _update(self, run_id: str, **fields: Any) -> RunRecord:
+        raise NotImplementedError
+
+    def mark_running(self, run_id: str) -> RunRecord:
+        """The script is starting now."""
+        return self._update(run_id, status=RunStatus.RUNNING.value, started_at=now())
+
+    def finish(
+        self, run_id: str, status: RunStatus, exit_code: int | None, error: str | None = None
+    ) -> RunRecord:
+        """The run ended with ``status`` (one of ``FINAL``)."""
+        if status not in FINAL:
+            raise ValueError(f"{status} is not a final status")
+        return self._update(
+            run_id, status=status.value, exit_code=exit_code, error=error, ended_at=now()
+        )
+
+
+class RunStore(RunTransitions, StoreBase):
     """Run records in the workspace at ``url`` (any URL ``Workspace`` takes).
 
     Every method is one short transaction; open one store per operation in
@@ -204,20 +226,6 @@ class RunStore(StoreBase):
                     row.ended_at = now()
                     lost.append(_record(row))
         return lost
-
-    def mark_running(self, run_id: str) -> RunRecord:
-        """The script is starting now."""
-        return self._update(run_id, status=RunStatus.RUNNING.value, started_at=now())
-
-    def finish(
-        self, run_id: str, status: RunStatus, exit_code: int | None, error: str | None = None
-    ) -> RunRecord:
-        """The run ended with ``status`` (one of ``FINAL``)."""
-        if status not in FINAL:
-            raise ValueError(f"{status} is not a final status")
-        return self._update(
-            run_id, status=status.value, exit_code=exit_code, error=error, ended_at=now()
-        )
 
     def get(self, run_id: str) -> RunRecord:
         """The run with this id, or the one run whose id starts with it.

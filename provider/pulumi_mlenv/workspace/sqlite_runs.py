@@ -35,7 +35,7 @@ from pulumi_mlenv.workspace.records import ComputeTargetRecord
 from pulumi_mlenv.workspace.revisions import VERSION_TABLE, script_heads
 from pulumi_mlenv.workspace.run_owner import gone_reason, this_owner
 from pulumi_mlenv.workspace.run_reads import sqlite_path
-from pulumi_mlenv.workspace.runs import FINAL, RunRecord, RunStatus, now
+from pulumi_mlenv.workspace.runs import FINAL, RunRecord, RunStatus, RunTransitions, now
 from pulumi_mlenv.workspace.sqlite_file import sqlite_file_problem
 
 __all__ = ["SqliteRunStore", "current_file", "try_compute_targets", "try_host_version"]
@@ -95,7 +95,7 @@ def _record(row: sqlite3.Row) -> RunRecord:
     return RunRecord(**values)
 
 
-class SqliteRunStore:
+class SqliteRunStore(RunTransitions):
     """``RunStore`` on a SQLite file at the current schema (``current_file``)."""
 
     def __init__(self, url: str, path: Path) -> None:
@@ -180,20 +180,6 @@ class SqliteRunStore:
                 )
                 lost.append(record)
         return lost
-
-    def mark_running(self, run_id: str) -> RunRecord:
-        """The script is starting now."""
-        return self._update(run_id, status=RunStatus.RUNNING.value, started_at=now())
-
-    def finish(
-        self, run_id: str, status: RunStatus, exit_code: int | None, error: str | None = None
-    ) -> RunRecord:
-        """The run ended with ``status`` (one of ``FINAL``)."""
-        if status not in FINAL:
-            raise ValueError(f"{status} is not a final status")
-        return self._update(
-            run_id, status=status.value, exit_code=exit_code, error=error, ended_at=now()
-        )
 
     def get(self, run_id: str) -> RunRecord:
         """The run with this id, or the one run whose id starts with it.
