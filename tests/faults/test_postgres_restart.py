@@ -8,11 +8,15 @@ runs:
   waits for the server and runs once more; every registration succeeds and
   the numbers stay whole (1, 2, 3, ... for one name: none duplicated or
   skipped);
+- a real `pulumi up` of five environments of one name while the server
+  restarts: no traceback (the build lease's own connection waits for the
+  server too), and the up, or its rerun, records versions 1 to 5;
 - a server that stays down: one line per step that names the workspace,
   never a driver traceback, and a rerun once it is back converges."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -140,3 +144,81 @@ def test_a_server_that_stays_down_fails_in_one_line_and_a_rerun_converges(
     assert "the database server stopped answering" in message and "\n" not in message
     assert "postgresql" in message and "rerun" in message
     assert _register(url, "down", f"sha256:{'d' * 64}") == "1"  # the same version, again
+
+
+UP_PROGRAM = """
+import json
+
+import pulumi
+
+from pulumi_mlenv.resources import ContainerRegistry, Environment, Workspace
+
+cfg = pulumi.Config()
+workspace = Workspace("ws", url=cfg.require("workspaceUrl"))
+registry = ContainerRegistry("registry", address=cfg.require("registry"))
+for i, step in enumerate(json.loads(cfg.require("steps"))):
+    env = Environment(
+        f"env{i}",
+        name="shared",
+        python={"user_managed": True, "interpreter_path": "/usr/bin/python3"},
+        docker={"steps": [step]},
+        workspace=workspace,
+        registry=registry,
+    )
+    pulumi.export(f"env{i}", env.version)
+"""
+
+
+@pytest.mark.engine
+def test_a_restart_during_a_real_pulumi_up_of_five_environments_converges_with_whole_numbers(
+    server: Server, machine: dict[str, str], tmp_path: Path
+) -> None:
+    from pulumi import automation as auto
+
+    (tmp_path / "Pulumi.yaml").write_text("name: pg-restart\nruntime: python\n")
+    (tmp_path / "__main__.py").write_text(UP_PROGRAM)
+    (tmp_path / "backend").mkdir()
+    nonce = os.urandom(6).hex()
+    stack = auto.create_or_select_stack(
+        stack_name="test",
+        work_dir=str(tmp_path),
+        opts=auto.LocalWorkspaceOptions(
+            env_vars={"PULUMI_BACKEND_URL": f"file://{tmp_path / 'backend'}"}
+        ),
+    )
+    # Five definitions of one name, each building for a few seconds: the
+    # registrations come while the server is down or just back.
+    steps = [f"RUN sleep {2 + i} && echo {nonce}-{i} > /marker" for i in range(5)]
+    config = {
+        "workspaceUrl": server.url,
+        "registry": f"{machine['MLENV_REGISTRY']}/pg-{nonce}",
+        "steps": json.dumps(steps),
+    }
+    for key, value in config.items():
+        stack.set_config(key, auto.ConfigValue(value))
+    printed: list[str] = []
+    outcome: dict[str, object] = {}
+
+    def up() -> None:
+        try:
+            outcome["up"] = stack.up(on_output=printed.append)
+        except auto.CommandError as err:
+            outcome["error"] = err
+
+    runner = threading.Thread(target=up)
+    runner.start()
+    time.sleep(6)  # the program runs and the builds are under way
+    assert runner.is_alive()  # the restart comes while the up runs
+    server.stop()
+    time.sleep(3)
+    server.start()
+    runner.join()
+    text_out = "\n".join(printed) + str(outcome.get("error", ""))
+    assert "Traceback" not in text_out and "AdminShutdown" not in text_out
+    if "error" in outcome:  # a step that could not wait it out: one line each, then a rerun
+        stack.up(on_output=printed.append)
+    versions = sorted(int(stack.outputs()[f"env{i}"].value) for i in range(5))
+    assert versions == [1, 2, 3, 4, 5]  # none duplicated, none skipped
+    with Workspace(server.url) as ws:
+        assert sorted(int(v.version) for v in ws.list_versions("shared")) == [1, 2, 3, 4, 5]
+    stack.destroy()

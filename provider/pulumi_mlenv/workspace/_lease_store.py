@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 import time
@@ -9,8 +10,8 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import delete, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Connection, delete, text
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from pulumi_mlenv.workspace._base import StoreBase
 from pulumi_mlenv.workspace._rows import (
@@ -20,6 +21,7 @@ from pulumi_mlenv.workspace._rows import (
 from pulumi_mlenv.workspace._tables import (
     LeaseRow,
 )
+from pulumi_mlenv.workspace.reconnect import reconnecting
 
 __all__ = ["LeaseStore"]
 
@@ -42,14 +44,16 @@ class LeaseStore(StoreBase):
         free once it expires.
         """
         if self._engine.dialect.name == "postgresql":
-            with self._engine.connect() as conn:
-                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-                lock = _lock_key(f"mlenv-lease:{key}")
-                conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": lock})
-                try:
-                    yield
-                finally:
+            lock = _lock_key(f"mlenv-lease:{key}")
+            conn = self._advisory_lock(lock)
+            try:
+                yield
+            finally:
+                # A server restarted meanwhile ended the session, and its lock.
+                with contextlib.suppress(DBAPIError):
                     conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": lock})
+                with contextlib.suppress(DBAPIError):
+                    conn.close()
             return
         owner = uuid.uuid4().hex
         while not self._take_lease(key, owner, ttl):
@@ -66,6 +70,18 @@ class LeaseStore(StoreBase):
             beat.join()
             with self._tx() as s:
                 s.execute(delete(LeaseRow).where(LeaseRow.key == key, LeaseRow.owner == owner))
+
+    @reconnecting
+    def _advisory_lock(self, lock: int) -> Connection:
+        """A connection of its own holding the session advisory lock ``lock``
+        (waiting for it); a server restarting meanwhile is waited for."""
+        conn = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": lock})
+        except BaseException:
+            conn.close()
+            raise
+        return conn
 
     def _take_lease(self, key: str, owner: str, ttl: float) -> bool:
         with self._tx() as s:
