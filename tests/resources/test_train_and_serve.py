@@ -52,10 +52,10 @@ def _port(uri: str) -> int:
 def _mlenv_containers() -> set[str]:
     client = docker.from_env()
     try:
-        return {
-            c.id
-            for c in client.containers.list(all=True)
-            if c.name.startswith(("mlenv-blue-", "mlenv-green-"))
+        return {  # low-level: other tests' containers may vanish while listed
+            str(c["Id"])
+            for c in client.api.containers(all=True)
+            if str(c["Names"][0]).lstrip("/").startswith(("mlenv-blue-", "mlenv-green-"))
         }
     finally:
         client.close()

@@ -84,8 +84,10 @@ def served(machine: dict[str, str], tmp_path_factory: pytest.TempPathFactory) ->
 def _containers(name: str) -> list[str]:
     client = docker.from_env()
     try:
-        found = client.containers.list(all=True, filters={"label": SERVICE_LABEL})
-        return [c.name for c in found if c.name.startswith(f"mlenv-{name}-")]
+        # Low-level: other tests' containers may vanish while listed.
+        found = client.api.containers(all=True, filters={"label": SERVICE_LABEL})
+        names = [str(c["Names"][0]).lstrip("/") for c in found]
+        return [n for n in names if n.startswith(f"mlenv-{name}-")]
     finally:
         client.close()
 

@@ -90,8 +90,10 @@ class DockerServices(DockerEngine):
         client = self._client(CHECK_TIMEOUT)
         try:
             wanted = [f"{k}={v}" for k, v in labels.items()]
-            found = client.containers.list(all=True, filters={"label": wanted})
-            return [(str(c.id), dict(c.labels or {})) for c in found]
+            # The low-level list: one call, no per-container fetch that a
+            # container removed meanwhile would fail with NotFound.
+            found = client.api.containers(all=True, filters={"label": wanted})
+            return [(str(c["Id"]), dict(c.get("Labels") or {})) for c in found]
         except DockerException as exc:
             raise self.unreachable(exc) from None
         finally:

@@ -160,16 +160,18 @@ class DockerTarget(DockerServices):
     def remove_job(self, name: str) -> int:
         """Remove the containers of job ``name`` left by a process that died
         while running it; returns how many (0 when the engine does not answer)."""
-        from docker.errors import DockerException
+        from docker.errors import DockerException, NotFound
 
         try:
             client = self._client(10)
         except DockerException:
             return 0
         try:
-            left = client.containers.list(all=True, filters={"label": f"{RUN_LABEL}={name}"})
+            # The low-level list (see docker_services.services): no NotFound race.
+            left = client.api.containers(all=True, filters={"label": f"{RUN_LABEL}={name}"})
             for container in left:
-                container.remove(force=True)
+                with contextlib.suppress(NotFound):  # removed meanwhile: already gone
+                    client.api.remove_container(container["Id"], force=True)
             return len(left)
         except DockerException:
             return 0
