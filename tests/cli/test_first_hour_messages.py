@@ -114,6 +114,23 @@ def test_pull_progress_counts_every_layer_and_says_sizes_in_units_that_show() ->
         }
     )
     assert pull.line() == "1/3 layers, 2.5 MB of 40.0 MB"
+    # The registry stops answering: the engine's retries are said in words,
+    # and the line goes back to plain progress once bytes flow again.
+    pull.add({"status": "Retrying in 5 seconds", "id": "b2"})
+    pull.add({"status": "Retrying in 4 seconds", "id": "b2"})  # a countdown: the same line
+    assert pull.line() == (
+        "1/3 layers, 2.5 MB of 40.0 MB; the registry stopped answering,"
+        " the engine tries again in 5 s"
+    )
+    pull.add(
+        {
+            "status": "Downloading",
+            "id": "b2",
+            "progressDetail": {"current": 2_600_000, "total": 40_000_000},
+        }
+    )
+    assert pull.line() == "1/3 layers, 2.6 MB of 40.0 MB"
+    assert pull.received() == "2.6 MB of 40.0 MB"
     single = PullProgress()
     single.add({"status": "Pulling fs layer", "id": "a1"})
     assert single.line() == "0/1 layer"  # no size before one is known

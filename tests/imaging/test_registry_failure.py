@@ -53,3 +53,7 @@ def test_a_pull_the_engine_could_not_make_names_the_registry() -> None:
     assert line.startswith("registry 127.0.0.1:41234 did not answer while the engine pulled")
     assert "(connection refused)" in line and "\n" not in line
     assert pull_failure("r/x@sha256:1", "manifest unknown").startswith("pulling r/x@sha256:1:")
+    # Stopped in the middle: how far the pull got, and that it is worth a rerun.
+    mid = pull_failure("127.0.0.1:41234/ns/env@sha256:" + "a" * 64, said, "2.8 MB of 30.0 MB")
+    assert mid.startswith("registry 127.0.0.1:41234 stopped answering while the engine pulled")
+    assert "(after 2.8 MB of 30.0 MB; connection refused): start it and run again" in mid

@@ -31,11 +31,17 @@ _PATTERNS = (
 _DIAL = re.compile(r"dial tcp (\S+?): (?:connect: )?([a-z][a-z ]*[a-z])")
 
 
-def pull_failure(image: str, said: str) -> str:
+def pull_failure(image: str, said: str, received: str = "") -> str:
     """One line for a failed pull: the registry by address when it did not
-    answer (what the engine says then is long and names itself first)."""
+    answer (what the engine says then is long and names itself first), and
+    how far the pull got when it stopped answering in the middle."""
     host = image.split("/", 1)[0]
     dial = _DIAL.search(said)
+    if dial is not None and received:
+        return (
+            f"registry {host} stopped answering while the engine pulled {image} "
+            f"(after {received}; {dial.group(2)}): start it and run again; the run did not start"
+        )
     if dial is not None:
         return (
             f"registry {host} did not answer while the engine pulled {image} "
@@ -118,12 +124,14 @@ def ensure_image(client: Any, image: str, login: tuple[str, str] | None, on_prog
         )
     except DockerException as exc:
         raise EngineError(pull_failure(image, str(exc))) from None
+    said = ""
     for event in events:
         if "error" in event:
-            raise EngineError(pull_failure(image, str(event["error"])))
+            raise EngineError(pull_failure(image, str(event["error"]), pull.received()))
         pull.add(event)
         now = time.monotonic()
-        if pull.layers and now - last > 0.5:
-            on_progress(f"pulling {image}: {pull.line()}")
-            last = now
+        line = pull.line()
+        if pull.layers and now - last > 0.5 and line != said:  # a new line only when it says more
+            on_progress(f"pulling {image}: {line}")
+            last, said = now, line
     on_progress(f"pulled {image}")

@@ -30,11 +30,23 @@ class PullProgress:
     def __init__(self) -> None:
         self.layers: dict[str, tuple[int, int]] = {}
         self.done: set[str] = set()
+        #: The engine's "Retrying in 5 seconds" while the registry does not
+        #: answer (None once bytes flow again).
+        self.retrying: str | None = None
 
     def add(self, event: Mapping[str, Any]) -> None:
         layer, status = event.get("id"), str(event.get("status") or "")
         if not layer or status.startswith(("Pulling from", "Digest:", "Status:")):
             return
+        if status.startswith("Retrying in "):
+            # The engine counts down a second at a time; one line per retry
+            # says the wait it started with.
+            seconds = status.removeprefix("Retrying in ").split(" ")[0]
+            waited = (self.retrying or "0").split(" ")[0]
+            if seconds.isdigit() and (self.retrying is None or int(seconds) > int(waited)):
+                self.retrying = f"{seconds} s"
+            return
+        self.retrying = None
         current, total = self.layers.get(layer, (0, 0))
         detail = event.get("progressDetail") or {}
         if status == "Downloading" and detail.get("total"):
@@ -50,5 +62,13 @@ class PullProgress:
         text = f"{len(self.done)}/{count} layer{'s' * (count != 1)}"
         total = sum(t for _, t in self.layers.values())
         if total:
-            text += f", {_size(sum(c for c, _ in self.layers.values()))} of {_size(total)}"
+            text += f", {self.received()}"
+        if self.retrying:
+            text += f"; the registry stopped answering, the engine tries again in {self.retrying}"
         return text
+
+    def received(self) -> str:
+        """``12.3 MB of 40.1 MB`` ("" before any size is known)."""
+        total = sum(t for _, t in self.layers.values())
+        got = sum(c for c, _ in self.layers.values())
+        return f"{_size(got)} of {_size(total)}" if total else ""
