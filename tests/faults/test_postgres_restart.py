@@ -159,7 +159,7 @@ registry = ContainerRegistry("registry", address=cfg.require("registry"))
 for i, step in enumerate(json.loads(cfg.require("steps"))):
     env = Environment(
         f"env{i}",
-        name="shared",
+        name=cfg.require("name"),
         python={"user_managed": True, "interpreter_path": "/usr/bin/python3"},
         docker={"steps": [step]},
         workspace=workspace,
@@ -191,6 +191,8 @@ def test_a_restart_during_a_real_pulumi_up_of_five_environments_converges_with_w
     steps = [f"RUN sleep {2 + i} && echo {nonce}-{i} > /marker" for i in range(5)]
     config = {
         "workspaceUrl": server.url,
+        # A name of its own: the module's server also holds the other tests' "shared".
+        "name": f"up-{nonce}",
         "registry": f"{machine['MLENV_REGISTRY']}/pg-{nonce}",
         "steps": json.dumps(steps),
     }
@@ -220,5 +222,5 @@ def test_a_restart_during_a_real_pulumi_up_of_five_environments_converges_with_w
     versions = sorted(int(stack.outputs()[f"env{i}"].value) for i in range(5))
     assert versions == [1, 2, 3, 4, 5]  # none duplicated, none skipped
     with Workspace(server.url) as ws:
-        assert sorted(int(v.version) for v in ws.list_versions("shared")) == [1, 2, 3, 4, 5]
+        assert sorted(int(v.version) for v in ws.list_versions(f"up-{nonce}")) == [1, 2, 3, 4, 5]
     stack.destroy()

@@ -5,6 +5,7 @@ every question of ``RegistryClient`` is made of."""
 from __future__ import annotations
 
 import json
+import time
 from types import TracebackType
 from typing import Any, Self
 
@@ -22,7 +23,11 @@ from pulumi_mlenv.registry.manifests import (
 )
 from pulumi_mlenv.registry.reference import split_address
 
-__all__ = ["RegistrySession"]
+__all__ = ["READ_RETRIES", "RegistrySession"]
+
+#: Seconds to wait before each repeat of a manifest read the registry
+#: answered with a server error.
+READ_RETRIES = (0.2, 0.5, 1.0)
 
 
 class RegistrySession:
@@ -111,9 +116,16 @@ class RegistrySession:
     def _get_manifest(
         self, repository: str, reference: str, scope: str
     ) -> tuple[str, str, dict[str, Any], bytes] | None:
-        response = self._t.request(
-            "GET", f"/v2/{repository}/manifests/{reference}", scope=scope, headers=ACCEPT
-        )
+        path = f"/v2/{repository}/manifests/{reference}"
+        response = self._t.request("GET", path, scope=scope, headers=ACCEPT)
+        for wait in READ_RETRIES:
+            # A read is safe to repeat: a registry answers 500 to a read of a
+            # tag another client is rewriting that very moment (the storage
+            # of docker's registry rewrites a tag's file in place).
+            if response.status_code < 500:
+                break
+            time.sleep(wait)
+            response = self._t.request("GET", path, scope=scope, headers=ACCEPT)
         if response.status_code == 404 or (
             response.status_code != 200 and ABSENT_CODES & set(error_codes(response))
         ):

@@ -14,13 +14,16 @@ and, when the registry has none (Debian's docker-registry, distribution
 first (one request on any registry for images attached here).
 
 Two processes attaching to one image at once may each rewrite the tag's
-index without the other's entry; the referrer manifests stay, and
-attaching again adds the missing entry.
+index without the other's entry (a registry has no compare-and-swap):
+each reads the index back after its write and writes again until its
+entry stays.
 """
 
 from __future__ import annotations
 
 import json
+import random
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +41,10 @@ __all__ = [
     "fallback_tag",
     "referrer_manifest",
 ]
+
+#: How many times an attach writes the fallback tag's index before it gives
+#: up on writers that keep overwriting it.
+INDEX_ATTEMPTS = 5
 
 #: The empty config of an artifact manifest (OCI image spec 1.1).
 EMPTY_MEDIA_TYPE = "application/vnd.oci.empty.v1+json"
@@ -149,14 +156,33 @@ class ReferrersClient(TransferClient):
         """List ``referrer`` in the fallback tag's index of image ``subject``
         (a manifest already stored; bundles import them as they are)."""
         tag = fallback_tag(subject)
-        current = self.raw_manifest(repository, tag)
-        entries = _referrers_of(json.loads(current[2])) if current else []
-        if any(e.digest == referrer.digest for e in entries):
+        # The registry has no compare-and-swap: two clients attaching to one
+        # image at once (two Environments of one hash in one update) may
+        # each write an index without the other's entry. Each reads back
+        # after its write and writes again until its entry stays.
+        for attempt in range(INDEX_ATTEMPTS):
+            if attempt:
+                time.sleep(random.uniform(0.05, 0.3))  # apart from the other writer
+            entries = self._index_entries(repository, tag)
+            if any(e.digest == referrer.digest for e in entries):
+                return
+            self._put_index(repository, tag, [*entries, referrer])
+        if any(e.digest == referrer.digest for e in self._index_entries(repository, tag)):
             return
+        raise RegistryError(
+            f"registry {self.host}: the referrers index {repository}:{tag} kept losing "
+            f"{referrer.digest[:19]} to other writers; attach it again"
+        )
+
+    def _index_entries(self, repository: str, tag: str) -> list[Referrer]:
+        current = self.raw_manifest(repository, tag)
+        return _referrers_of(json.loads(current[2])) if current else []
+
+    def _put_index(self, repository: str, tag: str, entries: list[Referrer]) -> None:
         index = {
             "schemaVersion": 2,
             "mediaType": OCI_INDEX,
-            "manifests": [e.descriptor() for e in [*entries, referrer]],
+            "manifests": [e.descriptor() for e in entries],
         }
         body = json.dumps(index, sort_keys=True, separators=(",", ":")).encode()
         self.put_manifest(repository, tag, body, OCI_INDEX)
