@@ -6,12 +6,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from pulumi_mlenv.compute import LocalTarget
 from pulumi_mlenv.compute.job import RUN_ID_VARIABLE
 from pulumi_mlenv.compute.process import stop_marked
+from support.waiting import wait_for
 
 #: A script that starts a child of its own, then both sleep.
 FAMILY = (
@@ -49,8 +49,7 @@ def _group(pgid: int) -> list[int]:
 def test_the_lost_runs_processes_and_only_they_are_stopped() -> None:
     lost, other = _start("lost00000001"), _start("other0000001")
     try:
-        time.sleep(0.2)  # the grandchild is started
-        assert len(_group(lost.pid)) == 2
+        wait_for(lambda: len(_group(lost.pid)) == 2, "the lost run's child")
         assert LocalTarget().remove_job("lost00000001") == 1
         assert lost.wait(timeout=30) != 0 and _group(lost.pid) == []
         assert other.poll() is None and len(_group(other.pid)) == 2

@@ -26,6 +26,7 @@ import pytest
 from pulumi_mlenv.imaging.vault import vault_base
 from support.private_registry import registry_tags
 from support.processes import alive, cmdline, descendants, pulumi
+from support.waiting import wait_for
 
 pytestmark = [pytest.mark.engine, pytest.mark.docker]
 
@@ -55,6 +56,11 @@ def _count(db: Path, table: str) -> int:
             return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
         except sqlite3.OperationalError:  # the table is not there yet
             return 0
+
+
+def _running(marker: str) -> bool:
+    """Whether the build step's shell (``sh -c "sleep 600 # marker"``) runs."""
+    return any(marker in cmdline(int(p.name)) for p in Path("/proc").glob("[0-9]*"))
 
 
 def _leftovers(cache: Path, pid: int) -> list[str]:
@@ -98,7 +104,7 @@ def test_a_killed_build_is_named_and_a_rerun_converges_with_nothing_orphaned(
         assert up.poll() is None, f"up ended before the build started:\n{up.communicate()[0]}"
         assert time.monotonic() < deadline, "the provider never started the build"
         time.sleep(0.5)
-    time.sleep(2)  # the step itself runs now
+    wait_for(lambda: _running(marker), "BuildKit to run the slow step (sleep 600)")
     os.kill(provider if victim == "provider" else up.pid, signal.SIGKILL)
     killed_at = time.time()
     said = up.communicate(timeout=300)[0]

@@ -31,6 +31,7 @@ from sqlalchemy import create_engine, make_url, text
 
 from pulumi_mlenv.errors import MlenvError
 from pulumi_mlenv.workspace import Workspace, reconnect
+from support.waiting import wait_for
 
 pytestmark = pytest.mark.docker
 
@@ -169,6 +170,17 @@ for i, step in enumerate(json.loads(cfg.require("steps"))):
 """
 
 
+def _leases(url: str) -> int:
+    """Build leases held now: on PostgreSQL a build holds an advisory lock."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as db:
+            held = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            return int(db.execute(text(held)).scalar_one())
+    finally:
+        engine.dispose()
+
+
 @pytest.mark.engine
 def test_a_restart_during_a_real_pulumi_up_of_five_environments_converges_with_whole_numbers(
     server: Server, machine: dict[str, str], tmp_path: Path
@@ -209,7 +221,8 @@ def test_a_restart_during_a_real_pulumi_up_of_five_environments_converges_with_w
 
     runner = threading.Thread(target=up)
     runner.start()
-    time.sleep(6)  # the program runs and the builds are under way
+    # The restart comes once builds are under way (a build holds a lease).
+    wait_for(lambda: _leases(server.url) > 0, "a build lease in the workspace", deadline=300)
     assert runner.is_alive()  # the restart comes while the up runs
     server.stop()
     time.sleep(3)
