@@ -14,6 +14,10 @@ start_node() {
   export HOME="$RAY_ROOT/home" RAY_USAGE_STATS_ENABLED=0 PYTHONUNBUFFERED=1
   # A busy machine starts the agents slowly: wait for them longer than the default.
   export RAY_agent_register_timeout_ms=300000
+  # The head declares a node dead after this many missed health checks (3 s
+  # apart); Ray's 5 lost the worker of a loaded 2-core machine between two
+  # runs. A node that really dies is still found within ~30 s.
+  export RAY_health_check_failure_threshold=10
   common=(--node-ip-address 127.0.0.1 --disable-usage-stats --num-cpus 2
     --object-store-memory 200000000 --block)
   if [ "$role" = head ]; then

@@ -61,6 +61,11 @@ with open(os.path.join(os.environ["MLENV_OUTPUTS"], "probe.json"), "w") as out:
 
 @pytest.fixture
 def ray_cli(tmp_path: Path, ray_cluster: str) -> Cli:
+    # Both nodes alive for each test (a node lost since is started again).
+    ensured = subprocess.run(
+        [str(ROOT / "scripts" / "setup-ray.sh")], capture_output=True, text=True, check=False
+    )
+    assert ensured.returncode == 0, ensured.stdout + ensured.stderr
     cli = Cli(tmp_path)
     assert cli("compute", "add", "ray-local", "--kind", "ray", "--url", ray_cluster).returncode == 0
     return cli
