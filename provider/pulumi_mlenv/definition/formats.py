@@ -283,43 +283,7 @@ def load_definition(path: str | Path, *, root: str | Path | None = None) -> Envi
     if p.is_dir() and fmt is not Format.AZUREML_V1:
         p = _folder_file(p)
     label = p.name
-    problems: list[Problem] = []
-    prefix = ""
-    if fmt is Format.AZUREML_V1:
-        folder = p if p.is_dir() else p.parent
-        data, problems = azureml.from_azureml_v1(folder, label, files)
-        prefix = "python.conda"
-    elif fmt is Format.REQUIREMENTS:
-        found = read_requirements(p, root=p.parent, files=files)
-        problems = found.problems
-        warn_problems(found.warnings)
-        data = {
-            "python": {"conda": {"dependencies": [{"pip": found.lines}] if found.lines else []}}
-        }
-    else:
-        raw = _load_yaml(p, files)
-        if not isinstance(raw, dict):
-            raise SpecError.at(label, "expected a YAML mapping (a definition)")
-        if fmt is Format.CONDA:
-            problems = _expand_includes(raw, p.parent, label, files)
-            data = {"name": raw.get("name"), "python": {"conda": raw}}
-            prefix = "python.conda"
-        elif fmt is Format.MLFLOW:
-            data, entries, problems = mlflow.from_python_env(raw, label)
-            if entries:
-                found = read_pip_entries(entries, p.parent, p.parent, files)
-                problems += found.problems
-                warn_problems(found.warnings)
-                data["python"]["conda"]["dependencies"].append({"pip": found.lines})
-            prefix = "python.conda"
-        elif fmt is Format.AZUREML_V2:
-            data, problems = azureml.from_azureml_v2(raw, p.parent, label, files)
-            conda = data.get("python", {}).get("conda")
-            problems += _expand_includes(conda, p.parent, label, files)
-            prefix = "python.conda"
-        else:
-            data = raw
-            problems = _inline_conda_file(data, p.parent, label, files)
+    data, problems, prefix = _definition_data(fmt, p, label, files)
     if not data.get("name"):
         data = {**data, "name": _default_name(p)}
     if files.stopped is not None:
@@ -337,6 +301,50 @@ def load_definition(path: str | Path, *, root: str | Path | None = None) -> Envi
     return fingerprint_build_context(
         spec, base=p if p.is_dir() else p.parent, confine_to=files.root
     )
+
+
+def _definition_data(
+    fmt: Format, p: Path, label: str, files: DefinitionFiles
+) -> tuple[dict[str, Any], list[Problem], str]:
+    """The definition in our own shape, the problems found reading it, and
+    the field path its problems are relabelled under (its conda part for
+    formats that are conda files at heart)."""
+    if fmt is Format.AZUREML_V1:
+        folder = p if p.is_dir() else p.parent
+        data, problems = azureml.from_azureml_v1(folder, label, files)
+        return data, problems, "python.conda"
+    if fmt is Format.REQUIREMENTS:
+        found = read_requirements(p, root=p.parent, files=files)
+        warn_problems(found.warnings)
+        dependencies = [{"pip": found.lines}] if found.lines else []
+        return {"python": {"conda": {"dependencies": dependencies}}}, found.problems, ""
+    raw = _load_yaml(p, files)
+    if not isinstance(raw, dict):
+        raise SpecError.at(label, "expected a YAML mapping (a definition)")
+    return _from_yaml(fmt, raw, p, label, files)
+
+
+def _from_yaml(
+    fmt: Format, raw: dict[str, Any], p: Path, label: str, files: DefinitionFiles
+) -> tuple[dict[str, Any], list[Problem], str]:
+    """``_definition_data`` for the YAML formats: conda, MLflow, Azure ML v2, ours."""
+    if fmt is Format.CONDA:
+        problems = _expand_includes(raw, p.parent, label, files)
+        return {"name": raw.get("name"), "python": {"conda": raw}}, problems, "python.conda"
+    if fmt is Format.MLFLOW:
+        data, entries, problems = mlflow.from_python_env(raw, label)
+        if entries:
+            found = read_pip_entries(entries, p.parent, p.parent, files)
+            problems += found.problems
+            warn_problems(found.warnings)
+            data["python"]["conda"]["dependencies"].append({"pip": found.lines})
+        return data, problems, "python.conda"
+    if fmt is Format.AZUREML_V2:
+        data, problems = azureml.from_azureml_v2(raw, p.parent, label, files)
+        conda = data.get("python", {}).get("conda")
+        problems += _expand_includes(conda, p.parent, label, files)
+        return data, problems, "python.conda"
+    return raw, _inline_conda_file(raw, p.parent, label, files), ""
 
 
 def _inline_conda_file(

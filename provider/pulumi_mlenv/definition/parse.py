@@ -15,11 +15,10 @@ from typing import Any
 
 from pulumi_mlenv.definition._reader import Reader, join
 from pulumi_mlenv.definition.conda_specs import canonical_conda_spec, conda_spec_name
+from pulumi_mlenv.definition.docker_section import DOCKER_KEYS, parse_docker
 from pulumi_mlenv.definition.limits import check_values
 from pulumi_mlenv.definition.model import (
     CondaSection,
-    ContextFile,
-    DockerSection,
     EnvironmentSpec,
     PythonSection,
     SparkPackage,
@@ -27,11 +26,6 @@ from pulumi_mlenv.definition.model import (
 )
 from pulumi_mlenv.definition.pip_combine import Located, combine_pip_lines
 from pulumi_mlenv.definition.pip_requirements import parse_pip_entry
-from pulumi_mlenv.definition.text import (
-    canonical_dockerfile,
-    canonical_step,
-    dockerfile_problem,
-)
 from pulumi_mlenv.errors import SpecError, redact_credentials, warn_problems
 
 __all__ = ["conda_to_dict", "to_dict"]
@@ -48,21 +42,11 @@ _TOP = (
 )
 _PYTHON = ("user_managed", "interpreter_path", "conda", "conda_file")
 _CONDA = ("name", "channels", "dependencies", "variables", "prefix")
-_DOCKER = (
-    "base_image",
-    "base_dockerfile",
-    "steps",
-    "shm_size",
-    "arguments",
-    "platform",
-    "build_context",
-    "context_files",
-)
 _SPARK = ("repositories", "packages", "precache_packages")
 # A field written in the wrong section: where it belongs.
 _ELSEWHERE = {
     **{k: f"python.{k}" for k in _PYTHON},
-    **{k: f"docker.{k}" for k in _DOCKER},
+    **{k: f"docker.{k}" for k in DOCKER_KEYS},
     **{k: f"spark.{k}" for k in _SPARK},
     "channels": "python.conda.channels",
     "dependencies": "python.conda.dependencies",
@@ -72,33 +56,6 @@ _ELSEWHERE = {
 }
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")
-_IMAGE_REF = re.compile(
-    r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
-    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?"
-)
-_INSTRUCTIONS = frozenset(
-    (
-        "ADD",
-        "ARG",
-        "CMD",
-        "COPY",
-        "ENTRYPOINT",
-        "ENV",
-        "EXPOSE",
-        "HEALTHCHECK",
-        "LABEL",
-        "MAINTAINER",
-        "ONBUILD",
-        "RUN",
-        "SHELL",
-        "STOPSIGNAL",
-        "USER",
-        "VOLUME",
-        "WORKDIR",
-    )
-)
-_SHM = re.compile(r"[0-9]+[bkmgBKMG]?")
-_PLATFORM = re.compile(r"[a-z0-9]+/[a-z0-9_]+(?:/[a-z0-9]+)?")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _MAVEN_PART = re.compile(r"[A-Za-z0-9_.\-${}]+")
 
@@ -136,7 +93,7 @@ def _parse(data: object, source: str = "") -> EnvironmentSpec:
         description=r.string(top.get("description"), "description"),
         tags=r.pairs(top.get("tags"), "tags"),
         python=python,
-        docker=_docker(r, top.get("docker")),
+        docker=parse_docker(r, _ELSEWHERE, top.get("docker")),
         spark=_spark(r, top.get("spark")),
         environment_variables=tuple(sorted(env_vars.items())),
     )
@@ -255,106 +212,6 @@ def _pip_entries(r: Reader, value: object, path: str, pip: list[str], options: l
     warn_problems(done.warnings)
     options += done.options
     pip += done.requirements
-
-
-def _docker(r: Reader, value: object) -> DockerSection:
-    m = r.mapping(value, "docker")
-    if m is None:
-        return DockerSection()
-    if "resolved_base_digest" in m:
-        r.add(
-            "docker.resolved_base_digest",
-            "is set by the provider, not written by users",
-            "pin the base image by digest instead: 'image@sha256:...'",
-        )
-        m = {k: v for k, v in m.items() if k != "resolved_base_digest"}
-    r.known_keys(m, "docker", _DOCKER, _ELSEWHERE)
-    image = r.string(m.get("base_image"), "docker.base_image")
-    if image is not None:
-        image = image.strip()
-        if not _IMAGE_REF.fullmatch(image):
-            lowered = image.lower().replace(" ", "")
-            fix = (
-                f"did you mean '{lowered}'?"
-                if _IMAGE_REF.fullmatch(lowered)
-                else ("write it as 'registry/repository:tag' or 'repository@sha256:<digest>'")
-            )
-            r.add("docker.base_image", f"'{image}' is not an image reference", fix)
-    dockerfile = _dockerfile_text(r, m.get("base_dockerfile"))
-    if image is not None and dockerfile is not None:
-        r.add(
-            "docker.base_dockerfile",
-            "both base_image and base_dockerfile are set",
-            "keep one: a Dockerfile starts FROM its own base image",
-        )
-    steps: list[str] = []
-    for i, raw in enumerate(r.strings(m.get("steps"), "docker.steps")):
-        if (problem := dockerfile_problem(raw, whole=False)) is not None:
-            r.add(join("docker.steps", i), *problem)
-            continue
-        step = canonical_step(raw)
-        word = step.split(None, 1)[0].upper()
-        if word == "FROM":
-            r.add(
-                join("docker.steps", i),
-                "a step cannot start a new stage",
-                "use docker.base_dockerfile for multi-stage builds",
-            )
-        elif word not in _INSTRUCTIONS:
-            r.add(
-                join("docker.steps", i),
-                f"'{word}' is not a Dockerfile instruction",
-                f"did you mean 'RUN {step}'?",
-            )
-        steps.append(step)
-    shm = r.string(m.get("shm_size"), "docker.shm_size", scalar=True)
-    if shm is not None and not _SHM.fullmatch(shm):
-        r.add("docker.shm_size", f"'{shm}' is not a size", "write it like '2g' or '512m'")
-    platform = r.string(m.get("platform"), "docker.platform")
-    if platform is not None and not _PLATFORM.fullmatch(platform):
-        r.add(
-            "docker.platform",
-            f"'{platform}' is not a platform",
-            "write it like 'linux/amd64' or 'linux/arm64'",
-        )
-    context = r.string(m.get("build_context"), "docker.build_context")
-    return DockerSection(
-        base_image=image,
-        base_dockerfile=canonical_dockerfile(dockerfile) if dockerfile else None,
-        steps=tuple(steps),
-        shm_size=shm,
-        arguments=r.strings(m.get("arguments"), "docker.arguments"),
-        platform=platform,
-        build_context=context.strip() if context else None,
-        context_files=_context_files(r, m.get("context_files"), context),
-    )
-
-
-def _dockerfile_text(r: Reader, value: object) -> str | None:
-    """A base Dockerfile: text with at least one FROM line."""
-    text = r.string(value, "docker.base_dockerfile")
-    problem = dockerfile_problem(text) if text is not None else None
-    if problem is not None:
-        r.add("docker.base_dockerfile", *problem)
-        return None
-    return text
-
-
-def _context_files(r: Reader, value: object, context: str | None) -> tuple[ContextFile, ...] | None:
-    """The fingerprint a reader wrote (``to_dict``, Pulumi state); None when
-    absent, so that ``fingerprint_build_context`` reads the folder."""
-    if value is None:
-        return None
-    if context is None:
-        r.add("docker.context_files", "is only written with docker.build_context")
-        return None
-    files: list[ContextFile] = []
-    for i, text in enumerate(r.strings(value, "docker.context_files")):
-        try:
-            files.append(ContextFile.parse(text))
-        except ValueError:
-            r.add(join("docker.context_files", i), f"'{text}' is not 'mode sha256 path'")
-    return tuple(files)
 
 
 def _spark(r: Reader, value: object) -> SparkSection:
