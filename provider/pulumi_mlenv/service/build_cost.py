@@ -18,7 +18,7 @@ no registry anything here.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.errors import MlenvError
@@ -122,6 +122,43 @@ def _estimate(
     )
 
 
+class _Answer(NamedTuple):
+    """What the registry told of a replace: each new layer's estimate, how
+    many of the old image's layers are its base's, whether the old image is
+    still there, and whether any old layer was known by its key."""
+
+    estimates: list[LayerEstimate]
+    base_layers: int
+    old_found: bool
+    known: bool
+
+
+def _ask_registry(
+    client: ImageRegistry,
+    old_image: str | None,
+    old_plan: Sequence[PlannedLayer],
+    new_plan: Sequence[PlannedLayer],
+    history: LayerHistory,
+) -> _Answer:
+    """Each new layer's estimate from what the registry holds: the old
+    image's layers (by their place in the old plan) and blobs it already
+    has (see ``_Answer``)."""
+    repository = client.repository_for(_REPOSITORY)
+    digest = (old_image or "").rpartition("@")[2]
+    descriptors = _descriptors(client, repository, digest) if digest else []
+    base_count = max(0, len(descriptors) - len(old_plan))
+    known = {
+        layer.key: desc for layer, desc in zip(old_plan, descriptors[base_count:], strict=False)
+    }
+    present = {str(d.get("digest")) for d in descriptors}
+
+    def has_blob(blob: str) -> bool:
+        return bool(client.has_blob(repository, blob))
+
+    estimates = [_estimate(x, known, present, history, has_blob) for x in new_plan]
+    return _Answer(estimates, base_count, old_found=bool(descriptors), known=bool(known))
+
+
 def replace_cost(
     old: ResolvedEnvironment,
     old_lock: Sequence[str],
@@ -153,34 +190,21 @@ def replace_cost(
                 {layer.key for layer in new_plan}, {layer.slot for layer in new_plan}
             )
         with io.registry(settings.registry, settings) as client:
-            repository = client.repository_for(_REPOSITORY)
-            digest = (old_image or "").rpartition("@")[2]
-            descriptors = _descriptors(client, repository, digest) if digest else []
-            base_count = max(0, len(descriptors) - len(old_plan))
-            known = {
-                layer.key: desc
-                for layer, desc in zip(old_plan, descriptors[base_count:], strict=False)
-            }
-            present = {str(d.get("digest")) for d in descriptors}
-
-            def has_blob(blob: str) -> bool:
-                return client.has_blob(repository, blob)
-
-            estimates = [_estimate(x, known, present, history, has_blob) for x in new_plan]
+            answer = _ask_registry(client, old_image, old_plan, new_plan, history)
     except MlenvError:
         return ""
     # The base image's layers: the old image's when the base did not move.
-    same_base = (old.base_ref or "") == (new.base_ref or "") and descriptors
+    same_base = (old.base_ref or "") == (new.base_ref or "") and answer.old_found
     base = [
         LayerEstimate(
             "base", build=False, push_bytes=0 if same_base else None, exact=True, seconds=None
         )
-        for _ in range(base_count)
+        for _ in range(answer.base_layers)
     ]
     cost = BuildCost(
-        layers=(*base, *estimates),
+        layers=(*base, *answer.estimates),
         overhead=history.overhead,
-        history=bool(history.builds or known),
+        history=bool(history.builds or answer.known),
         uncertain=uncertain,
     )
     return describe(cost)
