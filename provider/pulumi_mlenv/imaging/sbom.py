@@ -19,9 +19,13 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from pulumi_mlenv.imaging.dpkg import DebPackage
 from pulumi_mlenv.imaging.lock import lock_entry
+
+if TYPE_CHECKING:  # the library is imported when a BOM is made, not before
+    from cyclonedx.model.component import Component
 
 __all__ = ["SBOM_MEDIA_TYPE", "SbomFacts", "make_sbom", "sbom_rows"]
 
@@ -52,11 +56,29 @@ class SbomFacts:
 def make_sbom(facts: SbomFacts) -> bytes:
     """The CycloneDX 1.6 JSON document for ``facts`` (UTF-8 bytes). Its serial
     number is derived from the image digest: one image, one BOM identity."""
-    from cyclonedx.model import HashAlgorithm, HashType, Property
     from cyclonedx.model.bom import Bom
-    from cyclonedx.model.component import Component, ComponentType
     from cyclonedx.output import make_outputter
     from cyclonedx.schema import OutputFormat, SchemaVersion
+
+    image = _image_component(facts)
+    components = [*_python_components(facts), *_debian_components(facts.debian)]
+    # All at once: the library keeps sorted sets, and one insert per
+    # component costs a comparison chain each (seconds for a few hundred).
+    bom = Bom(
+        serial_number=uuid.uuid5(uuid.NAMESPACE_URL, f"{facts.image}@{facts.digest}"),
+        components=components,
+    )
+    bom.metadata.timestamp = facts.created or datetime.now(UTC)
+    bom.metadata.component = image
+    bom.register_dependency(image, components)
+    outputter = make_outputter(bom, OutputFormat.JSON, SchemaVersion.V1_6)
+    return outputter.output_as_string(indent=2).encode()
+
+
+def _image_component(facts: SbomFacts) -> Component:
+    """The image itself: by digest, with our hashes as properties."""
+    from cyclonedx.model import HashAlgorithm, HashType, Property
+    from cyclonedx.model.component import Component, ComponentType
     from packageurl import PackageURL
 
     algorithm, _, hexdigest = facts.digest.partition(":")
@@ -85,22 +107,42 @@ def make_sbom(facts: SbomFacts) -> bytes:
     for key, value in properties.items():
         if value:
             image.properties.add(Property(name=f"{_PROPERTY}:{key}", value=value))
-    components: list[Component] = []
+    return image
+
+
+def _python_components(facts: SbomFacts) -> list[Component]:
+    """One library a lock line (conda or PyPI), with the hashes required of it."""
+    from cyclonedx.model import HashAlgorithm, HashType
+    from cyclonedx.model.component import Component, ComponentType
+    from packageurl import PackageURL
+
+    components = []
     for name, version in _distributions(facts.lock):
         kind = "conda" if name in facts.conda_packages else "pypi"
         hashes = [
             HashType(alg=HashAlgorithm.SHA_256, content=h) for h in facts.hashes.get(name, ())
         ]
-        component = Component(
-            name=name,
-            version=version,
-            type=ComponentType.LIBRARY,
-            bom_ref=f"pkg:{kind}/{name}@{version}",
-            purl=PackageURL(kind, name=name, version=version),
-            hashes=hashes,
+        components.append(
+            Component(
+                name=name,
+                version=version,
+                type=ComponentType.LIBRARY,
+                bom_ref=f"pkg:{kind}/{name}@{version}",
+                purl=PackageURL(kind, name=name, version=version),
+                hashes=hashes,
+            )
         )
-        components.append(component)
-    for package in facts.debian:
+    return components
+
+
+def _debian_components(debian: Iterable[DebPackage]) -> list[Component]:
+    """One library a Debian package dpkg's database lists."""
+    from cyclonedx.model import Property
+    from cyclonedx.model.component import Component, ComponentType
+    from packageurl import PackageURL
+
+    components = []
+    for package in debian:
         component = Component(
             name=package.name,
             version=package.version,
@@ -117,17 +159,7 @@ def make_sbom(facts: SbomFacts) -> bytes:
         if package.source:
             component.properties.add(Property(name="deb:source", value=package.source))
         components.append(component)
-    # All at once: the library keeps sorted sets, and one insert per
-    # component costs a comparison chain each (seconds for a few hundred).
-    bom = Bom(
-        serial_number=uuid.uuid5(uuid.NAMESPACE_URL, f"{facts.image}@{facts.digest}"),
-        components=components,
-    )
-    bom.metadata.timestamp = facts.created or datetime.now(UTC)
-    bom.metadata.component = image
-    bom.register_dependency(image, components)
-    outputter = make_outputter(bom, OutputFormat.JSON, SchemaVersion.V1_6)
-    return outputter.output_as_string(indent=2).encode()
+    return components
 
 
 def _distributions(lock: Iterable[str]) -> list[tuple[str, str]]:
