@@ -92,6 +92,34 @@ def _hex(digest: str) -> dict[str, str]:
 def make_provenance(facts: ProvenanceFacts) -> bytes:
     """The in-toto statement as JSON bytes (sorted keys: one set of facts,
     one document)."""
+    statement = {
+        "_type": STATEMENT_TYPE,
+        "subject": [{"name": facts.image, "digest": _hex(facts.digest)}],
+        "predicateType": PREDICATE_TYPE,
+        "predicate": {
+            "buildDefinition": {
+                "buildType": BUILD_TYPE,
+                "externalParameters": {
+                    "environment": facts.environment,
+                    "definitionHash": facts.definition_hash,
+                    "imageHash": facts.env_hash,
+                    "baseImage": facts.base_image,
+                },
+                "internalParameters": {
+                    "recipe": facts.recipe,
+                    "installer": facts.installer,
+                    "SOURCE_DATE_EPOCH": "0",
+                },
+                "resolvedDependencies": _dependencies(facts),
+            },
+            "runDetails": _run_details(facts),
+        },
+    }
+    return json.dumps(statement, indent=2, sort_keys=True).encode()
+
+
+def _dependencies(facts: ProvenanceFacts) -> list[dict[str, Any]]:
+    """What the build started from: the base image by digest, and the lock."""
     dependencies: list[dict[str, Any]] = []
     if facts.base_digest:
         name = (facts.base_image or "").partition("@")[0]
@@ -106,6 +134,11 @@ def make_provenance(facts: ProvenanceFacts) -> bytes:
             "annotations": {"lines": list(facts.lock)},
         }
     )
+    return dependencies
+
+
+def _run_details(facts: ProvenanceFacts) -> dict[str, Any]:
+    """Who built it, when, and what each step made (the Dockerfile too)."""
     dockerfile = "sha256:" + hashlib.sha256(facts.dockerfile.encode()).hexdigest()
     byproducts: list[dict[str, Any]] = []
     if facts.dockerfile:  # unknown for an image found in a registry, not built here
@@ -128,37 +161,14 @@ def make_provenance(facts: ProvenanceFacts) -> bytes:
     version = {"pulumi-mlenv": facts.mlenv_version}
     if facts.buildkit_version:
         version["buildkit"] = facts.buildkit_version
-    statement = {
-        "_type": STATEMENT_TYPE,
-        "subject": [{"name": facts.image, "digest": _hex(facts.digest)}],
-        "predicateType": PREDICATE_TYPE,
-        "predicate": {
-            "buildDefinition": {
-                "buildType": BUILD_TYPE,
-                "externalParameters": {
-                    "environment": facts.environment,
-                    "definitionHash": facts.definition_hash,
-                    "imageHash": facts.env_hash,
-                    "baseImage": facts.base_image,
-                },
-                "internalParameters": {
-                    "recipe": facts.recipe,
-                    "installer": facts.installer,
-                    "SOURCE_DATE_EPOCH": "0",
-                },
-                "resolvedDependencies": dependencies,
-            },
-            "runDetails": {
-                "builder": {
-                    "id": f"buildkit+{facts.builder}" if facts.builder else UNKNOWN_BUILDER,
-                    "version": version,
-                },
-                "metadata": metadata,
-                "byproducts": byproducts,
-            },
+    return {
+        "builder": {
+            "id": f"buildkit+{facts.builder}" if facts.builder else UNKNOWN_BUILDER,
+            "version": version,
         },
+        "metadata": metadata,
+        "byproducts": byproducts,
     }
-    return json.dumps(statement, indent=2, sort_keys=True).encode()
 
 
 def _digest_of(entry: Mapping[str, Any]) -> str:
