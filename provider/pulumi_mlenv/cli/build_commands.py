@@ -19,6 +19,9 @@ from pulumi_mlenv.errors import MlenvError
 
 if TYPE_CHECKING:
     from pulumi_mlenv.service import StepEvent
+    from pulumi_mlenv.service.environments import Provisioned
+    from pulumi_mlenv.service.image_facts import ImageDetails
+    from pulumi_mlenv.service.resolved import ResolvedEnvironment
 
 __all__ = ["image_app", "register"]
 
@@ -114,22 +117,25 @@ def build(
             f"{resolved.spec.name}:{result.version} (image hash {resolved.hash[:12]})"
         )
         if as_json:
-            emit(
-                {
-                    "image": result.image,
-                    "name": resolved.spec.name,
-                    "version": result.version,
-                    "hash": resolved.hash,
-                    "definition_hash": resolved.definition_hash,
-                    "built": result.built,
-                    "reused_from": result.reused_from,
-                    "seconds": round(result.build_seconds, 3),
-                    "lock": list(result.lock),
-                    "warnings": list(result.warnings),
-                }
-            )
+            emit(_built_json(result, resolved))
         else:
             line(result.image)
+
+
+def _built_json(result: Provisioned, resolved: ResolvedEnvironment) -> dict[str, Any]:
+    """``env build --json``: the image and what the workspace recorded of it."""
+    return {
+        "image": result.image,
+        "name": resolved.spec.name,
+        "version": result.version,
+        "hash": resolved.hash,
+        "definition_hash": resolved.definition_hash,
+        "built": result.built,
+        "reused_from": result.reused_from,
+        "seconds": round(result.build_seconds, 3),
+        "lock": list(result.lock),
+        "warnings": list(result.warnings),
+    }
 
 
 @image_app.command("details")
@@ -177,30 +183,35 @@ def details(
                     "dockerfile": info.dockerfile,
                 }
             )
-            return
-        table = Table(show_header=False, box=None)
-        table.add_column(no_wrap=True)
-        table.add_column(no_wrap=True, overflow="ignore")
-        rows = [
-            ("image", info.image),
-            ("registry", info.registry),
-            ("repository", info.repository),
-            ("digest", info.digest),
-            ("image hash", info.env_hash or "-"),
-            ("size", f"{info.size / 1e6:.1f} MB" if info.size else "-"),
-            ("created", created),
-            ("base image", info.base_image or "-"),
-            ("base digest", info.base_digest or "-"),
-            ("versions", ", ".join(info.versions) or "-"),
-            ("verified", _verified(info.verification)),
-            ("lock", "\n".join(info.lock) or "-"),
-        ]
-        for key, value in rows:
-            table.add_row(key, value)
-        out.print(table)
-        if info.dockerfile:
-            line("Dockerfile:")
-            line(info.dockerfile)
+        else:
+            _print_details(info, created)
+
+
+def _print_details(info: ImageDetails, created: str) -> None:
+    """``image details`` as a two-column table, then the Dockerfile whole."""
+    table = Table(show_header=False, box=None)
+    table.add_column(no_wrap=True)
+    table.add_column(no_wrap=True, overflow="ignore")
+    rows = [
+        ("image", info.image),
+        ("registry", info.registry),
+        ("repository", info.repository),
+        ("digest", info.digest),
+        ("image hash", info.env_hash or "-"),
+        ("size", f"{info.size / 1e6:.1f} MB" if info.size else "-"),
+        ("created", created),
+        ("base image", info.base_image or "-"),
+        ("base digest", info.base_digest or "-"),
+        ("versions", ", ".join(info.versions) or "-"),
+        ("verified", _verified(info.verification)),
+        ("lock", "\n".join(info.lock) or "-"),
+    ]
+    for key, value in rows:
+        table.add_row(key, value)
+    out.print(table)
+    if info.dockerfile:
+        line("Dockerfile:")
+        line(info.dockerfile)
 
 
 def shown_date(created: str | None, recorded_at: str | None = None) -> str:

@@ -56,33 +56,41 @@ def _as_dict(m: Any) -> dict[str, Any]:
     }
 
 
+#: The model's file or folder.
+_ModelPath = Annotated[
+    Path,
+    typer.Argument(
+        help="The model's file or folder (with --run: inside the run's outputs).",
+        show_default=False,
+    ),
+]
+#: The environment a model was trained in, when no run says it.
+_TrainedIn = Annotated[
+    str | None,
+    typer.Option(
+        "--environment",
+        "-e",
+        help="NAME[:VERSION] of the environment it was trained in (recorded as lineage).",
+    ),
+]
+#: The run whose outputs hold the model.
+_FromRun = Annotated[
+    str | None,
+    typer.Option(
+        "--run",
+        "-r",
+        help="A run id: PATH is inside its outputs, and the model records the run, "
+        "its environment version, image digest and lock.",
+    ),
+]
+
+
 @model_app.command("register")
 def register_command(
     name: Annotated[str, typer.Argument(help="Model name.", show_default=False)],
-    path: Annotated[
-        Path,
-        typer.Argument(
-            help="The model's file or folder (with --run: inside the run's outputs).",
-            show_default=False,
-        ),
-    ],
-    environment: Annotated[
-        str | None,
-        typer.Option(
-            "--environment",
-            "-e",
-            help="NAME[:VERSION] of the environment it was trained in (recorded as lineage).",
-        ),
-    ] = None,
-    run: Annotated[
-        str | None,
-        typer.Option(
-            "--run",
-            "-r",
-            help="A run id: PATH is inside its outputs, and the model records the run, "
-            "its environment version, image digest and lock.",
-        ),
-    ] = None,
+    path: _ModelPath,
+    environment: _TrainedIn = None,
+    run: _FromRun = None,
     description: Annotated[str | None, typer.Option(help="A short description.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
