@@ -231,36 +231,36 @@ def endpoint_delete(
         line(f"deleted endpoint {name}")
 
 
+#: ``deployment create``'s required options.
+_ModelOpt = Annotated[
+    str,
+    typer.Option("--model", "-m", help="NAME:VERSION of a registered model.", show_default=False),
+]
+_EnvironmentOpt = Annotated[
+    str,
+    typer.Option(
+        "--environment", "-e", help="NAME:VERSION of an environment version.", show_default=False
+    ),
+]
+_EntryScriptOpt = Annotated[
+    Path,
+    typer.Option(
+        "--entry-script", help="Scoring script with init() and run(raw_data).", show_default=False
+    ),
+]
+_SourceOpt = Annotated[
+    Path | None,
+    typer.Option("--source", help="Folder of the scoring code (holds the entry script)."),
+]
+
+
 @deployment_app.command("create")
 def deployment_create(
     name: Annotated[str, typer.Argument(help="Deployment name.", show_default=False)],
-    model: Annotated[
-        str,
-        typer.Option(
-            "--model", "-m", help="NAME:VERSION of a registered model.", show_default=False
-        ),
-    ],
-    environment: Annotated[
-        str,
-        typer.Option(
-            "--environment",
-            "-e",
-            help="NAME:VERSION of an environment version.",
-            show_default=False,
-        ),
-    ],
-    entry_script: Annotated[
-        Path,
-        typer.Option(
-            "--entry-script",
-            help="Scoring script with init() and run(raw_data).",
-            show_default=False,
-        ),
-    ],
-    source: Annotated[
-        Path | None,
-        typer.Option("--source", help="Folder of the scoring code (holds the entry script)."),
-    ] = None,
+    model: _ModelOpt,
+    environment: _EnvironmentOpt,
+    entry_script: _EntryScriptOpt,
+    source: _SourceOpt = None,
     compute: Annotated[
         str | None, typer.Option("--compute", help="Docker engine URL (default: DOCKER_HOST).")
     ] = None,
