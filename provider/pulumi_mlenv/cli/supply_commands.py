@@ -118,45 +118,50 @@ def provenance(
         if as_json:
             print_document(found.document.decode())
             return
-        statement = json.loads(found.document)
-        predicate = statement.get("predicate", {})
-        build = predicate.get("buildDefinition", {})
-        run = predicate.get("runDetails", {})
-        params = build.get("externalParameters", {})
-        deps = {d.get("name"): d for d in build.get("resolvedDependencies", [])}
-        builder = run.get("builder", {})
+        _print_provenance(image, found, json.loads(found.document))
 
-        def digest(entry: Any) -> str:
-            return next((f"{k}:{v}" for k, v in (entry or {}).get("digest", {}).items()), "-")
 
-        rows = [
-            ("image", image),
-            ("provenance", found.reference),
-            ("signed", "yes (DSSE)" if found.signed else "no"),
-            ("environment", params.get("environment") or "-"),
-            ("definition hash", params.get("definitionHash") or "-"),
-            ("image hash", params.get("imageHash") or "-"),
-            ("base image", params.get("baseImage") or "-"),
-            ("base digest", digest(deps.get("base-image"))),
-            ("lock digest", digest(deps.get("lock"))),
-            ("builder", builder.get("id", "-")),
-            ("versions", ", ".join(f"{k} {v}" for k, v in builder.get("version", {}).items())),
-            ("finished", run.get("metadata", {}).get("finishedOn", "-")),
-        ]
-        table = Table(show_header=False, box=None)
-        table.add_column(no_wrap=True)
-        table.add_column(no_wrap=True, overflow="ignore")
-        for row in rows:
-            table.add_row(*row)
-        out.print(table)
-        steps = Table(box=None, show_edge=False, title="steps")
-        steps.add_column("layer", no_wrap=True)
-        steps.add_column("step", no_wrap=True, overflow="ignore")
-        for item in run.get("byproducts", []):
-            step = item.get("annotations", {}).get("step")
-            if step is not None:
-                steps.add_row(digest(item), step[:120])
-        out.print(steps)
+def _digest(entry: Any) -> str:
+    """An in-toto digest map as ``algorithm:hex`` ("-" when absent)."""
+    return next((f"{k}:{v}" for k, v in (entry or {}).get("digest", {}).items()), "-")
+
+
+def _print_provenance(image: str, found: Any, statement: dict[str, Any]) -> None:
+    """The statement as a two-column table, then its steps with their layers."""
+    predicate = statement.get("predicate", {})
+    build = predicate.get("buildDefinition", {})
+    run = predicate.get("runDetails", {})
+    params = build.get("externalParameters", {})
+    deps = {d.get("name"): d for d in build.get("resolvedDependencies", [])}
+    builder = run.get("builder", {})
+    rows = [
+        ("image", image),
+        ("provenance", found.reference),
+        ("signed", "yes (DSSE)" if found.signed else "no"),
+        ("environment", params.get("environment") or "-"),
+        ("definition hash", params.get("definitionHash") or "-"),
+        ("image hash", params.get("imageHash") or "-"),
+        ("base image", params.get("baseImage") or "-"),
+        ("base digest", _digest(deps.get("base-image"))),
+        ("lock digest", _digest(deps.get("lock"))),
+        ("builder", builder.get("id", "-")),
+        ("versions", ", ".join(f"{k} {v}" for k, v in builder.get("version", {}).items())),
+        ("finished", run.get("metadata", {}).get("finishedOn", "-")),
+    ]
+    table = Table(show_header=False, box=None)
+    table.add_column(no_wrap=True)
+    table.add_column(no_wrap=True, overflow="ignore")
+    for row in rows:
+        table.add_row(*row)
+    out.print(table)
+    steps = Table(box=None, show_edge=False, title="steps")
+    steps.add_column("layer", no_wrap=True)
+    steps.add_column("step", no_wrap=True, overflow="ignore")
+    for item in run.get("byproducts", []):
+        step = item.get("annotations", {}).get("step")
+        if step is not None:
+            steps.add_row(_digest(item), step[:120])
+    out.print(steps)
 
 
 def register(app: typer.Typer) -> None:
