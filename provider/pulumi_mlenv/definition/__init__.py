@@ -14,14 +14,12 @@ from pulumi_mlenv.definition.curated import (
     get_curated,
 )
 from pulumi_mlenv.definition.explain import explain
-from pulumi_mlenv.definition.formats import (
-    Format,
-    detect_format,
+from pulumi_mlenv.definition.format_writers import (
     dump_definition,
     left_out,
-    load_definition,
     write_azureml_v1_folder,
 )
+from pulumi_mlenv.definition.formats import Format, detect_format, load_definition
 from pulumi_mlenv.definition.hashing import (
     RECIPE_VERSION,
     UV_VERSIONS,
