@@ -4,7 +4,7 @@ lives beside the explain of two files, in ``env_commands``."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -15,6 +15,20 @@ from pulumi_mlenv.cli.output import JsonOpt, emit, out
 from pulumi_mlenv.config import Settings
 
 __all__ = ["register"]
+
+
+def _version_json(r: Any) -> dict[str, Any]:
+    """One version (a workspace ``VersionRecord``) as ``env versions --json`` prints it."""
+    return {
+        "name": r.name,
+        "version": r.version,
+        "hash": r.env_hash,
+        "image": r.image,
+        "status": r.status,
+        "holders": list(r.holders),
+        "registered": r.created_at,
+        "archived": r.archived_at,
+    }
 
 
 @env_app.command("versions")
@@ -44,20 +58,7 @@ def versions_command(
     with user_errors():
         records = versions(Settings.from_env().workspace_url, name, include_archived=all_)
     if as_json:
-        rows = [
-            {
-                "name": r.name,
-                "version": r.version,
-                "hash": r.env_hash,
-                "image": r.image,
-                "status": r.status,
-                "holders": list(r.holders),
-                "registered": r.created_at,
-                "archived": r.archived_at,
-            }
-            for r in records
-        ]
-        emit(rows)
+        emit([_version_json(r) for r in records])
         return
     table = Table(title="Environment versions", show_lines=False)
     for column in ("name", "version", "hash", "image", "status", "holders", "registered"):

@@ -129,18 +129,7 @@ class Transport:
             return response
         scheme, params = _challenge(response.headers.get("WWW-Authenticate", ""))
         if scheme == "basic":
-            if not self._auth:
-                raise RegistryError(
-                    f"registry {self.host} requires credentials (Basic auth) for {method} "
-                    f"{url} and none were given"
-                )
-            self._basic = True
-            response = self._send(
-                method, url, headers=hdrs, data=data, auth=self._auth, stream=stream
-            )
-            if response.status_code == 401:
-                raise RegistryError(f"registry {self.host} refused the credentials for {url}")
-            return response
+            return self._with_basic(method, url, hdrs, data, stream)
         if scheme == "bearer" and params.get("realm"):
             token = self._token(params, params.get("scope") or scope)
             self._tokens[scope] = token
@@ -156,6 +145,21 @@ class Transport:
             f"registry {self.host} answered 401 for {url} with an auth scheme we do not "
             f"support ({scheme or 'none'})"
         )
+
+    def _with_basic(
+        self, method: str, url: str, hdrs: dict[str, str], data: Any, stream: bool
+    ) -> requests.Response:
+        """The request again with the login (Basic auth), kept for the next ones."""
+        if not self._auth:
+            raise RegistryError(
+                f"registry {self.host} requires credentials (Basic auth) for {method} "
+                f"{url} and none were given"
+            )
+        self._basic = True
+        response = self._send(method, url, headers=hdrs, data=data, auth=self._auth, stream=stream)
+        if response.status_code == 401:
+            raise RegistryError(f"registry {self.host} refused the credentials for {url}")
+        return response
 
     def _token(self, params: Mapping[str, str], scope: str) -> str:
         query = {"service": params.get("service", "")}

@@ -50,6 +50,7 @@ from pulumi_mlenv.service.resolved import (
 if TYPE_CHECKING:
     from pulumi_mlenv.imaging.buildkit import StepEvent
     from pulumi_mlenv.service.images import EnsureResult
+    from pulumi_mlenv.service.outside import EnvironmentStore
     from pulumi_mlenv.service.supply import Attestations
     from pulumi_mlenv.workspace import VersionRecord
 
@@ -136,6 +137,11 @@ class Provisioned:
     provenance: str | None = None
 
 
+def _sharing(workspace: EnvironmentStore, env_hash: str, this: str) -> tuple[str, ...]:
+    """The other versions (``NAME:VERSION``) that share this image hash."""
+    return tuple(v for v in versions_of(workspace, env_hash) if v != this)
+
+
 def provision(
     resolved: ResolvedEnvironment,
     *,
@@ -173,11 +179,7 @@ def provision(
         record = register(
             workspace, resolved, result.image, Holder.stack(holder) if holder else None
         )
-        shared = tuple(
-            v
-            for v in versions_of(workspace, resolved.hash)
-            if v != f"{record.name}:{record.version}"
-        )
+        shared = _sharing(workspace, resolved.hash, f"{record.name}:{record.version}")
     warnings = list(result.warnings)
     attested = _attest(result, resolved, record, settings, io, started=started, warnings=warnings)
     if not held_before:
