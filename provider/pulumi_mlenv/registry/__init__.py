@@ -9,8 +9,9 @@ registry (``plain_head``) must not pay for ``requests``.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from pulumi_mlenv.lazy import lazy_names
 
 if TYPE_CHECKING:
     from pulumi_mlenv.registry._count import request_count, reset_request_count
@@ -32,11 +33,7 @@ _HOME = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOME.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(home), name)
+__getattr__ = lazy_names(__name__, _HOME)
 
 
 __all__ = [

@@ -21,8 +21,9 @@ below them.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from pulumi_mlenv.lazy import lazy_names
 
 if TYPE_CHECKING:
     from pulumi_mlenv.imaging.buildkit import StepEvent
@@ -56,11 +57,7 @@ _HOME = {
 }  # fmt: skip
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOME.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(home), name)
+__getattr__ = lazy_names(__name__, _HOME)
 
 
 __all__ = [

@@ -8,8 +8,9 @@ kept by the Alembic migrations in ``workspace/migrations``.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from pulumi_mlenv.lazy import lazy_names
 
 if TYPE_CHECKING:
     from pulumi_mlenv.workspace.records import (
@@ -39,11 +40,7 @@ _HOME = {
 }  # fmt: skip
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOME.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(home), name)
+__getattr__ = lazy_names(__name__, _HOME)
 
 
 __all__ = [
