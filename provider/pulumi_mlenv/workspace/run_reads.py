@@ -20,7 +20,7 @@ from typing import Any
 from pulumi_mlenv.workspace.revisions import VERSION_TABLE, script_heads
 from pulumi_mlenv.workspace.runs import RunRecord, RunStatus
 
-__all__ = ["sqlite_path", "try_list_runs"]
+__all__ = ["record_of_row", "sqlite_path", "try_list_runs"]
 
 _BUSY_SECONDS = 10.0
 
@@ -40,7 +40,9 @@ def sqlite_path(url: str) -> Path | None:
     return None
 
 
-def _record(row: sqlite3.Row, json_columns: frozenset[str]) -> RunRecord:
+def record_of_row(row: sqlite3.Row, json_columns: frozenset[str]) -> RunRecord:
+    """A ``RunRecord`` from a row of ``mlenv_runs`` read by ``sqlite3``
+    (``json_columns``: the columns that hold JSON text)."""
     values: dict[str, Any] = {}
     for f in fields(RunRecord):
         value = row[f.name]
@@ -77,7 +79,7 @@ def try_list_runs(url: str, limit: int) -> list[RunRecord] | None:
         rows = connection.execute(
             "SELECT * FROM mlenv_runs ORDER BY created_at DESC, id LIMIT ?", (limit,)
         ).fetchall()
-        records = [_record(row, json_columns) for row in rows]
+        records = [record_of_row(row, json_columns) for row in rows]
         if any(r.status in (RunStatus.QUEUED, RunStatus.RUNNING) for r in records):
             return None  # the store's read tells a live run from a lost one
         return records

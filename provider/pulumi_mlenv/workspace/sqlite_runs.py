@@ -34,7 +34,7 @@ from pulumi_mlenv.errors import MlenvError
 from pulumi_mlenv.workspace.records import ComputeTargetRecord
 from pulumi_mlenv.workspace.revisions import VERSION_TABLE, script_heads
 from pulumi_mlenv.workspace.run_owner import gone_reason, this_owner
-from pulumi_mlenv.workspace.run_reads import sqlite_path
+from pulumi_mlenv.workspace.run_reads import record_of_row, sqlite_path
 from pulumi_mlenv.workspace.runs import FINAL, RunRecord, RunStatus, RunTransitions, now
 from pulumi_mlenv.workspace.sqlite_file import sqlite_file_problem
 
@@ -84,15 +84,7 @@ def current_file(url: str) -> Path | None:
 
 
 def _record(row: sqlite3.Row) -> RunRecord:
-    values: dict[str, Any] = {}
-    for f in fields(RunRecord):
-        value = row[f.name]
-        if f.name in _JSON:
-            loaded = json.loads(value) if value is not None else None
-            value = dict(loaded or {}) if f.name == "details" else tuple(loaded or ())
-        values[f.name] = value
-    values["status"] = RunStatus(values["status"])
-    return RunRecord(**values)
+    return record_of_row(row, _JSON)
 
 
 class SqliteRunStore(RunTransitions):
