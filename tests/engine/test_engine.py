@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from pulumi import automation as auto
@@ -10,9 +11,13 @@ PROGRAM = Path(__file__).parent / "programs" / "echo"
 
 
 def _stack(pulumi_backend: str, tmp_path: Path) -> auto.Stack:
+    # Each test gets its own copy: a stack's config file lives beside the
+    # program, and two workers sharing one would race on `value`.
+    work_dir = tmp_path / "echo"
+    shutil.copytree(PROGRAM, work_dir)
     return auto.create_or_select_stack(
         stack_name="dev",
-        work_dir=str(PROGRAM),
+        work_dir=str(work_dir),
         opts=auto.LocalWorkspaceOptions(
             env_vars={"PULUMI_BACKEND_URL": pulumi_backend},
         ),
