@@ -23,7 +23,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "provider" / "pulumi_mlenv"
 
 #: room -> rooms of ours it may import (besides itself). ``None``: anything.
 MAY_IMPORT: dict[str, set[str] | None] = {
-    "definition": {"errors"},
+    "definition": {"errors", "lazy"},
     "imaging": {"definition", "errors", "config"},
     "registry": {"errors", "config", "lazy"},
     "workspace": {"errors", "config", "lazy"},

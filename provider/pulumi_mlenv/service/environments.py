@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from pulumi_mlenv import definition as specs  # the curated catalog loads on first use
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.definition import (
     IDENTITY_FIELDS,
     METADATA_FIELDS,
     EnvironmentSpec,
     fingerprint_build_context,
-    get_curated,
     load_definition,
     parse_definition,
     to_dict,
@@ -101,7 +101,7 @@ def definition_from_inputs(inputs: Mapping[str, Any]) -> EnvironmentSpec:
     if source:
         base = to_dict(load_definition(str(source)))
     elif curated:
-        base = to_dict(get_curated(str(curated)))
+        base = to_dict(specs.get_curated(str(curated)))
     else:
         base = {k: inputs[k] for k in IDENTITY_FIELDS if _present(inputs, k)}
     data = dict(base)

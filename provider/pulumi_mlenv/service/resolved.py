@@ -20,13 +20,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from pulumi_mlenv import definition as specs  # the curated catalog loads on first use
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.definition import (
     METADATA_FIELDS,
     EnvironmentSpec,
     compute_hash,
-    curated_by_hash,
-    curated_name,
     parse_definition,
     to_dict,
     unpinned_packages,
@@ -133,7 +132,9 @@ class ResolvedEnvironment:
             hash=str(props["hash"]),
             definition_hash=str(definition_hash),
             base_image=props.get("base_image"),
-            curated_name=props.get("curated_name") if "unpinned" in props else curated_name(spec),
+            curated_name=(
+                props.get("curated_name") if "unpinned" in props else specs.curated_name(spec)
+            ),
             unpinned=tuple(unpinned) if unpinned is not None else tuple(unpinned_packages(spec)),
         )
 
@@ -181,7 +182,7 @@ def resolve_known(spec: EnvironmentSpec, base_image: str | None) -> ResolvedEnvi
         definition_hash=definition_hash,
         base_image=base_image,
         # The catalog is keyed by the definition hash: computed once, here.
-        curated_name=curated_by_hash(definition_hash),
+        curated_name=specs.curated_by_hash(definition_hash),
         unpinned=tuple(unpinned_packages(spec)),
     )
 
