@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -24,6 +23,7 @@ from pulumi_mlenv.config import Settings
 from pulumi_mlenv.definition.artifacts import tree_digest
 from pulumi_mlenv.errors import MlenvError, SpecError
 from pulumi_mlenv.service.compose import outside_or_real
+from pulumi_mlenv.service.folders import fill_once
 from pulumi_mlenv.service.outside import Outside
 from pulumi_mlenv.workspace.serving_store import Lineage, ModelRecord
 
@@ -90,12 +90,8 @@ def _check_name(name: str) -> None:
 def _store_copy(source: Path, store: Path, content_hash: str) -> Path:
     """The store's folder for ``content_hash``, filled from ``source`` when
     missing (written to a temporary folder, then renamed: never half a copy)."""
-    target = store / content_hash.replace(":", "-")
-    if target.is_dir():
-        return target
-    store.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".incoming-", dir=store))
-    try:
+
+    def fill(tmp: Path) -> None:
         if source.is_file():
             shutil.copy2(source, tmp / source.name)
         else:
@@ -106,15 +102,8 @@ def _store_copy(source: Path, store: Path, content_hash: str) -> Path:
                 ignore=shutil.ignore_patterns("__pycache__", ".git", "*.pyc", "*.pyo"),
             )
         os.chmod(tmp, 0o755)
-        try:
-            tmp.rename(target)
-        except OSError:  # another process stored the same content meanwhile
-            if not target.is_dir():
-                raise
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return target
+
+    return fill_once(store / content_hash.replace(":", "-"), fill, prefix=".incoming-")
 
 
 def register_model(

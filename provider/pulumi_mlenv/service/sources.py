@@ -23,11 +23,12 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pathspec
+
+from pulumi_mlenv.service.folders import fill_once
 
 __all__ = [
     "IGNORED", "IGNORE_FILES", "OUTPUTS", "file_hashes", "snapshot", "source_files",
@@ -105,25 +106,15 @@ def snapshot(folder: Path, cache_dir: Path) -> tuple[str, Path]:
     content has no snapshot yet."""
     folder = Path(folder)
     digest = source_hash(folder)
-    root = Path(cache_dir).expanduser() / "sources"
-    target = root / digest
-    if target.is_dir():
-        return digest, target
-    root.mkdir(parents=True, exist_ok=True)
-    partial = Path(tempfile.mkdtemp(prefix=f".{digest[:12]}-", dir=root))
-    try:
+
+    def fill(partial: Path) -> None:
         for rel, path in source_files(folder):
             dest = partial / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, dest)
-        try:
-            partial.rename(target)
-        except OSError:  # another run made the same snapshot meanwhile
-            if not target.is_dir():
-                raise
-    finally:
-        shutil.rmtree(partial, ignore_errors=True)
-    return digest, target
+
+    target = Path(cache_dir).expanduser() / "sources" / digest
+    return digest, fill_once(target, fill, prefix=f".{digest[:12]}-")
 
 
 def working_copy(snapshot_dir: Path, run_folder: Path) -> Path:
