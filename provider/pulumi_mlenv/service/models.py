@@ -25,6 +25,7 @@ from pulumi_mlenv.errors import MlenvError, SpecError
 from pulumi_mlenv.service.compose import outside_or_real
 from pulumi_mlenv.service.folders import fill_once
 from pulumi_mlenv.service.outside import Outside
+from pulumi_mlenv.service.records import record_of
 from pulumi_mlenv.workspace.serving_store import Lineage, ModelRecord
 
 __all__ = [
@@ -164,14 +165,7 @@ def register_from_run(
         raise SpecError.at(
             "path", f"{path!r} is outside the run's outputs", "give a path inside the outputs"
         )
-    lineage = Lineage(
-        run_id=run.run_id,
-        env_name=run.env_name,
-        env_version=run.env_version,
-        env_hash=run.env_hash,
-        env_image=run.image,
-        env_lock=tuple(run.lock),
-    )
+    lineage = record_of(Lineage, run, env_image=run.image, env_lock=tuple(run.lock))
     return register_model(
         name,
         target,
@@ -220,15 +214,7 @@ def register_from_run_id(
             "run", f"run {run.id} is {run.status.value}, not completed",
             "register the outputs of a completed run",
         )  # fmt: skip
-    recorded = _RecordedRun(
-        run_id=run.id,
-        outputs_dir=run.outputs_path,
-        env_name=run.env_name,
-        env_version=run.env_version,
-        env_hash=run.env_hash,
-        image=run.image,
-        lock=run.lock,
-    )
+    recorded = record_of(_RecordedRun, run, run_id=run.id, outputs_dir=run.outputs_path)
     return register_from_run(
         name, recorded, path, settings=settings, workspace_url=workspace_url,
         description=description, outside=io,

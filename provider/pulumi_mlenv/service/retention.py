@@ -26,6 +26,7 @@ from pulumi_mlenv.config import Settings
 from pulumi_mlenv.errors import MlenvError, RegistryError
 from pulumi_mlenv.service.compose import outside_or_real
 from pulumi_mlenv.service.outside import Outside
+from pulumi_mlenv.service.records import record_of
 
 __all__ = ["Collectable", "GcReport", "collect", "plan"]
 
@@ -85,15 +86,7 @@ def plan(
     with outside_or_real(outside).workspace(workspace_url) as ws:
         found = ws.unheld_images(cutoff)
     items = [
-        Collectable(
-            registry=image.registry,
-            repository=image.repository,
-            digest=image.digest,
-            size=image.size,
-            env_hash=image.env_hash,
-            versions=labels,
-            last_recorded=image.recorded_at,
-        )
+        record_of(Collectable, image, versions=labels, last_recorded=image.recorded_at)
         for image, labels in found
     ]
     return sorted(items, key=lambda c: c.last_recorded)
