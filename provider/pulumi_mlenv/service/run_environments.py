@@ -38,6 +38,8 @@ from pulumi_mlenv.service.outside import Outside
 
 if TYPE_CHECKING:
     from pulumi_mlenv.compute.ray_target import RayTarget
+    from pulumi_mlenv.service.environments import Provisioned
+    from pulumi_mlenv.service.resolved import ResolvedEnvironment
 
 __all__ = [
     "IMAGE_KINDS",
@@ -108,6 +110,31 @@ def _or(given: Pairs | None, kept: Iterable[tuple[str, str]]) -> Iterable[tuple[
     return kept if given is None else given
 
 
+def _provision(
+    resolved: ResolvedEnvironment,
+    label: str,
+    settings: Settings,
+    workspace_url: str,
+    events: Events,
+    io: Outside,
+    *,
+    force: bool = False,
+) -> Provisioned:
+    """The image (reused or built) and version of ``resolved``, for a run:
+    says so first, and the build's steps go to the run's events."""
+    from pulumi_mlenv.service import environments as envs
+
+    events.on_progress(f"environment {label}: hash {resolved.hash[:12]}, ensuring its image")
+    return envs.provision(
+        resolved,
+        settings=settings,
+        workspace_url=workspace_url,
+        progress=events.on_build,
+        force=force,
+        outside=io,
+    )
+
+
 def _from_definition(
     path: str,
     settings: Settings,
@@ -140,14 +167,7 @@ def _from_definition(
             variables=run_variables(_or(given, spec.environment_variables), f"{label}:{version}"),
         )
     resolved = envs.resolve(spec, settings, outside=io)
-    events.on_progress(f"environment {spec.name}: hash {resolved.hash[:12]}, ensuring its image")
-    provisioned = envs.provision(
-        resolved,
-        settings=settings,
-        workspace_url=workspace_url,
-        progress=events.on_build,
-        outside=io,
-    )
+    provisioned = _provision(resolved, spec.name, settings, workspace_url, events, io)
     return RunEnvironment(
         name=resolved.spec.name,
         version=provisioned.version,
@@ -237,15 +257,7 @@ def with_image(
             f"environment {env.label}: its definition now hashes to {resolved.hash[:12]}, "
             f"not {env.env_hash[:12]}: submit it from its definition file"
         )
-    events.on_progress(f"environment {env.label}: hash {env.env_hash[:12]}, ensuring its image")
-    provisioned = envs.provision(
-        resolved,
-        settings=settings,
-        workspace_url=workspace_url,
-        progress=events.on_build,
-        force=force,
-        outside=io,
-    )
+    provisioned = _provision(resolved, env.label, settings, workspace_url, events, io, force=force)
     return replace(env, image=provisioned.image, lock=provisioned.lock, built=provisioned.built)
 
 
