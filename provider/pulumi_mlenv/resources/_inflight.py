@@ -26,26 +26,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from pulumi_mlenv.config import inflight_dir
+from pulumi_mlenv.resources import _procfs
 
 __all__ = ["died_during", "in_flight"]
-
-
-def _alive(pid: int) -> bool:
-    """Whether ``pid`` runs: a killed provider is a zombie until its
-    parent, the plugin's shell script, reaps it."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
-
-
-def _ppid(pid: int) -> int | None:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return int(stat.rsplit(")", 1)[1].split()[1])
 
 
 def _notes() -> Iterator[tuple[Path, dict[str, object]]]:
@@ -60,7 +43,7 @@ def _sweep(kind: str, name: str) -> list[str]:
     each that was doing something to resource ``kind`` ``name``."""
     said: list[str] = []
     for path, note in _notes():
-        if not _alive(int(str(note.get("pid", 0)))):
+        if not _procfs.alive(int(str(note.get("pid", 0)))):
             path.unlink(missing_ok=True)
             if (note.get("kind"), note.get("name")) == (kind, name):
                 said.append(
@@ -79,7 +62,7 @@ def in_flight(kind: str, name: str, step: str) -> Iterator[list[str]]:
     it may have been stopped first), for the caller to say."""
     pid = os.getpid()
     # The engine is our parent's parent (the plugin's shell script between).
-    engines = [p for p in (os.getppid(), _ppid(os.getppid())) if p and p > 1]
+    engines = [p for p in (os.getppid(), _procfs.parent(os.getppid())) if p and p > 1]
     path = inflight_dir() / f"{pid}.json"
     earlier: list[str] = []
     try:
@@ -116,7 +99,7 @@ def _dead(engine: int | None) -> list[str]:
     for _, note in _notes():
         engines = note.get("engines")
         pid = int(str(note.get("pid", 0)))
-        if isinstance(engines, list) and engine in engines and not _alive(pid):
+        if isinstance(engines, list) and engine in engines and not _procfs.alive(pid):
             lines.append(
                 f"mlenv: the mlenv provider process (pid {pid}) died while {note.get('step')}"
                 f" {note.get('kind')} '{note.get('name')}'; the workspace holds nothing of"

@@ -19,6 +19,8 @@ import threading
 import time
 from pathlib import Path
 
+from pulumi_mlenv.resources import _procfs
+
 __all__ = ["watch_parent", "watch_program"]
 
 #: How often the parent is looked at, in seconds.
@@ -28,43 +30,29 @@ _started = False
 _lock = threading.Lock()
 
 
-def _children(pid: int) -> list[int]:
+def _descendants(pid: int) -> list[int]:
     """Every descendant of ``pid`` (Linux ``/proc``), deepest first."""
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*/children"):
-        try:
-            found += [int(c) for c in task.read_text().split()]
-        except (OSError, ValueError):
-            continue
+    found = _procfs.children(pid)
     deep: list[int] = []
     for child in found:
-        deep += _children(child)
+        deep += _descendants(child)
     return deep + found
 
 
 def _stop_everything(also: int | None = None) -> None:
-    for pid in _children(os.getpid()) + ([also] if also else []):
+    for pid in _descendants(os.getpid()) + ([also] if also else []):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
     os._exit(3)  # no cleanup handlers: the engine that would read them is gone
 
 
-def _ppid(pid: int) -> int | None:
-    """The parent of ``pid``, or None when it is gone."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return int(stat.rsplit(")", 1)[1].split()[1])
-
-
 def _ancestors() -> list[tuple[int, int | None]]:
     """(pid, its parent) of our parent and grandparent."""
     parent = os.getppid()
-    grandparent = _ppid(parent)
+    grandparent = _procfs.parent(parent)
     chain = [(parent, grandparent)]
     if grandparent and grandparent > 1:
-        chain.append((grandparent, _ppid(grandparent)))
+        chain.append((grandparent, _procfs.parent(grandparent)))
     return chain
 
 
@@ -72,7 +60,7 @@ def _watch(chain: list[tuple[int, int | None]], also: int | None = None) -> None
     hosts = _language_hosts(chain)
     while True:
         time.sleep(POLL_SECONDS)
-        if any(_ppid(pid) != ppid for pid, ppid in chain):
+        if any(_procfs.parent(pid) != ppid for pid, ppid in chain):
             for host in hosts:  # siblings that served the same, now gone, engine
                 if "pulumi-language-" in _cmdline(host):
                     with contextlib.suppress(ProcessLookupError):
@@ -84,10 +72,7 @@ def _language_hosts(chain: list[tuple[int, int | None]]) -> list[int]:
     """The language hosts the engine above us runs (its direct children)."""
     found: list[int] = []
     for pid, _ in chain:
-        for task in Path(f"/proc/{pid}/task").glob("*/children"):
-            with contextlib.suppress(OSError, ValueError):
-                kids = [int(c) for c in task.read_text().split()]
-                found += [k for k in kids if "pulumi-language-" in _cmdline(k)]
+        found += [k for k in _procfs.children(pid) if "pulumi-language-" in _cmdline(k)]
     return found
 
 
@@ -122,7 +107,7 @@ def _say_what_died() -> None:
 
 
 def _end_orphaned_host(host: int, cli: int | None) -> None:
-    if _ppid(host) not in (None, cli):
+    if _procfs.parent(host) not in (None, cli):
         with contextlib.suppress(ProcessLookupError):
             os.kill(host, signal.SIGTERM)
 
@@ -141,7 +126,7 @@ def watch_program() -> None:
             return
         _started = True
     global _engine
-    chain = [(host, _ppid(host))]
+    chain = [(host, _procfs.parent(host))]
     _engine = chain[0][1]
     # The engine cancels an update (a provider died, Ctrl-C) by SIGINT to the
     # program: one line, not a 14-line KeyboardInterrupt traceback of the

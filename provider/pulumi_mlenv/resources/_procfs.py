@@ -1,0 +1,45 @@
+"""Questions about other processes, answered from Linux ``/proc``, that the
+provider's lifeline and its in-flight notes both ask; a process that is
+not there answers "gone" (empty, None, False)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = ["alive", "children", "parent"]
+
+
+def _stat_fields(pid: int) -> list[str]:
+    """The fields of ``/proc/PID/stat`` after the command name (which may
+    hold spaces and parentheses, so it is cut at the last ``)``)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def children(pid: int) -> list[int]:
+    """The direct children of ``pid``, from every one of its threads."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            found += [int(c) for c in task.read_text().split()]
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def parent(pid: int) -> int | None:
+    """The parent of ``pid``, or None when it is gone."""
+    try:
+        stat = _stat_fields(pid)
+    except OSError:
+        return None
+    return int(stat[1])
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs: a killed process is a zombie (``Z``) until its
+    parent reaps it, and that counts as gone."""
+    try:
+        state = _stat_fields(pid)[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
