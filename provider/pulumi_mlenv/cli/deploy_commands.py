@@ -7,6 +7,7 @@ Pulumi program managing the same endpoint sees the change as drift."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -62,7 +63,7 @@ def endpoint_list(as_json: JsonOpt = False) -> None:
 
 @endpoint_app.command("invoke")
 def endpoint_invoke(
-    name: Annotated[str, typer.Argument(help="Endpoint name.", show_default=False)],
+    name: EndpointNameArg,
     data: Annotated[
         Path,
         typer.Option(
@@ -151,15 +152,40 @@ WeightsArg = Annotated[
     list[str],
     typer.Argument(help="DEPLOYMENT=WEIGHT pairs, e.g. blue=90 green=10.", show_default=False),
 ]
+EndpointNameArg = Annotated[str, typer.Argument(help="Endpoint name.", show_default=False)]
+#: ``endpoint create`` and ``deployment create`` take the same ``--port``.
+PortOpt = Annotated[int | None, typer.Option("--port", help="A fixed port (default: a free one).")]
+
+
+def _change_weights(
+    change: Callable[..., Any],
+    name: str,
+    weights: list[str],
+    heading: str,
+    as_json: bool,
+    **options: Any,
+) -> None:
+    """``endpoint create`` and ``endpoint traffic``: read the NAME=WEIGHT
+    pairs, apply them with ``change`` and show the endpoint as it is now."""
+    from pulumi_mlenv.service.serving_changes import parse_weights
+
+    settings = Settings.from_env()
+    with user_errors():
+        record = change(
+            name,
+            parse_weights(weights, heading=heading),
+            settings=settings,
+            workspace_url=settings.workspace_url,
+            **options,
+        )
+    _show_endpoint(record, as_json)
 
 
 @endpoint_app.command("create")
 def endpoint_create(
-    name: Annotated[str, typer.Argument(help="Endpoint name.", show_default=False)],
+    name: EndpointNameArg,
     weights: WeightsArg,
-    port: Annotated[
-        int | None, typer.Option("--port", help="A fixed port (default: a free one).")
-    ] = None,
+    port: PortOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Put an endpoint (a stable address, HAProxy) in front of deployments
@@ -169,23 +195,16 @@ def endpoint_create(
 
         mlenv endpoint create scoring blue=100
     """
-    from pulumi_mlenv.service.serving_changes import create_endpoint, parse_weights
+    from pulumi_mlenv.service.serving_changes import create_endpoint
 
-    settings = Settings.from_env()
-    with user_errors():
-        record = create_endpoint(
-            name,
-            parse_weights(weights, heading="cannot create the endpoint"),
-            settings=settings,
-            workspace_url=settings.workspace_url,
-            port=port,
-        )
-    _show_endpoint(record, as_json)
+    _change_weights(
+        create_endpoint, name, weights, "cannot create the endpoint", as_json, port=port
+    )
 
 
 @endpoint_app.command("traffic")
 def endpoint_traffic(
-    name: Annotated[str, typer.Argument(help="Endpoint name.", show_default=False)],
+    name: EndpointNameArg,
     weights: WeightsArg,
     as_json: JsonOpt = False,
 ) -> None:
@@ -198,22 +217,14 @@ def endpoint_traffic(
 
         mlenv endpoint traffic scoring blue=90 green=10
     """
-    from pulumi_mlenv.service.serving_changes import parse_weights, set_traffic
+    from pulumi_mlenv.service.serving_changes import set_traffic
 
-    settings = Settings.from_env()
-    with user_errors():
-        record = set_traffic(
-            name,
-            parse_weights(weights, heading="cannot change the traffic"),
-            settings=settings,
-            workspace_url=settings.workspace_url,
-        )
-    _show_endpoint(record, as_json)
+    _change_weights(set_traffic, name, weights, "cannot change the traffic", as_json)
 
 
 @endpoint_app.command("delete")
 def endpoint_delete(
-    name: Annotated[str, typer.Argument(help="Endpoint name.", show_default=False)],
+    name: EndpointNameArg,
     as_json: JsonOpt = False,
 ) -> None:
     """Stop an endpoint's proxy and forget it (its port is free again);
@@ -264,9 +275,7 @@ def deployment_create(
     compute: Annotated[
         str | None, typer.Option("--compute", help="Docker engine URL (default: DOCKER_HOST).")
     ] = None,
-    port: Annotated[
-        int | None, typer.Option("--port", help="A fixed port (default: a free one).")
-    ] = None,
+    port: PortOpt = None,
     timeout: Annotated[
         float, typer.Option("--timeout", help="Seconds to wait until it is live.")
     ] = 120.0,
