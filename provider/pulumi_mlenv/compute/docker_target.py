@@ -55,6 +55,17 @@ OUTPUTS_MOUNT = "/mlenv/outputs"
 RUN_LABEL = "org.pulumi-mlenv.run"
 
 
+def _discard(container: Any, client: Any) -> None:
+    """The end of every one-container call: remove the container, if one
+    was made, and close the client."""
+    from docker.errors import DockerException
+
+    if container is not None:
+        with contextlib.suppress(DockerException):  # already gone: nothing to clean
+            container.remove(force=True)
+    client.close()
+
+
 @dataclass(frozen=True, slots=True)
 class DockerTarget(DockerServices):
     """A Docker engine at ``url`` as a compute target: jobs (runs), one-off
@@ -85,10 +96,7 @@ class DockerTarget(DockerServices):
         except DockerException as exc:
             raise EngineError(f"running {image} on {self.url}: {_reason(exc)}") from None
         finally:
-            if container is not None:
-                with contextlib.suppress(DockerException):  # already gone: nothing to clean
-                    container.remove(force=True)
-            client.close()
+            _discard(container, client)
 
     def image_file(
         self, image: str, path: str, login: tuple[str, str] | None, on_progress: Sink
@@ -118,10 +126,7 @@ class DockerTarget(DockerServices):
             reason = _reason(exc)
             raise EngineError(f"reading {path} from {image} on {self.url}: {reason}") from None
         finally:
-            if container is not None:
-                with contextlib.suppress(DockerException):
-                    container.remove(force=True)
-            client.close()
+            _discard(container, client)
 
     def execute(self, job: Job, on_output: Sink, on_progress: Sink) -> int:
         """Run the job in a fresh container of ``job.image``; see ``ComputeTarget``."""
@@ -152,10 +157,7 @@ class DockerTarget(DockerServices):
         except DockerException as exc:
             raise EngineError(f"running {job.image} on {self.url}: {_reason(exc)}") from None
         finally:
-            if container is not None:
-                with contextlib.suppress(DockerException):  # already gone: nothing to clean
-                    container.remove(force=True)
-            client.close()
+            _discard(container, client)
 
     def remove_job(self, name: str) -> int:
         """Remove the containers of job ``name`` left by a process that died
