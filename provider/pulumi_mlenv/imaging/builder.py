@@ -53,7 +53,7 @@ from pulumi_mlenv.imaging.layers import group_pins, pinned_lock
 from pulumi_mlenv.imaging.lock import parse_lock
 from pulumi_mlenv.imaging.pin_step import resolve_pins
 from pulumi_mlenv.imaging.reproducible import needs_rewrite_timestamp
-from pulumi_mlenv.imaging.vault import vault, work_folder
+from pulumi_mlenv.imaging.vault import build_folders
 
 __all__ = [
     "DEFAULT_COMPRESSION",
@@ -202,12 +202,7 @@ def build_image(job: ImageBuild, *, progress: ProgressCallback | None = None) ->
         if progress is not None:
             progress(event)
 
-    with (
-        work_folder(job.work_dir, "build") as tmp,
-        vault("build") as private,  # the secret files: in memory, never on disk
-    ):
-        root = Path(tmp)
-        os.chmod(root, 0o700)
+    with build_folders(job.work_dir, "build") as (root, private):
         context = root / "context"
         context.mkdir()
         contexts: dict[str, Path] = {"context": context, "dockerfile": context}

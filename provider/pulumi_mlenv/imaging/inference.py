@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shlex
 import shutil
 from dataclasses import dataclass, field
@@ -35,7 +34,7 @@ from pulumi_mlenv.imaging.dockerfile import (
     UV_CONTEXT,
     VENV_PATH,
 )
-from pulumi_mlenv.imaging.vault import vault, work_folder
+from pulumi_mlenv.imaging.vault import build_folders
 
 __all__ = [
     "APP_ROOT",
@@ -155,12 +154,7 @@ def build_inference_image(
         job.env_image, system_managed=job.system_managed, server=job.server, labels=labels
     )
     job.work_dir.mkdir(parents=True, exist_ok=True)
-    with (
-        work_folder(job.work_dir, "inference") as tmp,
-        vault("inference") as private,  # the secret files: in memory, never on disk
-    ):
-        root = Path(tmp)
-        os.chmod(root, 0o700)
+    with build_folders(job.work_dir, "inference") as (root, private):
         context = root / "context"
         shutil.copytree(job.code_dir, context / "code")
         (context / "Dockerfile").write_text(dockerfile)

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["sweep", "vault", "vault_base", "work_folder"]
+__all__ = ["build_folders", "sweep", "vault", "vault_base", "work_folder"]
 
 
 def vault_base() -> Path:
@@ -79,3 +79,13 @@ def work_folder(base: Path, purpose: str) -> Iterator[Path]:
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def build_folders(base: Path, purpose: str) -> Iterator[tuple[Path, Path]]:
+    """``(root, private)`` for one build: ``root`` a ``work_folder`` only
+    this user may read (the build's files), ``private`` its ``vault`` (the
+    secret files: in memory, never on disk)."""
+    with work_folder(base, purpose) as root, vault(purpose) as private:
+        os.chmod(root, 0o700)
+        yield root, private
