@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ARTIFACT_RECIPE", "TreeDigest", "tree_digest"]
+__all__ = ["ARTIFACT_RECIPE", "TreeDigest", "file_sha256", "tree_digest"]
 
 #: Bump when what the digest covers changes.
 ARTIFACT_RECIPE = "mlenv-artifact-v1"
@@ -32,7 +32,9 @@ class TreeDigest:
     size: int
 
 
-def _file_sha(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The hex sha256 of a file's bytes, read in chunks (models are large);
+    also the digest of each file of a build context."""
     h = hashlib.sha256()
     with path.open("rb") as f:
         while chunk := f.read(_CHUNK):
@@ -70,5 +72,5 @@ def tree_digest(path: str | Path) -> TreeDigest:
     for rel, full in entries:
         n = full.stat().st_size
         size += n
-        h.update(f"{rel}\0{n}\0{_file_sha(full)}\n".encode())
+        h.update(f"{rel}\0{n}\0{file_sha256(full)}\n".encode())
     return TreeDigest(f"sha256:{h.hexdigest()}", tuple(rel for rel, _ in entries), size)

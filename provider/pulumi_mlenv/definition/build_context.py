@@ -21,14 +21,13 @@ import stat
 from dataclasses import replace
 from pathlib import Path
 
+from pulumi_mlenv.definition.artifacts import file_sha256
 from pulumi_mlenv.definition.limits import MAX_IGNORE_PATTERNS
 from pulumi_mlenv.definition.model import ContextFile, EnvironmentSpec
 from pulumi_mlenv.definition.paths import DefinitionFiles
 from pulumi_mlenv.errors import SpecError
 
 __all__ = ["changed_files", "fingerprint_build_context", "fingerprint_folder"]
-
-_CHUNK = 1 << 20
 
 
 def _dockerignore(root: Path) -> list[str]:
@@ -49,14 +48,6 @@ def _dockerignore(root: Path) -> list[str]:
             "ignore whole folders with fewer patterns",
         )
     return patterns
-
-
-def _digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def fingerprint_folder(root: Path, dockerfile: str = "Dockerfile") -> tuple[ContextFile, ...]:
@@ -92,7 +83,7 @@ def fingerprint_folder(root: Path, dockerfile: str = "Dockerfile") -> tuple[Cont
                 # Only the executable bit: it is what git keeps, so a fresh
                 # clone under another umask hashes the same.
                 mode = "755" if info.st_mode & 0o111 else "644"
-                files.append(ContextFile(path=rel, mode=mode, digest=_digest(path)))
+                files.append(ContextFile(path=rel, mode=mode, digest=file_sha256(path)))
         except OSError as err:
             raise SpecError.at(f"docker.build_context: {rel}", f"cannot be read: {err}") from err
     return tuple(files)
