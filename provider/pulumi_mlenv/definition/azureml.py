@@ -23,7 +23,7 @@ from typing import Any
 from pulumi_mlenv.definition._reader import Reader
 from pulumi_mlenv.definition.limits import MAX_DEPTH, check_values
 from pulumi_mlenv.definition.model import CondaSection, EnvironmentSpec
-from pulumi_mlenv.definition.parse import conda_to_dict
+from pulumi_mlenv.definition.parse import conda_to_dict, identity_fields
 from pulumi_mlenv.definition.paths import DefinitionFiles
 from pulumi_mlenv.definition.safe_yaml import load_yaml
 from pulumi_mlenv.errors import Problem, SpecError
@@ -130,13 +130,7 @@ def from_azureml_v2(
 
 def to_azureml_v2(spec: EnvironmentSpec) -> dict[str, Any]:
     """The v2 document, with the conda definition inline (v2 accepts both)."""
-    out: dict[str, Any] = {"$schema": V2_SCHEMA, "name": spec.name}
-    if spec.version is not None:
-        out["version"] = spec.version
-    if spec.description is not None:
-        out["description"] = spec.description
-    if spec.tags:
-        out["tags"] = dict(spec.tags)
+    out: dict[str, Any] = {"$schema": V2_SCHEMA, **identity_fields(spec)}
     if spec.docker.base_image is not None:
         out["image"] = spec.docker.base_image
     if spec.docker.build_context is not None:

@@ -28,7 +28,7 @@ from pulumi_mlenv.definition.pip_combine import Located, combine_pip_lines
 from pulumi_mlenv.definition.pip_requirements import parse_pip_entry
 from pulumi_mlenv.errors import SpecError, redact_credentials, warn_problems
 
-__all__ = ["conda_to_dict", "to_dict"]
+__all__ = ["conda_to_dict", "identity_fields", "to_dict"]
 
 _TOP = (
     "name",
@@ -261,12 +261,9 @@ def _spark_package(r: Reader, item: object, path: str) -> SparkPackage | None:
     return SparkPackage(**fields)
 
 
-def to_dict(spec: EnvironmentSpec) -> dict[str, Any]:
-    """Our YAML shape, with default values left out.
-
-    ``parse_definition(to_dict(s)) == s`` except for
-    ``docker.resolved_base_digest``, which users never write.
-    """
+def identity_fields(spec: EnvironmentSpec) -> dict[str, Any]:
+    """``name``, then ``version``, ``description`` and ``tags`` when set: the
+    head of our YAML shape and of the Azure ML v2 document alike."""
     out: dict[str, Any] = {"name": spec.name}
     if spec.version is not None:
         out["version"] = spec.version
@@ -274,6 +271,16 @@ def to_dict(spec: EnvironmentSpec) -> dict[str, Any]:
         out["description"] = spec.description
     if spec.tags:
         out["tags"] = dict(spec.tags)
+    return out
+
+
+def to_dict(spec: EnvironmentSpec) -> dict[str, Any]:
+    """Our YAML shape, with default values left out.
+
+    ``parse_definition(to_dict(s)) == s`` except for
+    ``docker.resolved_base_digest``, which users never write.
+    """
+    out = identity_fields(spec)
     py: dict[str, Any] = {}
     if spec.python.user_managed:
         py["user_managed"] = True
