@@ -15,6 +15,7 @@ recording its end: every read of the runs sweeps them (``run_owner``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -48,6 +49,24 @@ FINAL = frozenset({RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED, R
 def now() -> str:
     """The current time as stored: ISO 8601, UTC, microseconds."""
     return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def run_by_id_or_prefix(
+    key: str, exact: RunRecord | None, starting_with: Callable[[str], list[RunRecord]]
+) -> RunRecord:
+    """The run ``key`` names: the exact match, else the one run whose id starts
+    with ``key`` (four characters at least; ``starting_with`` returns at most
+    two). Raises ``MlenvError`` when none or several match. Both stores
+    (SQLAlchemy and the standard library's fast read) answer through this."""
+    if exact is not None:
+        return exact
+    if len(key) >= 4:
+        found = starting_with(key)
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise MlenvError(f"run id {key!r} is ambiguous: give more characters")
+    raise MlenvError(f"no run {key!r} in the workspace (mlenv run list shows them)")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -238,15 +257,14 @@ class RunStore(RunTransitions, StoreBase):
         self.sweep()
         with self._session() as s:
             row = s.get(RunRow, key)
-            if row is not None:
-                return _record(row)
-            if len(key) >= 4:
-                rows = s.scalars(select(RunRow).where(RunRow.id.startswith(key)).limit(2)).all()
-                if len(rows) == 1:
-                    return _record(rows[0])
-                if rows:
-                    raise MlenvError(f"run id {key!r} is ambiguous: give more characters")
-        raise MlenvError(f"no run {key!r} in the workspace (mlenv run list shows them)")
+            return run_by_id_or_prefix(
+                key,
+                None if row is None else _record(row),
+                lambda prefix: [
+                    _record(r)
+                    for r in s.scalars(select(RunRow).where(RunRow.id.startswith(prefix)).limit(2))
+                ],
+            )
 
     def list(self, limit: int = 50) -> list[RunRecord]:
         """The latest runs, newest first."""

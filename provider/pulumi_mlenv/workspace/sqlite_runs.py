@@ -35,7 +35,14 @@ from pulumi_mlenv.workspace.records import ComputeTargetRecord
 from pulumi_mlenv.workspace.revisions import VERSION_TABLE, script_heads
 from pulumi_mlenv.workspace.run_owner import gone_reason, this_owner
 from pulumi_mlenv.workspace.run_reads import record_of_row, sqlite_path
-from pulumi_mlenv.workspace.runs import FINAL, RunRecord, RunStatus, RunTransitions, now
+from pulumi_mlenv.workspace.runs import (
+    FINAL,
+    RunRecord,
+    RunStatus,
+    RunTransitions,
+    now,
+    run_by_id_or_prefix,
+)
 from pulumi_mlenv.workspace.sqlite_file import sqlite_file_problem
 
 __all__ = ["SqliteRunStore", "current_file", "try_compute_targets", "try_host_version"]
@@ -179,20 +186,9 @@ class SqliteRunStore(RunTransitions):
         key = run_id.strip()
         self.sweep()
         with self._tx() as c:
-            found = self._one(c, key)
-            if found is not None:
-                return found
-            if len(key) >= 4:
-                pattern = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-                rows = c.execute(
-                    "SELECT * FROM mlenv_runs WHERE id LIKE ? ESCAPE '\\' LIMIT 2",
-                    (pattern + "%",),
-                ).fetchall()
-                if len(rows) == 1:
-                    return _record(rows[0])
-                if rows:
-                    raise MlenvError(f"run id {key!r} is ambiguous: give more characters")
-        raise MlenvError(f"no run {key!r} in the workspace (mlenv run list shows them)")
+            return run_by_id_or_prefix(
+                key, self._one(c, key), lambda prefix: _starting_with(c, prefix)
+            )
 
     def list(self, limit: int = 50) -> list[RunRecord]:
         """The latest runs, newest first."""
@@ -202,6 +198,14 @@ class SqliteRunStore(RunTransitions):
                 "SELECT * FROM mlenv_runs ORDER BY created_at DESC, id LIMIT ?", (limit,)
             ).fetchall()
         return [_record(r) for r in rows]
+
+
+def _starting_with(c: sqlite3.Connection, prefix: str) -> list[RunRecord]:
+    pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    rows = c.execute(
+        "SELECT * FROM mlenv_runs WHERE id LIKE ? ESCAPE '\\' LIMIT 2", (pattern + "%",)
+    ).fetchall()
+    return [_record(r) for r in rows]
 
 
 def try_compute_targets(url: str) -> list[ComputeTargetRecord] | None:
