@@ -23,11 +23,13 @@ PACKAGE = Path(__file__).resolve().parents[1] / "provider" / "pulumi_mlenv"
 
 #: room -> rooms of ours it may import (besides itself). ``None``: anything.
 MAY_IMPORT: dict[str, set[str] | None] = {
+    # Linux process facts: a leaf, it imports nothing of ours.
+    "procfs": set(),
     "definition": {"errors", "lazy"},
     "imaging": {"definition", "errors", "config"},
     "registry": {"errors", "config", "lazy"},
-    "workspace": {"errors", "config", "lazy"},
-    "compute": {"errors", "config", "lazy"},
+    "workspace": {"errors", "config", "lazy", "procfs"},
+    "compute": {"errors", "config", "lazy", "procfs"},
     "policy": {"definition", "errors"},
     "service": {
         "definition",
@@ -39,7 +41,7 @@ MAY_IMPORT: dict[str, set[str] | None] = {
         "config",
         "lazy",
     },
-    "resources": {"service", "definition", "policy", "errors", "config"},
+    "resources": {"service", "definition", "policy", "errors", "config", "procfs"},
     "cli": {"service", "definition", "policy", "errors", "config", "ui"},
     # The page front door: records only through the service.
     "ui": {"service", "errors", "config"},

@@ -73,9 +73,15 @@ def test_parse_definition_arbitrary_pip_lists(pip: list[Any]) -> None:
 @given(st.text(max_size=80))
 def test_pip_lines_never_raise(text: str) -> None:
     line = parse_pip_line(text, "p")
-    assert (
-        sum(x is not None for x in (line.requirement, line.option, line.include, line.problem)) == 1
-    )
+    kinds = sum(x is not None for x in (line.requirement, line.option, line.include, line.problem))
+    # Each line is one thing; only an install-time check (``--require-hashes``)
+    # is accepted and dropped, so it is nothing.
+    assert kinds == 1 or (kinds == 0 and text.strip().startswith("--require-hashes"))
+
+
+def test_an_install_time_check_is_accepted_and_dropped() -> None:
+    line = parse_pip_line("  --require-hashes ", "p")
+    assert (line.requirement, line.option, line.include, line.problem) == (None, None, None, None)
 
 
 @settings(

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import requests
 
+from pulumi_mlenv import procfs
 from pulumi_mlenv.errors import EngineError
 
 __all__ = ["CONFIG_PATH", "MAX_WEIGHT", "Backend", "HAProxy", "find_haproxy", "render"]
@@ -128,24 +129,6 @@ def find_haproxy() -> str:
     return found
 
 
-def _children(pid: int) -> list[int]:
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*/children"):
-        try:
-            found += [int(c) for c in task.read_text().split()]
-        except (OSError, ValueError):
-            continue
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
-
-
 @dataclass(frozen=True, slots=True)
 class HAProxy:
     """The proxy of one endpoint, living in folder ``home`` (configuration,
@@ -173,7 +156,7 @@ class HAProxy:
         except (OSError, ValueError, IndexError):
             return None
         # A stopped daemon not yet reaped by init is a zombie: not alive.
-        return pid if _alive(pid) else None
+        return pid if procfs.alive(pid) else None
 
     def serving(self) -> str | None:
         """The configuration id the proxy answers with, or None when it does not answer."""
@@ -233,7 +216,7 @@ class HAProxy:
     def workers(self) -> list[int]:
         """The master's live worker processes (old draining ones included)."""
         pid = self.master_pid()
-        return [] if pid is None else [w for w in _children(pid) if _alive(w)]
+        return [] if pid is None else [w for w in procfs.children(pid) if procfs.alive(w)]
 
     def reload(self, backends: tuple[Backend, ...]) -> None:
         """New weights or servers, gracefully: no request is dropped. Returns

@@ -25,8 +25,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from pulumi_mlenv import procfs
 from pulumi_mlenv.config import inflight_dir
-from pulumi_mlenv.resources import _procfs
 
 __all__ = ["died_during", "in_flight"]
 
@@ -43,7 +43,7 @@ def _sweep(kind: str, name: str) -> list[str]:
     each that was doing something to resource ``kind`` ``name``."""
     said: list[str] = []
     for path, note in _notes():
-        if not _procfs.alive(int(str(note.get("pid", 0)))):
+        if not procfs.alive(int(str(note.get("pid", 0)))):
             path.unlink(missing_ok=True)
             if (note.get("kind"), note.get("name")) == (kind, name):
                 said.append(
@@ -62,7 +62,7 @@ def in_flight(kind: str, name: str, step: str) -> Iterator[list[str]]:
     it may have been stopped first), for the caller to say."""
     pid = os.getpid()
     # The engine is our parent's parent (the plugin's shell script between).
-    engines = [p for p in (os.getppid(), _procfs.parent(os.getppid())) if p and p > 1]
+    engines = [p for p in (os.getppid(), procfs.parent(os.getppid())) if p and p > 1]
     path = inflight_dir() / f"{pid}.json"
     earlier: list[str] = []
     try:
@@ -99,7 +99,7 @@ def _dead(engine: int | None) -> list[str]:
     for _, note in _notes():
         engines = note.get("engines")
         pid = int(str(note.get("pid", 0)))
-        if isinstance(engines, list) and engine in engines and not _procfs.alive(pid):
+        if isinstance(engines, list) and engine in engines and not procfs.alive(pid):
             lines.append(
                 f"mlenv: the mlenv provider process (pid {pid}) died while {note.get('step')}"
                 f" {note.get('kind')} '{note.get('name')}'; the workspace holds nothing of"

@@ -19,7 +19,7 @@ import threading
 import time
 from pathlib import Path
 
-from pulumi_mlenv.resources import _procfs
+from pulumi_mlenv import procfs
 
 __all__ = ["watch_parent", "watch_program"]
 
@@ -32,7 +32,7 @@ _lock = threading.Lock()
 
 def _descendants(pid: int) -> list[int]:
     """Every descendant of ``pid`` (Linux ``/proc``), deepest first."""
-    found = _procfs.children(pid)
+    found = procfs.children(pid)
     deep: list[int] = []
     for child in found:
         deep += _descendants(child)
@@ -49,10 +49,10 @@ def _stop_everything(also: int | None = None) -> None:
 def _ancestors() -> list[tuple[int, int | None]]:
     """(pid, its parent) of our parent and grandparent."""
     parent = os.getppid()
-    grandparent = _procfs.parent(parent)
+    grandparent = procfs.parent(parent)
     chain = [(parent, grandparent)]
     if grandparent and grandparent > 1:
-        chain.append((grandparent, _procfs.parent(grandparent)))
+        chain.append((grandparent, procfs.parent(grandparent)))
     return chain
 
 
@@ -60,7 +60,7 @@ def _watch(chain: list[tuple[int, int | None]], also: int | None = None) -> None
     hosts = _language_hosts(chain)
     while True:
         time.sleep(POLL_SECONDS)
-        if any(_procfs.parent(pid) != ppid for pid, ppid in chain):
+        if any(procfs.parent(pid) != ppid for pid, ppid in chain):
             for host in hosts:  # siblings that served the same, now gone, engine
                 if "pulumi-language-" in _cmdline(host):
                     with contextlib.suppress(ProcessLookupError):
@@ -72,7 +72,7 @@ def _language_hosts(chain: list[tuple[int, int | None]]) -> list[int]:
     """The language hosts the engine above us runs (its direct children)."""
     found: list[int] = []
     for pid, _ in chain:
-        found += [k for k in _procfs.children(pid) if "pulumi-language-" in _cmdline(k)]
+        found += [k for k in procfs.children(pid) if "pulumi-language-" in _cmdline(k)]
     return found
 
 
@@ -107,7 +107,7 @@ def _say_what_died() -> None:
 
 
 def _end_orphaned_host(host: int, cli: int | None) -> None:
-    if _procfs.parent(host) not in (None, cli):
+    if procfs.parent(host) not in (None, cli):
         with contextlib.suppress(ProcessLookupError):
             os.kill(host, signal.SIGTERM)
 
@@ -126,7 +126,7 @@ def watch_program() -> None:
             return
         _started = True
     global _engine
-    chain = [(host, _procfs.parent(host))]
+    chain = [(host, procfs.parent(host))]
     _engine = chain[0][1]
     # The engine cancels an update (a provider died, Ctrl-C) by SIGINT to the
     # program: one line, not a 14-line KeyboardInterrupt traceback of the

@@ -15,6 +15,8 @@ import os
 import socket
 from datetime import datetime, timedelta
 
+from pulumi_mlenv import procfs
+
 __all__ = ["LOST_AFTER", "gone_reason", "lost_after", "this_owner"]
 
 #: Seconds without a heartbeat after which a run on another host is lost.
@@ -29,30 +31,17 @@ def lost_after() -> float:
         return LOST_AFTER
 
 
-def _start_ticks(pid: int) -> str | None:
-    """The process's start time from ``/proc/<pid>/stat``; None when it is gone
-    (or the system has no ``/proc``)."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
-            text = stat.read()
-    except OSError:
-        return None
-    # The command name (field 2) may hold spaces: fields after its ')' are plain.
-    fields = text.rsplit(")", 1)[-1].split()
-    return fields[19] if len(fields) > 19 else None
-
-
 def this_owner() -> str:
     """``host pid start`` of this process."""
     pid = os.getpid()
-    return f"{socket.gethostname()} {pid} {_start_ticks(pid) or '-'}"
+    return f"{socket.gethostname()} {pid} {procfs.start_ticks(pid) or '-'}"
 
 
 def gone_reason(owner: str | None, heartbeat_at: str | None, now: datetime) -> str | None:
     """Why the run of ``owner`` is lost, or None while its process may still run."""
     host, pid, start = [*(owner or "").split(" "), "", "", ""][:3]
     if host == socket.gethostname() and pid.isdigit() and os.path.isdir("/proc/self"):
-        ticks = _start_ticks(int(pid))
+        ticks = procfs.start_ticks(int(pid))
         if ticks is None or (start != "-" and ticks != start):
             return f"the process that ran it (pid {pid} on {host}) ended without recording its end"
         return None

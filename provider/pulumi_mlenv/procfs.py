@@ -1,18 +1,20 @@
-"""Questions about other processes, answered from Linux ``/proc``, that the
-provider's lifeline and its in-flight notes both ask; a process that is
-not there answers "gone" (empty, None, False)."""
+"""Questions about processes, answered from Linux ``/proc``: the provider's
+lifeline and in-flight notes, the endpoint proxy's workers and a run's owner
+all ask them. A process that is not there answers "gone" (empty, None,
+False). A leaf module, like ``errors``: it imports nothing of ours."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["alive", "children", "parent"]
+__all__ = ["alive", "children", "parent", "start_ticks"]
 
 
 def _stat_fields(pid: int) -> list[str]:
     """The fields of ``/proc/PID/stat`` after the command name (which may
     hold spaces and parentheses, so it is cut at the last ``)``)."""
-    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    text = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    return text.rsplit(")", 1)[-1].split()
 
 
 def children(pid: int) -> list[int]:
@@ -43,3 +45,13 @@ def alive(pid: int) -> bool:
     except (OSError, IndexError):
         return False
     return state != "Z"
+
+
+def start_ticks(pid: int) -> str | None:
+    """When ``pid`` started (clock ticks since boot), which tells a reused pid
+    from the process that had it; None when it is gone (or there is no ``/proc``)."""
+    try:
+        stat = _stat_fields(pid)
+    except OSError:
+        return None
+    return stat[19] if len(stat) > 19 else None
