@@ -30,6 +30,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from pulumi_mlenv import procfs
+
 ENV_PROGRAM = """
 import json
 import pulumi
@@ -161,12 +163,7 @@ class PeakMemory:
 
 
 def _descendants(pid: int) -> list[int]:
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*/children"):
-        try:
-            found += [int(c) for c in task.read_text().split()]
-        except (OSError, ValueError):
-            continue
+    found = procfs.children(pid)
     return found + [d for child in found for d in _descendants(child)]
 
 
