@@ -16,7 +16,9 @@ from pulumi_mlenv.workspace import RunStore
 
 from .conftest import Program, make_stack
 
-pytestmark = [pytest.mark.engine, pytest.mark.docker]
+#: The same xdist worker as the other tests on the shared cluster (one of
+#: them kills its worker node).
+pytestmark = [pytest.mark.engine, pytest.mark.docker, pytest.mark.xdist_group("ray-cluster")]
 
 PROGRAM = """
 import pulumi

@@ -18,7 +18,9 @@ import pytest
 from support.ray_cluster import ROOT, lose_worker_node, ray_job
 from support.runs import Cli, definition
 
-pytestmark = pytest.mark.docker
+#: One xdist worker runs every test on the shared cluster: one of them kills
+#: its worker node, which would fail a test running beside it on that node.
+pytestmark = [pytest.mark.docker, pytest.mark.xdist_group("ray-cluster")]
 
 #: Eight tasks, four pinned to each alive node (Ray's SPREAD strategy is
 #: best effort and put all eight on one node of a busy machine), each
