@@ -149,7 +149,7 @@ class PeakMemory:
 
     def _poll(self, root_pid: int) -> None:
         while not self._stop.is_set():
-            for pid in _descendants(root_pid):
+            for pid in procfs.descendants(root_pid):
                 try:
                     cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
                     if b"pulumi.dynamic" not in cmdline:
@@ -160,11 +160,6 @@ class PeakMemory:
                 except (OSError, ValueError):
                     continue
             self._stop.wait(0.1)
-
-
-def _descendants(pid: int) -> list[int]:
-    found = procfs.children(pid)
-    return found + [d for child in found for d in _descendants(child)]
 
 
 def pulumi(cwd: Path, *args: str, env: dict[str, str], memory: PeakMemory | None = None) -> float:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["alive", "children", "parent", "start_ticks"]
+__all__ = ["alive", "children", "descendants", "parent", "start_ticks"]
 
 
 def _stat_fields(pid: int) -> list[str]:
@@ -26,6 +26,16 @@ def children(pid: int) -> list[int]:
         except (OSError, ValueError):
             continue
     return found
+
+
+def descendants(pid: int) -> list[int]:
+    """Every descendant of ``pid``, deepest first (so a caller stopping them
+    stops children before their parents)."""
+    found = children(pid)
+    deep: list[int] = []
+    for child in found:
+        deep += descendants(child)
+    return deep + found
 
 
 def parent(pid: int) -> int | None:

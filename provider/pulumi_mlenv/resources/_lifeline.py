@@ -30,17 +30,8 @@ _started = False
 _lock = threading.Lock()
 
 
-def _descendants(pid: int) -> list[int]:
-    """Every descendant of ``pid`` (Linux ``/proc``), deepest first."""
-    found = procfs.children(pid)
-    deep: list[int] = []
-    for child in found:
-        deep += _descendants(child)
-    return deep + found
-
-
 def _stop_everything(also: int | None = None) -> None:
-    for pid in _descendants(os.getpid()) + ([also] if also else []):
+    for pid in procfs.descendants(os.getpid()) + ([also] if also else []):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
     os._exit(3)  # no cleanup handlers: the engine that would read them is gone
