@@ -80,8 +80,9 @@ class DockerEngine:
         return "docker"
 
     def _client(self, timeout: int | None) -> Any:
-        import docker  # deferred: the SDK is slow to import and most callers never run
+        from pulumi_mlenv.compute.docker_sdk import sdk  # the SDK is slow to import
 
+        docker = sdk(self.url)
         try:
             return docker.DockerClient(
                 base_url=self.url, timeout=timeout, use_ssh_client=self.url.startswith("ssh://")
