@@ -11,7 +11,6 @@ from pulumi_mlenv.workspace._protected import protected_digests
 from pulumi_mlenv.workspace._rows import (
     _digest,
     _image,
-    _now,
     _verification,
 )
 from pulumi_mlenv.workspace._tables import (
@@ -22,6 +21,7 @@ from pulumi_mlenv.workspace._tables import (
 from pulumi_mlenv.workspace.records import (
     ImageRecord,
     VerificationRecord,
+    now,
 )
 
 __all__ = ["ImageStore"]
@@ -65,7 +65,7 @@ class ImageStore(StoreBase):
                 lock=list(record.lock),
                 build_seconds=float(record.build_seconds),
                 forced=record.forced,
-                recorded_at=_now(),
+                recorded_at=now(),
             )
             s.add(row)
             s.flush()
@@ -107,7 +107,7 @@ class ImageStore(StoreBase):
                 identical=record.identical,
                 rebuilt_digest=record.rebuilt_digest,
                 summary=record.summary,
-                verified_at=_now(),
+                verified_at=now(),
             )
             s.add(row)
             s.flush()
@@ -193,7 +193,7 @@ class ImageStore(StoreBase):
                     ImageRow.deleted_at.is_(None),
                 )
             ).all()
-            now = _now()
+            deleted_at = now()
             for row in rows:
-                row.deleted_at = now
+                row.deleted_at = deleted_at
             return len(rows)

@@ -8,9 +8,8 @@ from collections.abc import Collection, Sequence
 from sqlalchemy import func, select
 
 from pulumi_mlenv.workspace._base import StoreBase
-from pulumi_mlenv.workspace._rows import _now
 from pulumi_mlenv.workspace._tables import ImageRow, LayerRow
-from pulumi_mlenv.workspace.records import LayerHistory, LayerRecord
+from pulumi_mlenv.workspace.records import LayerHistory, LayerRecord, now
 
 __all__ = ["LayerStore"]
 
@@ -26,7 +25,7 @@ class LayerStore(StoreBase):
         self, env_hash: str, image_digest: str, layers: Sequence[LayerRecord]
     ) -> None:
         """Record the layers of one built image (in image order)."""
-        now = _now()
+        recorded_at = now()
         with self._tx() as s:
             s.add_all(
                 LayerRow(
@@ -37,7 +36,7 @@ class LayerStore(StoreBase):
                     digest=layer.digest,
                     size=layer.size,
                     seconds=layer.seconds,
-                    recorded_at=now,
+                    recorded_at=recorded_at,
                 )
                 for layer in layers
             )

@@ -14,14 +14,12 @@ from sqlalchemy import Connection, delete, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from pulumi_mlenv.workspace._base import StoreBase
-from pulumi_mlenv.workspace._rows import (
-    _lock_key,
-    _now,
-)
+from pulumi_mlenv.workspace._rows import _lock_key
 from pulumi_mlenv.workspace._tables import (
     LeaseRow,
 )
 from pulumi_mlenv.workspace.reconnect import reconnecting
+from pulumi_mlenv.workspace.records import now
 
 __all__ = ["LeaseStore"]
 
@@ -86,13 +84,13 @@ class LeaseStore(StoreBase):
     def _take_lease(self, key: str, owner: str, ttl: float) -> bool:
         with self._tx() as s:
             row = s.get(LeaseRow, key)
-            now = time.time()
-            if row is not None and row.expires_at > now:
+            clock = time.time()
+            if row is not None and row.expires_at > clock:
                 return False
             if row is None:
-                s.add(LeaseRow(key=key, owner=owner, expires_at=now + ttl, acquired_at=_now()))
+                s.add(LeaseRow(key=key, owner=owner, expires_at=clock + ttl, acquired_at=now()))
             else:  # expired: its holder died
-                row.owner, row.expires_at, row.acquired_at = owner, now + ttl, _now()
+                row.owner, row.expires_at, row.acquired_at = owner, clock + ttl, now()
             return True
 
     def _heartbeat(self, key: str, owner: str, ttl: float, stop: threading.Event) -> None:

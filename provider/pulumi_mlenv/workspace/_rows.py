@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, Final
 
@@ -25,6 +24,7 @@ from pulumi_mlenv.workspace.records import (
     ImageRecord,
     VerificationRecord,
     VersionRecord,
+    canonical_json,
 )
 
 __all__ = ["KEEP", "Pairs"]
@@ -50,22 +50,13 @@ def _safe_url(url: str) -> str:
         return "(unparsable URL)" if "@" in url else url
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds")
-
-
 def _pairs(value: Pairs) -> list[list[str]]:
     items = value.items() if isinstance(value, Mapping) else value
     return [[str(k), str(v)] for k, v in items]
 
 
-def _canonical(definition: Mapping[str, Any]) -> str:
-    # Tuples and lists, key order: both compare equal after a JSON round trip.
-    return json.dumps(definition, sort_keys=True, separators=(",", ":"), default=str)
-
-
 def _json_ready(definition: Mapping[str, Any]) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads(_canonical(definition))
+    loaded: dict[str, Any] = json.loads(canonical_json(definition))
     return loaded
 
 

@@ -15,12 +15,10 @@ from pulumi_mlenv.workspace._rows import (
     _RETRIES,
     KEEP,
     Pairs,
-    _canonical,
     _digest,
     _json_ready,
     _Keep,
     _lock_key,
-    _now,
     _pairs,
     _version,
     _versions,
@@ -33,6 +31,8 @@ from pulumi_mlenv.workspace.records import (
     Holder,
     VersionConflict,
     VersionRecord,
+    canonical_json,
+    now,
 )
 
 __all__ = ["VersionStore"]
@@ -118,7 +118,7 @@ class VersionStore(StoreBase):
             if (
                 latest is not None
                 and latest.env_hash == env_hash
-                and _canonical(latest.definition) == _canonical(fields["definition"])
+                and canonical_json(latest.definition) == canonical_json(fields["definition"])
             ):
                 return self._revive(latest, fields["image"])
             labels = s.scalars(select(VersionRow.version).where(VersionRow.name == name))
@@ -133,7 +133,7 @@ class VersionStore(StoreBase):
                 if existing.env_hash != env_hash:
                     raise VersionConflict(name, version, existing.env_hash, env_hash)
                 return self._revive(existing, fields["image"])
-        row = VersionRow(name=name, version=version, env_hash=env_hash, created_at=_now(), **fields)
+        row = VersionRow(name=name, version=version, env_hash=env_hash, created_at=now(), **fields)
         s.add(row)
         s.flush()
         return row
@@ -180,7 +180,7 @@ class VersionStore(StoreBase):
                     name=row.name,
                     version=row.version,
                     digest=_digest(row.image),
-                    created_at=_now(),
+                    created_at=now(),
                 )
             )
         else:
@@ -229,7 +229,7 @@ class VersionStore(StoreBase):
                 .where(HoldRow.name == name, HoldRow.version == version)
             )
             if not left and row.archived_at is None:
-                row.archived_at = _now()
+                row.archived_at = now()
             s.flush()
             return _versions(s, [row])[0]
 

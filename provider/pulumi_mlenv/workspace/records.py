@@ -6,7 +6,10 @@ so records compare, print and serialise the same on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from pulumi_mlenv.errors import MlenvError
@@ -20,7 +23,21 @@ __all__ = [
     "VerificationRecord",
     "VersionConflict",
     "VersionRecord",
+    "canonical_json",
+    "now",
 ]
+
+
+def now() -> str:
+    """The current time as stored: ISO 8601, UTC, microseconds."""
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def canonical_json(definition: Mapping[str, Any]) -> str:
+    """A definition as the version store compares it (the SQLAlchemy stores
+    and the standard library's fast read alike)."""
+    # Tuples and lists, key order: both compare equal after a JSON round trip.
+    return json.dumps(definition, sort_keys=True, separators=(",", ":"), default=str)
 
 
 class VersionConflict(MlenvError):

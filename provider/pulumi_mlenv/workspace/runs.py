@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from pulumi_mlenv.errors import MlenvError
 from pulumi_mlenv.workspace._base import StoreBase
+from pulumi_mlenv.workspace.records import now
 from pulumi_mlenv.workspace.run_owner import gone_reason, this_owner
 
 if TYPE_CHECKING:
@@ -44,11 +45,6 @@ class RunStatus(StrEnum):
 
 #: States a run never leaves.
 FINAL = frozenset({RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.LOST})
-
-
-def now() -> str:
-    """The current time as stored: ISO 8601, UTC, microseconds."""
-    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 def run_by_id_or_prefix(

@@ -10,7 +10,6 @@ digest, lock), so anyone can go back to the environment it was trained in.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, select, text
@@ -25,6 +24,7 @@ from pulumi_mlenv.workspace._serving_tables import (
     ModelRow,
 )
 from pulumi_mlenv.workspace.reconnect import reconnect_methods
+from pulumi_mlenv.workspace.records import now
 
 __all__ = [
     "DeploymentRecord",
@@ -35,10 +35,6 @@ __all__ = [
 ]
 
 _RETRIES = 5
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -254,7 +250,7 @@ class ServingStore(StoreBase):
                         env_hash=lineage.env_hash,
                         env_image=lineage.env_image,
                         env_lock=list(lineage.env_lock),
-                        created_at=_now(),
+                        created_at=now(),
                     )
                     s.add(row)
                     s.flush()
@@ -297,7 +293,7 @@ class ServingStore(StoreBase):
             row.code_hash = record.code_hash
             row.status = record.status
             row.details = dict(record.details)
-            row.updated_at = _now()
+            row.updated_at = now()
             s.add(row)
             s.flush()
             return _deployment(row)
@@ -312,7 +308,7 @@ class ServingStore(StoreBase):
             row = s.get(DeploymentRow, instance)
             if row is not None:
                 row.status = status
-                row.updated_at = _now()
+                row.updated_at = now()
 
     def list_deployments(self, name: str | None = None) -> list[DeploymentRecord]:
         with self._tx() as s:
@@ -341,7 +337,7 @@ class ServingStore(StoreBase):
             row.port = record.port
             row.backends = [{"name": n, "address": a, "weight": w} for n, a, w in record.backends]
             row.home = record.home
-            row.updated_at = _now()
+            row.updated_at = now()
             s.add(row)
             s.flush()
             return _endpoint(row)

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from pulumi_mlenv.errors import MlenvError
-from pulumi_mlenv.workspace.records import ComputeTargetRecord
+from pulumi_mlenv.workspace.records import ComputeTargetRecord, canonical_json, now
 from pulumi_mlenv.workspace.revisions import VERSION_TABLE, script_heads
 from pulumi_mlenv.workspace.run_owner import gone_reason, this_owner
 from pulumi_mlenv.workspace.run_reads import record_of_row, sqlite_path
@@ -40,7 +40,6 @@ from pulumi_mlenv.workspace.runs import (
     RunRecord,
     RunStatus,
     RunTransitions,
-    now,
     run_by_id_or_prefix,
 )
 from pulumi_mlenv.workspace.sqlite_file import sqlite_file_problem
@@ -227,11 +226,6 @@ def try_compute_targets(url: str) -> list[ComputeTargetRecord] | None:
         connection.close()
 
 
-def _canonical(value: Any) -> str:
-    # As the version store compares definitions: after a JSON round trip.
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
-
-
 def try_host_version(
     url: str, name: str, env_hash: str, version: str | None, definition: Mapping[str, Any]
 ) -> tuple[str, str, tuple[str, ...]] | None:
@@ -262,8 +256,10 @@ def try_host_version(
     row = versions[0] if versions else None
     if row is None or row["env_hash"] != env_hash or row["archived_at"] is not None:
         return None
-    if version is None and _canonical(json.loads(row["definition"])) != _canonical(definition):
-        return None
+    if version is None:  # the latest version: only when its definition is this one
+        stored = json.loads(row["definition"])
+        if canonical_json(stored) != canonical_json(definition):
+            return None
     image = f"{known[0]}/{known[1]}@{known[2]}" if known is not None else row["image"]
     if image and image != row["image"]:
         return None  # the version moves to the hash's current image: the store writes it

@@ -27,7 +27,6 @@ from pulumi_mlenv.workspace._lease_store import LeaseStore
 from pulumi_mlenv.workspace._rows import (
     KEEP,
     Pairs,
-    _now,
     _safe_url,
     _target,
 )
@@ -41,6 +40,7 @@ from pulumi_mlenv.workspace._version_store import VersionStore
 from pulumi_mlenv.workspace.reconnect import reconnect_methods
 from pulumi_mlenv.workspace.records import (
     ComputeTargetRecord,
+    now,
 )
 from pulumi_mlenv.workspace.schema import SchemaTooNew, driver_hint, opening_errors, upgrade
 from pulumi_mlenv.workspace.sqlite_file import check_sqlite_url
@@ -89,10 +89,10 @@ class Workspace(VersionStore, ImageStore, LayerStore, LeaseStore):
         with self._tx() as s:
             row = s.get(ComputeTargetRow, name)
             if row is None:
-                row = ComputeTargetRow(name=name, kind=kind, url=url, updated_at=_now())
+                row = ComputeTargetRow(name=name, kind=kind, url=url, updated_at=now())
                 s.add(row)
             else:
-                row.kind, row.url, row.updated_at = kind, url, _now()
+                row.kind, row.url, row.updated_at = kind, url, now()
             s.flush()
             return _target(row)
 
