@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pulumi_mlenv.errors import MlenvError
 from pulumi_mlenv.workspace.records import ComputeTargetRecord, canonical_json, now
@@ -48,6 +48,7 @@ __all__ = ["SqliteRunStore", "current_file", "try_compute_targets", "try_host_ve
 
 _BUSY_SECONDS = 30.0  # as the SQLAlchemy engine's busy timeout
 _JSON = frozenset({"lock", "arguments", "variables", "details"})
+_T = TypeVar("_T")
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -207,23 +208,31 @@ def _starting_with(c: sqlite3.Connection, prefix: str) -> list[RunRecord]:
     return [_record(r) for r in rows]
 
 
-def try_compute_targets(url: str) -> list[ComputeTargetRecord] | None:
-    """The registered compute targets by name, or ``None`` (see the module's note)."""
+def _read_current(url: str, read: Callable[[sqlite3.Connection], _T]) -> _T | None:
+    """What ``read`` gives on the workspace's current file (``current_file``);
+    ``None`` when there is none or ``read`` fails (the usual store answers)."""
     path = current_file(url)
     if path is None:
         return None
-    connection = _connect(path)
-    try:
+    with _connected(path) as connection:
+        try:
+            return read(connection)
+        except sqlite3.Error:
+            return None
+
+
+def try_compute_targets(url: str) -> list[ComputeTargetRecord] | None:
+    """The registered compute targets by name, or ``None`` (see the module's note)."""
+
+    def read(connection: sqlite3.Connection) -> list[ComputeTargetRecord]:
         rows = connection.execute(
             "SELECT name, kind, url, updated_at FROM mlenv_compute_targets ORDER BY name"
         )
         return [
             ComputeTargetRecord(name=r[0], kind=r[1], url=r[2], updated_at=r[3] or "") for r in rows
         ]
-    except sqlite3.Error:
-        return None
-    finally:
-        connection.close()
+
+    return _read_current(url, read)
 
 
 def try_host_version(
@@ -233,11 +242,8 @@ def try_host_version(
     change nothing in the workspace; ``None`` when the store must register
     (a new version, an archived one to revive, an image to point at) or
     this read cannot answer."""
-    path = current_file(url)
-    if path is None:
-        return None
-    connection = _connect(path)
-    try:
+
+    def read(connection: sqlite3.Connection) -> tuple[list[sqlite3.Row], list[sqlite3.Row]]:
         images = connection.execute(
             "SELECT registry, repository, digest, lock FROM mlenv_images WHERE env_hash = ? "
             "ORDER BY id DESC LIMIT 1",
@@ -248,10 +254,12 @@ def try_host_version(
             versions = connection.execute(f"{query} ORDER BY id DESC LIMIT 1", (name,)).fetchall()
         else:
             versions = connection.execute(f"{query} AND version = ?", (name, version)).fetchall()
-    except sqlite3.Error:
+        return images, versions
+
+    found = _read_current(url, read)
+    if found is None:
         return None
-    finally:
-        connection.close()
+    images, versions = found
     known = images[0] if images else None
     row = versions[0] if versions else None
     if row is None or row["env_hash"] != env_hash or row["archived_at"] is not None:
