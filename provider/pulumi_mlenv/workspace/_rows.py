@@ -8,11 +8,12 @@ from collections.abc import Iterable, Mapping
 from enum import Enum
 from typing import Any, Final
 
-from sqlalchemy import make_url, select
+from sqlalchemy import ColumnElement, delete, make_url, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from pulumi_mlenv.workspace._tables import (
+    Base,
     ComputeTargetRow,
     HoldRow,
     ImageRow,
@@ -133,6 +134,12 @@ def _holders(s: Session, rows: list[VersionRow]) -> dict[tuple[str, str], list[s
 def _versions(s: Session, rows: list[VersionRow]) -> list[VersionRecord]:
     holders = _holders(s, rows)
     return [_version(r, holders.get((r.name, r.version), ())) for r in rows]
+
+
+def _delete_rows(s: Session, table: type[Base], condition: ColumnElement[bool]) -> bool:
+    """Delete the rows of ``table`` that match ``condition``; whether there were any."""
+    result = s.execute(delete(table).where(condition))
+    return bool(getattr(result, "rowcount", 0))
 
 
 def _target(row: ComputeTargetRow) -> ComputeTargetRecord:

@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 from pulumi_mlenv.errors import MlenvError
 from pulumi_mlenv.workspace._base import StoreBase
-from pulumi_mlenv.workspace._rows import _lock_key
+from pulumi_mlenv.workspace._rows import _delete_rows, _lock_key
 from pulumi_mlenv.workspace._serving_tables import (
     DeploymentRow,
     EndpointRow,
@@ -319,8 +319,7 @@ class ServingStore(StoreBase):
 
     def delete_deployment(self, instance: str) -> bool:
         with self._tx() as s:
-            result = s.execute(delete(DeploymentRow).where(DeploymentRow.instance == instance))
-            return bool(getattr(result, "rowcount", 0))
+            return _delete_rows(s, DeploymentRow, DeploymentRow.instance == instance)
 
     def used_ports(self) -> set[int]:
         """Ports held by recorded deployments and endpoints."""
@@ -353,8 +352,7 @@ class ServingStore(StoreBase):
 
     def delete_endpoint(self, name: str) -> bool:
         with self._tx() as s:
-            result = s.execute(delete(EndpointRow).where(EndpointRow.name == name))
-            return bool(getattr(result, "rowcount", 0))
+            return _delete_rows(s, EndpointRow, EndpointRow.name == name)
 
 
 # A PostgreSQL restart under a command: a step waits for the server and runs once more.

@@ -18,7 +18,7 @@ it may store and marks secret ones itself.
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
 from pulumi_mlenv.errors import MlenvError
 from pulumi_mlenv.workspace._image_store import ImageStore
@@ -27,6 +27,7 @@ from pulumi_mlenv.workspace._lease_store import LeaseStore
 from pulumi_mlenv.workspace._rows import (
     KEEP,
     Pairs,
+    _delete_rows,
     _safe_url,
     _target,
 )
@@ -105,8 +106,7 @@ class Workspace(VersionStore, ImageStore, LayerStore, LeaseStore):
     def delete_compute_target(self, name: str) -> bool:
         """Remove the compute target; ``False`` when there was none."""
         with self._tx() as s:
-            result = s.execute(delete(ComputeTargetRow).where(ComputeTargetRow.name == name))
-            return bool(getattr(result, "rowcount", 0))
+            return _delete_rows(s, ComputeTargetRow, ComputeTargetRow.name == name)
 
     def list_compute_targets(self) -> list[ComputeTargetRecord]:
         """All compute targets, by name."""
