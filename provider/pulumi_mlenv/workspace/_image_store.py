@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import Session
 
 from pulumi_mlenv.workspace._base import StoreBase
 from pulumi_mlenv.workspace._protected import protected_digests
@@ -26,6 +27,16 @@ from pulumi_mlenv.workspace.records import (
 
 __all__ = ["ImageStore"]
 
+#: The append-only tables whose last row (highest id) is the current one.
+_Appended = TypeVar("_Appended", ImageRow, VerificationRow)
+
+
+def _last_row(
+    s: Session, table: type[_Appended], condition: ColumnElement[bool]
+) -> _Appended | None:
+    """The row of ``table`` recorded last among those matching ``condition``."""
+    return s.scalars(select(table).where(condition).order_by(table.id.desc()).limit(1)).first()
+
 
 class ImageStore(StoreBase):
     """The images part of the workspace: one record per pushed image."""
@@ -39,12 +50,7 @@ class ImageStore(StoreBase):
         repository) changes nothing and returns the stored record.
         """
         with self._tx() as s:
-            latest = s.scalars(
-                select(ImageRow)
-                .where(ImageRow.env_hash == record.env_hash)
-                .order_by(ImageRow.id.desc())
-                .limit(1)
-            ).first()
+            latest = _last_row(s, ImageRow, ImageRow.env_hash == record.env_hash)
             same = (record.digest, record.registry, record.repository)
             if (
                 latest is not None
@@ -71,11 +77,9 @@ class ImageStore(StoreBase):
             s.flush()
             return _image(row)
 
-    def _last_image(self, condition: Any) -> ImageRecord | None:
+    def _last_image(self, condition: ColumnElement[bool]) -> ImageRecord | None:
         with self._tx() as s:
-            row = s.scalars(
-                select(ImageRow).where(condition).order_by(ImageRow.id.desc()).limit(1)
-            ).first()
+            row = _last_row(s, ImageRow, condition)
             return _image(row) if row else None
 
     def find_image(self, env_hash: str) -> ImageRecord | None:
@@ -116,12 +120,7 @@ class ImageStore(StoreBase):
     def last_verification(self, digest: str) -> VerificationRecord | None:
         """The latest verification of the image ``digest``, or ``None``."""
         with self._tx() as s:
-            row = s.scalars(
-                select(VerificationRow)
-                .where(VerificationRow.digest == digest)
-                .order_by(VerificationRow.id.desc())
-                .limit(1)
-            ).first()
+            row = _last_row(s, VerificationRow, VerificationRow.digest == digest)
             return _verification(row) if row else None
 
     # -- retention -----------------------------------------------------------
