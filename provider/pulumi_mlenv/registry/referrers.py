@@ -80,6 +80,11 @@ def fallback_tag(digest: str) -> str:
     return f"{algorithm}-{value}"[:128]
 
 
+def _canonical(doc: Mapping[str, Any]) -> bytes:
+    """A manifest's bytes as pushed: sorted keys, no spaces (one digest for one content)."""
+    return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
+
+
 def referrer_manifest(
     *,
     subject: Mapping[str, Any],
@@ -103,7 +108,7 @@ def referrer_manifest(
         "subject": {k: subject[k] for k in ("mediaType", "digest", "size")},
         "annotations": dict(annotations),
     }
-    return json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode()
+    return _canonical(manifest)
 
 
 def _referrers_of(doc: Any) -> list[Referrer]:
@@ -163,20 +168,21 @@ class ReferrersClient(TransferClient):
         for attempt in range(INDEX_ATTEMPTS):
             if attempt:
                 time.sleep(random.uniform(0.05, 0.3))  # apart from the other writer
-            entries = self._index_entries(repository, tag)
+            entries = self._index_entries(repository, tag) or []
             if any(e.digest == referrer.digest for e in entries):
                 return
             self._put_index(repository, tag, [*entries, referrer])
-        if any(e.digest == referrer.digest for e in self._index_entries(repository, tag)):
+        if any(e.digest == referrer.digest for e in self._index_entries(repository, tag) or []):
             return
         raise RegistryError(
             f"registry {self.host}: the referrers index {repository}:{tag} kept losing "
             f"{referrer.digest[:19]} to other writers; attach it again"
         )
 
-    def _index_entries(self, repository: str, tag: str) -> list[Referrer]:
+    def _index_entries(self, repository: str, tag: str) -> list[Referrer] | None:
+        """The referrers the index at ``tag`` lists; ``None`` when there is no such tag."""
         current = self.raw_manifest(repository, tag)
-        return _referrers_of(json.loads(current[2])) if current else []
+        return _referrers_of(json.loads(current[2])) if current else None
 
     def _put_index(self, repository: str, tag: str, entries: list[Referrer]) -> None:
         index = {
@@ -184,8 +190,7 @@ class ReferrersClient(TransferClient):
             "mediaType": OCI_INDEX,
             "manifests": [e.descriptor() for e in entries],
         }
-        body = json.dumps(index, sort_keys=True, separators=(",", ":")).encode()
-        self.put_manifest(repository, tag, body, OCI_INDEX)
+        self.put_manifest(repository, tag, _canonical(index), OCI_INDEX)
 
     def referrers(
         self,
@@ -221,8 +226,7 @@ class ReferrersClient(TransferClient):
             raise RegistryError(f"registry {self.host}: referrers of {digest}: not JSON") from None
 
     def _from_tag(self, repository: str, digest: str) -> list[Referrer] | None:
-        current = self.raw_manifest(repository, fallback_tag(digest))
-        return _referrers_of(json.loads(current[2])) if current else None
+        return self._index_entries(repository, fallback_tag(digest))
 
     def artifact(self, repository: str, referrer: Referrer) -> tuple[str, bytes]:
         """``(media type, bytes)`` of a referrer's artifact (its first layer)."""
