@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
     from pulumi_mlenv.workspace._run_tables import RunRow
 
-__all__ = ["FINAL", "RunRecord", "RunStatus", "RunStore", "RunTransitions"]
+__all__ = ["FINAL", "RunRecord", "RunStatus", "RunStore", "RunTransitions", "lost_reason"]
 
 
 class RunStatus(StrEnum):
@@ -117,6 +117,14 @@ class RunRecord:
         for key in ("lock", "arguments", "variables"):
             data[key] = list(data[key])
         return data
+
+
+def lost_reason(run: RunRecord, moment: datetime) -> str | None:
+    """Why the unfinished ``run`` is lost at ``moment``, or None while its
+    process may still run (its last sign of life: the heartbeat, else the
+    start, else the creation). Both stores sweep through this."""
+    last = run.heartbeat_at or run.started_at or run.created_at
+    return gone_reason(run.owner, last, moment)
 
 
 def _record(row: RunRow) -> RunRecord:
@@ -233,8 +241,7 @@ class RunStore(RunTransitions, StoreBase):
         with self._session() as s, s.begin():
             open_states = (RunStatus.QUEUED.value, RunStatus.RUNNING.value)
             for row in s.scalars(select(RunRow).where(RunRow.status.in_(open_states))):
-                last = row.heartbeat_at or row.started_at or row.created_at
-                reason = gone_reason(row.owner, last, moment)
+                reason = lost_reason(_record(row), moment)
                 if reason is not None:
                     row.status = RunStatus.LOST.value
                     row.error = f"lost: {reason}"

@@ -33,13 +33,14 @@ from typing import Any, TypeVar
 from pulumi_mlenv.errors import MlenvError
 from pulumi_mlenv.workspace.records import ComputeTargetRecord, canonical_json, now
 from pulumi_mlenv.workspace.revisions import VERSION_TABLE, script_heads
-from pulumi_mlenv.workspace.run_owner import gone_reason, this_owner
+from pulumi_mlenv.workspace.run_owner import this_owner
 from pulumi_mlenv.workspace.run_reads import record_of_row, sqlite_path
 from pulumi_mlenv.workspace.runs import (
     FINAL,
     RunRecord,
     RunStatus,
     RunTransitions,
+    lost_reason,
     run_by_id_or_prefix,
 )
 from pulumi_mlenv.workspace.sqlite_file import sqlite_file_problem
@@ -166,8 +167,7 @@ class SqliteRunStore(RunTransitions):
             ).fetchall()
             for row in rows:
                 record = _record(row)
-                last = record.heartbeat_at or record.started_at or record.created_at
-                reason = gone_reason(record.owner, last, moment)
+                reason = lost_reason(record, moment)
                 if reason is None:
                     continue
                 record = replace(
