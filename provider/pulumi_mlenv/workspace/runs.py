@@ -159,10 +159,23 @@ def _record(row: RunRow) -> RunRecord:
 
 
 class RunTransitions:
-    """A run's moves between states, the same for every run store: each
-    store says how one row is updated (``_update``)."""
+    """A run's moves between states and its reads, the same for every run
+    store: each store says how one row is updated (``_update``), how lost
+    runs are recorded (``sweep``) and how runs are found (``_find``,
+    ``_latest``)."""
 
     def _update(self, run_id: str, **fields: Any) -> RunRecord:
+        raise NotImplementedError
+
+    def sweep(self) -> list[RunRecord]:
+        """Record ``lost`` every unfinished run whose process is gone; returns them."""
+        raise NotImplementedError
+
+    def _find(self, key: str) -> RunRecord:
+        """The run ``key`` names, by id or prefix (``run_by_id_or_prefix``)."""
+        raise NotImplementedError
+
+    def _latest(self, limit: int) -> list[RunRecord]:
         raise NotImplementedError
 
     def mark_running(self, run_id: str) -> RunRecord:
@@ -178,6 +191,19 @@ class RunTransitions:
         return self._update(
             run_id, status=status.value, exit_code=exit_code, error=error, ended_at=now()
         )
+
+    def get(self, run_id: str) -> RunRecord:
+        """The run with this id, or the one run whose id starts with it.
+        Raises ``MlenvError`` when none or several match."""
+        key = run_id.strip()
+        self.sweep()  # every read sweeps first: a run whose process died reads as lost
+        return self._find(key)
+
+    # Last in the class: below it, ``list`` in an annotation would name this method.
+    def list(self, limit: int = 50) -> list[RunRecord]:
+        """The latest runs, newest first."""
+        self.sweep()
+        return self._latest(limit)
 
 
 class RunStore(RunTransitions, StoreBase):
@@ -249,15 +275,11 @@ class RunStore(RunTransitions, StoreBase):
                     lost.append(_record(row))
         return lost
 
-    def get(self, run_id: str) -> RunRecord:
-        """The run with this id, or the one run whose id starts with it.
-        Raises ``MlenvError`` when none or several match."""
+    def _find(self, key: str) -> RunRecord:
         from sqlalchemy import select
 
         from pulumi_mlenv.workspace._run_tables import RunRow
 
-        key = run_id.strip()
-        self.sweep()
         with self._session() as s:
             row = s.get(RunRow, key)
             return run_by_id_or_prefix(
@@ -269,13 +291,11 @@ class RunStore(RunTransitions, StoreBase):
                 ],
             )
 
-    def list(self, limit: int = 50) -> list[RunRecord]:
-        """The latest runs, newest first."""
+    def _latest(self, limit: int) -> list[RunRecord]:
         from sqlalchemy import select
 
         from pulumi_mlenv.workspace._run_tables import RunRow
 
-        self.sweep()
         with self._session() as s:
             rows = s.scalars(
                 select(RunRow).order_by(RunRow.created_at.desc(), RunRow.id).limit(limit)

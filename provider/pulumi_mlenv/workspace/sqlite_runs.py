@@ -180,19 +180,13 @@ class SqliteRunStore(RunTransitions):
                 lost.append(record)
         return lost
 
-    def get(self, run_id: str) -> RunRecord:
-        """The run with this id, or the one run whose id starts with it.
-        Raises ``MlenvError`` when none or several match."""
-        key = run_id.strip()
-        self.sweep()
+    def _find(self, key: str) -> RunRecord:
         with self._tx() as c:
             return run_by_id_or_prefix(
                 key, self._one(c, key), lambda prefix: _starting_with(c, prefix)
             )
 
-    def list(self, limit: int = 50) -> list[RunRecord]:
-        """The latest runs, newest first."""
-        self.sweep()
+    def _latest(self, limit: int) -> list[RunRecord]:
         with self._tx() as c:
             rows = c.execute(
                 "SELECT * FROM mlenv_runs ORDER BY created_at DESC, id LIMIT ?", (limit,)
