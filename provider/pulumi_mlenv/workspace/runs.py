@@ -160,9 +160,12 @@ def _record(row: RunRow) -> RunRecord:
 
 class RunTransitions:
     """A run's moves between states and its reads, the same for every run
-    store: each store says how one row is updated (``_update``), how lost
-    runs are recorded (``sweep``) and how runs are found (``_find``,
-    ``_latest``)."""
+    store: each store says how a new row is written (``_insert``), how one
+    is updated (``_update``), how lost runs are recorded (``sweep``) and how
+    runs are found (``_find``, ``_latest``)."""
+
+    def _insert(self, record: RunRecord) -> None:
+        raise NotImplementedError
 
     def _update(self, run_id: str, **fields: Any) -> RunRecord:
         raise NotImplementedError
@@ -177,6 +180,14 @@ class RunTransitions:
 
     def _latest(self, limit: int) -> list[RunRecord]:
         raise NotImplementedError
+
+    def add(self, record: RunRecord) -> RunRecord:
+        """Store a new run (``created_at`` set now when empty), owned by this
+        process, and return it."""
+        stamp = record.created_at or now()
+        record = replace(record, created_at=stamp, owner=this_owner(), heartbeat_at=stamp)
+        self._insert(record)
+        return record
 
     def mark_running(self, run_id: str) -> RunRecord:
         """The script is starting now."""
@@ -223,17 +234,11 @@ class RunStore(RunTransitions, StoreBase):
 
         return Session(self._engine, expire_on_commit=False)
 
-    def add(self, record: RunRecord) -> RunRecord:
-        """Store a new run (``created_at`` set now when empty), owned by this
-        process, and return it."""
-        stamp = record.created_at or now()
-        record = replace(record, created_at=stamp, owner=this_owner(), heartbeat_at=stamp)
-        data = record.to_dict()
+    def _insert(self, record: RunRecord) -> None:
         from pulumi_mlenv.workspace._run_tables import RunRow
 
         with self._session() as s, s.begin():
-            s.add(RunRow(**data))
-        return record
+            s.add(RunRow(**record.to_dict()))
 
     def _update(self, run_id: str, **fields: Any) -> RunRecord:
         from pulumi_mlenv.workspace._run_tables import RunRow

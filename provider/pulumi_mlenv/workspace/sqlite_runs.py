@@ -33,7 +33,6 @@ from typing import Any, TypeVar
 from pulumi_mlenv.errors import MlenvError
 from pulumi_mlenv.workspace.records import ComputeTargetRecord, canonical_json, now
 from pulumi_mlenv.workspace.revisions import VERSION_TABLE, script_heads
-from pulumi_mlenv.workspace.run_owner import this_owner
 from pulumi_mlenv.workspace.run_reads import record_of_row, sqlite_path
 from pulumi_mlenv.workspace.runs import (
     FINAL,
@@ -120,11 +119,7 @@ class SqliteRunStore(RunTransitions):
         row = connection.execute("SELECT * FROM mlenv_runs WHERE id = ?", (run_id,)).fetchone()
         return _record(row) if row is not None else None
 
-    def add(self, record: RunRecord) -> RunRecord:
-        """Store a new run (``created_at`` set now when empty), owned by this
-        process, and return it."""
-        stamp = record.created_at or now()
-        record = replace(record, created_at=stamp, owner=this_owner(), heartbeat_at=stamp)
+    def _insert(self, record: RunRecord) -> None:
         data = record.to_dict()
         for key in _JSON:
             data[key] = json.dumps(data[key]) if data[key] is not None else None
@@ -132,7 +127,6 @@ class SqliteRunStore(RunTransitions):
         marks = ", ".join("?" for _ in data)
         with self._tx() as c:
             c.execute(f"INSERT INTO mlenv_runs ({names}) VALUES ({marks})", tuple(data.values()))
-        return record
 
     def _update(self, run_id: str, **values: Any) -> RunRecord:
         with self._tx() as c:
