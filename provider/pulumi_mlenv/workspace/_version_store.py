@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import Select, delete, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -264,24 +264,26 @@ class VersionStore(StoreBase):
     ) -> list[VersionRecord]:
         """The active versions registered with this hash (they share one image),
         by name then registration order; archived ones too when asked."""
-        with self._tx() as s:
-            query = select(VersionRow).where(VersionRow.env_hash == env_hash)
-            if not include_archived:
-                query = query.where(VersionRow.archived_at.is_(None))
-            rows = list(s.scalars(query.order_by(VersionRow.name, VersionRow.id)))
-            return _versions(s, rows)
+        return self._listed(
+            select(VersionRow).where(VersionRow.env_hash == env_hash), include_archived
+        )
 
     def list_versions(
         self, name: str | None = None, *, include_archived: bool = False
     ) -> list[VersionRecord]:
         """Active versions (of ``name`` when given), by name then registration
         order, with their holders; archived ones too when asked."""
+        query = select(VersionRow)
+        if name is not None:
+            query = query.where(VersionRow.name == name)
+        return self._listed(query, include_archived)
+
+    def _listed(self, query: Select[VersionRow], include_archived: bool) -> list[VersionRecord]:
+        """The versions ``query`` selects (active ones only unless
+        ``include_archived``), by name then registration order, with holders."""
+        if not include_archived:
+            query = query.where(VersionRow.archived_at.is_(None))
         with self._tx() as s:
-            query = select(VersionRow)
-            if name is not None:
-                query = query.where(VersionRow.name == name)
-            if not include_archived:
-                query = query.where(VersionRow.archived_at.is_(None))
             rows = list(s.scalars(query.order_by(VersionRow.name, VersionRow.id)))
             return _versions(s, rows)
 
