@@ -41,6 +41,7 @@ from pulumi_mlenv.imaging.dockerfile import (
     RenderOptions,
     image_from_stage,
     render_step_one,
+    wants_pre,
     with_labels,
 )
 
@@ -132,7 +133,7 @@ def _probe(spec: EnvironmentSpec) -> str:
 def _pip_lines(spec: EnvironmentSpec, options: RenderOptions) -> list[str]:
     conda = spec.python.conda
     py = f"{VENV_PATH}/bin/python"
-    pre = bool(conda and "--pre" in (o.strip() for o in conda.pip_options))
+    pre = wants_pre(spec)
     if options.installer == "pip":
         install = (
             f"{py} -m pip install --no-compile {'--pre ' if pre else ''}"

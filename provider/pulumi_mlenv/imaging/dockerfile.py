@@ -52,6 +52,7 @@ __all__ = [
     "render",
     "render_pin_step",
     "render_step_one",
+    "wants_pre",
     "with_labels",
 ]
 
@@ -126,39 +127,50 @@ def _base_stage(spec: EnvironmentSpec, base_ref: str) -> list[str]:
     return lines
 
 
+#: The first lines of every install script: strict shell; the CA bundle for
+#: an intercepting proxy or private indexes (a secret file); fixed mtimes
+#: (set at the end) and no .pyc, for bit-for-bit reproducible layers.
+_PROLOGUE = (
+    "set -eu",
+    "if [ -s /run/secrets/ca ]; then export SSL_CERT_FILE=/run/secrets/ca"
+    " PIP_CERT=/run/secrets/ca REQUESTS_CA_BUNDLE=/run/secrets/ca; fi",
+    "export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-0} PYTHONHASHSEED=0",
+)
+#: uv's settings: an interpreter uv would download must live under
+#: /opt/mlenv, the only folder copied to the final image.
+_UV_ENV = (
+    f"export UV_PYTHON_INSTALL_DIR={MLENV_ROOT}/python UV_LINK_MODE=copy"
+    " UV_NO_PROGRESS=1 UV_CACHE_DIR=/root/.cache/uv"
+)
+_TOUCH = "find {root} -exec touch -h -d @$SOURCE_DATE_EPOCH {{}} +"
+
+
+def wants_pre(spec: EnvironmentSpec) -> bool:
+    """Whether the pip options allow pre-releases (``--pre``)."""
+    conda = spec.python.conda
+    return bool(conda and "--pre" in map(str.strip, conda.pip_options))
+
+
 def _install_script(spec: EnvironmentSpec, options: RenderOptions) -> str:
     """The shell run in the builder stage. Secrets are read from /run/secrets;
     nothing secret is ever echoed or written outside the cache mount."""
-    conda = spec.python.conda
-    pre = bool(conda and "--pre" in (o.strip() for o in conda.pip_options))
     py = _python_selector(spec)
     venv_py = f"{VENV_PATH}/bin/python"
-    lines = [
-        "set -eu",
-        # CA bundle for the intercepting proxy / private indexes: a secret file.
-        "if [ -s /run/secrets/ca ]; then export SSL_CERT_FILE=/run/secrets/ca"
-        " PIP_CERT=/run/secrets/ca REQUESTS_CA_BUNDLE=/run/secrets/ca; fi",
-        # Fixed mtimes (set below) and no .pyc: bit-for-bit reproducible layers.
-        "export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-0} PYTHONHASHSEED=0",
-        f"mkdir -p {MLENV_ROOT}",
-    ]
+    lines = [*_PROLOGUE, f"mkdir -p {MLENV_ROOT}"]
     if options.installer == "pip":
         lines += [
             f"{py} -m venv {VENV_PATH}",
             "export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_CACHE_DIR=/root/.cache/pip",
-            f"{venv_py} -m pip install --no-compile {'--pre ' if pre else ''}"
+            f"{venv_py} -m pip install --no-compile {'--pre ' if wants_pre(spec) else ''}"
             f"-r /run/secrets/{SECRET_REQUIREMENTS}",
             f"{venv_py} -m pip freeze --all --exclude pip --exclude setuptools"
             f" | {_REDACT_SED} > {LOCK_PATH}",
         ]
     else:
         lines += [
-            # An interpreter uv would download must live under /opt/mlenv, the
-            # only folder copied to the final image.
-            f"export UV_PYTHON_INSTALL_DIR={MLENV_ROOT}/python UV_LINK_MODE=copy"
-            " UV_NO_PROGRESS=1 UV_CACHE_DIR=/root/.cache/uv",
+            _UV_ENV,
             f"uv venv --quiet --python {py} {VENV_PATH}",
-            f"uv pip install --python {venv_py} {'--prerelease=allow ' if pre else ''}"
+            f"uv pip install --python {venv_py} {_pre_flag(spec)}"
             f"-r /run/secrets/{SECRET_REQUIREMENTS}",
             f"uv pip freeze --python {venv_py} | {_REDACT_SED} > {LOCK_PATH}",
         ]
@@ -167,20 +179,9 @@ def _install_script(spec: EnvironmentSpec, options: RenderOptions) -> str:
     # by the exporter (``rewrite-timestamp`` recompresses each layer on export).
     lines += [
         f"mkdir -p {OUT_ROOT}/opt && mv {MLENV_ROOT} {OUT_ROOT}{MLENV_ROOT}",
-        f"find {OUT_ROOT} -exec touch -h -d @$SOURCE_DATE_EPOCH {{}} +",
+        _TOUCH.format(root=OUT_ROOT),
     ]
     return "\n".join(lines)
-
-
-_ENV_LINES = (
-    "set -eu",
-    "if [ -s /run/secrets/ca ]; then export SSL_CERT_FILE=/run/secrets/ca"
-    " PIP_CERT=/run/secrets/ca REQUESTS_CA_BUNDLE=/run/secrets/ca; fi",
-    "export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-0} PYTHONHASHSEED=0",
-    f"export UV_PYTHON_INSTALL_DIR={MLENV_ROOT}/python UV_LINK_MODE=copy"
-    " UV_NO_PROGRESS=1 UV_CACHE_DIR=/root/.cache/uv",
-)
-_TOUCH = "find {root} -exec touch -h -d @$SOURCE_DATE_EPOCH {{}} +"
 
 
 def _uv_run(options: RenderOptions, secrets: tuple[str, ...], script: list[str]) -> list[str]:
@@ -191,12 +192,11 @@ def _uv_run(options: RenderOptions, secrets: tuple[str, ...], script: list[str])
         f"--mount=type=secret,id={SECRET_CA}",
         *(f"--mount=type=secret,id={sid},required=true" for sid in secrets),
     ]
-    return ["RUN " + " \\\n    ".join(mounts) + " <<'MLENV'", *_ENV_LINES, *script, "MLENV"]
+    return ["RUN " + " \\\n    ".join(mounts) + " <<'MLENV'", *_PROLOGUE, _UV_ENV, *script, "MLENV"]
 
 
 def _pre_flag(spec: EnvironmentSpec) -> str:
-    conda = spec.python.conda
-    return "--prerelease=allow " if conda and "--pre" in map(str.strip, conda.pip_options) else ""
+    return "--prerelease=allow " if wants_pre(spec) else ""
 
 
 def _index_digest(spec: EnvironmentSpec) -> str:
