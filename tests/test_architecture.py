@@ -25,10 +25,12 @@ PACKAGE = Path(__file__).resolve().parents[1] / "provider" / "pulumi_mlenv"
 MAY_IMPORT: dict[str, set[str] | None] = {
     # Linux process facts: a leaf, it imports nothing of ours.
     "procfs": set(),
+    # ``with`` blocks that release what they hold: a leaf too.
+    "closing": set(),
     "definition": {"errors", "lazy"},
-    "imaging": {"definition", "errors", "config"},
-    "registry": {"errors", "config", "lazy"},
-    "workspace": {"errors", "config", "lazy", "procfs"},
+    "imaging": {"definition", "errors", "config", "closing"},
+    "registry": {"errors", "config", "lazy", "closing"},
+    "workspace": {"errors", "config", "lazy", "procfs", "closing"},
     "compute": {"errors", "config", "lazy", "procfs"},
     "policy": {"definition", "errors"},
     "service": {
@@ -40,6 +42,7 @@ MAY_IMPORT: dict[str, set[str] | None] = {
         "errors",
         "config",
         "lazy",
+        "closing",
     },
     "resources": {"service", "definition", "policy", "errors", "config", "procfs"},
     "cli": {"service", "definition", "policy", "errors", "config", "ui"},

@@ -13,9 +13,9 @@ import io
 import json
 import tarfile
 from pathlib import Path
-from types import TracebackType
 from typing import IO, Any
 
+from pulumi_mlenv.closing import Closing
 from pulumi_mlenv.errors import MlenvError
 
 __all__ = ["LAYOUT_VERSION", "LayoutReader", "LayoutWriter"]
@@ -37,7 +37,7 @@ def _info(name: str, size: int) -> tarfile.TarInfo:
     return info
 
 
-class LayoutWriter:
+class LayoutWriter(Closing):
     """Write a layout into ``path`` (a tar); ``close`` adds ``index.json``."""
 
     def __init__(self, path: Path) -> None:
@@ -77,20 +77,6 @@ class LayoutWriter:
     def abort(self) -> None:
         self._tar.close()
         self._tmp.unlink(missing_ok=True)
-
-    def __enter__(self) -> LayoutWriter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
 
 
 LAYOUT_VERSION_BYTES = json.dumps(LAYOUT_VERSION).encode()

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import json
 import time
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import requests
 
+from pulumi_mlenv.closing import Closing
 from pulumi_mlenv.errors import RegistryError
 from pulumi_mlenv.registry._http import Transport
 from pulumi_mlenv.registry.manifests import (
@@ -30,7 +30,7 @@ __all__ = ["READ_RETRIES", "RegistrySession"]
 READ_RETRIES = (0.2, 0.5, 1.0)
 
 
-class RegistrySession:
+class RegistrySession(Closing):
     """The connection ``RegistryClient`` asks its questions over (see there
     for the address, the auth and the one-client-per-operation rule)."""
 
@@ -68,17 +68,6 @@ class RegistrySession:
     def close(self) -> None:
         """Release pooled connections."""
         self._t.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def repository_for(self, name: str) -> str:
         """The full repository path of ``name`` under this client's namespace

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING
+
+from pulumi_mlenv.closing import Closing
 
 if TYPE_CHECKING:  # SQLAlchemy is imported by the store that opens an engine
     from sqlalchemy import Engine
@@ -17,7 +18,7 @@ if TYPE_CHECKING:  # SQLAlchemy is imported by the store that opens an engine
 __all__ = ["StoreBase"]
 
 
-class StoreBase:
+class StoreBase(Closing):
     """``url`` (normalised) and its engine; ``_shared`` when the engine is
     the process's shared one for this URL (kept open for the next store)."""
 
@@ -30,17 +31,6 @@ class StoreBase:
         shared engine for this URL keeps its pooled connections for the next."""
         if not self._shared:
             self._engine.dispose()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     @contextmanager
     def _tx(self) -> Iterator[Session]:
