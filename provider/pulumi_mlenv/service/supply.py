@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.definition import RECIPE_VERSION, extra_conda_packages
@@ -238,6 +238,26 @@ class _Attaching:
         )
 
 
+class _Subject(TypedDict):
+    """The image a document is about, named the same in the SBOM and the provenance."""
+
+    image: str
+    digest: str
+    env_hash: str
+    definition_hash: str
+    environment: str
+
+
+def _subject(job: _Attaching, result: EnsureResult, target: ResolvedEnvironment) -> _Subject:
+    return _Subject(
+        image=job.name,
+        digest=result.digest,
+        env_hash=target.hash,
+        definition_hash=target.definition_hash,
+        environment=job.annotations[f"{ANNOTATION_PREFIX}.environment"],
+    )
+
+
 def _sbom(
     job: _Attaching, result: EnsureResult, target: ResolvedEnvironment, settings: Settings
 ) -> bytes:
@@ -249,11 +269,7 @@ def _sbom(
     )
     return make_sbom(
         SbomFacts(
-            image=job.name,
-            digest=result.digest,
-            env_hash=target.hash,
-            definition_hash=target.definition_hash,
-            environment=job.annotations[f"{ANNOTATION_PREFIX}.environment"],
+            **_subject(job, result, target),
             recipe=RECIPE_VERSION,
             base_image=target.base_ref,
             lock=job.lock,
@@ -279,11 +295,7 @@ def _provenance(
     built = result.built
     return make_provenance(
         ProvenanceFacts(
-            image=job.name,
-            digest=result.digest,
-            env_hash=target.hash,
-            definition_hash=target.definition_hash,
-            environment=job.annotations[f"{ANNOTATION_PREFIX}.environment"],
+            **_subject(job, result, target),
             base_image=target.spec.docker.base_image or base_name or None,
             base_digest=base_digest or None,
             recipe=RECIPE_VERSION,
