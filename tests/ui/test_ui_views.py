@@ -32,14 +32,14 @@ def test_environment_rows_count_versions_and_runs(snap: browse.Snapshot) -> None
 def test_changes_between_versions_are_the_explain_lines(filled: Filled) -> None:
     changes = views.changes_of(browse.explain("train:1", "train:2", filled.workspace_url))
     assert changes.definition == ("pip: six==1.16.0 -> six==1.17.0",)
-    assert changes.installed == ("six 1.16.0 -> 1.17.0",)
-    assert changes.installed_known and not changes.same_hash
+    assert changes.lock == ("six 1.16.0 -> 1.17.0",)
+    assert changes.lock_known and not changes.same_hash
 
 
 def test_the_same_version_compared_says_so(filled: Filled) -> None:
     changes = views.changes_of(browse.explain("train:1", "train:1", filled.workspace_url))
     assert changes.messages == ("same hash: same definition",)
-    assert changes.definition == () and changes.installed == ()
+    assert changes.definition == () and changes.lock == ()
 
 
 def test_packages_and_lock_of_a_version(snap: browse.Snapshot) -> None:

@@ -53,11 +53,14 @@ class VersionDifference:
     lock: tuple[str, ...]
     lock_known: bool
 
+    @property
+    def messages(self) -> tuple[str, ...]:
+        """What is said when the definition gave no line: that it is the same."""
+        return ("same hash: same definition",) if self.same_hash and not self.definition else ()
+
     def lines(self) -> list[str]:
         """What ``mlenv env explain NAME:A NAME:B`` prints, one reason a line."""
-        out = list(self.definition)
-        if self.same_hash and not out:
-            out.append("same hash: same definition")
+        out = [*self.definition, *self.messages]
         if not self.lock_known:
             out.append("installed packages: not recorded for one of the images")
         out += [f"installed: {line}" for line in self.lock]

@@ -10,7 +10,7 @@ masked.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -34,7 +34,6 @@ __all__ = [
     "FROM_ENVIRONMENT",
     "HIDDEN",
     "NOT_STORED",
-    "Changes",
     "EnvironmentRow",
     "Traffic",
     "Variable",
@@ -227,33 +226,10 @@ def environment_rows(snapshot: Snapshot) -> list[EnvironmentRow]:
     return rows
 
 
-@dataclass(frozen=True, slots=True)
-class Changes:
-    """What changed from ``old`` to ``new``: the definition's lines (why the
-    hash moved) and what the images installed differently."""
-
-    old: str
-    new: str
-    same_hash: bool
-    definition: tuple[str, ...]
-    installed: tuple[str, ...]
-    installed_known: bool
-    messages: tuple[str, ...] = field(default=())
-
-
-def changes_of(difference: VersionDifference) -> Changes:
-    """The service's explanation, split for a page (credentials masked)."""
-    messages: tuple[str, ...] = ()
-    if difference.same_hash and not difference.definition:
-        messages = ("same hash: same definition",)
-    return Changes(
-        old=difference.old,
-        new=difference.new,
-        same_hash=difference.same_hash,
-        definition=tuple(redact_credentials(line) for line in difference.definition),
-        installed=tuple(difference.lock),
-        installed_known=difference.lock_known,
-        messages=messages,
+def changes_of(difference: VersionDifference) -> VersionDifference:
+    """The service's explanation as a page shows it: credentials masked."""
+    return replace(
+        difference, definition=tuple(redact_credentials(line) for line in difference.definition)
     )
 
 
