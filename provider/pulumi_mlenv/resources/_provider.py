@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import os
 import pickle
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import CheckFailure, ConfigureRequest, ResourceProvider
+from pulumi.dynamic import CheckFailure, ConfigureRequest, ReadResult, ResourceProvider
 
 from pulumi_mlenv.config import Settings
 from pulumi_mlenv.errors import MlenvError, SpecError
@@ -25,6 +25,7 @@ __all__ = [
     "CONFIG_KEYS",
     "MlenvProvider",
     "failures_of",
+    "read_result",
     "say",
     "unknown",
     "unwrap_pickler",
@@ -125,6 +126,14 @@ def say(resource: str, message: str, *, warn: bool = False) -> None:
     logs to the stack, so each line names its resource."""
     text = f"{resource}: {message}"
     (pulumi.log.warn if warn else pulumi.log.info)(text)
+
+
+def read_result(id_: str, outs: dict[str, Any], outputs: Collection[str]) -> ReadResult:
+    """What ``read`` returns: the state as read, and as inputs all of it but
+    the ``outputs`` (what the provider works out, not what the program gives)."""
+    return ReadResult(
+        id_=id_, outs=outs, inputs={k: v for k, v in outs.items() if k not in outputs}
+    )
 
 
 def without_none(values: dict[str, Any]) -> dict[str, Any]:

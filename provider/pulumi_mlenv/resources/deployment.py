@@ -27,7 +27,13 @@ from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Re
 
 from pulumi_mlenv.errors import MlenvError, SpecError
 from pulumi_mlenv.policy.deployment import UPDATE_IN_PLACE, replace_reasons
-from pulumi_mlenv.resources._provider import MlenvProvider, failures_of, say, without_none
+from pulumi_mlenv.resources._provider import (
+    MlenvProvider,
+    failures_of,
+    read_result,
+    say,
+    without_none,
+)
 from pulumi_mlenv.resources._serving import is_unknown, ref_of, workspace_of
 
 __all__ = ["Deployment", "DeploymentProvider", "replace_reasons"]
@@ -181,8 +187,7 @@ class DeploymentProvider(MlenvProvider):
                     warn=status == "unhealthy",
                 )
             outs["status"] = status
-        inputs = {k: v for k, v in outs.items() if k not in _OUTPUTS}
-        return ReadResult(id_=id_, outs=outs, inputs=inputs)
+        return read_result(id_, outs, _OUTPUTS)
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         from pulumi_mlenv.service import deployments as deps

@@ -22,7 +22,7 @@ from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Re
 
 from pulumi_mlenv.errors import SpecError
 from pulumi_mlenv.policy.endpoint import decide_endpoint, traffic_drift
-from pulumi_mlenv.resources._provider import MlenvProvider, failures_of, say
+from pulumi_mlenv.resources._provider import MlenvProvider, failures_of, read_result, say
 from pulumi_mlenv.resources._serving import is_unknown, workspace_of
 
 __all__ = ["Endpoint", "EndpointProvider"]
@@ -124,8 +124,7 @@ class EndpointProvider(MlenvProvider):
             ]
         if outs["status"] != props.get("status"):
             say(id_, f"proxy {outs['status']}; the next up starts it again", warn=True)
-        inputs = {k: v for k, v in outs.items() if k not in _OUTPUTS}
-        return ReadResult(id_=id_, outs=outs, inputs=inputs)
+        return read_result(id_, outs, _OUTPUTS)
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         from pulumi_mlenv.service import endpoints

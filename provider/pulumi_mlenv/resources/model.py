@@ -21,7 +21,13 @@ import pulumi
 from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
 
 from pulumi_mlenv.errors import SpecError
-from pulumi_mlenv.resources._provider import MlenvProvider, failures_of, say, without_none
+from pulumi_mlenv.resources._provider import (
+    MlenvProvider,
+    failures_of,
+    read_result,
+    say,
+    without_none,
+)
 from pulumi_mlenv.resources._serving import is_unknown, ref_of, workspace_of
 
 __all__ = ["Model", "ModelProvider"]
@@ -151,8 +157,7 @@ class ModelProvider(MlenvProvider):
         return UpdateResult(outs=self._register(news))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        inputs = {k: v for k, v in props.items() if k not in _OUTPUTS}
-        return ReadResult(id_=id_, outs=props, inputs=inputs)
+        return read_result(id_, props, _OUTPUTS)
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         """Keeps the registered version (history; other stacks may serve it)."""
