@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 
 from pulumi_mlenv.workspace import Workspace
-from pulumi_mlenv.workspace._tables import normalise_url
+from pulumi_mlenv.workspace.urls import normalise_url
 
 # Each child takes the lease, writes "start", holds it for longer than the
 # expiry (only the heartbeat keeps it), writes "end", lets go.

@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.orm import Session
 
 from pulumi_mlenv.workspace import Holder, SchemaTooNew, Workspace, schema
-from pulumi_mlenv.workspace._tables import normalise_url
+from pulumi_mlenv.workspace.urls import normalise_url
 
 H1, H2 = "a" * 64, "b" * 64
 D = {i: "sha256:" + str(i) * 64 for i in (1, 2, 3)}

@@ -43,7 +43,7 @@ __all__ = [
 def workspace_id(workspace_url: str) -> str:
     """A workspace's id in the registry: from its URL without a password
     (two clones' SQLite files, or two databases, are two workspaces)."""
-    from pulumi_mlenv.workspace._tables import normalise_url
+    from pulumi_mlenv.workspace.urls import normalise_url
 
     url = normalise_url(workspace_url)
     if "@" in url and "://" in url:  # user:password@host: the password is no part of it

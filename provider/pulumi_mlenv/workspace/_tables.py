@@ -44,7 +44,6 @@ __all__ = [
     "LeaseRow",
     "VerificationRow",
     "VersionRow",
-    "normalise_url",
     "open_engine",
     "shared_engine",
 ]
@@ -173,20 +172,6 @@ class ComputeTargetRow(Base):
     kind: Mapped[str] = mapped_column(String(64))
     url: Mapped[str | None] = mapped_column(String(1024), nullable=True)
     updated_at: Mapped[str] = mapped_column(String(40))
-
-
-def normalise_url(url: str) -> str:
-    """A plain path becomes ``sqlite:///<absolute path>``; a URL stays as given."""
-    text = url.strip()
-    if not text:
-        raise ValueError("empty workspace URL")
-    if "://" in text:
-        # psycopg 3 is the driver we ship; SQLAlchemy's bare scheme means psycopg2.
-        for scheme in ("postgresql://", "postgres://"):
-            if text.startswith(scheme):
-                return "postgresql+psycopg://" + text[len(scheme) :]
-        return text
-    return f"sqlite:///{Path(text).expanduser().resolve()}"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -164,8 +164,9 @@ def open_migrated(url: str, what: str) -> tuple[str, Engine]:
     brought up to date by the same migrations as every store (one schema,
     one history). Raises ``MlenvError`` saying it was opening ``what``."""
     from pulumi_mlenv.errors import MlenvError
-    from pulumi_mlenv.workspace._tables import normalise_url, open_engine
+    from pulumi_mlenv.workspace._tables import open_engine
     from pulumi_mlenv.workspace.sqlite_file import check_sqlite_url
+    from pulumi_mlenv.workspace.urls import normalise_url
 
     try:
         normalised = normalise_url(url)

@@ -34,7 +34,6 @@ from pulumi_mlenv.workspace._rows import (
 from pulumi_mlenv.workspace._tables import (
     ComputeTargetRow,
     VersionRow,
-    normalise_url,
     shared_engine,
 )
 from pulumi_mlenv.workspace._version_store import VersionStore
@@ -45,6 +44,7 @@ from pulumi_mlenv.workspace.records import (
 )
 from pulumi_mlenv.workspace.schema import SchemaTooNew, driver_hint, opening_errors, upgrade
 from pulumi_mlenv.workspace.sqlite_file import check_sqlite_url
+from pulumi_mlenv.workspace.urls import normalise_url
 
 __all__ = ["KEEP", "Pairs", "Workspace"]
 
