@@ -98,6 +98,48 @@ def test_a_second_run_of_the_same_definition_builds_nothing(world: FakeWorld) ->
     assert second.record.env_version == "1"
 
 
+def test_a_docker_run_of_a_built_version_reads_the_workspace_and_asks_the_registry_once(
+    world: FakeWorld,
+) -> None:
+    first = _submit(world, compute="docker").record
+    opened: list[str] = []
+
+    def no_store(url: str) -> Any:
+        opened.append(url)
+        raise AssertionError("the environment store was opened")
+
+    asked = world.requests
+    second = submit(
+        RunRequest(
+            script=str(_script(world)), environment=str(_definition(world)), compute="docker"
+        ),
+        settings=world.settings(),
+        outside=replace(world.outside(), workspace=no_store),
+    )
+    # Asked: the image's tag by hash, then the run's own hold (the version's
+    # hold was published when it first pointed at the image).
+    assert opened == [] and world.requests - asked == 2
+    assert (second.record.image, second.record.env_version) == (first.image, first.env_version)
+    assert second.record.lock == first.lock and not second.built
+
+
+def test_a_docker_run_whose_image_left_the_registry_builds_it_again(world: FakeWorld) -> None:
+    first = _submit(world, compute="docker").record
+    world.tags.clear()  # the registry lost every tag: the version's image is not there
+    second = _submit(world, compute="docker")
+    assert second.built and len(world.builds) == 2
+    assert second.record.env_version == first.env_version
+
+
+def test_a_changed_definition_registers_a_new_version_on_a_docker_run(world: FakeWorld) -> None:
+    _submit(world, compute="docker")
+    changed = world.root / "changed" / "mlenv.yml"
+    changed.parent.mkdir()
+    changed.write_text(_definition(world, "six==1.17.0").read_text())
+    again = _submit(world, compute="docker", environment=str(changed))
+    assert again.record.env_version == "2" and again.built
+
+
 def test_a_local_run_makes_the_virtualenv_once_per_hash(world: FakeWorld) -> None:
     first = _submit(world)
     _submit(world)

@@ -41,6 +41,7 @@ from pulumi_mlenv.registry import ManifestInfo
 from pulumi_mlenv.service.outside import Outside
 from pulumi_mlenv.workspace import RunStore, Workspace
 from pulumi_mlenv.workspace.serving_store import ServingStore
+from pulumi_mlenv.workspace.sqlite_runs import try_compute_targets, try_registered_version
 
 #: A pip requirement that makes the fake build fail, as a bad package would.
 FAILING_PACKAGE = "does-not-exist-anywhere==1.0"
@@ -551,6 +552,9 @@ class FakeWorld:
             tcp=FakePorts(self),
             http=FakeHttp(self),
             local_env=self._local_env,
+            # The stores are real SQLite, so is the read that spares opening them.
+            quick_version=try_registered_version,
+            quick_targets=try_compute_targets,
             # The environment's own interpreter: no Ray cluster in the fast tier.
             ray_layer=lambda venv, lock, version, cache: RayLayer(
                 venv / "bin" / "python", (), False

@@ -19,7 +19,7 @@ from pulumi_mlenv.workspace.sqlite_runs import (
     SqliteRunStore,
     current_file,
     try_compute_targets,
-    try_host_version,
+    try_registered_version,
 )
 
 H1, D1 = "a" * 64, "sha256:" + "1" * 64
@@ -128,7 +128,7 @@ def test_only_a_whole_file_at_the_current_schema_is_opened(tmp_path: Path, url: 
     connection.close()
     assert current_file(url) is None  # the usual store migrates it first
     assert try_compute_targets(url) is None
-    assert try_host_version(url, "train", H1, None, DEFINITION) is None
+    assert try_registered_version(url, "train", H1, None, DEFINITION) is None
 
 
 def test_compute_targets_read_as_the_workspace_lists_them(url: str):
@@ -147,27 +147,29 @@ def image(digest: str = D1) -> ImageRecord:
 
 
 def test_a_host_registration_is_read_only_when_the_store_would_change_nothing(url: str):
-    assert try_host_version(url, "train", H1, None, DEFINITION) is None  # nothing registered
+    assert try_registered_version(url, "train", H1, None, DEFINITION) is None  # nothing registered
     with Workspace(url) as ws:
         ws.register_version("train", H1, version=None, image="", definition=DEFINITION)
-        assert try_host_version(url, "train", H1, None, DEFINITION) == ("1", "", ())
-        assert try_host_version(url, "train", "c" * 64, None, DEFINITION) is None  # a new hash
+        assert try_registered_version(url, "train", H1, None, DEFINITION) == ("1", "", ())
+        assert (
+            try_registered_version(url, "train", "c" * 64, None, DEFINITION) is None
+        )  # a new hash
         other = {**DEFINITION, "description": "x"}
-        assert try_host_version(url, "train", H1, None, other) is None  # another definition
+        assert try_registered_version(url, "train", H1, None, other) is None  # another definition
         ws.record_image(image())  # a docker run built its image: the version moves to it
-        assert try_host_version(url, "train", H1, None, DEFINITION) is None
+        assert try_registered_version(url, "train", H1, None, DEFINITION) is None
         moved = ws.register_version(
             "train", H1, version=None, image=image().image, definition=DEFINITION
         )
-        assert try_host_version(url, "train", H1, None, DEFINITION) == (
+        assert try_registered_version(url, "train", H1, None, DEFINITION) == (
             moved.version, image().image, ("six==1.16.0",)
         )  # fmt: skip
         ws.register_version("train", H1, version="v2", image=image().image, definition=DEFINITION)
-        assert try_host_version(url, "train", H1, "v2", DEFINITION) == (
+        assert try_registered_version(url, "train", H1, "v2", DEFINITION) == (
             "v2", image().image, ("six==1.16.0",)
         )  # fmt: skip
         ws.release("train", "v2", None)  # archived: the store makes it active again
-        assert try_host_version(url, "train", H1, "v2", DEFINITION) is None
+        assert try_registered_version(url, "train", H1, "v2", DEFINITION) is None
 
 
 def test_the_run_store_of_the_outside_world_is_the_quick_one_on_a_current_file(url: str):

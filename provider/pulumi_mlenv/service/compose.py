@@ -186,12 +186,12 @@ def _quick_targets(url: str) -> list[ComputeTargetRecord] | None:
     return try_compute_targets(url)
 
 
-def _quick_host_version(
+def _quick_version(
     url: str, name: str, env_hash: str, version: str | None, definition: Mapping[str, Any]
 ) -> tuple[str, str, tuple[str, ...]] | None:
-    from pulumi_mlenv.workspace.sqlite_runs import try_host_version
+    from pulumi_mlenv.workspace.sqlite_runs import try_registered_version
 
-    return try_host_version(url, name, env_hash, version, definition)
+    return try_registered_version(url, name, env_hash, version, definition)
 
 
 def _ray_layer(venv: Path, lock: tuple[str, ...], version: str, cache: Path) -> RayLayer:
@@ -217,7 +217,7 @@ _REAL = Outside(
     artifacts=_artifacts,
     quick_runs=_quick_runs,
     quick_targets=_quick_targets,
-    quick_host_version=_quick_host_version,
+    quick_version=_quick_version,
     ray_layer=_ray_layer,
 )
 

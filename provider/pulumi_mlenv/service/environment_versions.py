@@ -90,7 +90,7 @@ def register_for_host(
     url = workspace_url or settings.workspace_url
     definition = definition_state(spec)
     # Registered already, exactly so: a read answers, nothing is written.
-    unchanged = io.quick_host_version(url, spec.name, env_hash, spec.version, definition)
+    unchanged = io.quick_version(url, spec.name, env_hash, spec.version, definition)
     if unchanged is not None:
         return unchanged
     with io.workspace(url) as workspace:

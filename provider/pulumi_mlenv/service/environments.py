@@ -70,6 +70,7 @@ __all__ = [
     "resolve",
     "resolve_known",
     "retire",
+    "reuse_registered",
     "versions_sharing",
 ]
 
@@ -140,6 +141,49 @@ class Provisioned:
 def _sharing(workspace: EnvironmentStore, env_hash: str, this: str) -> tuple[str, ...]:
     """The other versions (``NAME:VERSION``) that share this image hash."""
     return tuple(v for v in versions_of(workspace, env_hash) if v != this)
+
+
+def reuse_registered(
+    resolved: ResolvedEnvironment,
+    *,
+    settings: Settings,
+    workspace_url: str,
+    outside: Outside | None = None,
+) -> Provisioned | None:
+    """``provision`` of a version registered already, exactly so, at the
+    image the workspace registry has for its hash: the image is checked in
+    the registry (one lookup) and the workspace read, nothing is written
+    (its hold tag was published when the version first pointed at it).
+    None when ``provision`` must run: a new or changed version, another
+    image, a global registry (asked first), a workspace this read cannot open."""
+    from pulumi_mlenv.service.images import ENV_REPOSITORY
+    from pulumi_mlenv.service.resolved import definition_state
+
+    if settings.global_registry:
+        return None
+    io = outside_or_real(outside)
+    spec = resolved.spec
+    found = io.quick_version(
+        workspace_url, spec.name, resolved.hash, spec.version, definition_state(spec)
+    )
+    if found is None or not found[1]:
+        return None
+    version, image, lock = found
+    with io.registry(settings.registry, settings) as client:
+        repository = client.repository_for(ENV_REPOSITORY)
+        digest = client.digest_of(repository, resolved.hash)
+        if digest is None or image != f"{client.host}/{repository}@{digest}":
+            return None
+    return Provisioned(
+        image=image,
+        version=version,
+        built=False,
+        reused_from="workspace",
+        build_seconds=0.0,
+        lock=lock,
+        warnings=(),
+        shared_with=(),
+    )
 
 
 def provision(

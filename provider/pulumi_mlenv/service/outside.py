@@ -362,9 +362,9 @@ class Outside:
     #: The registered compute targets read without opening the workspace's
     #: store, or ``None`` when only the store can answer.
     quick_targets: Callable[[str], list[ComputeTargetRecord] | None] = _targets_from_store
-    #: A host run's registration (``url, name, hash, version, definition``)
-    #: when it changes nothing: ``(version, image, lock)``, else ``None``
-    #: (the store registers it).
-    quick_host_version: Callable[
+    #: A run's registration (``url, name, hash, version, definition``) when
+    #: it changes nothing: ``(version, image, lock)``, else ``None`` (the
+    #: store registers it). Host runs, and docker runs of a built version.
+    quick_version: Callable[
         [str, str, str, str | None, Mapping[str, Any]], tuple[str, str, tuple[str, ...]] | None
     ] = _register_in_store

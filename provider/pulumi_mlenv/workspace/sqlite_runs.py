@@ -14,7 +14,7 @@ caller opens the usual store, which creates, migrates, refuses or reports.
   lost runs, mark running, finish, get, list), one connection per
   transaction so the heartbeat thread never shares one;
 - ``try_compute_targets``: the registered compute targets;
-- ``try_host_version``: a host run's registration when it changes nothing
+- ``try_registered_version``: a run's registration when it changes nothing
   (the definition's latest version already has this hash and definition,
   active, at the image the store would keep): ``(version, image, lock)``.
 """
@@ -44,7 +44,7 @@ from pulumi_mlenv.workspace.runs import (
 )
 from pulumi_mlenv.workspace.sqlite_file import sqlite_file_problem
 
-__all__ = ["SqliteRunStore", "current_file", "try_compute_targets", "try_host_version"]
+__all__ = ["SqliteRunStore", "current_file", "try_compute_targets", "try_registered_version"]
 
 _BUSY_SECONDS = 30.0  # as the SQLAlchemy engine's busy timeout
 _JSON = frozenset({"lock", "arguments", "variables", "details"})
@@ -223,10 +223,10 @@ def try_compute_targets(url: str) -> list[ComputeTargetRecord] | None:
     return _read_current(url, read)
 
 
-def try_host_version(
+def try_registered_version(
     url: str, name: str, env_hash: str, version: str | None, definition: Mapping[str, Any]
 ) -> tuple[str, str, tuple[str, ...]] | None:
-    """``(version, image, lock)`` of a host run's registration that would
+    """``(version, image, lock)`` of a run's registration that would
     change nothing in the workspace; ``None`` when the store must register
     (a new version, an archived one to revive, an image to point at) or
     this read cannot answer."""
