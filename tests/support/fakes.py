@@ -23,9 +23,9 @@ import tarfile
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
+from pulumi_mlenv.closing import Closing
 from pulumi_mlenv.compute import OUTPUTS_VARIABLE, ComputeTarget, Job, Sink
 from pulumi_mlenv.compute.docker_target import ServiceSpec, ServiceState
 from pulumi_mlenv.compute.proxy import Backend
@@ -63,7 +63,7 @@ def _digest(*parts: str) -> str:
 
 
 @dataclass
-class FakeRegistry:
+class FakeRegistry(Closing):
     """One registry: ``tags[repository][tag] = digest``; ``images`` by digest."""
 
     world: FakeWorld
@@ -180,15 +180,7 @@ class FakeRegistry:
         self.world.tags.setdefault(f"{self.host}/{repository}", {})[reference] = digest
         return digest
 
-    def __enter__(self) -> FakeRegistry:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def close(self) -> None:
         return None
 
 
